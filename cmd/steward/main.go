@@ -1,0 +1,155 @@
+// Command steward runs the Steward MDM server and its admin tools.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+
+	"steward/internal/server"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+// storeFlags are the settings every command that opens the database shares.
+type storeFlags struct {
+	DataDir     string `name:"data-dir" env:"STEWARD_DATA_DIR" default:"./steward-data" help:"Directory for the SQLite database and the server key."`
+	DatabaseURL string `name:"database-url" env:"STEWARD_DATABASE_URL" help:"postgres://… URL to use PostgreSQL instead of SQLite."`
+}
+
+type serveCmd struct {
+	storeFlags
+	Addr          string `env:"STEWARD_ADDR" default:"127.0.0.1:8080" help:"Address to listen on."`
+	SMTPURL       string `name:"smtp-url" env:"STEWARD_SMTP_URL" help:"smtp://[user:pass@]host:port or smtps://… ; without it mail stays in the outbox."`
+	MailFrom      string `name:"mail-from" env:"STEWARD_MAIL_FROM" help:"From address of system emails."`
+	BaseURL       string `name:"base-url" env:"STEWARD_BASE_URL" help:"Public URL used in emails and profiles (default: from --addr)."`
+	TLSCert       string `name:"tls-cert" env:"STEWARD_TLS_CERT" help:"PEM certificate file."`
+	TLSKey        string `name:"tls-key" env:"STEWARD_TLS_KEY" help:"PEM private key file."`
+	TLSSelfSigned bool   `name:"tls-self-signed" env:"STEWARD_TLS_SELF_SIGNED" help:"Serve TLS with a throwaway self-signed certificate (development)."`
+	AllowPlain    bool   `name:"allow-plain-http" env:"STEWARD_ALLOW_PLAIN_HTTP" help:"Allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy)."`
+	SecretKey     string `name:"secret-key" env:"STEWARD_SECRET_KEY" help:"Base64 32-byte server key (default: <data-dir>/secret.key, created on first start). Replicas must share it."`
+	Demo          bool   `help:"Create a Demo tenant and print where and how to sign in."`
+	LogFormat     string `name:"log-format" env:"STEWARD_LOG_FORMAT" default:"json" enum:"json,text" help:"Log format: json or text."`
+}
+
+func (c *serveCmd) config() server.Config {
+	return server.Config{Addr: c.Addr, DataDir: c.DataDir, DatabaseURL: c.DatabaseURL, SMTPURL: c.SMTPURL,
+		MailFrom: c.MailFrom, BaseURL: c.BaseURL, TLSCert: c.TLSCert, TLSKey: c.TLSKey, TLSSelfSigned: c.TLSSelfSigned,
+		AllowPlain: c.AllowPlain, SecretKey: c.SecretKey, AdminPassword: os.Getenv("STEWARD_ADMIN_PASSWORD"),
+		Demo: c.Demo, LogFormat: c.LogFormat}
+}
+
+func (c *serveCmd) Run(ctx context.Context, out io.Writer) error {
+	cfg := c.config()
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := newLogger(cfg.LogFormat)
+	s, err := server.New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	notes, err := s.Bootstrap(ctx)
+	if err != nil {
+		return err
+	}
+	return s.Run(ctx, func(addr string) {
+		log.Info("steward listening", "addr", addr, "base_url", cfg.BaseURL, "database", s.Store().Dialect(), "version", version)
+		for _, n := range notes {
+			fmt.Fprintln(out, n)
+		}
+	})
+}
+
+type migrateCmd struct {
+	storeFlags
+}
+
+func (c *migrateCmd) Run(ctx context.Context, out io.Writer) error {
+	s, err := server.OpenStore(ctx, server.Config{DataDir: c.DataDir, DatabaseURL: c.DatabaseURL})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	fmt.Fprintf(out, "%s database is up to date\n", s.Dialect())
+	return nil
+}
+
+type createSystemAdminCmd struct {
+	storeFlags
+	Username      string `default:"admin" help:"Username of the new System Admin."`
+	PasswordStdin bool   `name:"password-stdin" help:"Read the password from standard input instead of STEWARD_ADMIN_PASSWORD."`
+}
+
+func (c *createSystemAdminCmd) Run(ctx context.Context, in io.Reader, out io.Writer) error {
+	password := os.Getenv("STEWARD_ADMIN_PASSWORD")
+	if c.PasswordStdin {
+		line, err := bufio.NewReader(in).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		password = strings.TrimRight(line, "\r\n")
+	}
+	if password == "" {
+		return errors.New("no password: set STEWARD_ADMIN_PASSWORD or use --password-stdin")
+	}
+	s, err := server.OpenStore(ctx, server.Config{DataDir: c.DataDir, DatabaseURL: c.DatabaseURL})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := server.CreateSystemAdmin(ctx, s, c.DataDir, c.Username, password); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "System Admin %q created\n", c.Username)
+	return nil
+}
+
+type adminCmd struct {
+	CreateSystemAdmin createSystemAdminCmd `cmd:"" name:"create-system-admin" help:"Create a System Admin (platform operator)."`
+}
+
+type versionCmd struct{}
+
+func (versionCmd) Run(out io.Writer) error {
+	fmt.Fprintln(out, "steward", version)
+	return nil
+}
+
+type cli struct {
+	Serve   serveCmd   `cmd:"" help:"Run the Steward server."`
+	Migrate migrateCmd `cmd:"" help:"Apply database migrations and exit."`
+	Admin   adminCmd   `cmd:"" help:"Administrative tasks."`
+	Version versionCmd `cmd:"" help:"Print the version."`
+}
+
+func newLogger(format string) *slog.Logger {
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, nil))
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var c cli
+	k := kong.Parse(&c, kong.Name("steward"), kong.Description("Multi-tenant mobile device management."),
+		kong.UsageOnError(), kong.BindTo(ctx, (*context.Context)(nil)), kong.BindTo(io.Writer(os.Stdout), (*io.Writer)(nil)),
+		kong.BindTo(io.Reader(os.Stdin), (*io.Reader)(nil)))
+	if err := k.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "steward:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/alecthomas/kong"
+)
+
+func parse(t *testing.T, args ...string) *cli {
+	t.Helper()
+	var c cli
+	p, err := kong.New(&c, kong.Name("steward"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Parse(args); err != nil {
+		t.Fatalf("parse %v: %v", args, err)
+	}
+	return &c
+}
+
+func TestServeDefaultsAndEnvironment(t *testing.T) {
+	c := parse(t, "serve")
+	if c.Serve.Addr != "127.0.0.1:8080" || c.Serve.DataDir != "./steward-data" || c.Serve.LogFormat != "json" {
+		t.Errorf("defaults: %+v", c.Serve)
+	}
+	t.Setenv("STEWARD_ADDR", "127.0.0.1:9999")
+	t.Setenv("STEWARD_DATABASE_URL", "postgres://db/steward")
+	t.Setenv("STEWARD_SMTP_URL", "smtp://mail:25")
+	t.Setenv("STEWARD_BASE_URL", "https://mdm.example.com")
+	t.Setenv("STEWARD_TLS_SELF_SIGNED", "true")
+	t.Setenv("STEWARD_ADMIN_PASSWORD", "from-the-environment")
+	c = parse(t, "serve", "--data-dir", "/var/lib/steward")
+	cfg := c.Serve.config()
+	if cfg.Addr != "127.0.0.1:9999" || cfg.DatabaseURL != "postgres://db/steward" || cfg.SMTPURL != "smtp://mail:25" ||
+		cfg.BaseURL != "https://mdm.example.com" || !cfg.TLSSelfSigned || cfg.DataDir != "/var/lib/steward" ||
+		cfg.AdminPassword != "from-the-environment" {
+		t.Errorf("config from flags and environment: %+v", cfg)
+	}
+	// A flag beats its environment variable.
+	if c := parse(t, "serve", "--addr", "127.0.0.1:1"); c.Serve.Addr != "127.0.0.1:1" {
+		t.Errorf("flag did not override the environment: %s", c.Serve.Addr)
+	}
+}
+
+func TestCommandsExist(t *testing.T) {
+	parse(t, "migrate", "--data-dir", "x")
+	parse(t, "admin", "create-system-admin", "--username", "ops", "--password-stdin")
+	parse(t, "version")
+}

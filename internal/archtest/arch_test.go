@@ -1,0 +1,78 @@
+// Package archtest checks that dependencies point inward, as DESIGN.md's layout says.
+package archtest
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const mod = "steward/"
+
+// rules: a package (prefix match) may import only the project packages listed. Third-party and
+// standard-library imports are checked separately below.
+var rules = map[string][]string{
+	"internal/mdm":            {},
+	"internal/authz":          {"internal/mdm"},
+	"internal/fq":             {"internal/mdm"},
+	"internal/form":           {"internal/mdm"},
+	"internal/secret":         {},
+	"internal/audit":          {"internal/mdm", "internal/authz"},
+	"internal/mail":           {"internal/mdm", "internal/authz", "internal/secret"},
+	"internal/accounts":       {"internal/mdm", "internal/authz", "internal/audit", "internal/secret"},
+	"internal/tenants":        {"internal/mdm", "internal/authz", "internal/audit", "internal/mail", "internal/secret"},
+	"internal/store/sqlstore": {"internal/mdm"},
+	"internal/httpx":          {"internal/mdm"},
+	"internal/httpapi": {"internal/mdm", "internal/authz", "internal/fq", "internal/form", "internal/httpx",
+		"internal/audit", "internal/mail", "internal/tenants", "internal/accounts"},
+	"internal/web": {"internal/mdm", "internal/authz", "internal/fq", "internal/form", "internal/httpx",
+		"internal/httpapi", "internal/audit", "internal/mail", "internal/tenants", "internal/accounts"},
+}
+
+// stdlibOnly packages may import nothing outside the standard library (besides allowed project packages).
+var stdlibOnly = []string{"internal/mdm", "internal/authz", "internal/fq", "internal/form", "internal/httpx"}
+
+func TestDependenciesPointInward(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "steward/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	checked := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := strings.TrimPrefix(fields[0], mod)
+		allowed, ok := rules[pkg]
+		if !ok {
+			continue
+		}
+		checked++
+		for _, imp := range fields[1:] {
+			switch {
+			case strings.HasPrefix(imp, mod):
+				if !contains(allowed, strings.TrimPrefix(imp, mod)) {
+					t.Errorf("%s imports %s, which the layering does not allow", pkg, imp)
+				}
+			case isStdlib(imp):
+			case contains(stdlibOnly, pkg):
+				t.Errorf("%s must use the standard library only, but imports %s", pkg, imp)
+			}
+		}
+	}
+	if checked < len(rules)-1 {
+		t.Errorf("checked only %d of %d ruled packages: has the layout changed?", checked, len(rules))
+	}
+}
+
+func isStdlib(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".")
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,49 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"steward/internal/mdm"
+)
+
+type auditJSON struct {
+	ID         int64          `json:"id"`
+	TenantID   mdm.TenantID   `json:"tenantId"`
+	At         int64          `json:"at"`
+	ActorKind  string         `json:"actorKind"`
+	ActorName  string         `json:"actorName"`
+	Action     string         `json:"action"`
+	TargetType string         `json:"targetType"`
+	TargetID   string         `json:"targetId"`
+	Details    map[string]any `json:"details"`
+	RequestID  string         `json:"requestId"`
+}
+
+func auditOut(r mdm.AuditRecord) auditJSON {
+	return auditJSON{ID: r.ID, TenantID: r.TenantID, At: millis(r.At), ActorKind: string(r.ActorKind),
+		ActorName: r.ActorName, Action: r.Action, TargetType: r.TargetType, TargetID: r.TargetID, Details: r.Details,
+		RequestID: r.RequestID}
+}
+
+func (a *API) auditRoutes() {
+	a.add(Route{Method: "GET", Path: "/api/v1/audit", Tag: "Audit", Access: anyAdmin, Summary: "List the audit trail",
+		Description: "Every change made through the API. A System Admin sees every tenant's records (fq=tenantId=… narrows), " +
+			"a Tenant Admin only their tenant's. Filter fields: " + fieldList(mdm.AuditFields) + ".",
+		Query: listParams, Result: auditJSON{}, List: true},
+		func(w http.ResponseWriter, r *http.Request) error {
+			started := time.Now()
+			opts, err := listOptions(r, mdm.AuditFields)
+			if err != nil {
+				return err
+			}
+			if len(opts.Sort) == 0 {
+				opts.Sort = []mdm.SortField{{Field: "id", Desc: true}}
+			}
+			p, err := a.audit.List(r.Context(), opts)
+			if err != nil {
+				return err
+			}
+			return ok(w, listPage(p, started, auditOut))
+		})
+}

@@ -1,0 +1,100 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"steward/internal/fq"
+	"steward/internal/mdm"
+)
+
+// MaxRows is the largest page; DefaultRows is the page size when rows is absent.
+const (
+	MaxRows     = 500
+	DefaultRows = 50
+)
+
+// listOptions reads start, rows, sortFields[N].name/order, q and fq, checked against fields.
+func listOptions(r *http.Request, fields mdm.FieldSet) (mdm.ListOptions, error) {
+	q := r.URL.Query()
+	opts := mdm.ListOptions{Rows: DefaultRows}
+	var v mdm.Validator
+	if s := q.Get("start"); s != "" {
+		n, err := strconv.Atoi(s)
+		v.Check(err == nil && n >= 0 && n <= 1_000_000_000, "start", "Range", "must be a whole number of at least 0")
+		opts.Start = n
+	}
+	if s := q.Get("rows"); s != "" {
+		n, err := strconv.Atoi(s)
+		v.Check(err == nil && n >= 1 && n <= MaxRows, "rows", "Range", "must be between 1 and 500")
+		opts.Rows = n
+	}
+	for i := 0; ; i++ {
+		prefix := "sortFields[" + strconv.Itoa(i) + "]."
+		name, order := q.Get(prefix+"name"), q.Get(prefix+"order")
+		if name == "" && order == "" {
+			break
+		}
+		field, known := canonical(fields, name)
+		v.Check(known, prefix+"name", "Unknown", "cannot sort on "+strconv.Quote(name))
+		o := strings.ToUpper(order)
+		v.Check(o == "" || o == "ASC" || o == "DESC", prefix+"order", "Enum", "must be ASC or DESC")
+		opts.Sort = append(opts.Sort, mdm.SortField{Field: field, Desc: o == "DESC"})
+		if i >= 4 {
+			break
+		}
+	}
+	opts.Query = q.Get("q")
+	v.Check(len(opts.Query) <= 200, "q", "Size", "must be at most 200 characters")
+	filter, err := fq.Parse(q.Get("fq"), fields)
+	if err != nil {
+		v.Check(false, "fq", "Syntax", err.Error())
+	}
+	opts.Filter = filter
+	return opts, v.Err()
+}
+
+func canonical(fields mdm.FieldSet, name string) (string, bool) {
+	for f := range fields {
+		if strings.EqualFold(f, name) {
+			return f, true
+		}
+	}
+	return "", false
+}
+
+// searchResult is the Ivanti list page.
+type searchResult struct {
+	SearchResults any   `json:"searchResults"`
+	TotalCount    int   `json:"totalCount"`
+	Offset        int   `json:"offset"`
+	Limit         int   `json:"limit"`
+	QueryTime     int64 `json:"queryTime"`
+}
+
+func listPage[T, J any](p mdm.Page[T], started time.Time, convert func(T) J) searchResult {
+	items := make([]J, 0, len(p.Items))
+	for _, it := range p.Items {
+		items = append(items, convert(it))
+	}
+	return searchResult{SearchResults: items, TotalCount: p.TotalCount, Offset: p.Start, Limit: p.Rows,
+		QueryTime: time.Since(started).Milliseconds()}
+}
+
+// millis renders a time as epoch milliseconds, the API's timestamp form.
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func millisPtr(t *time.Time) *int64 {
+	if t == nil {
+		return nil
+	}
+	v := t.UnixMilli()
+	return &v
+}

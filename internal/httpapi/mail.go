@@ -1,0 +1,50 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"steward/internal/mdm"
+)
+
+type mailJSON struct {
+	ID            int64        `json:"id"`
+	TenantID      mdm.TenantID `json:"tenantId"`
+	Template      string       `json:"template"`
+	To            string       `json:"to"`
+	Subject       string       `json:"subject"`
+	Status        string       `json:"status"`
+	Attempts      int          `json:"attempts"`
+	NextAttemptAt int64        `json:"nextAttemptAt"`
+	LastError     string       `json:"lastError"`
+	CreatedAt     int64        `json:"createdAt"`
+	SentAt        *int64       `json:"sentAt"`
+}
+
+func mailOut(m mdm.MailMessage) mailJSON {
+	return mailJSON{ID: m.ID, TenantID: m.TenantID, Template: m.Template, To: m.To, Subject: m.Subject,
+		Status: string(m.Status), Attempts: m.Attempts, NextAttemptAt: millis(m.NextAttemptAt), LastError: m.LastError,
+		CreatedAt: millis(m.CreatedAt), SentAt: millisPtr(m.SentAt)}
+}
+
+func (a *API) mailRoutes() {
+	a.add(Route{Method: "GET", Path: "/api/v1/mail/outbox", Tag: "Mail", Access: anyAdmin, Summary: "List outgoing email",
+		Description: "The durable outbox with each message's delivery status (QUEUED, SENDING, SENT, FAILED), attempts and last " +
+			"error. Bodies are not shown: they can hold one-time links. Filter fields: " + fieldList(mdm.MailFields) + ".",
+		Query: listParams, Result: mailJSON{}, List: true},
+		func(w http.ResponseWriter, r *http.Request) error {
+			started := time.Now()
+			opts, err := listOptions(r, mdm.MailFields)
+			if err != nil {
+				return err
+			}
+			if len(opts.Sort) == 0 {
+				opts.Sort = []mdm.SortField{{Field: "id", Desc: true}}
+			}
+			p, err := a.outbox.List(r.Context(), opts)
+			if err != nil {
+				return err
+			}
+			return ok(w, listPage(p, started, mailOut))
+		})
+}

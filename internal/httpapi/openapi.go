@@ -1,0 +1,230 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"html/template"
+	"net/http"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+
+	"steward/internal/form"
+	"steward/internal/mdm"
+)
+
+// Version is the API document's version.
+const Version = "1.0.0"
+
+func decode(w http.ResponseWriter, r *http.Request, dst any) error { return form.Decode(w, r, dst) }
+
+func fieldList(fields mdm.FieldSet) string {
+	names := make([]string, 0, len(fields))
+	for f := range fields {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+func (a *API) docRoutes() {
+	a.add(Route{Method: "GET", Path: "/api/openapi.json", Tag: "Documentation", Access: public,
+		Summary: "This OpenAPI 3.1 document"},
+		func(w http.ResponseWriter, r *http.Request) error {
+			w.Header().Set("Content-Type", "application/json")
+			return json.NewEncoder(w).Encode(a.OpenAPI())
+		})
+	a.add(Route{Method: "GET", Path: "/api/docs", Tag: "Documentation", Access: public,
+		Summary: "Human-readable API reference"},
+		func(w http.ResponseWriter, r *http.Request) error {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			return docsPage.Execute(w, a.sortedRoutes())
+		})
+}
+
+func (a *API) sortedRoutes() []Route {
+	rts := append([]Route(nil), a.routes...)
+	sort.SliceStable(rts, func(i, j int) bool {
+		if rts[i].Tag != rts[j].Tag {
+			return rts[i].Tag < rts[j].Tag
+		}
+		return rts[i].Path < rts[j].Path
+	})
+	return rts
+}
+
+var pathParam = regexp.MustCompile(`\{([a-zA-Z_]+)\.*\}`)
+
+// OpenAPI builds the OpenAPI 3.1 document from the route table.
+func (a *API) OpenAPI() map[string]any {
+	paths := map[string]map[string]any{}
+	for _, rt := range a.routes {
+		op := map[string]any{
+			"summary":     rt.Summary,
+			"operationId": operationID(rt),
+			"tags":        []string{rt.Tag},
+			"responses":   responses(rt),
+		}
+		desc := rt.Description
+		if rt.Access != public {
+			desc = strings.TrimSpace("Requires: " + string(rt.Access) + ". " + desc)
+			op["security"] = []map[string][]string{{"basic": {}}}
+		} else {
+			op["security"] = []map[string][]string{}
+		}
+		if desc != "" {
+			op["description"] = desc
+		}
+		var params []map[string]any
+		for _, m := range pathParam.FindAllStringSubmatch(rt.Path, -1) {
+			params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+		}
+		for _, q := range rt.Query {
+			params = append(params, map[string]any{"name": q.Name, "in": "query", "description": q.Description,
+				"schema": map[string]any{"type": q.Type}})
+		}
+		if params != nil {
+			op["parameters"] = params
+		}
+		if rt.Body != nil {
+			s := schemaOf(reflect.TypeOf(rt.Body))
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+				"application/json":                  map[string]any{"schema": s},
+				"application/x-www-form-urlencoded": map[string]any{"schema": s},
+			}}
+		}
+		path := pathParam.ReplaceAllString(rt.Path, "{$1}")
+		if paths[path] == nil {
+			paths[path] = map[string]any{}
+		}
+		paths[path][strings.ToLower(rt.Method)] = op
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{"title": "Steward API", "version": Version,
+			"description": "Multi-tenant mobile device management. Responses use the envelope " +
+				`{"errors": null | {"globalErrors": [...], "fieldErrors": [{"code","message","field"}]}, "result": ...}. ` +
+				"Lists page with start and rows (1-500) and return searchResults, totalCount, offset and limit. " +
+				"Bodies are JSON or form-encoded with indexed names (accounts[0].emailAddress). Timestamps are epoch milliseconds."},
+		"paths": paths,
+		"components": map[string]any{"securitySchemes": map[string]any{
+			"basic": map[string]any{"type": "http", "scheme": "basic"},
+		}},
+	}
+}
+
+func operationID(rt Route) string {
+	id := strings.ToLower(rt.Method)
+	for _, part := range strings.Split(strings.Trim(rt.Path, "/"), "/") {
+		part = strings.Trim(part, "{}.")
+		if part == "" || part == "api" || part == "v1" {
+			continue
+		}
+		id += strings.ToUpper(part[:1]) + part[1:]
+	}
+	return strings.NewReplacer(".", "", "-", "").Replace(id)
+}
+
+var errorSchema = map[string]any{"type": "object", "properties": map[string]any{
+	"errors": map[string]any{"type": "object", "properties": map[string]any{
+		"globalErrors": map[string]any{"type": []string{"array", "null"}, "items": map[string]any{"type": "object",
+			"properties": map[string]any{"code": map[string]any{"type": "string"}, "message": map[string]any{"type": "string"}}}},
+		"fieldErrors": map[string]any{"type": []string{"array", "null"}, "items": map[string]any{"type": "object",
+			"properties": map[string]any{"code": map[string]any{"type": "string"}, "message": map[string]any{"type": "string"},
+				"field": map[string]any{"type": "string"}}}},
+	}},
+	"result": map[string]any{"type": "null"},
+}}
+
+func responses(rt Route) map[string]any {
+	if !strings.HasPrefix(rt.Path, "/api/v1/") {
+		return map[string]any{"200": map[string]any{"description": "OK"}}
+	}
+	result := map[string]any{"type": "integer", "description": "1 on success"}
+	if rt.Result != nil {
+		result = schemaOf(reflect.TypeOf(rt.Result))
+	}
+	if rt.List {
+		result = map[string]any{"type": "object", "properties": map[string]any{
+			"searchResults": map[string]any{"type": "array", "items": result},
+			"totalCount":    map[string]any{"type": "integer"},
+			"offset":        map[string]any{"type": "integer"},
+			"limit":         map[string]any{"type": "integer"},
+			"queryTime":     map[string]any{"type": "integer"},
+		}}
+	}
+	ok := map[string]any{"description": "OK", "content": map[string]any{"application/json": map[string]any{"schema": map[string]any{
+		"type": "object", "properties": map[string]any{"errors": map[string]any{"type": "null"}, "result": result}}}}}
+	errResp := func(d string) map[string]any {
+		return map[string]any{"description": d, "content": map[string]any{"application/json": map[string]any{"schema": errorSchema}}}
+	}
+	out := map[string]any{"200": ok, "400": errResp("Bad input: fieldErrors name each field")}
+	if rt.Access != public {
+		out["401"] = errResp("No or wrong credentials")
+		out["403"] = errResp("The caller may not do this")
+	}
+	if strings.Contains(rt.Path, "{") {
+		out["404"] = errResp("Not found")
+	}
+	if rt.Method == "POST" || rt.Method == "PUT" {
+		out["409"] = errResp("Conflicts with existing data")
+	}
+	return out
+}
+
+// schemaOf describes a Go type by its json tags.
+func schemaOf(t reflect.Type) map[string]any {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return map[string]any{"type": "string"}
+	case reflect.Bool:
+		return map[string]any{"type": "boolean"}
+	case reflect.Int, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint32, reflect.Uint64:
+		return map[string]any{"type": "integer"}
+	case reflect.Float32, reflect.Float64:
+		return map[string]any{"type": "number"}
+	case reflect.Slice:
+		return map[string]any{"type": "array", "items": schemaOf(t.Elem())}
+	case reflect.Map:
+		return map[string]any{"type": "object", "additionalProperties": schemaOf(t.Elem())}
+	case reflect.Struct:
+		props := map[string]any{}
+		addFields(t, props)
+		return map[string]any{"type": "object", "properties": props}
+	}
+	return map[string]any{}
+}
+
+func addFields(t reflect.Type, props map[string]any) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			addFields(f.Type, props)
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" || name == "-" || !f.IsExported() {
+			continue
+		}
+		props[name] = schemaOf(f.Type)
+	}
+}
+
+var docsPage = template.Must(template.New("docs").Funcs(template.FuncMap{"sub1": func(i int) int { return i - 1 }}).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Steward API</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b2430}
+h2{border-bottom:1px solid #ccd;margin-top:2rem}code{background:#eef1f5;padding:.1rem .3rem;border-radius:3px}
+.op{margin:1rem 0;padding:.6rem .8rem;border-left:4px solid #2f6fdf;background:#f7f9fc}.m{font-weight:700;margin-right:.5rem}
+.a{color:#555;font-size:.9em}</style></head><body>
+<h1>Steward API</h1>
+<p>The machine-readable document is <a href="/api/openapi.json">/api/openapi.json</a> (OpenAPI 3.1).
+Authenticate with HTTP Basic. Responses use the <code>{"errors": …, "result": …}</code> envelope;
+lists page with <code>start</code> and <code>rows</code> (1–500); timestamps are epoch milliseconds.</p>
+{{range $i, $r := .}}{{if or (eq $i 0) (ne $r.Tag (index $ (sub1 $i)).Tag)}}<h2>{{$r.Tag}}</h2>{{end}}
+<div class="op"><div><span class="m">{{$r.Method}}</span><code>{{$r.Path}}</code> — {{$r.Summary}}</div>
+<div class="a">Access: {{$r.Access}}</div>{{with $r.Description}}<p>{{.}}</p>{{end}}
+{{with $r.Query}}<ul>{{range .}}<li><code>{{.Name}}</code> ({{.Type}}): {{.Description}}</li>{{end}}</ul>{{end}}</div>
+{{end}}</body></html>`))

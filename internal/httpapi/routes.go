@@ -1,0 +1,105 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+
+	"steward/internal/audit"
+	"steward/internal/httpx"
+	"steward/internal/mail"
+	"steward/internal/mdm"
+	"steward/internal/tenants"
+)
+
+// API serves /api/… . Every route goes through add, which also describes it in the OpenAPI document.
+type API struct {
+	log     *slog.Logger
+	tenants *tenants.Service
+	audit   *audit.Service
+	outbox  *mail.Outbox
+	mux     *http.ServeMux
+	routes  []Route
+}
+
+// Deps are the services the API calls.
+type Deps struct {
+	Log     *slog.Logger
+	Tenants *tenants.Service
+	Audit   *audit.Service
+	Outbox  *mail.Outbox
+}
+
+// Route is one API operation: how it is served and how it is documented.
+type Route struct {
+	Method      string
+	Path        string // ServeMux pattern path, e.g. /api/v1/tenants/{id}
+	Summary     string
+	Description string
+	Tag         string
+	Access      access
+	Query       []Param
+	Body        any  // request body type (zero value), nil for none
+	Result      any  // result type (zero value)
+	List        bool // the result is a searchResult page of Result
+	handler     httpx.HandlerFunc
+}
+
+// Param is a documented query parameter.
+type Param struct {
+	Name, Type, Description string
+}
+
+type access string
+
+const (
+	public      access = "public"
+	systemAdmin access = "System Admin"
+	tenantAdmin access = "Tenant Admin"
+	anyAdmin    access = "System Admin or Tenant Admin"
+)
+
+var listParams = []Param{
+	{"start", "integer", "0-based offset of the first row"},
+	{"rows", "integer", "page size, 1 to 500 (default 50)"},
+	{"sortFields[0].name", "string", "field to sort on"},
+	{"sortFields[0].order", "string", "ASC or DESC"},
+	{"q", "string", "free-text search"},
+	{"fq", "string", "filter, e.g. name=acme* and state=ACTIVE (fields: see the description)"},
+}
+
+// New builds the API and its routes.
+func New(d Deps) *API {
+	a := &API{log: d.Log, tenants: d.Tenants, audit: d.Audit, outbox: d.Outbox, mux: http.NewServeMux()}
+	a.tenantRoutes()
+	a.auditRoutes()
+	a.mailRoutes()
+	a.docRoutes()
+	a.mux.Handle("/api/", a.adapt(func(w http.ResponseWriter, r *http.Request) error {
+		return mdm.Errorf(mdm.NotFound, "no API operation at %s %s", r.Method, r.URL.Path)
+	}))
+	return a
+}
+
+func (a *API) add(rt Route, h httpx.HandlerFunc) {
+	rt.handler = h
+	a.routes = append(a.routes, rt)
+	a.mux.Handle(rt.Method+" "+rt.Path, a.adapt(h))
+}
+
+func (a *API) adapt(h httpx.HandlerFunc) http.Handler {
+	inner := httpx.Adapt(a.log, WriteError, h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpx.SetRoute(r)
+		inner.ServeHTTP(w, r)
+	})
+}
+
+// ServeHTTP serves /api/….
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+
+// Routes lists every operation, for the OpenAPI document and its test.
+func (a *API) Routes() []Route { return a.routes }
+
+// AddOperational documents routes served outside /api (health, readiness, metrics) so that the OpenAPI
+// document covers every route.
+func (a *API) AddOperational(rts ...Route) { a.routes = append(a.routes, rts...) }

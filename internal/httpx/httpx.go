@@ -1,0 +1,218 @@
+// Package httpx is the HTTP plumbing every listener shares: handlers that return errors, request ids,
+// the access log, panic recovery, metrics and authentication of the caller.
+package httpx
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"steward/internal/mdm"
+)
+
+// HandlerFunc is a handler that returns its error instead of writing it.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// ErrorWriter writes err as a response: the API writes the JSON envelope, the console an HTML page.
+type ErrorWriter func(w http.ResponseWriter, r *http.Request, err error)
+
+// Adapt turns h into an http.Handler whose errors go to writeErr. Internal errors are logged once here,
+// with their cause; the client sees only the safe message.
+func Adapt(log *slog.Logger, writeErr ErrorWriter, h HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := h(w, r)
+		if err == nil {
+			return
+		}
+		code := mdm.ErrorCode(err)
+		if code == mdm.Internal || code == mdm.Unavailable {
+			log.ErrorContext(r.Context(), "request failed", "err", err.Error(), "code", string(code),
+				"request_id", mdm.RequestIDFrom(r.Context()))
+		}
+		writeErr(w, r, err)
+	})
+}
+
+// RequestID gives every request an id (a sane incoming X-Request-Id is kept) and echoes it back.
+func RequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !saneID(id) {
+			b := make([]byte, 8)
+			rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(mdm.WithRequestID(r.Context(), id)))
+	})
+}
+
+func saneID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// statusWriter records the status and size of a response.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += n
+	return n, err
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// requestInfo is filled in by inner middleware (route, tenant) for the access log and metrics.
+type requestInfo struct {
+	mu       sync.Mutex
+	route    string
+	tenantID mdm.TenantID
+}
+
+type infoKey struct{}
+
+func info(ctx context.Context) *requestInfo {
+	i, _ := ctx.Value(infoKey{}).(*requestInfo)
+	return i
+}
+
+// SetRoute records the matched route pattern (the mux sets r.Pattern only on the request it passes on).
+func SetRoute(r *http.Request) {
+	if i := info(r.Context()); i != nil && r.Pattern != "" {
+		i.mu.Lock()
+		i.route = r.Pattern
+		i.mu.Unlock()
+	}
+}
+
+// Observer receives one call per finished request (metrics).
+type Observer func(route, method string, status int, elapsed time.Duration)
+
+// AccessLog logs one JSON line per request (never bodies, never credentials), recovers panics into a
+// 500 and reports to observe.
+func AccessLog(log *slog.Logger, observe Observer, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ri := &requestInfo{}
+		sw := &statusWriter{ResponseWriter: w}
+		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, ri))
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				log.ErrorContext(r.Context(), "panic", "panic", p, "request_id", mdm.RequestIDFrom(r.Context()))
+				if sw.status == 0 {
+					http.Error(sw, `{"errors":{"globalErrors":[{"code":"internal","message":"internal error"}],"fieldErrors":null},"result":null}`,
+						http.StatusInternalServerError)
+				}
+			}
+			elapsed := time.Since(start)
+			if sw.status == 0 {
+				sw.status = http.StatusOK
+			}
+			ri.mu.Lock()
+			route, tenant := ri.route, ri.tenantID
+			ri.mu.Unlock()
+			if route == "" {
+				route = "unmatched"
+			}
+			if observe != nil {
+				observe(route, r.Method, sw.status, elapsed)
+			}
+			log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
+				slog.String("request_id", mdm.RequestIDFrom(r.Context())),
+				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("route", route),
+				slog.Int("http_status", sw.status), slog.Int("bytes", sw.bytes),
+				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+				slog.String("tenant_id", string(tenant)), slog.String("remote", remoteIP(r)))
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+func remoteIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	return strings.Trim(host, "[]")
+}
+
+// Authenticator resolves credentials into principals.
+type Authenticator interface {
+	Authenticate(ctx context.Context, username, password string) (*mdm.Principal, error)
+	SessionPrincipal(ctx context.Context, token string) (*mdm.Principal, error)
+}
+
+// SessionCookie is the console's session cookie.
+const SessionCookie = "steward_session"
+
+// Authenticate puts the caller's principal in the context: from HTTP Basic credentials, else from the
+// session cookie. Wrong credentials are answered at once through writeErr (401, or 403 for a suspended
+// tenant); a request without any goes on anonymous and each handler decides.
+func Authenticate(auth Authenticator, writeErr ErrorWriter, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p *mdm.Principal
+		var err error
+		if h := r.Header.Get("Authorization"); h != "" {
+			user, pass, ok := r.BasicAuth()
+			switch {
+			case ok:
+				p, err = auth.Authenticate(r.Context(), user, pass)
+			case strings.HasPrefix(strings.ToLower(h), "bearer "):
+				err = mdm.Errorf(mdm.Unauthenticated, "bearer tokens are not accepted here")
+			default:
+				err = mdm.Errorf(mdm.Unauthenticated, "unsupported Authorization scheme: use Basic")
+			}
+		} else if c, cerr := r.Cookie(SessionCookie); cerr == nil && c.Value != "" {
+			p, err = auth.SessionPrincipal(r.Context(), c.Value)
+			if mdm.IsCode(err, mdm.Unauthenticated) {
+				p, err = nil, nil // an ended session is just an anonymous visitor
+			}
+		}
+		if err != nil {
+			if mdm.IsCode(err, mdm.Unauthenticated) {
+				w.Header().Set("WWW-Authenticate", `Basic realm="Steward", charset="UTF-8"`)
+			}
+			writeErr(w, r, err)
+			return
+		}
+		if p != nil {
+			if i := info(r.Context()); i != nil {
+				i.mu.Lock()
+				i.tenantID = p.TenantID
+				i.mu.Unlock()
+			}
+			r = r.WithContext(mdm.WithPrincipal(r.Context(), p))
+		}
+		next.ServeHTTP(w, r)
+	})
+}

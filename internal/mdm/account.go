@@ -1,0 +1,103 @@
+package mdm
+
+import (
+	"context"
+	"time"
+)
+
+// Roles known to the foundation. The identity capability adds the rest of the role hierarchy.
+const (
+	RoleTenantAdmin = "TENANT_ADMIN"
+)
+
+// AccountFields are the account fields that lists filter and sort on.
+var AccountFields = FieldSet{
+	"id": IntField, "UID": StringField, "emailAddress": StringField, "firstName": StringField,
+	"lastName": StringField, "createdAt": TimeField,
+}
+
+// Account is a tenant's user. Its username is an email address, unique across the whole system.
+type Account struct {
+	ID           AccountID
+	TenantID     TenantID
+	Username     string // the UID; an email address
+	Email        string
+	FirstName    string
+	LastName     string
+	PasswordHash string // argon2id PHC string; "" for a PIN-only (half) account
+	Roles        []string
+	Enabled      bool
+	CreatedAt    time.Time
+	ModifiedAt   time.Time
+	CreatedBy    string
+}
+
+// AccountStore keeps user accounts.
+//
+// Create returns conflict when the username is taken anywhere in the system (case-insensitively).
+// Get and SetPassword return not_found for an unknown account in that tenant. ByUsername searches every
+// tenant, since a login names no tenant; it returns not_found when nobody has that username.
+type AccountStore interface {
+	Create(ctx context.Context, a *Account) error
+	Get(ctx context.Context, tenantID TenantID, id AccountID) (*Account, error)
+	ByUsername(ctx context.Context, username string) (*Account, error)
+	SetPassword(ctx context.Context, tenantID TenantID, id AccountID, hash string, now time.Time) error
+	List(ctx context.Context, tenantID TenantID, opts ListOptions) (Page[Account], error)
+}
+
+// SystemAdmin is the platform operator. It belongs to no tenant and no tenant credential reaches it.
+type SystemAdmin struct {
+	ID           int64
+	Username     string
+	PasswordHash string
+	CreatedAt    time.Time
+}
+
+// SystemAdminStore keeps System Admins. Create returns conflict for a taken username; ByUsername
+// returns not_found for an unknown one.
+type SystemAdminStore interface {
+	Create(ctx context.Context, a *SystemAdmin) error
+	ByUsername(ctx context.Context, username string) (*SystemAdmin, error)
+	Get(ctx context.Context, id int64) (*SystemAdmin, error)
+	Count(ctx context.Context) (int, error)
+}
+
+// OneTimeToken is a single-use, expiring secret sent by email (an activation link, later PINs).
+// Only the keyed hash of the secret is stored.
+type OneTimeToken struct {
+	Hash      []byte
+	Purpose   string // e.g. "activation"
+	TenantID  TenantID
+	AccountID AccountID
+	ExpiresAt time.Time
+	UsedAt    *time.Time
+	CreatedAt time.Time
+}
+
+// TokenPurposeActivation is the purpose of an Admin Activation link.
+const TokenPurposeActivation = "activation"
+
+// TokenStore keeps one-time tokens. Get returns not_found for an unknown hash. Use marks the token used
+// and returns conflict if it already was, so that two concurrent uses cannot both succeed.
+type TokenStore interface {
+	Create(ctx context.Context, t *OneTimeToken) error
+	Get(ctx context.Context, hash []byte) (*OneTimeToken, error)
+	Use(ctx context.Context, hash []byte, now time.Time) error
+}
+
+// Session is a signed-in console user. Only the keyed hash of the cookie value is stored.
+type Session struct {
+	Hash      []byte
+	Kind      PrincipalKind
+	SubjectID int64 // system admin id or account id
+	TenantID  TenantID
+	ExpiresAt time.Time
+	CreatedAt time.Time
+}
+
+// SessionStore keeps console sessions. Get returns not_found for an unknown or expired session.
+type SessionStore interface {
+	Create(ctx context.Context, s *Session) error
+	Get(ctx context.Context, hash []byte, now time.Time) (*Session, error)
+	Delete(ctx context.Context, hash []byte) error
+}

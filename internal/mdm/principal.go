@@ -1,0 +1,66 @@
+package mdm
+
+import "context"
+
+// PrincipalKind tells apart the callers that can never stand in for each other.
+type PrincipalKind string
+
+const (
+	// SystemAdminPrincipal operates the whole platform and belongs to no tenant.
+	SystemAdminPrincipal PrincipalKind = "system_admin"
+	// AccountPrincipal is a tenant's user (Tenant Admin, API user, administrator).
+	AccountPrincipal PrincipalKind = "account"
+)
+
+// Principal is the authenticated caller of a request.
+type Principal struct {
+	Kind     PrincipalKind
+	ID       int64 // system admin id or account id
+	Username string
+	TenantID TenantID // empty for a System Admin
+	Roles    []string
+	// Session is set when the caller came in with a console session (not an API credential).
+	Session bool
+}
+
+// IsSystemAdmin reports whether p is the platform operator.
+func (p *Principal) IsSystemAdmin() bool { return p != nil && p.Kind == SystemAdminPrincipal }
+
+// HasRole reports whether p holds role.
+func (p *Principal) HasRole(role string) bool {
+	if p == nil {
+		return false
+	}
+	for _, r := range p.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying p.
+func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the caller in ctx, or nil for an anonymous request.
+func PrincipalFrom(ctx context.Context) *Principal {
+	p, _ := ctx.Value(principalKey{}).(*Principal)
+	return p
+}
+
+type requestIDKey struct{}
+
+// WithRequestID returns ctx carrying the request id.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestIDFrom returns the request id in ctx, or "".
+func RequestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}

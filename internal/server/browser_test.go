@@ -1,0 +1,567 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"steward/internal/httpx"
+	"steward/internal/mail"
+	"steward/internal/mdm"
+	"steward/internal/tenants"
+)
+
+const testAdminPassword = "correct horse battery staple"
+
+// startConsole runs the real server (SQLite in a temp dir, no SMTP) under httptest.
+func startConsole(t *testing.T) (*Server, *httptest.Server) {
+	t.Helper()
+	ts := httptest.NewUnstartedServer(nil)
+	ctx := t.Context()
+	log := slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	s, err := New(ctx, Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), AdminPassword: testAdminPassword,
+		LogFormat: "text", BaseURL: "http://" + ts.Listener.Addr().String()}, log)
+	if err != nil {
+		ts.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.Bootstrap(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ts.Config.Handler = s.Handler()
+	ts.Start()
+	t.Cleanup(ts.Close)
+	return s, ts
+}
+
+// TestConsoleInChromium drives the console in headless Chromium: sign in, create a tenant through the
+// htmx form, suspend it, read the report, sign out. Set STEWARD_SCREENSHOTS to a directory to keep
+// screenshots of the pages.
+func TestConsoleInChromium(t *testing.T) {
+	const chromium = "/usr/bin/chromium"
+	if _, err := os.Stat(chromium); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("chromium not installed")
+		}
+		t.Skip("chromium not installed; apt-get install chromium")
+	}
+	_, ts := startConsole(t)
+
+	profile := t.TempDir()
+	t.Cleanup(func() { removeEventually(t, profile) })
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(),
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1400, 900),
+	)
+	defer cancelAlloc()
+	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
+	defer cancelBrowser()
+	// Start Chromium on the long-lived context: the process lives as long as the context of the first Run.
+	if err := chromedp.Run(browserCtx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	defer func() {
+		// Close Chromium gracefully and wait for it, so that it stops writing to its profile first.
+		closeCtx, cancel := context.WithTimeout(browserCtx, 10*time.Second)
+		defer cancel()
+		if err := chromedp.Cancel(closeCtx); err != nil {
+			t.Logf("close chromium: %v", err)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(browserCtx, 90*time.Second)
+	defer cancel()
+
+	shotDir := os.Getenv("STEWARD_SCREENSHOTS")
+	shot := func(name string) chromedp.Action {
+		return chromedp.ActionFunc(func(ctx context.Context) error {
+			if shotDir == "" {
+				return nil
+			}
+			var png []byte
+			if err := chromedp.FullScreenshot(&png, 100).Do(ctx); err != nil {
+				return err
+			}
+			return os.WriteFile(filepath.Join(shotDir, name), png, 0o644)
+		})
+	}
+	// settled waits until htmx has started and has no request, swap or settle under way, so that the
+	// next click lands on processed elements (a click before that would submit the plain form).
+	settled := chromedp.Poll(`!!window.htmx && document.readyState === "complete" && `+
+		`document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added") === null`, nil,
+		chromedp.WithPollingTimeout(10*time.Second))
+	run := func(step string, actions ...chromedp.Action) {
+		t.Helper()
+		if err := chromedp.Run(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+
+	run("open the sign-in page",
+		chromedp.Navigate(ts.URL+"/login"),
+		chromedp.WaitVisible(`#f-username`, chromedp.ByQuery),
+		shot("steward-login.png"),
+	)
+
+	var location string
+	run("sign in as the System Admin",
+		chromedp.SendKeys(`#f-username`, "admin", chromedp.ByQuery),
+		chromedp.SendKeys(`#f-password`, testAdminPassword, chromedp.ByQuery),
+		chromedp.Click(`form[action="/login"] button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tenant-create`, chromedp.ByQuery),
+		settled,
+		chromedp.Location(&location),
+	)
+	if !strings.HasSuffix(location, "/console/tenants") {
+		t.Fatalf("after sign-in the browser is at %s, want /console/tenants", location)
+	}
+	var who string
+	run("see who is signed in", chromedp.Text(`[data-testid=whoami]`, &who, chromedp.ByQuery))
+	if who != "admin" {
+		t.Errorf("navigation bar shows %q signed in, want admin", who)
+	}
+
+	// A marker on window survives htmx swaps but not a page load.
+	run("mark the page", chromedp.Evaluate(`window.stewardMarker = "same page"`, nil))
+	var emailErr, passwordErr string
+	run("submit the new tenant form with mistakes",
+		chromedp.SendKeys(`#f-name`, "Acme Corp", chromedp.ByQuery),
+		chromedp.SendKeys(`#f-adminEmail`, "not-an-email", chromedp.ByQuery),
+		chromedp.SendKeys(`#f-adminFirstName`, "Ada", chromedp.ByQuery),
+		chromedp.SendKeys(`#f-adminLastName`, "Lovelace", chromedp.ByQuery),
+		chromedp.Click(`#access-password`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#f-adminPassword`, chromedp.ByQuery),
+		chromedp.SendKeys(`#f-adminPassword`, "short", chromedp.ByQuery),
+		chromedp.Click(`#create-tenant`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#f-adminEmail-error`, chromedp.ByQuery),
+		settled,
+		chromedp.Text(`#f-adminEmail-error`, &emailErr, chromedp.ByQuery),
+		chromedp.Text(`#f-adminPassword-error`, &passwordErr, chromedp.ByQuery),
+	)
+	if !strings.Contains(emailErr, "email address") || !strings.Contains(passwordErr, "12 characters") {
+		t.Errorf("field errors: email %q, password %q", emailErr, passwordErr)
+	}
+
+	run("correct the form and create the tenant",
+		chromedp.SetValue(`#f-adminEmail`, "ada@acme.example.com", chromedp.ByQuery),
+		chromedp.SetValue(`#f-adminPassword`, "a long enough password", chromedp.ByQuery),
+		chromedp.Click(`#create-tenant`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tenant-created`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tenant-list tr[data-name="Acme Corp"][data-state="ACTIVE"]`, chromedp.ByQuery),
+		settled,
+	)
+	assertSamePage := func(when string) {
+		t.Helper()
+		var marker string
+		run("read the marker", chromedp.Evaluate(`window.stewardMarker || ""`, &marker))
+		if marker != "same page" {
+			t.Fatalf("%s: the page was reloaded; want an htmx swap", when)
+		}
+	}
+	assertSamePage("after creating the tenant")
+	var nameValue string
+	run("the form is empty again", chromedp.Value(`#f-name`, &nameValue, chromedp.ByQuery))
+	if nameValue != "" {
+		t.Errorf("after success the name field still holds %q", nameValue)
+	}
+
+	run("create a second tenant that gets an activation email",
+		chromedp.SendKeys(`#f-name`, "Globex", chromedp.ByQuery),
+		chromedp.SendKeys(`#f-adminEmail`, "hank@globex.example.com", chromedp.ByQuery),
+		chromedp.SendKeys(`#f-adminFirstName`, "Hank", chromedp.ByQuery),
+		chromedp.SendKeys(`#f-adminLastName`, "Scorpio", chromedp.ByQuery),
+		chromedp.Click(`#create-tenant`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tenant-list tr[data-name="Globex"]`, chromedp.ByQuery),
+		settled,
+		shot("steward-tenants.png"),
+	)
+
+	run("suspend Acme Corp",
+		chromedp.Click(`tr[data-name="Acme Corp"] button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`tr[data-name="Acme Corp"][data-state="SUSPENDED"]`, chromedp.ByQuery),
+		settled,
+	)
+	assertSamePage("after suspending")
+	var stateText string
+	run("read the state", chromedp.Text(`tr[data-name="Acme Corp"] .badge`, &stateText, chromedp.ByQuery))
+	if stateText != "Suspended" {
+		t.Errorf("state cell shows %q, want Suspended", stateText)
+	}
+
+	run("search narrows the list in place",
+		chromedp.SendKeys(`input[name=q]`, "glob", chromedp.ByQuery),
+		chromedp.WaitNotPresent(`#tenant-list tr[data-name="Acme Corp"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tenant-list tr[data-name="Globex"]`, chromedp.ByQuery),
+	)
+	assertSamePage("after searching")
+
+	var reportRow string
+	run("open the site report",
+		chromedp.Click(`a[href="/console/report"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#report tr[data-tenant="Acme Corp"]`, chromedp.ByQuery),
+		chromedp.Text(`#report tr[data-tenant="Acme Corp"]`, &reportRow, chromedp.ByQuery),
+		shot("steward-report.png"),
+	)
+	if !strings.Contains(reportRow, "Suspended") || !strings.Contains(reportRow, "100") {
+		t.Errorf("report row for Acme Corp: %q", reportRow)
+	}
+
+	var mailText string
+	run("read the activation email in the outbox",
+		chromedp.Click(`a[href="/console/mail"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#outbox`, chromedp.ByQuery),
+		shot("steward-mail.png"),
+		chromedp.Click(`#outbox a`, chromedp.ByQuery),
+		chromedp.WaitVisible(`iframe.mail-frame[sandbox=""]`, chromedp.ByQuery),
+		chromedp.Text(`#mail-text`, &mailText, chromedp.ByQuery),
+		chromedp.Sleep(300*time.Millisecond), // let the frame paint for the screenshot
+		shot("steward-mail-message.png"),
+	)
+	if !strings.Contains(mailText, "/activate?token=") {
+		t.Errorf("the activation email's text part has no link:\n%s", mailText)
+	}
+
+	run("open the audit trail",
+		chromedp.Click(`a[href="/console/audit"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#audit`, chromedp.ByQuery),
+		shot("steward-audit.png"),
+	)
+
+	run("sign out",
+		chromedp.Click(`#logout`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#f-username`, chromedp.ByQuery),
+		chromedp.Navigate(ts.URL+"/console"),
+		chromedp.WaitVisible(`#f-username`, chromedp.ByQuery),
+		chromedp.Location(&location),
+	)
+	if u, err := url.Parse(location); err != nil || u.Path != "/login" {
+		t.Fatalf("after sign-out /console led to %s, want /login", location)
+	}
+}
+
+// TestConsoleHTTP checks the console's rules with a plain HTTP client: sign-in failures, redirects,
+// cookie flags, cross-origin refusal, activation links that work once, and the System Admin / Tenant
+// Admin split.
+func TestConsoleHTTP(t *testing.T) {
+	s, ts := startConsole(t)
+	client := ts.Client()
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+	type resp struct {
+		status int
+		header http.Header
+		body   string
+		cookie *http.Cookie
+	}
+	do := func(method, path string, form url.Values, cookie *http.Cookie, headers ...string) resp {
+		t.Helper()
+		var body io.Reader
+		if form != nil {
+			body = strings.NewReader(form.Encode())
+		}
+		req, err := http.NewRequestWithContext(t.Context(), method, ts.URL+path, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if form != nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		if cookie != nil {
+			req.AddCookie(cookie)
+		}
+		for i := 0; i+1 < len(headers); i += 2 {
+			req.Header.Set(headers[i], headers[i+1])
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		r := resp{status: res.StatusCode, header: res.Header, body: string(b)}
+		for _, c := range res.Cookies() {
+			if c.Name == httpx.SessionCookie {
+				r.cookie = c
+			}
+		}
+		return r
+	}
+	expect := func(r resp, status int, what string, contains ...string) {
+		t.Helper()
+		if r.status != status {
+			t.Fatalf("%s: status %d, want %d\n%s", what, r.status, status, r.body)
+		}
+		for _, c := range contains {
+			if !strings.Contains(r.body, c) {
+				t.Errorf("%s: body lacks %q\n%s", what, c, r.body)
+			}
+		}
+	}
+	login := func(username, password string) *http.Cookie {
+		t.Helper()
+		r := do("POST", "/login", url.Values{"username": {username}, "password": {password}}, nil)
+		expect(r, http.StatusSeeOther, "sign in as "+username)
+		if r.cookie == nil || r.cookie.Value == "" {
+			t.Fatalf("sign in as %s set no session cookie", username)
+		}
+		return r.cookie
+	}
+
+	t.Run("anonymous visitors go to the sign-in page", func(t *testing.T) {
+		r := do("GET", "/console", nil, nil)
+		expect(r, http.StatusSeeOther, "GET /console")
+		if got := r.header.Get("Location"); got != "/login" {
+			t.Errorf("Location %q, want /login", got)
+		}
+		r = do("GET", "/console/report", nil, nil)
+		expect(r, http.StatusSeeOther, "GET /console/report")
+		if got := r.header.Get("Location"); got != "/login?next=%2Fconsole%2Freport" {
+			t.Errorf("Location %q", got)
+		}
+		r = do("GET", "/console/tenants", nil, nil, "HX-Request", "true")
+		if r.header.Get("HX-Redirect") == "" || r.status != http.StatusUnauthorized {
+			t.Errorf("htmx request: status %d, HX-Redirect %q", r.status, r.header.Get("HX-Redirect"))
+		}
+		r = do("GET", "/", nil, nil)
+		expect(r, http.StatusSeeOther, "GET /")
+		if got := r.header.Get("Location"); got != "/login" {
+			t.Errorf("GET / Location %q, want /login", got)
+		}
+		expect(do("GET", "/no/such/page", nil, nil), http.StatusNotFound, "unknown page", "Not found")
+	})
+
+	t.Run("wrong credentials", func(t *testing.T) {
+		for _, creds := range [][2]string{{"admin", "wrong password!!"}, {"nobody@example.com", testAdminPassword}} {
+			r := do("POST", "/login", url.Values{"username": {creds[0]}, "password": {creds[1]}}, nil)
+			expect(r, http.StatusUnauthorized, "sign in as "+creds[0], "Wrong username or password.")
+			if r.cookie != nil {
+				t.Errorf("a failed sign-in set a cookie")
+			}
+			if strings.Contains(r.body, creds[1]) {
+				t.Errorf("the form echoes the password")
+			}
+		}
+	})
+
+	t.Run("a cross-origin sign-in is refused", func(t *testing.T) {
+		r := do("POST", "/login", url.Values{"username": {"admin"}, "password": {testAdminPassword}}, nil,
+			"Origin", "http://evil.example", "Sec-Fetch-Site", "cross-site")
+		if r.status != http.StatusForbidden || r.cookie != nil {
+			t.Fatalf("cross-origin POST /login: status %d, cookie %v", r.status, r.cookie)
+		}
+		r = do("POST", "/login", url.Values{"username": {"admin"}, "password": {testAdminPassword}}, nil,
+			"Origin", ts.URL, "Sec-Fetch-Site", "same-origin")
+		expect(r, http.StatusSeeOther, "same-origin POST /login")
+	})
+
+	admin := login("admin", testAdminPassword)
+	t.Run("session cookie flags", func(t *testing.T) {
+		r := do("POST", "/login", url.Values{"username": {"admin"}, "password": {testAdminPassword}, "next": {"//evil.example/x"}}, nil)
+		expect(r, http.StatusSeeOther, "sign in")
+		if got := r.header.Get("Location"); got != "/console" {
+			t.Errorf("Location %q, want /console (an off-site next is dropped)", got)
+		}
+		c := r.cookie
+		if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Secure ||
+			c.MaxAge != int((12*time.Hour).Seconds()) {
+			t.Errorf("cookie %+v: want HttpOnly, SameSite=Lax, Path=/, MaxAge 12h, not Secure over http", c)
+		}
+		r = do("GET", "/console", nil, admin)
+		expect(r, http.StatusSeeOther, "System Admin GET /console")
+		if got := r.header.Get("Location"); got != "/console/tenants" {
+			t.Errorf("Location %q", got)
+		}
+		r = do("GET", "/console/tenants", nil, admin)
+		expect(r, http.StatusOK, "tenants page", "New tenant", "Sign out", "admin")
+		for _, h := range []string{"Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options"} {
+			if r.header.Get(h) == "" {
+				t.Errorf("tenants page lacks %s", h)
+			}
+		}
+		if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+			t.Errorf("page Cache-Control %q", cc)
+		}
+	})
+
+	t.Run("static assets are cached", func(t *testing.T) {
+		page := do("GET", "/login", nil, nil).body
+		m := regexp.MustCompile(`/static/htmx\.min\.js\?v=[0-9a-f]+`).FindString(page)
+		if m == "" {
+			t.Fatalf("no versioned htmx URL in the sign-in page")
+		}
+		r := do("GET", m, nil, nil)
+		expect(r, http.StatusOK, m, "htmx")
+		if cc := r.header.Get("Cache-Control"); !strings.Contains(cc, "immutable") {
+			t.Errorf("Cache-Control %q", cc)
+		}
+		if r2 := do("GET", m, nil, nil, "If-None-Match", r.header.Get("ETag")); r2.status != http.StatusNotModified {
+			t.Errorf("revalidation: status %d, want 304", r2.status)
+		}
+	})
+
+	t.Run("new tenant form", func(t *testing.T) {
+		bad := url.Values{"name": {"Initech"}, "adminEmail": {"bill@"}, "adminFirstName": {"Bill"},
+			"adminLastName": {"Lumbergh"}, "licenseDevices": {"ten"}, "access": {"password"}, "adminPassword": {"x"}}
+		r := do("POST", "/console/tenants", bad, admin)
+		expect(r, http.StatusBadRequest, "plain POST with a bad seat count", "Enter a whole number.", "<html")
+		bad.Set("licenseDevices", "10")
+		r = do("POST", "/console/tenants", bad, admin, "HX-Request", "true", "HX-Target", "tenant-create")
+		expect(r, http.StatusBadRequest, "htmx POST with a bad email", `id="f-adminEmail-error"`, `id="f-adminPassword-error"`,
+			`value="Initech"`)
+		if strings.Contains(r.body, "<html") {
+			t.Errorf("htmx answer is a whole page")
+		}
+		good := url.Values{"name": {"Initech"}, "adminEmail": {"bill@initech.example.com"}, "adminFirstName": {"Bill"},
+			"adminLastName": {"Lumbergh"}, "licenseDevices": {"10"}, "access": {"password"}, "adminPassword": {"a long enough password"}}
+		r = do("POST", "/console/tenants", good, admin)
+		expect(r, http.StatusSeeOther, "plain POST")
+		if !strings.HasPrefix(r.header.Get("Location"), "/console/tenants?created=") {
+			t.Errorf("Location %q", r.header.Get("Location"))
+		}
+		expect(do("GET", r.header.Get("Location"), nil, admin), http.StatusOK, "after creation", "Tenant Initech was created.")
+		r = do("POST", "/console/tenants", good, admin, "HX-Request", "true", "HX-Target", "tenant-create")
+		expect(r, http.StatusConflict, "the same name again", "tenant with this name already exists")
+		good.Set("name", "Initrode")
+		good.Set("adminEmail", "peter@initrode.example.com")
+		r = do("POST", "/console/tenants", good, admin, "HX-Request", "true", "HX-Target", "tenant-create")
+		expect(r, http.StatusOK, "htmx POST", `id="tenant-created"`, `hx-swap-oob="true"`, `data-name="Initrode"`,
+			`id="tenant-search" value=""`)
+		r = do("GET", "/console/tenants?q=initr", nil, admin, "HX-Request", "true", "HX-Target", "tenant-list")
+		expect(r, http.StatusOK, "search", `data-name="Initrode"`)
+		if strings.Contains(r.body, `data-name="Initech"`) || strings.Contains(r.body, "<html") {
+			t.Errorf("search answer:\n%s", r.body)
+		}
+	})
+
+	// A tenant whose admin gets an activation email.
+	sys := mdm.WithPrincipal(t.Context(), &mdm.Principal{Kind: mdm.SystemAdminPrincipal, ID: 1, Username: "admin"})
+	send := true
+	created, err := s.tenants.Create(sys, tenants.CreateInput{Name: "Umbrella", AdminEmail: "alice@umbrella.example.com",
+		AdminFirstName: "Alice", AdminLastName: "Abernathy", SendActivation: &send})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outbox := mail.NewOutbox(s.store, mail.NewMailer(s.keys, time.Now))
+	msgs, err := outbox.List(sys, mdm.ListOptions{Rows: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgID int64
+	for _, m := range msgs.Items {
+		if m.To == created.Admin.Email {
+			msgID = m.ID
+		}
+	}
+	_, rendered, err := outbox.Read(sys, msgID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := regexp.MustCompile(`/activate\?token=[^\s"<]+`).FindString(rendered.Text)
+	if link == "" {
+		t.Fatalf("no activation link in:\n%s", rendered.Text)
+	}
+
+	t.Run("mail can be read in the console without SMTP", func(t *testing.T) {
+		expect(do("GET", "/console/mail", nil, admin), http.StatusOK, "outbox", "No SMTP server is configured",
+			created.Admin.Email, "/console/mail/")
+		r := do("GET", "/console/mail/"+strconvI(msgID), nil, admin)
+		expect(r, http.StatusOK, "message", `sandbox=""`, "srcdoc=", "activate?token=")
+		expect(do("GET", "/console/mail/999999", nil, admin), http.StatusNotFound, "unknown message")
+	})
+
+	t.Run("activation link works once", func(t *testing.T) {
+		r := do("GET", link, nil, nil)
+		expect(r, http.StatusOK, "activation page", "Set your password", created.Admin.Email)
+		if r.header.Get("Referrer-Policy") != "no-referrer" {
+			t.Errorf("activation page Referrer-Policy %q", r.header.Get("Referrer-Policy"))
+		}
+		token := strings.TrimPrefix(link, "/activate?token=")
+		token, _ = url.QueryUnescape(token)
+		r = do("POST", "/activate", url.Values{"token": {token}, "password": {"short"}, "confirm": {"short"}}, nil)
+		expect(r, http.StatusBadRequest, "short password", `id="f-password-error"`, "at least 12 characters")
+		r = do("POST", "/activate", url.Values{"token": {token}, "password": {"a long enough password"}, "confirm": {"another one"}}, nil)
+		expect(r, http.StatusBadRequest, "passwords differ", `id="f-confirm-error"`)
+		r = do("POST", "/activate", url.Values{"token": {token}, "password": {"umbrella password 1"}, "confirm": {"umbrella password 1"}}, nil)
+		expect(r, http.StatusOK, "activate", "Your password is set — sign in")
+		expect(do("GET", link, nil, nil), http.StatusConflict, "used link", "This activation link was already used")
+		r = do("POST", "/activate", url.Values{"token": {token}, "password": {"umbrella password 2"}, "confirm": {"umbrella password 2"}}, nil)
+		expect(r, http.StatusConflict, "used link again", "This activation link was already used")
+		expect(do("GET", "/activate?token=nonsense", nil, nil), http.StatusNotFound, "unknown link", "not valid")
+		login(created.Admin.Email, "umbrella password 1")
+	})
+
+	t.Run("a Tenant Admin sees their tenant and not the System Admin pages", func(t *testing.T) {
+		ta := login(created.Admin.Email, "umbrella password 1")
+		r := do("GET", "/console", nil, ta)
+		expect(r, http.StatusOK, "Tenant Admin landing", "Umbrella", "Licensed seats",
+			`id="dm-partition">`+strconvI(int64(created.Tenant.DefaultDmPartitionID))+"<", "/console/audit", "/console/mail")
+		for _, path := range []string{"/console/tenants", "/console/report", "/console/mail/" + strconvI(msgID)} {
+			expect(do("GET", path, nil, ta), http.StatusForbidden, "Tenant Admin GET "+path)
+		}
+		expect(do("POST", "/console/tenants", url.Values{"name": {"Mine"}}, ta), http.StatusForbidden, "Tenant Admin creates a tenant")
+		r = do("GET", "/console/audit", nil, ta)
+		expect(r, http.StatusOK, "Tenant Admin audit", "account.activate")
+		if strings.Contains(r.body, "Initech") {
+			t.Errorf("a Tenant Admin sees another tenant's audit records")
+		}
+		expect(do("GET", "/console/mail", nil, ta), http.StatusOK, "Tenant Admin mail", created.Admin.Email)
+
+		// Suspending the tenant ends the session; the refusal clears the cookie.
+		r = do("POST", "/console/tenants/"+string(created.Tenant.ID)+"/state", url.Values{"state": {"SUSPENDED"}}, admin,
+			"HX-Request", "true", "HX-Target", "tenant-"+string(created.Tenant.ID))
+		expect(r, http.StatusOK, "suspend", `data-state="SUSPENDED"`, "Resume")
+		r = do("GET", "/console", nil, ta)
+		expect(r, http.StatusForbidden, "suspended tenant's admin", "suspended")
+		if r.cookie == nil || r.cookie.MaxAge >= 0 {
+			t.Errorf("the refused session's cookie was not cleared: %+v", r.cookie)
+		}
+		r = do("POST", "/login", url.Values{"username": {created.Admin.Email}, "password": {"umbrella password 1"}}, nil)
+		expect(r, http.StatusForbidden, "suspended tenant's sign-in", "suspended")
+	})
+
+	t.Run("sign out ends the session", func(t *testing.T) {
+		r := do("POST", "/logout", url.Values{}, admin)
+		expect(r, http.StatusSeeOther, "logout")
+		if r.header.Get("Location") != "/login" || r.cookie == nil || r.cookie.MaxAge >= 0 {
+			t.Errorf("logout: Location %q, cookie %+v", r.header.Get("Location"), r.cookie)
+		}
+		r = do("GET", "/console/tenants", nil, admin)
+		expect(r, http.StatusSeeOther, "old cookie after logout")
+	})
+}
+
+func strconvI(n int64) string { return strconv.FormatInt(n, 10) }
+
+// removeEventually removes dir, retrying for a few seconds while a just-closed browser's helper
+// processes finish writing to it.
+func removeEventually(t *testing.T, dir string) {
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if err = os.RemoveAll(dir); err == nil {
+			return
+		}
+	}
+	t.Errorf("remove the browser profile: %v", err)
+}

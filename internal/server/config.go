@@ -1,0 +1,82 @@
+// Package server assembles Steward: configuration → store → services → HTTP listener, and shuts it all
+// down gracefully.
+package server
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+)
+
+// Config is everything `steward serve` is told. Flags and STEWARD_* variables fill it (cmd/steward).
+type Config struct {
+	Addr          string
+	DataDir       string
+	DatabaseURL   string
+	SMTPURL       string
+	MailFrom      string
+	BaseURL       string
+	TLSCert       string
+	TLSKey        string
+	TLSSelfSigned bool
+	AllowPlain    bool   // serve plain HTTP on a non-loopback address (behind a TLS-terminating proxy)
+	SecretKey     string // base64; empty: <data-dir>/secret.key
+	AdminPassword string // creates the "admin" System Admin on first start
+	Demo          bool
+	LogFormat     string // json or text
+}
+
+// TLS reports whether the listener terminates TLS itself.
+func (c *Config) TLS() bool { return c.TLSSelfSigned || c.TLSCert != "" }
+
+// SecretKeyPath is where the server key lives when it is not given directly.
+func (c *Config) SecretKeyPath() string { return filepath.Join(c.DataDir, "secret.key") }
+
+// Validate checks the configuration and fills in derived defaults.
+func (c *Config) Validate() error {
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return fmt.Errorf("--addr %q: want host:port", c.Addr)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	if c.TLSSelfSigned && c.TLSCert != "" {
+		return fmt.Errorf("choose --tls-self-signed or --tls-cert/--tls-key, not both")
+	}
+	if !c.TLS() && !c.AllowPlain && !isLoopback(host) {
+		return fmt.Errorf("--addr %s is not a loopback address: serve TLS (--tls-cert/--tls-key or --tls-self-signed) "+
+			"or, behind a TLS-terminating proxy, pass --allow-plain-http", c.Addr)
+	}
+	if c.BaseURL == "" {
+		scheme := "http"
+		if c.TLS() {
+			scheme = "https"
+		}
+		h := host
+		if h == "" || h == "0.0.0.0" || h == "::" {
+			h = "localhost"
+		}
+		_, port, _ := net.SplitHostPort(c.Addr)
+		c.BaseURL = scheme + "://" + net.JoinHostPort(h, port)
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--base-url %q: want an absolute http(s) URL", c.BaseURL)
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		return fmt.Errorf("--log-format must be json or text")
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,258 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"steward/internal/accounts"
+	"steward/internal/audit"
+	"steward/internal/httpapi"
+	"steward/internal/httpx"
+	"steward/internal/mail"
+	"steward/internal/mdm"
+	"steward/internal/secret"
+	"steward/internal/store/sqlstore"
+	"steward/internal/tenants"
+	"steward/internal/web"
+)
+
+// Server is one running Steward replica.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	store    *sqlstore.Store
+	keys     *secret.Keys
+	accounts *accounts.Service
+	tenants  *tenants.Service
+	api      *httpapi.API
+	worker   *mail.Worker
+	handler  http.Handler
+}
+
+// New opens the store, applies migrations and wires every service. Close it when done.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	store, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := secret.LoadOrCreate(cfg.SecretKey, cfg.SecretKeyPath())
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, store: store, keys: keys}
+	mailer := mail.NewMailer(keys, time.Now)
+	wake := func() {}
+	if cfg.SMTPURL != "" {
+		s.worker, err = mail.NewWorker(store.Outbox(), mailer, cfg.SMTPURL, cfg.MailFrom, log)
+		if err != nil {
+			store.Close()
+			return nil, fmt.Errorf("--smtp-url: %w", err)
+		}
+		wake = s.worker.Wake
+	}
+	s.accounts = accounts.New(store, keys, log)
+	s.tenants = tenants.New(store, mailer, keys, cfg.BaseURL, time.Now, wake)
+	auditSvc := audit.New(store)
+	outbox := mail.NewOutbox(store, mailer)
+	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox})
+	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox,
+		SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
+	s.handler = s.routes(console)
+	return s, nil
+}
+
+// OpenStore opens and migrates the configured database.
+func OpenStore(ctx context.Context, cfg Config) (*sqlstore.Store, error) {
+	store, err := sqlstore.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := store.Migrate(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
+	return store, nil
+}
+
+// writeError answers API paths with the JSON envelope and everything else with the console's page.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if strings.HasPrefix(r.URL.Path, "/api/") || strings.Contains(r.Header.Get("Accept"), "application/json") {
+		httpapi.WriteError(w, r, err)
+		return
+	}
+	web.WriteError(w, r, err)
+}
+
+func (s *Server) routes(console http.Handler) http.Handler {
+	m := newMetrics(s.store.DB(), s.store.Dialect())
+	mux := http.NewServeMux()
+	plain := func(pattern string, h http.HandlerFunc) {
+		mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { httpx.SetRoute(r); h(w, r) }))
+	}
+	plain("GET /healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	plain("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.store.Ready(ctx); err != nil {
+			http.Error(w, "not ready: "+mdmMessage(err), http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ready\n")
+	})
+	metricsHandler := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+	plain("GET /metrics", metricsHandler.ServeHTTP)
+	s.api.AddOperational(
+		httpapi.Route{Method: "GET", Path: "/healthz", Tag: "Operations", Summary: "Liveness: the process is up"},
+		httpapi.Route{Method: "GET", Path: "/readyz", Tag: "Operations",
+			Summary: "Readiness: the database answers and every migration is applied (503 otherwise)"},
+		httpapi.Route{Method: "GET", Path: "/metrics", Tag: "Operations",
+			Summary: "Prometheus metrics: requests by route and status, latencies, database pool, Go runtime"},
+	)
+	mux.Handle("/api/", s.api)
+	mux.Handle("/", console)
+
+	var h http.Handler = mux
+	h = httpx.Authenticate(s.accounts, writeError, h)
+	h = http.NewCrossOriginProtection().Handler(h)
+	h = httpx.AccessLog(s.log, m.observe, h)
+	h = httpx.RequestID(h)
+	return h
+}
+
+func mdmMessage(err error) string {
+	var e *mdm.Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "unavailable"
+}
+
+// Handler is the whole HTTP surface (for tests that run it under httptest).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Store is the database (for admin commands and tests).
+func (s *Server) Store() *sqlstore.Store { return s.store }
+
+// Accounts is the sign-in service (for admin commands and tests).
+func (s *Server) Accounts() *accounts.Service { return s.accounts }
+
+// Close releases the database.
+func (s *Server) Close() error { return s.store.Close() }
+
+// Bootstrap creates the System Admin from STEWARD_ADMIN_PASSWORD and, with --demo, the demo tenant.
+// It returns lines to print for the operator.
+func (s *Server) Bootstrap(ctx context.Context) ([]string, error) {
+	var notes []string
+	if s.cfg.AdminPassword != "" {
+		created, err := s.accounts.EnsureSystemAdmin(ctx, s.cfg.AdminPassword)
+		if err != nil {
+			return nil, fmt.Errorf("STEWARD_ADMIN_PASSWORD: %w", err)
+		}
+		if created {
+			notes = append(notes, "created System Admin \"admin\" from STEWARD_ADMIN_PASSWORD")
+		}
+	}
+	if s.cfg.Demo {
+		demo, err := s.demo(ctx)
+		if err != nil {
+			return nil, err
+		}
+		notes = append(notes, demo...)
+	}
+	if ok, err := s.accounts.HasSystemAdmin(ctx); err != nil {
+		return nil, err
+	} else if !ok {
+		notes = append(notes, "no System Admin yet: set STEWARD_ADMIN_PASSWORD or run `steward admin create-system-admin`")
+	}
+	return notes, nil
+}
+
+// Run serves until ctx ends, then drains requests for up to 10 s.
+func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	if s.cfg.TLS() {
+		cert, err := s.certificate()
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
+	stopBackground := s.Background()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		stopBackground()
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	stopBackground()
+	return err
+}
+
+// Background starts the background work (the mail worker, when SMTP is set) and returns a function that
+// stops it and waits for it to finish.
+func (s *Server) Background() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	if s.worker == nil {
+		close(done)
+	} else {
+		go func() { defer close(done); s.worker.Run(ctx) }()
+	}
+	return func() { cancel(); <-done }
+}
+
+func (s *Server) certificate() (tls.Certificate, error) {
+	if s.cfg.TLSSelfSigned {
+		u, _ := url.Parse(s.cfg.BaseURL)
+		return selfSigned(u.Hostname())
+	}
+	return tls.LoadX509KeyPair(s.cfg.TLSCert, s.cfg.TLSKey)
+}
+
+// CreateSystemAdmin adds a System Admin to an opened store (the `admin create-system-admin` command).
+func CreateSystemAdmin(ctx context.Context, store *sqlstore.Store, dataDir, username, password string) error {
+	keys, err := secret.LoadOrCreate("", (&Config{DataDir: dataDir}).SecretKeyPath())
+	if err != nil {
+		return err
+	}
+	svc := accounts.New(store, keys, slog.New(slog.DiscardHandler))
+	_, err = svc.CreateSystemAdmin(ctx, username, password)
+	return err
+}

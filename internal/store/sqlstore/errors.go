@@ -1,0 +1,49 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"steward/internal/mdm"
+)
+
+// isUniqueViolation reports a unique or primary-key violation, the same way on both databases.
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		c := sqErr.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// dbError classifies an unexpected database error: cancellations stay recognisable, everything else
+// is internal (the cause is logged, never shown).
+func dbError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := err.(*mdm.Error); ok {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return mdm.Wrap(mdm.Unavailable, err, "request cancelled or timed out")
+	}
+	return mdm.Wrap(mdm.Internal, err, "database error")
+}
+
+// conflictOr maps a unique violation to conflict with message, anything else through dbError.
+func conflictOr(err error, message string) error {
+	if isUniqueViolation(err) {
+		return mdm.Wrap(mdm.Conflict, err, message)
+	}
+	return dbError(err)
+}

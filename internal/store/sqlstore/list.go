@@ -1,0 +1,161 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"steward/internal/mdm"
+)
+
+// listQuery builds the WHERE, ORDER BY and LIMIT of one list call. columns maps the entity's API field
+// names (already validated by the filter parser) to SQL column expressions; search lists the columns
+// that free text matches.
+type listQuery struct {
+	columns map[string]string
+	search  []string
+	where   []string
+	args    []any
+}
+
+func (l *listQuery) arg(v any) string {
+	l.args = append(l.args, v)
+	return fmt.Sprintf("$%d", len(l.args))
+}
+
+// cond adds a fixed condition; use arg for its values.
+func (l *listQuery) cond(c string) { l.where = append(l.where, c) }
+
+func (l *listQuery) apply(opts mdm.ListOptions) error {
+	if opts.Filter != nil {
+		c, err := l.filter(opts.Filter)
+		if err != nil {
+			return err
+		}
+		l.cond(c)
+	}
+	if q := strings.TrimSpace(opts.Query); q != "" && len(l.search) > 0 {
+		p := l.arg("%" + likeEscape(strings.ToLower(q)) + "%")
+		var ors []string
+		for _, col := range l.search {
+			ors = append(ors, fmt.Sprintf("LOWER(%s) LIKE %s ESCAPE '\\'", col, p))
+		}
+		l.cond("(" + strings.Join(ors, " OR ") + ")")
+	}
+	return nil
+}
+
+func (l *listQuery) filter(f mdm.Filter) (string, error) {
+	switch f := f.(type) {
+	case mdm.And, mdm.Or:
+		terms, sep := []mdm.Filter(nil), " AND "
+		if a, ok := f.(mdm.And); ok {
+			terms = a
+		} else {
+			terms, sep = f.(mdm.Or), " OR "
+		}
+		parts := make([]string, 0, len(terms))
+		for _, t := range terms {
+			c, err := l.filter(t)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, c)
+		}
+		return "(" + strings.Join(parts, sep) + ")", nil
+	case mdm.Not:
+		c, err := l.filter(f.Term)
+		if err != nil {
+			return "", err
+		}
+		return "(NOT " + c + ")", nil
+	case mdm.Compare:
+		col, ok := l.columns[f.Field]
+		if !ok {
+			return "", mdm.Errorf(mdm.Invalid, "field %s cannot be filtered here", f.Field)
+		}
+		if s, ok := f.Value.(string); ok {
+			// Text compares case-insensitively; '*' is a wildcard for = and !=.
+			if strings.Contains(s, "*") && (f.Op == mdm.Eq || f.Op == mdm.Ne) {
+				not := ""
+				if f.Op == mdm.Ne {
+					not = "NOT "
+				}
+				pat := strings.ReplaceAll(likeEscape(strings.ToLower(s)), "*", "%")
+				return fmt.Sprintf("(LOWER(%s) %sLIKE %s ESCAPE '\\')", col, not, l.arg(pat)), nil
+			}
+			return fmt.Sprintf("(LOWER(%s) %s %s)", col, sqlOp(f.Op), l.arg(strings.ToLower(s))), nil
+		}
+		return fmt.Sprintf("(%s %s %s)", col, sqlOp(f.Op), l.arg(f.Value)), nil
+	}
+	return "", mdm.Errorf(mdm.Invalid, "unsupported filter")
+}
+
+func sqlOp(op mdm.Op) string {
+	if op == mdm.Ne {
+		return "<>"
+	}
+	return string(op)
+}
+
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func (l *listQuery) whereSQL() string {
+	if len(l.where) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(l.where, " AND ")
+}
+
+// orderSQL sorts by the requested fields, then by idCol so that pages are stable.
+func (l *listQuery) orderSQL(opts mdm.ListOptions, idCol string) string {
+	var parts []string
+	for _, s := range opts.Sort {
+		col, ok := l.columns[s.Field]
+		if !ok {
+			continue
+		}
+		dir := " ASC"
+		if s.Desc {
+			dir = " DESC"
+		}
+		parts = append(parts, col+dir)
+	}
+	parts = append(parts, idCol+" ASC")
+	return " ORDER BY " + strings.Join(parts, ", ")
+}
+
+// page runs count and page queries for from (a FROM clause) and scans each row with scan.
+func page[T any](ctx context.Context, q querier, l *listQuery, opts mdm.ListOptions, selectCols, from, idCol string,
+	scan func(*sql.Rows) (T, error)) (mdm.Page[T], error) {
+	out := mdm.Page[T]{Start: opts.Start, Rows: opts.Rows, Items: []T{}}
+	if err := l.apply(opts); err != nil {
+		return out, err
+	}
+	where := l.whereSQL()
+	if err := q.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+from+where, l.args...).Scan(&out.TotalCount); err != nil {
+		return out, dbError(err)
+	}
+	rows := opts.Rows
+	if rows <= 0 {
+		rows = 50
+	}
+	query := "SELECT " + selectCols + " FROM " + from + where + l.orderSQL(opts, idCol) +
+		fmt.Sprintf(" LIMIT %d OFFSET %d", rows, opts.Start)
+	rs, err := q.QueryContext(ctx, query, l.args...)
+	if err != nil {
+		return out, dbError(err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		item, err := scan(rs)
+		if err != nil {
+			return out, dbError(err)
+		}
+		out.Items = append(out.Items, item)
+	}
+	return out, dbError(rs.Err())
+}

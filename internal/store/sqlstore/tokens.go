@@ -1,0 +1,74 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"steward/internal/mdm"
+)
+
+type tokenStore stores
+
+var _ mdm.TokenStore = tokenStore{}
+
+func (s tokenStore) Create(ctx context.Context, t *mdm.OneTimeToken) error {
+	_, err := s.q.ExecContext(ctx, `INSERT INTO one_time_tokens (hash, purpose, tenant_id, account_id, expires_at, created_at)
+		VALUES ($1,$2,$3,$4,$5,$6)`, t.Hash, t.Purpose, t.TenantID, t.AccountID, ms(t.ExpiresAt), ms(t.CreatedAt))
+	return conflictOr(err, "token already exists")
+}
+
+func (s tokenStore) Get(ctx context.Context, hash []byte) (*mdm.OneTimeToken, error) {
+	var t mdm.OneTimeToken
+	var expires, created int64
+	var used sql.NullInt64
+	err := s.q.QueryRowContext(ctx, `SELECT hash, purpose, tenant_id, account_id, expires_at, used_at, created_at
+		FROM one_time_tokens WHERE hash=$1`, hash).Scan(&t.Hash, &t.Purpose, &t.TenantID, &t.AccountID, &expires, &used, &created)
+	if err != nil {
+		return nil, notFound(err, "token")
+	}
+	t.ExpiresAt, t.CreatedAt, t.UsedAt = fromMS(expires), fromMS(created), fromNullMS(used)
+	return &t, nil
+}
+
+// Use is one conditional UPDATE, so of two concurrent uses exactly one succeeds.
+func (s tokenStore) Use(ctx context.Context, hash []byte, now time.Time) error {
+	res, err := s.q.ExecContext(ctx, `UPDATE one_time_tokens SET used_at=$1 WHERE hash=$2 AND used_at IS NULL`, ms(now), hash)
+	if err != nil {
+		return dbError(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := s.Get(ctx, hash); err != nil {
+			return err
+		}
+		return mdm.Errorf(mdm.Conflict, "this link was already used")
+	}
+	return nil
+}
+
+type sessionStore stores
+
+var _ mdm.SessionStore = sessionStore{}
+
+func (s sessionStore) Create(ctx context.Context, se *mdm.Session) error {
+	_, err := s.q.ExecContext(ctx, `INSERT INTO sessions (hash, kind, subject_id, tenant_id, expires_at, created_at)
+		VALUES ($1,$2,$3,$4,$5,$6)`, se.Hash, se.Kind, se.SubjectID, se.TenantID, ms(se.ExpiresAt), ms(se.CreatedAt))
+	return conflictOr(err, "session already exists")
+}
+
+func (s sessionStore) Get(ctx context.Context, hash []byte, now time.Time) (*mdm.Session, error) {
+	var se mdm.Session
+	var expires, created int64
+	err := s.q.QueryRowContext(ctx, `SELECT hash, kind, subject_id, tenant_id, expires_at, created_at FROM sessions
+		WHERE hash=$1 AND expires_at > $2`, hash, ms(now)).Scan(&se.Hash, &se.Kind, &se.SubjectID, &se.TenantID, &expires, &created)
+	if err != nil {
+		return nil, notFound(err, "session")
+	}
+	se.ExpiresAt, se.CreatedAt = fromMS(expires), fromMS(created)
+	return &se, nil
+}
+
+func (s sessionStore) Delete(ctx context.Context, hash []byte) error {
+	_, err := s.q.ExecContext(ctx, `DELETE FROM sessions WHERE hash=$1`, hash)
+	return dbError(err)
+}

@@ -1,0 +1,148 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"steward/internal/mdm"
+)
+
+var tokenTests = []test{
+	{"CreateGetUse", testTokens},
+	{"ConcurrentUse", testTokenConcurrentUse},
+}
+
+// token creates an unused activation token for acc, expiring in a day.
+func (f *fixture) token(t *testing.T, acc mdm.Account) mdm.OneTimeToken {
+	t.Helper()
+	tok := mdm.OneTimeToken{
+		Hash: randomBytes(t, 32), Purpose: mdm.TokenPurposeActivation, TenantID: acc.TenantID, AccountID: acc.ID,
+		ExpiresAt: f.now.Add(24 * time.Hour), CreatedAt: f.now,
+	}
+	must(t, "create token", f.s.Tokens().Create(f.ctx, &tok))
+	return tok
+}
+
+func testTokens(t *testing.T, f *fixture) {
+	ts := f.s.Tokens()
+	a := f.token(t, f.account(t, f.A.ID, "a@example.com"))
+	b := f.token(t, f.account(t, f.B.ID, "b@example.com"))
+
+	for _, want := range []mdm.OneTimeToken{a, b} {
+		got, err := ts.Get(f.ctx, want.Hash)
+		if err != nil || diff(want, *got) != "" {
+			t.Errorf("Get(tenant %s's token) = %+v, %v; want %+v", want.TenantID, got, err, want)
+			continue
+		}
+		wantUTC(t, "Get", got.ExpiresAt, got.CreatedAt)
+	}
+	_, err := ts.Get(f.ctx, randomBytes(t, 32))
+	wantCode(t, "Get(unknown)", err, mdm.NotFound)
+	// A prefix of a real hash is a different hash.
+	_, err = ts.Get(f.ctx, a.Hash[:16])
+	wantCode(t, "Get(prefix of A's hash)", err, mdm.NotFound)
+
+	dup := a
+	dup.TenantID, dup.Purpose = f.B.ID, "pin"
+	wantCode(t, "Create with a taken hash", ts.Create(f.ctx, &dup), mdm.Conflict)
+	if got, err := ts.Get(f.ctx, a.Hash); err != nil || got.TenantID != f.A.ID {
+		t.Errorf("A's token after a duplicate create = %+v, %v; want it unchanged", got, err)
+	}
+
+	used := f.now.Add(time.Minute)
+	must(t, "Use A's token", ts.Use(f.ctx, a.Hash, used))
+	wantA := a
+	wantA.UsedAt = &used
+	if got, err := ts.Get(f.ctx, a.Hash); err != nil || diff(wantA, *got) != "" {
+		t.Errorf("after Use: Get = %+v, %v; want %+v", got, err, wantA)
+	}
+	// Using A's token leaves B's unused.
+	if got, err := ts.Get(f.ctx, b.Hash); err != nil || got.UsedAt != nil {
+		t.Errorf("B's token after A's use = %+v, %v; want unused", got, err)
+	}
+
+	wantCode(t, "second Use", ts.Use(f.ctx, a.Hash, used.Add(time.Minute)), mdm.Conflict)
+	if got, err := ts.Get(f.ctx, a.Hash); err != nil || diff(wantA, *got) != "" {
+		t.Errorf("after second Use: Get = %+v, %v; want the first use kept, %+v", got, err, wantA)
+	}
+
+	must(t, "Use B's token", ts.Use(f.ctx, b.Hash, used))
+	if err := ts.Use(f.ctx, randomBytes(t, 32), used); err == nil {
+		t.Error("Use(unknown hash) succeeded")
+	}
+}
+
+func testTokenConcurrentUse(t *testing.T, f *fixture) {
+	a := f.token(t, f.account(t, f.A.ID, "a@example.com"))
+	b := f.token(t, f.account(t, f.B.ID, "b@example.com"))
+
+	exactlyOneWins(t, "use of one token", 8, func(i int) error {
+		return f.s.Tokens().Use(f.ctx, a.Hash, f.now.Add(time.Duration(i+1)*time.Millisecond))
+	})
+	if got, err := f.s.Tokens().Get(f.ctx, b.Hash); err != nil || got.UsedAt != nil {
+		t.Errorf("B's token = %+v, %v; want unused", got, err)
+	}
+}
+
+var sessionTests = []test{
+	{"CreateGetDelete", testSessions},
+}
+
+func testSessions(t *testing.T, f *fixture) {
+	ss := f.s.Sessions()
+	accA := f.account(t, f.A.ID, "a@example.com")
+	accB := f.account(t, f.B.ID, "b@example.com")
+	admin := mdm.SystemAdmin{Username: "root", PasswordHash: "h", CreatedAt: f.now}
+	must(t, "create system admin", f.s.SystemAdmins().Create(f.ctx, &admin))
+
+	expires := f.now.Add(8 * time.Hour)
+	sessions := []mdm.Session{
+		{Hash: randomBytes(t, 32), Kind: mdm.AccountPrincipal, SubjectID: int64(accA.ID), TenantID: f.A.ID, ExpiresAt: expires, CreatedAt: f.now},
+		{Hash: randomBytes(t, 32), Kind: mdm.AccountPrincipal, SubjectID: int64(accB.ID), TenantID: f.B.ID, ExpiresAt: expires.Add(time.Hour), CreatedAt: f.now},
+		{Hash: randomBytes(t, 32), Kind: mdm.SystemAdminPrincipal, SubjectID: admin.ID, ExpiresAt: expires, CreatedAt: f.now},
+	}
+	for i := range sessions {
+		must(t, "Create", ss.Create(f.ctx, &sessions[i]))
+	}
+	sa, sb, sys := sessions[0], sessions[1], sessions[2]
+
+	for _, want := range sessions {
+		got, err := ss.Get(f.ctx, want.Hash, f.now.Add(time.Hour))
+		if err != nil || diff(want, *got) != "" {
+			t.Errorf("Get(%s session of %q) = %+v, %v; want %+v", want.Kind, want.TenantID, got, err, want)
+			continue
+		}
+		wantUTC(t, "Get", got.ExpiresAt, got.CreatedAt)
+	}
+
+	dup := sb
+	dup.TenantID, dup.SubjectID = f.A.ID, int64(accA.ID)
+	wantCode(t, "Create with a taken hash", ss.Create(f.ctx, &dup), mdm.Conflict)
+	if got, err := ss.Get(f.ctx, sb.Hash, f.now); err != nil || diff(sb, *got) != "" {
+		t.Errorf("B's session after a duplicate create = %+v, %v; want %+v", got, err, sb)
+	}
+
+	// A session lives until just before ExpiresAt.
+	if _, err := ss.Get(f.ctx, sa.Hash, expires.Add(-time.Millisecond)); err != nil {
+		t.Errorf("Get 1ms before expiry: %v", err)
+	}
+	for _, at := range []time.Time{expires, expires.Add(time.Minute)} {
+		_, err := ss.Get(f.ctx, sa.Hash, at)
+		wantCode(t, "Get at or after expiry", err, mdm.NotFound)
+	}
+	// B's session expires later and is still there when A's is not.
+	if _, err := ss.Get(f.ctx, sb.Hash, expires.Add(time.Minute)); err != nil {
+		t.Errorf("B's session at A's expiry: %v", err)
+	}
+	_, err := ss.Get(f.ctx, randomBytes(t, 32), f.now)
+	wantCode(t, "Get(unknown)", err, mdm.NotFound)
+
+	must(t, "Delete A's session", ss.Delete(f.ctx, sa.Hash))
+	_, err = ss.Get(f.ctx, sa.Hash, f.now)
+	wantCode(t, "Get after Delete", err, mdm.NotFound)
+	for _, keep := range []mdm.Session{sb, sys} {
+		if _, err := ss.Get(f.ctx, keep.Hash, f.now); err != nil {
+			t.Errorf("%s session of %q after deleting A's: %v", keep.Kind, keep.TenantID, err)
+		}
+	}
+}
