@@ -1,0 +1,124 @@
+package httpx
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"steward/internal/mdm"
+)
+
+func TestRequestID(t *testing.T) {
+	var seen string
+	h := RequestID(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { seen = mdm.RequestIDFrom(r.Context()) }))
+	for in, keep := range map[string]bool{"abc-123_X": true, "": false, "has space": false, strings.Repeat("a", 65): false, "<script>": false} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("X-Request-Id", in)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if keep != (seen == in) || seen == "" || w.Header().Get("X-Request-Id") != seen {
+			t.Errorf("incoming %q: context %q, header %q (keep=%v)", in, seen, w.Header().Get("X-Request-Id"), keep)
+		}
+	}
+}
+
+func TestAccessLogRecoversAndRecords(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	var observed []string
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /boom/{id}", func(w http.ResponseWriter, r *http.Request) {
+		SetRoute(r)
+		panic("kaboom")
+	})
+	h := RequestID(AccessLog(log, func(route, method string, status int, _ time.Duration) {
+		observed = append(observed, method+" "+route+" "+http.StatusText(status))
+	}, mux))
+	r := httptest.NewRequest("GET", "/boom/7", nil)
+	r.SetBasicAuth("admin", "secret-password")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if w.Code != 500 {
+		t.Fatalf("status %d, want 500", w.Code)
+	}
+	var env struct {
+		Errors struct{ GlobalErrors []struct{ Code string } }
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &env); err != nil || len(env.Errors.GlobalErrors) == 0 {
+		t.Errorf("panic body is not the error envelope: %s", w.Body)
+	}
+	if len(observed) != 1 || observed[0] != "GET GET /boom/{id} Internal Server Error" {
+		t.Errorf("observed %v", observed)
+	}
+	out := logs.String()
+	for _, want := range []string{`"route":"GET /boom/{id}"`, `"http_status":500`, `"request_id":"`, `"panic":"kaboom"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "secret-password") || strings.Contains(out, "Basic ") {
+		t.Errorf("credentials in the log:\n%s", out)
+	}
+}
+
+type fakeAuth struct{}
+
+func (fakeAuth) Authenticate(_ context.Context, user, pw string) (*mdm.Principal, error) {
+	if user == "admin" && pw == "right" {
+		return &mdm.Principal{Kind: mdm.SystemAdminPrincipal, Username: user}, nil
+	}
+	return nil, mdm.Errorf(mdm.Unauthenticated, "wrong username or password")
+}
+
+func (fakeAuth) SessionPrincipal(_ context.Context, token string) (*mdm.Principal, error) {
+	if token == "live" {
+		return &mdm.Principal{Kind: mdm.AccountPrincipal, TenantID: "t1", Session: true}, nil
+	}
+	return nil, mdm.Errorf(mdm.Unauthenticated, "ended")
+}
+
+func TestAuthenticate(t *testing.T) {
+	var got *mdm.Principal
+	h := Authenticate(fakeAuth{}, func(w http.ResponseWriter, r *http.Request, err error) {
+		w.WriteHeader(map[mdm.Code]int{mdm.Unauthenticated: 401, mdm.Forbidden: 403}[mdm.ErrorCode(err)])
+	}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = mdm.PrincipalFrom(r.Context()) }))
+	tests := []struct {
+		name       string
+		set        func(r *http.Request)
+		status     int
+		wantTenant mdm.TenantID
+		anonymous  bool
+	}{
+		{"anonymous", func(*http.Request) {}, 200, "", true},
+		{"basic ok", func(r *http.Request) { r.SetBasicAuth("admin", "right") }, 200, "", false},
+		{"basic wrong", func(r *http.Request) { r.SetBasicAuth("admin", "wrong") }, 401, "", true},
+		{"bearer", func(r *http.Request) { r.Header.Set("Authorization", "Bearer abc") }, 401, "", true},
+		{"other scheme", func(r *http.Request) { r.Header.Set("Authorization", "Digest x") }, 401, "", true},
+		{"live session", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: SessionCookie, Value: "live"}) }, 200, "t1", false},
+		{"ended session is anonymous", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: SessionCookie, Value: "old"}) }, 200, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got = nil
+			r := httptest.NewRequest("GET", "/", nil)
+			tt.set(r)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != tt.status {
+				t.Fatalf("status %d, want %d", w.Code, tt.status)
+			}
+			if tt.status == 401 && !strings.Contains(w.Header().Get("WWW-Authenticate"), "Basic") {
+				t.Error("401 without a Basic challenge")
+			}
+			if tt.anonymous != (got == nil) || got != nil && got.TenantID != tt.wantTenant {
+				t.Errorf("principal %+v", got)
+			}
+		})
+	}
+}
