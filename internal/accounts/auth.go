@@ -52,7 +52,8 @@ var errBadCredentials = mdm.Errorf(mdm.Unauthenticated, "wrong username or passw
 // principal. Tenant usernames are always email addresses, so a username without "@" names a System
 // Admin. A suspended tenant's accounts are refused.
 func (s *Service) Authenticate(ctx context.Context, username, password string) (*mdm.Principal, error) {
-	if username == "" || password == "" || len(username) > 254 || len(password) > 256 {
+	if username == "" || password == "" || len(username) > 254 || len(password) > 256 ||
+		!mdm.CleanText(username) || !mdm.CleanText(password) {
 		return nil, errBadCredentials
 	}
 	if err := s.limits.check(username); err != nil {

@@ -26,6 +26,13 @@ const maxIndex = 1000
 // Decode reads r's body into dst (a pointer to a struct) by its Content-Type.
 func Decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+	if err := decodeBody(r, dst); err != nil {
+		return err
+	}
+	return checkText(reflect.ValueOf(dst), "")
+}
+
+func decodeBody(r *http.Request, dst any) error {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	switch ct {
 	case "application/json":
@@ -234,6 +241,51 @@ func assign(v reflect.Value, vals []string) *fieldErr {
 		v.SetInt(n)
 	default:
 		return &fieldErr{"Type", "cannot be set from a form field"}
+	}
+	return nil
+}
+
+// checkText refuses NUL characters and invalid UTF-8 anywhere in the decoded value: no field takes them,
+// and PostgreSQL would refuse them.
+func checkText(v reflect.Value, path string) error {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if !v.IsNil() {
+			return checkText(v.Elem(), path)
+		}
+	case reflect.String:
+		if !mdm.CleanText(v.String()) {
+			return mdm.FieldErrors(mdm.FieldError{Code: "Encoding", Field: path, Message: "must be UTF-8 text without NUL characters"})
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			if err := checkText(v.Index(i), path+"["+strconv.Itoa(i)+"]"); err != nil {
+				return err
+			}
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			if !t.Field(i).IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+			if path != "" {
+				name = path + "." + name
+			}
+			if err := checkText(v.Field(i), name); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			if err := checkText(k, path); err != nil {
+				return err
+			}
+			if err := checkText(v.MapIndex(k), path+"."+k.String()); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -48,6 +48,9 @@ func TestErrorsNameTheField(t *testing.T) {
 		{`{"licenseDevices":"ten"}`, "application/json", "licenseDevices", "Type"},
 		{`{"bogus":1}`, "application/json", "bogus", "Unknown"},
 		{`{"name":`, "application/json", "body", "Syntax"},
+		{`{"name":"a\u0000b"}`, "application/json", "name", "Encoding"},
+		{"accounts[0].emailAddress=a%00b", "application/x-www-form-urlencoded", "accounts[0].emailAddress", "Encoding"},
+		{"name=%FF%FE", "application/x-www-form-urlencoded", "name", "Encoding"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.body, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -62,6 +63,27 @@ func saneID(id string) bool {
 		}
 	}
 	return true
+}
+
+// RejectUnclean answers 400 for a request whose path or query is not clean text, so that such input
+// never reaches a handler or the database.
+func RejectUnclean(writeErr ErrorWriter, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !mdm.CleanText(r.URL.Path) {
+			writeErr(w, r, mdm.Errorf(mdm.Invalid, "the path must be UTF-8 text without NUL characters"))
+			return
+		}
+		for name, values := range r.URL.Query() {
+			for _, v := range values {
+				if !mdm.CleanText(name) || !mdm.CleanText(v) {
+					writeErr(w, r, mdm.FieldErrors(mdm.FieldError{Code: "Encoding", Field: strings.ToValidUTF8(name, "?"),
+						Message: "must be UTF-8 text without NUL characters"}))
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // statusWriter records the status and size of a response.
@@ -130,8 +152,9 @@ func AccessLog(log *slog.Logger, observe Observer, next http.Handler) http.Handl
 				}
 				log.ErrorContext(r.Context(), "panic", "panic", p, "request_id", mdm.RequestIDFrom(r.Context()))
 				if sw.status == 0 {
-					http.Error(sw, `{"errors":{"globalErrors":[{"code":"internal","message":"internal error"}],"fieldErrors":null},"result":null}`,
-						http.StatusInternalServerError)
+					sw.Header().Set("Content-Type", "application/json")
+					sw.WriteHeader(http.StatusInternalServerError)
+					io.WriteString(sw, `{"errors":{"globalErrors":[{"code":"internal","message":"internal error"}],"fieldErrors":null},"result":null}`+"\n")
 				}
 			}
 			elapsed := time.Since(start)

@@ -44,8 +44,8 @@ func TestAccessLogRecoversAndRecords(t *testing.T) {
 	r.SetBasicAuth("admin", "secret-password")
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
-	if w.Code != 500 {
-		t.Fatalf("status %d, want 500", w.Code)
+	if w.Code != 500 || w.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("status %d (%s), want 500 JSON", w.Code, w.Header().Get("Content-Type"))
 	}
 	var env struct {
 		Errors struct{ GlobalErrors []struct{ Code string } }

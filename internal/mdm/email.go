@@ -3,7 +3,12 @@ package mdm
 import (
 	"errors"
 	"strings"
+	"unicode/utf8"
 )
+
+// CleanText is true for text Steward accepts from outside: valid UTF-8 without NUL characters.
+// PostgreSQL refuses anything else, and no field needs it.
+func CleanText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 // ParseEmail checks that s is a bare email address as Steward accepts it for usernames and recipients,
 // and returns it with the domain lower-cased.

@@ -366,3 +366,34 @@ func TestStatePersistsAcrossRestart(t *testing.T) {
 		})
 	}
 }
+
+// TestUncleanInputIs4xx: NUL characters and invalid UTF-8, which PostgreSQL refuses, are bad input on
+// every path into Steward and never a 500.
+func TestUncleanInputIs4xx(t *testing.T) {
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			e := newAPIEnv(t, db(t), nil)
+			for _, c := range []struct{ method, path, auth, body string }{
+				{"GET", "/api/v1/tenants/%00", e.admin(), ""},
+				{"GET", "/api/v1/tenants/%FF%FE", e.admin(), ""},
+				{"PUT", "/api/v1/tenants/%00", e.admin(), `{"name":"Fine"}`},
+				{"GET", "/api/v1/tenants?fq=name=%00", e.admin(), ""},
+				{"GET", "/api/v1/tenants?q=%FF", e.admin(), ""},
+				{"GET", "/api/v1/tenants?fq=name=%27%C3%27", e.admin(), ""},
+				{"POST", "/api/v1/tenants", e.admin(), `{"name":"Nul","adminEmail":"a@nul.example.com","adminFirstName":"\u0000",` +
+					`"adminLastName":"B","adminPassword":"Long-enough-pw-1"}`},
+				{"POST", "/api/v1/tenants", e.admin(), "name=Bad%FFUTF8&adminEmail=a%40bad.example.com&adminFirstName=A&adminLastName=B&adminPassword=Long-enough-pw-1"},
+				{"GET", "/api/v1/metadata/tenant", "a\x00b@x.example.com:password-1234", ""},
+				{"GET", "/api/v1/metadata/tenant", "a@x.example.com:pass\xff\xfeword", ""},
+			} {
+				r := e.call(c.method, c.path, c.auth, c.body)
+				if r.Status < 400 || r.Status >= 500 {
+					t.Errorf("%s %s %q: %d %s, want a 4xx", c.method, c.path, c.body, r.Status, r.Body)
+				}
+			}
+			if n := tenantCount(t, e); n != 0 {
+				t.Errorf("%d tenants created from unclean input", n)
+			}
+		})
+	}
+}

@@ -128,6 +128,7 @@ func (s *Server) routes(console http.Handler) http.Handler {
 
 	var h http.Handler = mux
 	h = httpx.Authenticate(s.accounts, writeError, h)
+	h = httpx.RejectUnclean(writeError, h)
 	h = http.NewCrossOriginProtection().Handler(h)
 	h = httpx.AccessLog(s.log, m.observe, h)
 	h = httpx.RequestID(h)

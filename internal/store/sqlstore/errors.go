@@ -34,6 +34,11 @@ func dbError(err error) error {
 	if _, ok := err.(*mdm.Error); ok {
 		return err
 	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "22021" || pgErr.Code == "22P05") {
+		// NUL or invalid UTF-8 in a text value: bad input, whichever layer let it through.
+		return mdm.Wrap(mdm.Invalid, err, "text must be UTF-8 without NUL characters")
+	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return mdm.Wrap(mdm.Unavailable, err, "request cancelled or timed out")
 	}
