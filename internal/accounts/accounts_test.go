@@ -3,8 +3,10 @@ package accounts
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -156,9 +158,55 @@ func TestFailedSignInsAreLimited(t *testing.T) {
 	if _, err := f.svc.Authenticate(f.ctx, "admin", "System-admin-pw-1"); err != nil {
 		t.Errorf("other user: %v", err)
 	}
+	// Case variants of the username share the limit.
+	if _, err := f.svc.Authenticate(f.ctx, strings.ToUpper(f.admin.Username), adminPW); !mdm.IsCode(err, mdm.RateLimited) {
+		t.Errorf("upper-case variant after 10 failures: %v, want rate_limited", err)
+	}
+	// Guesses from one address do not lock the user out elsewhere.
+	elsewhere := mdm.WithClientAddr(f.ctx, "192.0.2.7")
+	if _, err := f.svc.Authenticate(elsewhere, f.admin.Username, adminPW); err != nil {
+		t.Errorf("same user from another address: %v", err)
+	}
 	f.clock.add(16 * time.Minute)
 	if _, err := f.svc.Authenticate(f.ctx, f.admin.Username, adminPW); err != nil {
 		t.Errorf("after the window: %v", err)
+	}
+}
+
+// TestParallelGuessesCannotOutrunTheLimit: attempts count when they start, not when the slow hash ends.
+func TestParallelGuessesCannotOutrunTheLimit(t *testing.T) {
+	f := setup(t)
+	ctx := mdm.WithClientAddr(f.ctx, "198.51.100.1")
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	codes := map[mdm.Code]int{}
+	for range 30 {
+		wg.Go(func() {
+			_, err := f.svc.Authenticate(ctx, f.admin.Username, "wrong-password")
+			mu.Lock()
+			codes[mdm.ErrorCode(err)]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if codes[mdm.Unauthenticated] != 10 || codes[mdm.RateLimited] != 20 {
+		t.Errorf("30 parallel guesses: %v, want 10 checked and 20 refused", codes)
+	}
+}
+
+// TestClientLimit: one address trying many usernames is refused after the per-client limit.
+func TestClientLimit(t *testing.T) {
+	f := setup(t)
+	ctx := mdm.WithClientAddr(f.ctx, "203.0.113.9")
+	var last error
+	for i := range 101 {
+		_, last = f.svc.Authenticate(ctx, fmt.Sprintf("user%d@acme.example.com", i), "guess-password")
+	}
+	if !mdm.IsCode(last, mdm.RateLimited) {
+		t.Errorf("101st failure from one address: %v, want rate_limited", last)
+	}
+	if _, err := f.svc.Authenticate(f.ctx, f.admin.Username, adminPW); err != nil {
+		t.Errorf("another address: %v", err)
 	}
 }
 
@@ -211,5 +259,53 @@ func TestCreateSystemAdmin(t *testing.T) {
 	}
 	if _, err := f.svc.Authenticate(f.ctx, "admin", "Whatever-long-pw-1"); err == nil {
 		t.Error("EnsureSystemAdmin replaced the existing password")
+	}
+}
+
+func TestActivation(t *testing.T) {
+	f := setup(t)
+	half := mdm.Account{TenantID: "t-1", Username: "new@acme.example.com", Email: "new@acme.example.com",
+		Enabled: true, CreatedAt: f.clock.now(), ModifiedAt: f.clock.now()}
+	if err := f.store.Accounts().Create(f.ctx, &half); err != nil {
+		t.Fatal(err)
+	}
+	token := "activation-token-for-test"
+	ott := &mdm.OneTimeToken{Hash: f.svc.keys.Hash(token), Purpose: mdm.TokenPurposeActivation, TenantID: "t-1",
+		AccountID: half.ID, ExpiresAt: f.clock.now().Add(time.Hour), CreatedAt: f.clock.now()}
+	if err := f.store.Tokens().Create(f.ctx, ott); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := f.svc.CheckActivation(f.ctx, token); err != nil || a.Username != half.Username || a.TenantName != "Acme" {
+		t.Fatalf("CheckActivation = %+v, %v", a, err)
+	}
+	if _, err := f.svc.CheckActivation(f.ctx, "wrong-token"); !mdm.IsCode(err, mdm.NotFound) {
+		t.Errorf("unknown token: %v", err)
+	}
+	// A suspended tenant's links do not work.
+	suspended, active := mdm.TenantSuspended, mdm.TenantActive
+	f.store.Tenants().Update(f.ctx, "t-1", mdm.TenantPatch{State: &suspended}, f.clock.now())
+	if _, err := f.svc.Activate(f.ctx, token, "Chosen-password-1"); !mdm.IsCode(err, mdm.Forbidden) {
+		t.Errorf("activation in a suspended tenant: %v, want forbidden", err)
+	}
+	f.store.Tenants().Update(f.ctx, "t-1", mdm.TenantPatch{State: &active}, f.clock.now())
+	if _, err := f.svc.Activate(f.ctx, token, "short"); !mdm.IsCode(err, mdm.Invalid) {
+		t.Errorf("short password: %v, want invalid", err)
+	}
+	if _, err := f.svc.Activate(f.ctx, token, "Chosen-password-1"); err != nil {
+		t.Fatalf("Activate: %v", err)
+	}
+	if _, err := f.svc.Authenticate(f.ctx, half.Username, "Chosen-password-1"); err != nil {
+		t.Errorf("sign-in after activation: %v", err)
+	}
+	if _, err := f.svc.Activate(f.ctx, token, "Another-password-2"); !mdm.IsCode(err, mdm.Conflict) {
+		t.Errorf("second use: %v, want conflict", err)
+	}
+	// An expired link says so.
+	ott2 := &mdm.OneTimeToken{Hash: f.svc.keys.Hash("expiring"), Purpose: mdm.TokenPurposeActivation, TenantID: "t-1",
+		AccountID: half.ID, ExpiresAt: f.clock.now().Add(time.Minute), CreatedAt: f.clock.now()}
+	f.store.Tokens().Create(f.ctx, ott2)
+	f.clock.add(2 * time.Minute)
+	if _, err := f.svc.CheckActivation(f.ctx, "expiring"); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("expired link: %v", err)
 	}
 }

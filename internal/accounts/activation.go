@@ -38,6 +38,13 @@ func (s *Service) activationToken(ctx context.Context, token string) (*mdm.OneTi
 	if err != nil {
 		return nil, nil, errLinkInvalid
 	}
+	tenant, err := s.store.Tenants().Get(ctx, t.TenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tenant.State != mdm.TenantActive {
+		return nil, nil, mdm.Errorf(mdm.Forbidden, "this organisation's account is suspended: the link cannot be used now")
+	}
 	return t, a, nil
 }
 

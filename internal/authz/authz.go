@@ -64,11 +64,11 @@ func Allowed(p *mdm.Principal, perm Permission) bool {
 	return false
 }
 
-// Scope is the tenant a principal's reads are limited to: empty for a System Admin (every tenant),
-// the principal's tenant when it holds perm, else an error.
+// Scope is the tenant a principal's reads are limited to: mdm.AllTenants for a System Admin, the
+// principal's tenant when it holds perm, else an error.
 func Scope(p *mdm.Principal, perm Permission) (mdm.TenantID, error) {
 	if p.IsSystemAdmin() {
-		return "", nil
+		return mdm.AllTenants, nil
 	}
 	return RequireTenant(p, perm)
 }

@@ -29,7 +29,7 @@ func TestDecisions(t *testing.T) {
 			t.Errorf("%s: code %q, want %q", tt.name, got, tt.want)
 		}
 	}
-	if tid, err := Scope(sys, AuditRead); tid != "" || err != nil {
+	if tid, err := Scope(sys, AuditRead); tid != mdm.AllTenants || err != nil {
 		t.Errorf("system admin scope = %q, %v; want every tenant", tid, err)
 	}
 	if tid, _ := Scope(ta, AuditRead); tid != "t1" {

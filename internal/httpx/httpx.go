@@ -144,7 +144,7 @@ func AccessLog(log *slog.Logger, observe Observer, next http.Handler) http.Handl
 		start := time.Now()
 		ri := &requestInfo{}
 		sw := &statusWriter{ResponseWriter: w}
-		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, ri))
+		r = r.WithContext(mdm.WithClientAddr(context.WithValue(r.Context(), infoKey{}, ri), remoteIP(r)))
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -175,7 +175,7 @@ func AccessLog(log *slog.Logger, observe Observer, next http.Handler) http.Handl
 				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("route", route),
 				slog.Int("http_status", sw.status), slog.Int("bytes", sw.bytes),
 				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-				slog.String("tenant_id", string(tenant)), slog.String("remote", remoteIP(r)))
+				slog.String("tenant_id", string(tenant)), slog.String("remote", mdm.ClientAddrFrom(r.Context())))
 		}()
 		next.ServeHTTP(sw, r)
 	})
@@ -213,7 +213,7 @@ func Authenticate(auth Authenticator, writeErr ErrorWriter, next http.Handler) h
 			case strings.HasPrefix(strings.ToLower(h), "bearer "):
 				err = mdm.Errorf(mdm.Unauthenticated, "bearer tokens are not accepted here")
 			default:
-				err = mdm.Errorf(mdm.Unauthenticated, "unsupported Authorization scheme: use Basic")
+				err = mdm.Errorf(mdm.Unauthenticated, "malformed or unsupported Authorization header: use Basic")
 			}
 		} else if c, cerr := r.Cookie(SessionCookie); cerr == nil && c.Value != "" {
 			p, err = auth.SessionPrincipal(r.Context(), c.Value)

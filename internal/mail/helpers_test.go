@@ -75,7 +75,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // getMail reads a message back from the store.
 func getMail(t *testing.T, s mdm.Store, id int64) *mdm.MailMessage {
 	t.Helper()
-	m, err := s.Outbox().Get(context.Background(), "", id)
+	m, err := s.Outbox().Get(context.Background(), mdm.AllTenants, id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -150,7 +150,7 @@ func TestEnqueueRejects(t *testing.T) {
 			}
 		})
 	}
-	page, err := store.Outbox().List(t.Context(), "", mdm.ListOptions{Rows: 10})
+	page, err := store.Outbox().List(t.Context(), mdm.AllTenants, mdm.ListOptions{Rows: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestEnqueueFollowsTransaction(t *testing.T) {
 
 func countMail(t *testing.T, s mdm.Store) int {
 	t.Helper()
-	page, err := s.Outbox().List(context.Background(), "", mdm.ListOptions{Rows: 100})
+	page, err := s.Outbox().List(context.Background(), mdm.AllTenants, mdm.ListOptions{Rows: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -106,8 +106,11 @@ func (w *Worker) client(ctx context.Context) (*gomail.Client, error) {
 	}
 	if implicitTLS {
 		opts = append(opts, gomail.WithTLSPolicy(gomail.NoTLS)) // the connection is TLS already
-	} else {
+	} else if isLoopback(w.server.host) {
 		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
+	} else {
+		// Mail carries one-time links and PINs: never let a man in the middle strip STARTTLS.
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSMandatory))
 	}
 	if w.server.user != "" {
 		opts = append(opts, gomail.WithSMTPAuthCustom(&autoAuth{user: w.server.user, pass: w.server.pass, host: w.server.host}))
@@ -116,7 +119,8 @@ func (w *Worker) client(ctx context.Context) (*gomail.Client, error) {
 }
 
 // autoAuth picks the SMTP AUTH mechanism once the server has said which it offers: a SCRAM variant
-// when offered, PLAIN or LOGIN only over TLS (or to a loopback server), CRAM-MD5 as the last resort.
+// when offered, else PLAIN or LOGIN, only over TLS (or to a loopback server). CRAM-MD5 is never used:
+// its exchange can be cracked offline.
 // (go-mail's own discovery does not know that a connection we dialed with TLS is encrypted.)
 type autoAuth struct {
 	user, pass, host string
@@ -142,8 +146,6 @@ func (a *autoAuth) Start(s *smtp.ServerInfo) (string, []byte, error) {
 		a.inner = smtp.PlainAuth("", a.user, a.pass, a.host, false)
 	case safe && offered("LOGIN"):
 		a.inner = smtp.LoginAuth(a.user, a.pass, a.host, false)
-	case offered("CRAM-MD5"):
-		a.inner = smtp.CRAMMD5Auth(a.user, a.pass)
 	default:
 		return "", nil, errors.New("smtp server offers no authentication mechanism usable on this connection (is TLS missing?)")
 	}

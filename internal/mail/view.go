@@ -34,7 +34,7 @@ func (o *Outbox) Read(ctx context.Context, id int64) (*mdm.MailMessage, Rendered
 	if err := authz.RequireSystemAdmin(mdm.PrincipalFrom(ctx)); err != nil {
 		return nil, Rendered{}, err
 	}
-	m, err := o.store.Outbox().Get(ctx, "", id)
+	m, err := o.store.Outbox().Get(ctx, mdm.AllTenants, id)
 	if err != nil {
 		return nil, Rendered{}, err
 	}

@@ -18,6 +18,10 @@ import (
 	"steward/internal/mdm"
 )
 
+// DefaultMaxAttempts keeps a message retrying through about three days of SMTP outage (the backoff
+// reaches its one-hour cap after a few attempts), as long as the links in it stay valid.
+const DefaultMaxAttempts = 80
+
 // DefaultFrom is the sender when NewWorker is given none.
 const DefaultFrom = "Steward <no-reply@localhost>"
 
@@ -68,7 +72,7 @@ func WithBatchSize(n int) WorkerOption {
 	}
 }
 
-// WithMaxAttempts sets after how many attempts a message is marked FAILED (default 20).
+// WithMaxAttempts sets after how many attempts a message is marked FAILED (default DefaultMaxAttempts).
 func WithMaxAttempts(n int) WorkerOption {
 	return func(w *Worker) {
 		if n > 0 {
@@ -170,7 +174,7 @@ func NewWorker(outbox mdm.OutboxStore, mailer *Mailer, smtpURL, from string, log
 		backoffBase: 10 * time.Second,
 		backoffMax:  time.Hour,
 		batch:       20,
-		maxAttempts: 20,
+		maxAttempts: DefaultMaxAttempts,
 		now:         time.Now,
 		wake:        make(chan struct{}, 1),
 	}

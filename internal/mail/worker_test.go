@@ -444,3 +444,22 @@ func TestScrub(t *testing.T) {
 		t.Errorf("scrub = %q (%d bytes)", got, len(got))
 	}
 }
+
+// TestWorkerRequiresTLSBeyondLoopback: to a server that is not on loopback, mail goes only over TLS, so
+// nobody on the path can read one-time links by stripping STARTTLS. 127.0.0.2 is on this machine but is
+// not one of the loopback names the worker trusts, so it stands in for a remote relay.
+func TestWorkerRequiresTLSBeyondLoopback(t *testing.T) {
+	store, _ := openStore(t)
+	srv := startServer(t, "127.0.0.2:0", nil, false) // no STARTTLS offered
+	mailer := NewMailer(testKeys(t), nil)
+	id := enqueue(t, store, mailer)
+	w, _ := newWorker(t, store.Outbox(), mailer, "smtp://"+srv.Addr, append(fastOpts, WithMaxAttempts(1000))...)
+	runWorker(t, w)
+	waitFor(t, "a failed attempt", func() bool {
+		m := getMail(t, store, id)
+		return m.Attempts > 0 && m.LastError != ""
+	})
+	if m := getMail(t, store, id); m.Status == mdm.MailSent || len(srv.messages()) != 0 {
+		t.Fatalf("sent without TLS: status %s, %d received", m.Status, len(srv.messages()))
+	}
+}

@@ -27,7 +27,7 @@ var AuditFields = FieldSet{
 }
 
 // AuditStore appends and lists audit records. List with a tenant id lists that tenant's records only;
-// with the empty tenant id it lists every record (System Admin view).
+// with AllTenants it lists every record (System Admin view); an empty tenant id is an internal error.
 type AuditStore interface {
 	Append(ctx context.Context, r *AuditRecord) error
 	List(ctx context.Context, tenantID TenantID, opts ListOptions) (Page[AuditRecord], error)

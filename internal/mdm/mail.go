@@ -38,7 +38,8 @@ var MailFields = FieldSet{
 	"status": StringField, "createdAt": TimeField,
 }
 
-// OutboxStore is the durable mail queue.
+// OutboxStore is the durable mail queue. Get and List take a tenant id, or AllTenants for the System
+// Admin's view; an empty tenant id is an internal error.
 //
 // Claim leases up to limit due messages (queued and due, or sending with an expired lease) to one
 // worker until leaseUntil, so that two workers never send the same message at once.

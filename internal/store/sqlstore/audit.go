@@ -33,8 +33,8 @@ var auditColumns = map[string]string{
 
 func (s auditStore) List(ctx context.Context, tenantID mdm.TenantID, opts mdm.ListOptions) (mdm.Page[mdm.AuditRecord], error) {
 	l := &listQuery{columns: auditColumns, search: []string{"action", "actor_name", "target_id"}}
-	if tenantID != "" {
-		l.cond("tenant_id=" + l.arg(tenantID))
+	if err := scope(l, tenantID); err != nil {
+		return mdm.Page[mdm.AuditRecord]{}, err
 	}
 	return page(ctx, s.q, l, opts, auditCols, "audit_log", "id", func(r *sql.Rows) (mdm.AuditRecord, error) {
 		var a mdm.AuditRecord

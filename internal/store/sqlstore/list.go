@@ -159,3 +159,16 @@ func page[T any](ctx context.Context, q querier, l *listQuery, opts mdm.ListOpti
 	}
 	return out, dbError(rs.Err())
 }
+
+// scope limits l to one tenant, or to none for mdm.AllTenants. An empty tenant id is a caller's bug and
+// fails closed.
+func scope(l *listQuery, tenantID mdm.TenantID) error {
+	switch tenantID {
+	case "":
+		return mdm.Errorf(mdm.Internal, "no tenant given for a tenant-scoped read")
+	case mdm.AllTenants:
+		return nil
+	}
+	l.cond("tenant_id=" + l.arg(tenantID))
+	return nil
+}

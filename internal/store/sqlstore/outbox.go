@@ -78,13 +78,12 @@ func (s outboxStore) MarkRetry(ctx context.Context, id int64, next time.Time, la
 }
 
 func (s outboxStore) Get(ctx context.Context, tenantID mdm.TenantID, id int64) (*mdm.MailMessage, error) {
-	q := `SELECT ` + mailCols + ` FROM mail_outbox WHERE id=$1`
-	args := []any{id}
-	if tenantID != "" {
-		q += ` AND tenant_id=$2`
-		args = append(args, tenantID)
+	l := &listQuery{}
+	l.cond("id=" + l.arg(id))
+	if err := scope(l, tenantID); err != nil {
+		return nil, err
 	}
-	m, err := scanMail(s.q.QueryRowContext(ctx, q, args...))
+	m, err := scanMail(s.q.QueryRowContext(ctx, `SELECT `+mailCols+` FROM mail_outbox`+l.whereSQL(), l.args...))
 	if err != nil {
 		return nil, notFound(err, "message")
 	}
@@ -97,8 +96,8 @@ var mailColumns = map[string]string{
 
 func (s outboxStore) List(ctx context.Context, tenantID mdm.TenantID, opts mdm.ListOptions) (mdm.Page[mdm.MailMessage], error) {
 	l := &listQuery{columns: mailColumns, search: []string{"to_addr", "subject"}}
-	if tenantID != "" {
-		l.cond("tenant_id=" + l.arg(tenantID))
+	if err := scope(l, tenantID); err != nil {
+		return mdm.Page[mdm.MailMessage]{}, err
 	}
 	return page(ctx, s.q, l, opts, mailCols, "mail_outbox", "id", func(r *sql.Rows) (mdm.MailMessage, error) { return scanMail(r) })
 }

@@ -10,6 +10,7 @@ import (
 var auditTests = []test{
 	{"AppendList", testAuditAppendList},
 	{"Filter", testAuditFilter},
+	{"EmptyTenantFailsClosed", testAuditEmptyTenantFailsClosed},
 }
 
 // record appends an audit record in tenant (empty for platform) at minute offset min.
@@ -64,7 +65,7 @@ func testAuditAppendList(t *testing.T, f *fixture) {
 	}{
 		{"A", f.A.ID, []mdm.AuditRecord{rich, bare}},
 		{"B", f.B.ID, []mdm.AuditRecord{b1, b2}},
-		{"all", "", []mdm.AuditRecord{rich, bare, b1, platform, b2}},
+		{"all", mdm.AllTenants, []mdm.AuditRecord{rich, bare, b1, platform, b2}},
 		{"unknown tenant", newTenantID(t), nil},
 	}
 	for _, tc := range tests {
@@ -100,18 +101,18 @@ func testAuditFilter(t *testing.T, f *fixture) {
 		total  int
 	}{
 		{"A newest first", f.A.ID, mdm.ListOptions{Sort: atDesc}, []mdm.AuditRecord{a3, a2, a1}, 3},
-		{"all newest first, paged", "", mdm.ListOptions{Start: 1, Rows: 2, Sort: atDesc}, []mdm.AuditRecord{b2, b1}, 6},
+		{"all newest first, paged", mdm.AllTenants, mdm.ListOptions{Start: 1, Rows: 2, Sort: atDesc}, []mdm.AuditRecord{b2, b1}, 6},
 		{"A by action", f.A.ID, mdm.ListOptions{Sort: atDesc, Filter: eq("action", "ACCOUNT.*")}, []mdm.AuditRecord{a3, a2}, 2},
 		{"B by action", f.B.ID, mdm.ListOptions{Sort: atDesc, Filter: eq("action", "account.*")}, []mdm.AuditRecord{b1}, 1},
-		{"all by action", "", mdm.ListOptions{Sort: atDesc, Filter: eq("action", "tenant.*")}, []mdm.AuditRecord{p1, b2, a1}, 3},
+		{"all by action", mdm.AllTenants, mdm.ListOptions{Sort: atDesc, Filter: eq("action", "tenant.*")}, []mdm.AuditRecord{p1, b2, a1}, 3},
 		// A tenantId filter cannot widen a tenant's view.
 		{"B asking for A's tenantId", f.B.ID, mdm.ListOptions{Filter: eq("tenantId", string(f.A.ID))}, nil, 0},
 		{"B or A's tenantId", f.B.ID, mdm.ListOptions{Sort: atDesc, Filter: mdm.Or{eq("tenantId", string(f.A.ID)), eq("targetId", "t2")}},
 			[]mdm.AuditRecord{b2}, 1},
-		{"all, A's tenantId", "", mdm.ListOptions{Sort: atDesc, Filter: eq("tenantId", string(f.A.ID))}, []mdm.AuditRecord{a3, a2, a1}, 3},
-		{"platform records", "", mdm.ListOptions{Filter: eq("tenantId", "")}, []mdm.AuditRecord{p1}, 1},
+		{"all, A's tenantId", mdm.AllTenants, mdm.ListOptions{Sort: atDesc, Filter: eq("tenantId", string(f.A.ID))}, []mdm.AuditRecord{a3, a2, a1}, 3},
+		{"platform records", mdm.AllTenants, mdm.ListOptions{Filter: eq("tenantId", "")}, []mdm.AuditRecord{p1}, 1},
 		{"B: A's id", f.B.ID, mdm.ListOptions{Filter: eq("id", a2.ID)}, nil, 0},
-		{"at window", "", mdm.ListOptions{Sort: atDesc, Filter: mdm.And{
+		{"at window", mdm.AllTenants, mdm.ListOptions{Sort: atDesc, Filter: mdm.And{
 			mdm.Compare{Field: "at", Op: mdm.Ge, Value: a2.At.UnixMilli()},
 			mdm.Compare{Field: "at", Op: mdm.Lt, Value: b2.At.UnixMilli()},
 		}}, []mdm.AuditRecord{b1, a3, a2}, 3},
@@ -134,5 +135,19 @@ func testAuditFilter(t *testing.T, f *fixture) {
 				t.Errorf("TotalCount = %d, want %d", page.TotalCount, tc.total)
 			}
 		})
+	}
+}
+
+// testAuditEmptyTenantFailsClosed: a forgotten tenant id is refused, never read as "every tenant".
+func testAuditEmptyTenantFailsClosed(t *testing.T, f *fixture) {
+	f.record(t, f.A.ID, 1, "tenant.update", "a")
+	if _, err := f.s.Audit().List(f.ctx, "", mdm.ListOptions{Rows: 10}); err == nil {
+		t.Error("Audit().List with an empty tenant id succeeded")
+	}
+	if _, err := f.s.Outbox().List(f.ctx, "", mdm.ListOptions{Rows: 10}); err == nil {
+		t.Error("Outbox().List with an empty tenant id succeeded")
+	}
+	if _, err := f.s.Outbox().Get(f.ctx, "", 1); err == nil {
+		t.Error("Outbox().Get with an empty tenant id succeeded")
 	}
 }

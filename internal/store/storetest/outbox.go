@@ -37,7 +37,7 @@ func sortByID(ms []mdm.MailMessage) []mdm.MailMessage {
 // getMail fetches a message with the platform view.
 func (f *fixture) getMail(t *testing.T, id int64) mdm.MailMessage {
 	t.Helper()
-	m, err := f.s.Outbox().Get(f.ctx, "", id)
+	m, err := f.s.Outbox().Get(f.ctx, mdm.AllTenants, id)
 	must(t, "Get mail", err)
 	return *m
 }
@@ -62,7 +62,7 @@ func testOutboxEnqueueGetList(t *testing.T, f *fixture) {
 	for _, tc := range []struct {
 		name   string
 		tenant mdm.TenantID
-	}{{"A", f.A.ID}, {"platform view", ""}} {
+	}{{"A", f.A.ID}, {"platform view", mdm.AllTenants}} {
 		got, err := ob.Get(f.ctx, tc.tenant, m.ID)
 		if err != nil || diff(want, *got) != "" {
 			t.Errorf("Get(%s) = %+v, %v; want %+v", tc.name, got, err, want)
@@ -76,7 +76,7 @@ func testOutboxEnqueueGetList(t *testing.T, f *fixture) {
 	wantCode(t, "Get(A, B's message)", err, mdm.NotFound)
 	_, err = ob.Get(f.ctx, f.A.ID, p1.ID)
 	wantCode(t, "Get(A, platform message)", err, mdm.NotFound)
-	_, err = ob.Get(f.ctx, "", p1.ID+1000)
+	_, err = ob.Get(f.ctx, mdm.AllTenants, p1.ID+1000)
 	wantCode(t, "Get(unknown)", err, mdm.NotFound)
 
 	all := []mdm.MailMessage{want, a2, b1, p1}
@@ -91,14 +91,14 @@ func testOutboxEnqueueGetList(t *testing.T, f *fixture) {
 	}{
 		{"A", f.A.ID, mdm.ListOptions{Sort: byID}, []mdm.MailMessage{want, a2}, 0},
 		{"B", f.B.ID, mdm.ListOptions{Sort: byID}, []mdm.MailMessage{b1}, 0},
-		{"all", "", mdm.ListOptions{Sort: byID}, all, 0},
-		{"all, newest id first", "", mdm.ListOptions{Rows: 2, Sort: []mdm.SortField{{Field: "id", Desc: true}}}, []mdm.MailMessage{p1, b1}, len(all)},
+		{"all", mdm.AllTenants, mdm.ListOptions{Sort: byID}, all, 0},
+		{"all, newest id first", mdm.AllTenants, mdm.ListOptions{Rows: 2, Sort: []mdm.SortField{{Field: "id", Desc: true}}}, []mdm.MailMessage{p1, b1}, len(all)},
 		{"A by recipient", f.A.ID, mdm.ListOptions{Filter: eq("to", "ANN@*")}, []mdm.MailMessage{want}, 0},
 		{"B by recipient", f.B.ID, mdm.ListOptions{Filter: eq("to", "ann@*")}, []mdm.MailMessage{b1}, 0},
 		{"B asking for A's tenantId", f.B.ID, mdm.ListOptions{Filter: eq("tenantId", string(f.A.ID))}, nil, 0},
 		{"B or A's id", f.B.ID, mdm.ListOptions{Sort: byID, Filter: mdm.Or{eq("id", m.ID), eq("status", "queued")}}, []mdm.MailMessage{b1}, 0},
-		{"all, template and status", "", mdm.ListOptions{Sort: byID, Filter: mdm.And{eq("template", "activation"), eq("status", "QUEUED")}}, all, 0},
-		{"all, not A", "", mdm.ListOptions{Sort: byID, Filter: mdm.Not{Term: eq("tenantId", string(f.A.ID))}}, []mdm.MailMessage{b1, p1}, 0},
+		{"all, template and status", mdm.AllTenants, mdm.ListOptions{Sort: byID, Filter: mdm.And{eq("template", "activation"), eq("status", "QUEUED")}}, all, 0},
+		{"all, not A", mdm.AllTenants, mdm.ListOptions{Sort: byID, Filter: mdm.Not{Term: eq("tenantId", string(f.A.ID))}}, []mdm.MailMessage{b1, p1}, 0},
 		{"query subject", f.A.ID, mdm.ListOptions{Query: "activate"}, []mdm.MailMessage{want}, 0},
 		{"B: query for A's subject", f.B.ID, mdm.ListOptions{Query: "activate"}, nil, 0},
 	}

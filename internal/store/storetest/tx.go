@@ -87,7 +87,7 @@ func (f *fixture) wantNoneOf(t *testing.T, w txWrites, existing mdm.Account) {
 	wantCode(t, "rolled-back token", err, mdm.NotFound)
 	_, err = f.s.Sessions().Get(f.ctx, w.session.Hash, f.now)
 	wantCode(t, "rolled-back session", err, mdm.NotFound)
-	for _, tn := range []mdm.TenantID{f.A.ID, ""} {
+	for _, tn := range []mdm.TenantID{f.A.ID, mdm.AllTenants} {
 		if page, err := f.s.Audit().List(f.ctx, tn, mdm.ListOptions{Rows: 10}); err != nil || page.TotalCount != 0 {
 			t.Errorf("audit List(%q) = %d records, %v; want none", tn, page.TotalCount, err)
 		}
