@@ -109,7 +109,7 @@ func (c *createSystemAdminCmd) Run(ctx context.Context, in io.Reader, out io.Wri
 		return err
 	}
 	defer s.Close()
-	if err := server.CreateSystemAdmin(ctx, s, c.DataDir, c.Username, password); err != nil {
+	if err := server.CreateSystemAdmin(ctx, s, c.Username, password); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "System Admin %q created\n", c.Username)

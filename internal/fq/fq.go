@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"steward/internal/mdm"
 )
@@ -84,17 +85,29 @@ func (p *parser) errorf(format string, args ...any) error {
 
 const maxDepth = 32
 
+// validOps are the symbolic operators; anything else made of = ! < > is refused.
+var validOps = map[string]bool{"=": true, "!=": true, "<": true, "<=": true, ">": true, ">=": true}
+
+func isOpChar(r rune) bool { return strings.ContainsRune("=!<>", r) }
+
+// rune returns the character at off and its width in bytes.
+func (p *parser) rune() (rune, int) { return utf8.DecodeRuneInString(p.src[p.off:]) }
+
 func (p *parser) next() {
-	for p.off < len(p.src) && unicode.IsSpace(rune(p.src[p.off])) {
-		p.off++
+	for p.off < len(p.src) {
+		r, w := p.rune()
+		if !unicode.IsSpace(r) {
+			break
+		}
+		p.off += w
 	}
 	start := p.off
-	pos := start + 1
+	pos := utf8.RuneCountInString(p.src[:start]) + 1
 	if p.off >= len(p.src) {
 		p.tok = token{tEOF, "", pos}
 		return
 	}
-	c := p.src[p.off]
+	c, _ := p.rune()
 	switch {
 	case c == '(':
 		p.off++
@@ -103,6 +116,8 @@ func (p *parser) next() {
 		p.off++
 		p.tok = token{tRParen, ")", pos}
 	case c == '\'' || c == '"':
+		// Quotes are ASCII, so copying bytes keeps multi-byte characters whole.
+		quote := byte(c)
 		var b strings.Builder
 		p.off++
 		for {
@@ -112,9 +127,9 @@ func (p *parser) next() {
 			}
 			ch := p.src[p.off]
 			p.off++
-			if ch == c {
-				if p.off < len(p.src) && p.src[p.off] == c {
-					b.WriteByte(c)
+			if ch == quote {
+				if p.off < len(p.src) && p.src[p.off] == quote {
+					b.WriteByte(quote)
 					p.off++
 					continue
 				}
@@ -123,24 +138,23 @@ func (p *parser) next() {
 			b.WriteByte(ch)
 		}
 		p.tok = token{tString, b.String(), pos}
-	case strings.ContainsRune("=!<>", rune(c)):
-		op := string(c)
-		if p.off+1 < len(p.src) && p.src[p.off+1] == '=' {
-			op += "="
+	case isOpChar(c):
+		for p.off < len(p.src) && isOpChar(rune(p.src[p.off])) {
+			p.off++
 		}
-		p.off += len(op)
-		if op == "!" {
-			p.tok = token{tErr, "'!' must be followed by '='", pos}
+		op := p.src[start:p.off]
+		if !validOps[op] {
+			p.tok = token{tErr, fmt.Sprintf("unknown operator %q (use = != < <= > >=)", op), pos}
 			return
 		}
 		p.tok = token{tOp, op, pos}
 	default:
 		for p.off < len(p.src) {
-			ch := p.src[p.off]
-			if unicode.IsSpace(rune(ch)) || strings.ContainsRune("()=!<>'\"", rune(ch)) {
+			r, w := p.rune()
+			if unicode.IsSpace(r) || strings.ContainsRune("()=!<>'\"", r) {
 				break
 			}
-			p.off++
+			p.off += w
 		}
 		p.tok = token{tWord, p.src[start:p.off], pos}
 	}

@@ -38,6 +38,10 @@ func TestParse(t *testing.T) {
 			cmpf("lastCheckin", mdm.Ge, int64(1596026443798)),
 			mdm.Not{Term: cmpf("quarantined", mdm.Ne, false)},
 		}},
+		{"emailAddress=Voilà\u00a0and emailAddress=à", mdm.And{ // a no-break space separates words too
+			cmpf("emailAddress", mdm.Eq, "Voilà"),
+			cmpf("emailAddress", mdm.Eq, "à"),
+		}},
 		{"emailAddress='it''s@x.io' or emailAddress=\"q@x.io\"", mdm.Or{
 			cmpf("emailAddress", mdm.Eq, "it's@x.io"),
 			cmpf("emailAddress", mdm.Eq, "q@x.io"),
@@ -66,7 +70,11 @@ func TestParseErrors(t *testing.T) {
 		{"quarantined>true", "use = or !="},
 		{"lastCheckin=yesterday", "is not a whole number"},
 		{"emailAddress='open", "unterminated quoted value"},
-		{"emailAddress!x", "'!' must be followed by '='"},
+		{"emailAddress!x", `unknown operator "!"`},
+		{"emailAddress==x", `unknown operator "=="`},
+		{"emailAddress<>x", `unknown operator "<>"`},
+		{"émailAddress=x", `at position 1: unknown field "émailAddress"`},
+		{"emailAddress=à bogus", `at position 16: unexpected 'bogus'`},
 		{"quarantined=true)", "unexpected ')'"},
 		{"quarantined=true and", "expected a comparison"},
 		{strings.Repeat("(", 40) + "quarantined=true" + strings.Repeat(")", 40), "nests deeper"},

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -150,7 +151,8 @@ func AccessLog(log *slog.Logger, observe Observer, next http.Handler) http.Handl
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
-				log.ErrorContext(r.Context(), "panic", "panic", p, "request_id", mdm.RequestIDFrom(r.Context()))
+				log.ErrorContext(r.Context(), "panic", "panic", p, "stack", string(debug.Stack()),
+					"request_id", mdm.RequestIDFrom(r.Context()))
 				if sw.status == 0 {
 					sw.Header().Set("Content-Type", "application/json")
 					sw.WriteHeader(http.StatusInternalServerError)

@@ -82,6 +82,15 @@ func ErrorCode(err error) Code {
 	return Internal
 }
 
+// Message is what a client may be told about err: its safe message, or "internal error".
+func Message(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Code != Internal {
+		return e.Message
+	}
+	return "internal error"
+}
+
 // IsCode reports whether err carries code.
 func IsCode(err error, code Code) bool { return err != nil && ErrorCode(err) == code }
 

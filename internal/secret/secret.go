@@ -60,13 +60,24 @@ func LoadOrCreate(value, path string) (*Keys, error) {
 	}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		key := make([]byte, 32)
-		rand.Read(key)
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, err
 		}
-		enc := base64.StdEncoding.EncodeToString(key) + "\n"
-		if err := os.WriteFile(path, []byte(enc), 0o600); err != nil {
+		// O_EXCL: of two processes starting on a fresh data dir, one writes the key and both use it.
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, os.ErrExist) {
+			return LoadOrCreate("", path)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("create secret key: %w", err)
+		}
+		key := RandomKey()
+		_, err = f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n")
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(path)
 			return nil, fmt.Errorf("write secret key: %w", err)
 		}
 		return New(key)
@@ -74,7 +85,17 @@ func LoadOrCreate(value, path string) (*Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read secret key: %w", err)
 	}
+	if strings.TrimSpace(string(b)) == "" {
+		return nil, fmt.Errorf("secret key file %s is empty", path)
+	}
 	return LoadOrCreate(string(b), "")
+}
+
+// RandomKey returns a fresh 32-byte key.
+func RandomKey() []byte {
+	k := make([]byte, 32)
+	rand.Read(k)
+	return k
 }
 
 // Token returns a fresh URL-safe random token of 256 bits.

@@ -112,6 +112,8 @@ func testBadInputChangesNothing(t *testing.T, e *apiEnv) {
 			400, []string{"licenseDevices"}},
 		{"wrong type", `{"name":"X","licenseDevices":"ten"}`, 400, []string{"licenseDevices"}},
 		{"unknown field", `{"name":"X","colour":"red"}`, 400, []string{"colour"}},
+		{"bidi override in a name", `{"name":"evil\u202egnp.exe","adminEmail":"a@x.example.com","adminFirstName":"A\nB","adminLastName":"B","adminPassword":"Long-enough-pw-1"}`,
+			400, []string{"name", "adminFirstName"}},
 		{"malformed JSON", `{"name":`, 400, []string{"body"}},
 		{"duplicate name, any case", `{"name":"ACME","adminEmail":"other@x.example.com","adminFirstName":"A","adminLastName":"B","adminPassword":"Long-enough-pw-1"}`,
 			409, []string{"name"}},
@@ -137,7 +139,7 @@ func testBadInputChangesNothing(t *testing.T, e *apiEnv) {
 	if after := tenantCount(t, e); after != before {
 		t.Errorf("bad input changed the tenant count from %d to %d", before, after)
 	}
-	for _, q := range []string{"rows=501", "rows=0", "rows=x", "start=-1", "fq=bogus=1", "fq=(name=a", "sortFields[0].name=colour",
+	for _, q := range []string{"rows=501", "rows=0", "rows=x", "start=-1", "fq=bogus=1", "fq=(name=a", "fq=name==a", "sortFields[0].name=colour",
 		"sortFields[0].name=name&sortFields[0].order=UP"} {
 		r := e.call("GET", "/api/v1/tenants?"+q, e.admin(), "")
 		if r.Status != 400 || r.field() == "" {
@@ -289,6 +291,11 @@ func TestOperationalEndpoints(t *testing.T) {
 	if r.Status != 200 {
 		t.Errorf("/metrics: %d", r.Status)
 	}
+	// Made-up methods do not make new series.
+	e.call("BREW", "/healthz", "", "")
+	if r := e.call("GET", "/metrics", "", ""); strings.Contains(r.Body, "BREW") || !strings.Contains(r.Body, `method="OTHER"`) {
+		t.Error("an unknown method became its own metric label")
+	}
 	if r := e.call("GET", "/api/v1/nothing-here", e.admin(), ""); r.Status != 404 || r.Env.Errors == nil {
 		t.Errorf("unknown API path: %d %s", r.Status, r.Body)
 	}
@@ -395,5 +402,31 @@ func TestUncleanInputIs4xx(t *testing.T) {
 				t.Errorf("%d tenants created from unclean input", n)
 			}
 		})
+	}
+}
+
+// TestCrossOriginRefused: a browser request from another site cannot use the admin's session, and the
+// API says so in its envelope.
+func TestCrossOriginRefused(t *testing.T) {
+	e := newAPIEnv(t, "", nil)
+	req, _ := http.NewRequest("POST", e.url+"/api/v1/tenants", strings.NewReader(`{"name":"X"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Origin", "https://evil.example")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	req.SetBasicAuth("admin", e.adminPW)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var env struct {
+		Errors *struct{ GlobalErrors []struct{ Code string } }
+	}
+	json.NewDecoder(res.Body).Decode(&env)
+	if res.StatusCode != 403 || env.Errors == nil || env.Errors.GlobalErrors[0].Code != "forbidden" {
+		t.Errorf("cross-origin POST: %d %+v, want 403 in the envelope", res.StatusCode, env.Errors)
+	}
+	if n := tenantCount(t, e); n != 0 {
+		t.Errorf("the refused request created %d tenants", n)
 	}
 }

@@ -65,7 +65,8 @@ func TestSelfSignedTLS(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx, func(addr string) { addrc <- addr }) }()
 	addr := <-addrc
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{ForceAttemptHTTP2: true,
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	res, err := client.Get("https://" + addr + "/healthz")
 	if err != nil {
 		t.Fatal(err)
@@ -73,6 +74,9 @@ func TestSelfSignedTLS(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 200 || res.TLS == nil || len(res.TLS.PeerCertificates) == 0 {
 		t.Fatalf("healthz over TLS: %d, tls=%v", res.StatusCode, res.TLS != nil)
+	}
+	if res.ProtoMajor != 2 {
+		t.Errorf("protocol %s, want HTTP/2 over TLS", res.Proto)
 	}
 	if names := res.TLS.PeerCertificates[0].IPAddresses; len(names) == 0 {
 		t.Error("self-signed certificate names no loopback address")

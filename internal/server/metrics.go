@@ -33,7 +33,15 @@ func newMetrics(db *sql.DB, dialect string) *metrics {
 	return m
 }
 
+// knownMethods bounds the method label: anything else counts as OTHER, so that clients cannot make
+// new series at will.
+var knownMethods = map[string]bool{"GET": true, "HEAD": true, "POST": true, "PUT": true, "PATCH": true,
+	"DELETE": true, "OPTIONS": true}
+
 func (m *metrics) observe(route, method string, status int, elapsed time.Duration) {
+	if !knownMethods[method] {
+		method = "OTHER"
+	}
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(route, method).Observe(elapsed.Seconds())
 }

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -89,8 +88,14 @@ func OpenStore(ctx context.Context, cfg Config) (*sqlstore.Store, error) {
 	return store, nil
 }
 
-// writeError answers API paths with the JSON envelope and everything else with the console's page.
-func writeError(w http.ResponseWriter, r *http.Request, err error) {
+// writeError answers errors raised before any handler runs (authentication, unclean input, cross-origin
+// refusals): API paths get the JSON envelope, everything else the console's page. Handlers log their
+// own failures through httpx.Adapt; these are logged here.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if code := mdm.ErrorCode(err); code == mdm.Internal || code == mdm.Unavailable {
+		s.log.ErrorContext(r.Context(), "request failed", "err", err.Error(), "code", string(code),
+			"request_id", mdm.RequestIDFrom(r.Context()))
+	}
 	if strings.HasPrefix(r.URL.Path, "/api/") || strings.Contains(r.Header.Get("Accept"), "application/json") {
 		httpapi.WriteError(w, r, err)
 		return
@@ -109,7 +114,7 @@ func (s *Server) routes(console http.Handler) http.Handler {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		if err := s.store.Ready(ctx); err != nil {
-			http.Error(w, "not ready: "+mdmMessage(err), http.StatusServiceUnavailable)
+			http.Error(w, "not ready: "+mdm.Message(err), http.StatusServiceUnavailable)
 			return
 		}
 		io.WriteString(w, "ready\n")
@@ -126,21 +131,17 @@ func (s *Server) routes(console http.Handler) http.Handler {
 	mux.Handle("/api/", s.api)
 	mux.Handle("/", console)
 
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, mdm.Errorf(mdm.Forbidden, "cross-origin request refused"))
+	}))
 	var h http.Handler = mux
-	h = httpx.Authenticate(s.accounts, writeError, h)
-	h = httpx.RejectUnclean(writeError, h)
-	h = http.NewCrossOriginProtection().Handler(h)
+	h = httpx.Authenticate(s.accounts, s.writeError, h)
+	h = httpx.RejectUnclean(s.writeError, h)
+	h = csrf.Handler(h)
 	h = httpx.AccessLog(s.log, m.observe, h)
 	h = httpx.RequestID(h)
 	return h
-}
-
-func mdmMessage(err error) string {
-	var e *mdm.Error
-	if errors.As(err, &e) {
-		return e.Message
-	}
-	return "unavailable"
 }
 
 // Handler is the whole HTTP surface (for tests that run it under httptest).
@@ -205,11 +206,16 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 			return err
 		}
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
-		ln = tls.NewListener(ln, srv.TLSConfig)
 	}
 	stopBackground := s.Background()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if srv.TLSConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "") // offers HTTP/2 as well
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
@@ -248,8 +254,9 @@ func (s *Server) certificate() (tls.Certificate, error) {
 }
 
 // CreateSystemAdmin adds a System Admin to an opened store (the `admin create-system-admin` command).
-func CreateSystemAdmin(ctx context.Context, store *sqlstore.Store, dataDir, username, password string) error {
-	keys, err := secret.LoadOrCreate("", (&Config{DataDir: dataDir}).SecretKeyPath())
+// Creating an admin hashes a password and uses no server key, so a throwaway key serves.
+func CreateSystemAdmin(ctx context.Context, store *sqlstore.Store, username, password string) error {
+	keys, err := secret.New(secret.RandomKey())
 	if err != nil {
 		return err
 	}

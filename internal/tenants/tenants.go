@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"steward/internal/audit"
@@ -66,7 +67,7 @@ func checkName(v *mdm.Validator, name string) {
 	v.Check(strings.TrimSpace(name) != "", "name", "Required", "is required")
 	v.Check(n <= 100, "name", "Size", "must be at most 100 characters")
 	v.Check(name == strings.TrimSpace(name), "name", "Pattern", "must not start or end with spaces")
-	v.Check(!strings.ContainsAny(name, "\x00\r\n\t"), "name", "Pattern", "must not contain control characters")
+	v.Check(!hasControl(name), "name", "Pattern", "must not contain control characters")
 }
 
 func checkSeats(v *mdm.Validator, seats int) {
@@ -76,6 +77,13 @@ func checkSeats(v *mdm.Validator, seats int) {
 func checkPersonName(v *mdm.Validator, field, value string) {
 	v.Check(strings.TrimSpace(value) != "", field, "Required", "is required")
 	v.Check(utf8.RuneCountInString(value) <= 100, field, "Size", "must be at most 100 characters")
+	v.Check(!hasControl(value), field, "Pattern", "must not contain control characters")
+}
+
+// hasControl reports control and invisible formatting characters (line breaks, bidi overrides), which
+// have no place in names and can make them display misleadingly.
+func hasControl(s string) bool {
+	return strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) >= 0
 }
 
 // Create makes the tenant, its default spaces and its Tenant Admin in one transaction, with the audit

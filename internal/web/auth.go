@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
@@ -43,7 +42,7 @@ func (c *console) login(w http.ResponseWriter, r *http.Request) error {
 		case mdm.Unauthenticated:
 			f.Global = "Wrong username or password."
 		case mdm.RateLimited, mdm.Forbidden: // too many failures; a suspended tenant
-			f.Global = sentence(mdmMessage(err)) + "."
+			f.Global = sentence(mdm.Message(err)) + "."
 		default:
 			return err
 		}
@@ -138,7 +137,7 @@ func (c *console) activate(w http.ResponseWriter, r *http.Request) error {
 // activationRefused explains a used, expired or unknown link.
 func (c *console) activationRefused(w http.ResponseWriter, r *http.Request, err error) error {
 	// The service says "what happened: what to do"; the page shows the first part as its heading.
-	heading, advice, ok := strings.Cut(mdmMessage(err), ": ")
+	heading, advice, ok := strings.Cut(mdm.Message(err), ": ")
 	if !ok {
 		heading, advice = "This activation link does not work", heading
 	}
@@ -151,12 +150,4 @@ func (c *console) activationRefused(w http.ResponseWriter, r *http.Request, err 
 		return err
 	}
 	return render(w, r, statusOf(err), "activate", page{Title: "Activation link", Data: v})
-}
-
-func mdmMessage(err error) string {
-	var e *mdm.Error
-	if errors.As(err, &e) && e.Code != mdm.Internal {
-		return e.Message
-	}
-	return "internal error"
 }

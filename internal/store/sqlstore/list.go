@@ -85,18 +85,24 @@ func (l *listQuery) filter(f mdm.Filter) (string, error) {
 				pat := strings.ReplaceAll(likeEscape(strings.ToLower(s)), "*", "%")
 				return fmt.Sprintf("(LOWER(%s) %sLIKE %s ESCAPE '\\')", col, not, l.arg(pat)), nil
 			}
-			return fmt.Sprintf("(LOWER(%s) %s %s)", col, sqlOp(f.Op), l.arg(strings.ToLower(s))), nil
+			op, err := sqlOp(f.Op)
+			return fmt.Sprintf("(LOWER(%s) %s %s)", col, op, l.arg(strings.ToLower(s))), err
 		}
-		return fmt.Sprintf("(%s %s %s)", col, sqlOp(f.Op), l.arg(f.Value)), nil
+		op, err := sqlOp(f.Op)
+		return fmt.Sprintf("(%s %s %s)", col, op, l.arg(f.Value)), err
 	}
 	return "", mdm.Errorf(mdm.Invalid, "unsupported filter")
 }
 
-func sqlOp(op mdm.Op) string {
-	if op == mdm.Ne {
-		return "<>"
+// sqlOp spells a comparison in SQL; only the six known operators ever reach a statement.
+func sqlOp(op mdm.Op) (string, error) {
+	switch op {
+	case mdm.Eq, mdm.Lt, mdm.Le, mdm.Gt, mdm.Ge:
+		return string(op), nil
+	case mdm.Ne:
+		return "<>", nil
 	}
-	return string(op)
+	return "", mdm.Errorf(mdm.Invalid, "unknown operator %q", op)
 }
 
 func likeEscape(s string) string {
@@ -111,12 +117,12 @@ func (l *listQuery) whereSQL() string {
 }
 
 // orderSQL sorts by the requested fields, then by idCol so that pages are stable.
-func (l *listQuery) orderSQL(opts mdm.ListOptions, idCol string) string {
+func (l *listQuery) orderSQL(opts mdm.ListOptions, idCol string) (string, error) {
 	var parts []string
 	for _, s := range opts.Sort {
 		col, ok := l.columns[s.Field]
 		if !ok {
-			continue
+			return "", mdm.Errorf(mdm.Invalid, "cannot sort on %s here", s.Field)
 		}
 		dir := " ASC"
 		if s.Desc {
@@ -125,7 +131,7 @@ func (l *listQuery) orderSQL(opts mdm.ListOptions, idCol string) string {
 		parts = append(parts, col+dir)
 	}
 	parts = append(parts, idCol+" ASC")
-	return " ORDER BY " + strings.Join(parts, ", ")
+	return " ORDER BY " + strings.Join(parts, ", "), nil
 }
 
 // page runs count and page queries for from (a FROM clause) and scans each row with scan.
@@ -136,6 +142,10 @@ func page[T any](ctx context.Context, q querier, l *listQuery, opts mdm.ListOpti
 		return out, err
 	}
 	where := l.whereSQL()
+	order, err := l.orderSQL(opts, idCol)
+	if err != nil {
+		return out, err
+	}
 	if err := q.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+from+where, l.args...).Scan(&out.TotalCount); err != nil {
 		return out, dbError(err)
 	}
@@ -143,7 +153,7 @@ func page[T any](ctx context.Context, q querier, l *listQuery, opts mdm.ListOpti
 	if rows <= 0 {
 		rows = 50
 	}
-	query := "SELECT " + selectCols + " FROM " + from + where + l.orderSQL(opts, idCol) +
+	query := "SELECT " + selectCols + " FROM " + from + where + order +
 		fmt.Sprintf(" LIMIT %d OFFSET %d", rows, opts.Start)
 	rs, err := q.QueryContext(ctx, query, l.args...)
 	if err != nil {
