@@ -1,9 +1,6 @@
 package httpapi
 
 import (
-	"net/http"
-	"time"
-
 	"steward/internal/mdm"
 )
 
@@ -31,19 +28,5 @@ func (a *API) auditRoutes() {
 		Description: "Every change made through the API. A System Admin sees every tenant's records (fq=tenantId=… narrows), " +
 			"a Tenant Admin only their tenant's. Filter fields: " + fieldList(mdm.AuditFields) + ".",
 		Query: listParams, Result: auditJSON{}, List: true},
-		func(w http.ResponseWriter, r *http.Request) error {
-			started := time.Now()
-			opts, err := listOptions(r, mdm.AuditFields)
-			if err != nil {
-				return err
-			}
-			if len(opts.Sort) == 0 {
-				opts.Sort = []mdm.SortField{{Field: "id", Desc: true}}
-			}
-			p, err := a.audit.List(r.Context(), opts)
-			if err != nil {
-				return err
-			}
-			return ok(w, listPage(p, started, auditOut))
-		})
+		listHandler(mdm.AuditFields, newestFirst, a.audit.List, auditOut))
 }

@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"steward/internal/fq"
+	"steward/internal/httpx"
 	"steward/internal/mdm"
 )
 
@@ -63,6 +65,30 @@ func canonical(fields mdm.FieldSet, name string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// newestFirst is the default order of logs (audit trail, outbox).
+var newestFirst = []mdm.SortField{{Field: "id", Desc: true}}
+
+// listHandler serves a list endpoint: it reads the paging, sort and filter parameters against fields,
+// sorts by defaultSort when the request names no order, and renders each item with convert.
+func listHandler[T, J any](fields mdm.FieldSet, defaultSort []mdm.SortField,
+	list func(context.Context, mdm.ListOptions) (mdm.Page[T], error), convert func(T) J) httpx.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		started := time.Now()
+		opts, err := listOptions(r, fields)
+		if err != nil {
+			return err
+		}
+		if len(opts.Sort) == 0 {
+			opts.Sort = defaultSort
+		}
+		p, err := list(r.Context(), opts)
+		if err != nil {
+			return err
+		}
+		return ok(w, listPage(p, started, convert))
+	}
 }
 
 // searchResult is the Ivanti list page.

@@ -1,9 +1,6 @@
 package httpapi
 
 import (
-	"net/http"
-	"time"
-
 	"steward/internal/mdm"
 )
 
@@ -32,19 +29,5 @@ func (a *API) mailRoutes() {
 		Description: "The durable outbox with each message's delivery status (QUEUED, SENDING, SENT, FAILED), attempts and last " +
 			"error. Bodies are not shown: they can hold one-time links. Filter fields: " + fieldList(mdm.MailFields) + ".",
 		Query: listParams, Result: mailJSON{}, List: true},
-		func(w http.ResponseWriter, r *http.Request) error {
-			started := time.Now()
-			opts, err := listOptions(r, mdm.MailFields)
-			if err != nil {
-				return err
-			}
-			if len(opts.Sort) == 0 {
-				opts.Sort = []mdm.SortField{{Field: "id", Desc: true}}
-			}
-			p, err := a.outbox.List(r.Context(), opts)
-			if err != nil {
-				return err
-			}
-			return ok(w, listPage(p, started, mailOut))
-		})
+		listHandler(mdm.MailFields, newestFirst, a.outbox.List, mailOut))
 }

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"time"
 
 	"steward/internal/mdm"
 	"steward/internal/tenants"
@@ -93,18 +92,7 @@ func (a *API) tenantRoutes() {
 
 	a.add(Route{Method: "GET", Path: "/api/v1/tenants", Tag: "Tenants", Access: systemAdmin, Summary: "List tenants",
 		Description: "Filter fields: " + fieldList(mdm.TenantFields) + ".", Query: listParams, Result: tenantJSON{}, List: true},
-		func(w http.ResponseWriter, r *http.Request) error {
-			started := time.Now()
-			opts, err := listOptions(r, mdm.TenantFields)
-			if err != nil {
-				return err
-			}
-			p, err := a.tenants.List(r.Context(), opts)
-			if err != nil {
-				return err
-			}
-			return ok(w, listPage(p, started, tenantOut))
-		})
+		listHandler(mdm.TenantFields, nil, a.tenants.List, tenantOut))
 
 	a.add(Route{Method: "GET", Path: "/api/v1/tenants/{id}", Tag: "Tenants", Access: systemAdmin, Summary: "Get a tenant",
 		Result: tenantJSON{}},
