@@ -20,8 +20,11 @@ import (
 // STEWARD_TEST_POSTGRES is set (and then it must be reachable).
 func databases(t *testing.T) map[string]func(t *testing.T) string {
 	dbs := map[string]func(t *testing.T) string{"sqlite": func(*testing.T) string { return "" }}
-	if os.Getenv("STEWARD_TEST_POSTGRES") != "" {
+	switch {
+	case os.Getenv("STEWARD_TEST_POSTGRES") != "":
 		dbs["postgres"] = freshPostgres
+	case os.Getenv("CI") == "true":
+		t.Fatal("STEWARD_TEST_POSTGRES not set in CI: the PostgreSQL runs must happen")
 	}
 	return dbs
 }
