@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -29,28 +30,44 @@ type storeFlags struct {
 
 type serveCmd struct {
 	storeFlags
-	Addr          string `env:"STEWARD_ADDR" default:"127.0.0.1:8080" help:"Address to listen on."`
-	SMTPURL       string `name:"smtp-url" env:"STEWARD_SMTP_URL" help:"smtp://[user:pass@]host:port or smtps://… ; without it mail stays in the outbox."`
-	MailFrom      string `name:"mail-from" env:"STEWARD_MAIL_FROM" help:"From address of system emails."`
-	BaseURL       string `name:"base-url" env:"STEWARD_BASE_URL" help:"Public URL used in emails and profiles (default: from --addr)."`
-	TLSCert       string `name:"tls-cert" env:"STEWARD_TLS_CERT" help:"PEM certificate file."`
-	TLSKey        string `name:"tls-key" env:"STEWARD_TLS_KEY" help:"PEM private key file."`
-	TLSSelfSigned bool   `name:"tls-self-signed" env:"STEWARD_TLS_SELF_SIGNED" help:"Serve TLS with a throwaway self-signed certificate (development)."`
-	AllowPlain    bool   `name:"allow-plain-http" env:"STEWARD_ALLOW_PLAIN_HTTP" help:"Allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy)."`
-	SecretKey     string `name:"secret-key" env:"STEWARD_SECRET_KEY" help:"Base64 32-byte server key (default: <data-dir>/secret.key, created on first start). Replicas must share it."`
-	Demo          bool   `help:"Create a Demo tenant and print where and how to sign in."`
-	LogFormat     string `name:"log-format" env:"STEWARD_LOG_FORMAT" default:"json" enum:"json,text" help:"Log format: json or text."`
+	Addr          string   `env:"STEWARD_ADDR" default:"127.0.0.1:8080" help:"Address to listen on."`
+	SMTPURL       string   `name:"smtp-url" env:"STEWARD_SMTP_URL" help:"smtp://[user:pass@]host:port or smtps://… ; without it mail stays in the outbox."`
+	MailFrom      string   `name:"mail-from" env:"STEWARD_MAIL_FROM" help:"From address of system emails."`
+	BaseURL       string   `name:"base-url" env:"STEWARD_BASE_URL" help:"Public URL used in emails and profiles (default: from --addr)."`
+	TLSCert       string   `name:"tls-cert" env:"STEWARD_TLS_CERT" help:"PEM certificate file."`
+	TLSKey        string   `name:"tls-key" env:"STEWARD_TLS_KEY" help:"PEM private key file."`
+	TLSSelfSigned bool     `name:"tls-self-signed" env:"STEWARD_TLS_SELF_SIGNED" help:"Serve TLS with a throwaway self-signed certificate (development)."`
+	AllowPlain    bool     `name:"allow-plain-http" env:"STEWARD_ALLOW_PLAIN_HTTP" help:"Allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy)."`
+	TrustedProxy  []string `name:"trusted-proxy" env:"STEWARD_TRUSTED_PROXIES" sep:"," help:"Address or CIDR of a reverse proxy whose X-Forwarded-For names the client (repeatable)."`
+	SecretKey     string   `name:"secret-key" env:"STEWARD_SECRET_KEY" help:"Base64 32-byte server key (default: <data-dir>/secret.key, created on first start). Replicas must share it."`
+	Demo          bool     `help:"Create a Demo tenant and print where and how to sign in."`
+	LogFormat     string   `name:"log-format" env:"STEWARD_LOG_FORMAT" default:"json" enum:"json,text" help:"Log format: json or text."`
 }
 
-func (c *serveCmd) config() server.Config {
-	return server.Config{Addr: c.Addr, DataDir: c.DataDir, DatabaseURL: c.DatabaseURL, SMTPURL: c.SMTPURL,
+func (c *serveCmd) config() (server.Config, error) {
+	var proxies []netip.Prefix
+	for _, p := range c.TrustedProxy {
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			addr, aerr := netip.ParseAddr(p)
+			if aerr != nil {
+				return server.Config{}, fmt.Errorf("--trusted-proxy %q: want an address or CIDR", p)
+			}
+			prefix = netip.PrefixFrom(addr, addr.BitLen())
+		}
+		proxies = append(proxies, prefix)
+	}
+	return server.Config{TrustedProxies: proxies, Addr: c.Addr, DataDir: c.DataDir, DatabaseURL: c.DatabaseURL, SMTPURL: c.SMTPURL,
 		MailFrom: c.MailFrom, BaseURL: c.BaseURL, TLSCert: c.TLSCert, TLSKey: c.TLSKey, TLSSelfSigned: c.TLSSelfSigned,
 		AllowPlain: c.AllowPlain, SecretKey: c.SecretKey, AdminPassword: os.Getenv("STEWARD_ADMIN_PASSWORD"),
-		Demo: c.Demo, LogFormat: c.LogFormat}
+		Demo: c.Demo, LogFormat: c.LogFormat}, nil
 }
 
 func (c *serveCmd) Run(ctx context.Context, out io.Writer) error {
-	cfg := c.config()
+	cfg, err := c.config()
+	if err != nil {
+		return err
+	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}

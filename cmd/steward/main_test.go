@@ -31,11 +31,21 @@ func TestServeDefaultsAndEnvironment(t *testing.T) {
 	t.Setenv("STEWARD_TLS_SELF_SIGNED", "true")
 	t.Setenv("STEWARD_ADMIN_PASSWORD", "from-the-environment")
 	c = parse(t, "serve", "--data-dir", "/var/lib/steward")
-	cfg := c.Serve.config()
+	cfg, err := c.Serve.config()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if cfg.Addr != "127.0.0.1:9999" || cfg.DatabaseURL != "postgres://db/steward" || cfg.SMTPURL != "smtp://mail:25" ||
 		cfg.BaseURL != "https://mdm.example.com" || !cfg.TLSSelfSigned || cfg.DataDir != "/var/lib/steward" ||
 		cfg.AdminPassword != "from-the-environment" {
 		t.Errorf("config from flags and environment: %+v", cfg)
+	}
+	proxied, err := parse(t, "serve", "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "192.0.2.1").Serve.config()
+	if err != nil || len(proxied.TrustedProxies) != 2 || proxied.TrustedProxies[1].String() != "192.0.2.1/32" {
+		t.Errorf("trusted proxies = %v, %v", proxied.TrustedProxies, err)
+	}
+	if _, err := parse(t, "serve", "--trusted-proxy", "not-an-address").Serve.config(); err == nil {
+		t.Error("a bad --trusted-proxy was accepted")
 	}
 	// A flag beats its environment variable.
 	if c := parse(t, "serve", "--addr", "127.0.0.1:1"); c.Serve.Addr != "127.0.0.1:1" {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -145,7 +146,7 @@ func AccessLog(log *slog.Logger, observe Observer, next http.Handler) http.Handl
 		start := time.Now()
 		ri := &requestInfo{}
 		sw := &statusWriter{ResponseWriter: w}
-		r = r.WithContext(mdm.WithClientAddr(context.WithValue(r.Context(), infoKey{}, ri), remoteIP(r)))
+		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, ri))
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
@@ -183,12 +184,39 @@ func AccessLog(log *slog.Logger, observe Observer, next http.Handler) http.Handl
 	})
 }
 
-func remoteIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i > 0 {
-		host = host[:i]
+// ClientAddr puts the caller's address in the context (mdm.ClientAddrFrom) for sign-in limits and the
+// access log. Behind a reverse proxy every request comes from the proxy, so for connections from a
+// trusted proxy the address is the last one in X-Forwarded-For that is not itself a trusted proxy.
+func ClientAddr(trusted []netip.Prefix, next http.Handler) http.Handler {
+	isTrusted := func(a netip.Addr) bool {
+		for _, p := range trusted {
+			if p.Contains(a.Unmap()) {
+				return true
+			}
+		}
+		return false
 	}
-	return strings.Trim(host, "[]")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		addr, err := netip.ParseAddrPort(r.RemoteAddr)
+		client := r.RemoteAddr
+		if err == nil {
+			client = addr.Addr().Unmap().String()
+			if isTrusted(addr.Addr()) {
+				hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+				for i := len(hops) - 1; i >= 0; i-- {
+					hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+					if err != nil {
+						break
+					}
+					client = hop.Unmap().String()
+					if !isTrusted(hop) {
+						break
+					}
+				}
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(mdm.WithClientAddr(r.Context(), client)))
+	})
 }
 
 // Authenticator resolves credentials into principals.

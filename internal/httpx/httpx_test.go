@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -120,5 +121,31 @@ func TestAuthenticate(t *testing.T) {
 				t.Errorf("principal %+v", got)
 			}
 		})
+	}
+}
+
+func TestClientAddr(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	var got string
+	h := ClientAddr(trusted, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = mdm.ClientAddrFrom(r.Context()) }))
+	tests := []struct{ remote, xff, want string }{
+		{"192.0.2.5:4000", "", "192.0.2.5"},
+		{"192.0.2.5:4000", "198.51.100.1", "192.0.2.5"},                          // not a trusted proxy: header ignored
+		{"10.1.2.3:4000", "198.51.100.1", "198.51.100.1"},                        // trusted proxy
+		{"10.1.2.3:4000", "203.0.113.9, 198.51.100.1, 10.9.9.9", "198.51.100.1"}, // last untrusted hop
+		{"10.1.2.3:4000", "", "10.1.2.3"},
+		{"10.1.2.3:4000", "garbage", "10.1.2.3"},
+		{"[::ffff:192.0.2.5]:4000", "", "192.0.2.5"},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = tt.remote
+		if tt.xff != "" {
+			r.Header.Set("X-Forwarded-For", tt.xff)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), r)
+		if got != tt.want {
+			t.Errorf("remote %s, X-Forwarded-For %q: client %q, want %q", tt.remote, tt.xff, got, tt.want)
+		}
 	}
 }

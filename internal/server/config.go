@@ -5,6 +5,7 @@ package server
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -21,11 +22,13 @@ type Config struct {
 	TLSCert       string
 	TLSKey        string
 	TLSSelfSigned bool
-	AllowPlain    bool   // serve plain HTTP on a non-loopback address (behind a TLS-terminating proxy)
-	SecretKey     string // base64; empty: <data-dir>/secret.key
-	AdminPassword string // creates the "admin" System Admin on first start
-	Demo          bool
-	LogFormat     string // json or text
+	AllowPlain    bool // serve plain HTTP on a non-loopback address (behind a TLS-terminating proxy)
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the real client.
+	TrustedProxies []netip.Prefix
+	SecretKey      string // base64; empty: <data-dir>/secret.key
+	AdminPassword  string // creates the "admin" System Admin on first start
+	Demo           bool
+	LogFormat      string // json or text
 }
 
 // TLS reports whether the listener terminates TLS itself.

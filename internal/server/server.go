@@ -140,6 +140,7 @@ func (s *Server) routes(console http.Handler) http.Handler {
 	h = httpx.RejectUnclean(s.writeError, h)
 	h = csrf.Handler(h)
 	h = httpx.AccessLog(s.log, m.observe, h)
+	h = httpx.ClientAddr(s.cfg.TrustedProxies, h)
 	h = httpx.RequestID(h)
 	return h
 }
