@@ -41,7 +41,7 @@ func New(store mdm.Stores) *Service { return &Service{store: store} }
 
 // List returns a page of the trail visible to the caller.
 func (s *Service) List(ctx context.Context, opts mdm.ListOptions) (mdm.Page[mdm.AuditRecord], error) {
-	tenantID, err := authz.Scope(mdm.PrincipalFrom(ctx), authz.AuditRead)
+	tenantID, err := authz.Scope(mdm.PrincipalFrom(ctx), authz.SystemRead)
 	if err != nil {
 		return mdm.Page[mdm.AuditRecord]{}, err
 	}

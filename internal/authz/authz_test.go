@@ -3,6 +3,8 @@ package authz
 import (
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"steward/internal/mdm"
 )
 
@@ -22,19 +24,54 @@ func TestDecisions(t *testing.T) {
 		{"tenant admin reads tenant", err2(RequireTenant(ta, TenantRead)), ""},
 		{"no role reads tenant", err2(RequireTenant(norole, TenantRead)), mdm.Forbidden},
 		{"anonymous reads tenant", err2(RequireTenant(nil, TenantRead)), mdm.Unauthenticated},
-		{"no role audit scope", err2(Scope(norole, AuditRead)), mdm.Forbidden},
+		{"no role audit scope", err2(Scope(norole, SystemRead)), mdm.Forbidden},
 	}
 	for _, tt := range tests {
 		if got := mdm.ErrorCode(tt.err); got != tt.want {
 			t.Errorf("%s: code %q, want %q", tt.name, got, tt.want)
 		}
 	}
-	if tid, err := Scope(sys, AuditRead); tid != mdm.AllTenants || err != nil {
+	if tid, err := Scope(sys, SystemRead); tid != mdm.AllTenants || err != nil {
 		t.Errorf("system admin scope = %q, %v; want every tenant", tid, err)
 	}
-	if tid, _ := Scope(ta, AuditRead); tid != "t1" {
+	if tid, _ := Scope(ta, SystemRead); tid != "t1" {
 		t.Errorf("tenant admin scope = %q, want t1", tid)
 	}
 }
 
 func err2(_ mdm.TenantID, err error) error { return err }
+
+// TestRoleInclusions pins the hierarchy: each role's permissions, inclusions followed.
+func TestRoleInclusions(t *testing.T) {
+	want := map[string][]Permission{
+		RoleUserReadOnly:         {TenantRead, UserRead},
+		RoleSystemReadOnly:       {SystemRead, TenantRead, UserRead},
+		RoleDeviceReadOnly:       {DeviceRead, TenantRead, UserRead},
+		RoleAppContentReadOnly:   {AppRead, TenantRead, UserRead},
+		RoleUserManagement:       {TenantRead, UserManage, UserRead},
+		RoleSystemManagement:     {SystemManage, SystemRead, TenantRead, UserRead},
+		RoleDeviceManagement:     {DeviceManage, DeviceRead, TenantRead, UserRead},
+		RoleAppContentManagement: {AppManage, AppRead, TenantRead, UserRead},
+		RoleDeviceActions:        {DeviceAction, DeviceRead, TenantRead, UserRead},
+		RoleTenantAdmin: {AppManage, AppRead, DeviceAction, DeviceManage, DeviceRead, SystemManage, SystemRead,
+			TenantRead, UserManage, UserRead},
+	}
+	if len(Roles()) != len(want) {
+		t.Errorf("%d roles, want %d", len(Roles()), len(want))
+	}
+	for role, perms := range want {
+		if diff := cmp.Diff(perms, Permissions(role)); diff != "" {
+			t.Errorf("%s permissions (-want +got):\n%s", role, diff)
+		}
+	}
+	if Permissions("NO_SUCH_ROLE") != nil || KnownRole("NO_SUCH_ROLE") || !KnownRole(RoleDeviceActions) {
+		t.Error("unknown roles must grant nothing")
+	}
+	// No tenant role reaches the System Admin's routes.
+	for _, r := range Roles() {
+		p := &mdm.Principal{Kind: mdm.AccountPrincipal, TenantID: "t", Roles: []string{r.ID}}
+		if Allowed(p, SystemAdmin) {
+			t.Errorf("%s grants the System Admin permission", r.ID)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"steward/internal/authz"
 	"steward/internal/mdm"
 )
 
@@ -24,7 +25,7 @@ func auditOut(r mdm.AuditRecord) auditJSON {
 }
 
 func (a *API) auditRoutes() {
-	a.add(Route{Method: "GET", Path: "/api/v1/audit", Tag: "Audit", Access: anyAdmin, Summary: "List the audit trail",
+	a.add(Route{Method: "GET", Path: "/api/v1/audit", Tag: "Audit", Needs: authz.SystemRead, SystemAdminToo: true, Summary: "List the audit trail",
 		Description: "Every change made through the API. A System Admin sees every tenant's records (fq=tenantId=… narrows), " +
 			"a Tenant Admin only their tenant's. Filter fields: " + fieldList(mdm.AuditFields) + ".",
 		Query: listParams, Result: auditJSON{}, List: true},

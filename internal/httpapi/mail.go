@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"steward/internal/authz"
 	"steward/internal/mdm"
 )
 
@@ -25,7 +26,7 @@ func mailOut(m mdm.MailMessage) mailJSON {
 }
 
 func (a *API) mailRoutes() {
-	a.add(Route{Method: "GET", Path: "/api/v1/mail/outbox", Tag: "Mail", Access: anyAdmin, Summary: "List outgoing email",
+	a.add(Route{Method: "GET", Path: "/api/v1/mail/outbox", Tag: "Mail", Needs: authz.SystemRead, SystemAdminToo: true, Summary: "List outgoing email",
 		Description: "The durable outbox with each message's delivery status (QUEUED, SENDING, SENT, FAILED), attempts and last " +
 			"error. Bodies are not shown: they can hold one-time links. Filter fields: " + fieldList(mdm.MailFields) + ".",
 		Query: listParams, Result: mailJSON{}, List: true},

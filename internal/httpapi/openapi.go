@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
+	"steward/internal/authz"
 	"strings"
 
 	"steward/internal/form"
@@ -28,13 +30,13 @@ func fieldList(fields mdm.FieldSet) string {
 }
 
 func (a *API) docRoutes() {
-	a.add(Route{Method: "GET", Path: "/api/openapi.json", Tag: "Documentation", Access: public,
+	a.add(Route{Method: "GET", Path: "/api/openapi.json", Tag: "Documentation",
 		Summary: "This OpenAPI 3.1 document"},
 		func(w http.ResponseWriter, r *http.Request) error {
 			w.Header().Set("Content-Type", "application/json")
 			return json.NewEncoder(w).Encode(a.OpenAPI())
 		})
-	a.add(Route{Method: "GET", Path: "/api/docs", Tag: "Documentation", Access: public,
+	a.add(Route{Method: "GET", Path: "/api/docs", Tag: "Documentation",
 		Summary: "Human-readable API reference"},
 		func(w http.ResponseWriter, r *http.Request) error {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -66,8 +68,8 @@ func (a *API) OpenAPI() map[string]any {
 			"responses":   responses(rt),
 		}
 		desc := rt.Description
-		if rt.Access != public {
-			desc = strings.TrimSpace("Requires: " + string(rt.Access) + ". " + desc)
+		if rt.Needs != "" {
+			desc = strings.TrimSpace("Requires: " + accessText(rt) + ". " + desc)
 			op["security"] = []map[string][]string{{"basic": {}}}
 		} else {
 			op["security"] = []map[string][]string{}
@@ -159,7 +161,7 @@ func responses(rt Route) map[string]any {
 		return map[string]any{"description": d, "content": map[string]any{"application/json": map[string]any{"schema": errorSchema}}}
 	}
 	out := map[string]any{"200": ok, "400": errResp("Bad input: fieldErrors name each field")}
-	if rt.Access != public {
+	if rt.Needs != "" {
 		out["401"] = errResp("No or wrong credentials")
 		out["403"] = errResp("The caller may not do this")
 	}
@@ -213,7 +215,7 @@ func addFields(t reflect.Type, props map[string]any) {
 	}
 }
 
-var docsPage = template.Must(template.New("docs").Funcs(template.FuncMap{"sub1": func(i int) int { return i - 1 }}).Parse(`<!doctype html>
+var docsPage = template.Must(template.New("docs").Funcs(template.FuncMap{"sub1": func(i int) int { return i - 1 }, "access": accessText}).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Steward API</title>
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1b2430}
 h2{border-bottom:1px solid #ccd;margin-top:2rem}code{background:#eef1f5;padding:.1rem .3rem;border-radius:3px}
@@ -225,6 +227,27 @@ Authenticate with HTTP Basic. Responses use the <code>{"errors": …, "result": 
 lists page with <code>start</code> and <code>rows</code> (1–500); timestamps are epoch milliseconds.</p>
 {{range $i, $r := .}}{{if or (eq $i 0) (ne $r.Tag (index $ (sub1 $i)).Tag)}}<h2>{{$r.Tag}}</h2>{{end}}
 <div class="op"><div><span class="m">{{$r.Method}}</span><code>{{$r.Path}}</code> — {{$r.Summary}}</div>
-<div class="a">Access: {{$r.Access}}</div>{{with $r.Description}}<p>{{.}}</p>{{end}}
+<div class="a">Access: {{access $r}}</div>{{with $r.Description}}<p>{{.}}</p>{{end}}
 {{with $r.Query}}<ul>{{range .}}<li><code>{{.Name}}</code> ({{.Type}}): {{.Description}}</li>{{end}}</ul>{{end}}</div>
 {{end}}</body></html>`))
+
+// accessText says in words who may call a route.
+func accessText(rt Route) string {
+	switch rt.Needs {
+	case "":
+		return "public"
+	case authz.SystemAdmin:
+		return "System Admin"
+	}
+	var granting []string
+	for _, r := range authz.Roles() {
+		if slices.Contains(authz.Permissions(r.ID), rt.Needs) {
+			granting = append(granting, r.ID)
+		}
+	}
+	text := "permission " + string(rt.Needs) + " (roles " + strings.Join(granting, ", ") + ")"
+	if rt.SystemAdminToo {
+		text += " or System Admin"
+	}
+	return text
+}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"steward/internal/audit"
+	"steward/internal/authz"
 	"steward/internal/httpx"
 	"steward/internal/mail"
 	"steward/internal/mdm"
@@ -36,12 +37,16 @@ type Route struct {
 	Summary     string
 	Description string
 	Tag         string
-	Access      access
-	Query       []Param
-	Body        any  // request body type (zero value), nil for none
-	Result      any  // result type (zero value)
-	List        bool // the result is a searchResult page of Result
-	handler     httpx.HandlerFunc
+	// Needs is the permission the route checks ("" for a public route). authz.SystemAdmin marks the
+	// System Admin's own routes; SystemAdminToo lets a System Admin through a tenant permission as well
+	// (platform-wide reads such as the audit trail).
+	Needs          authz.Permission
+	SystemAdminToo bool
+	Query          []Param
+	Body           any  // request body type (zero value), nil for none
+	Result         any  // result type (zero value)
+	List           bool // the result is a searchResult page of Result
+	handler        httpx.HandlerFunc
 }
 
 // Param is a documented query parameter.
@@ -49,14 +54,16 @@ type Param struct {
 	Name, Type, Description string
 }
 
-type access string
-
-const (
-	public      access = "public"
-	systemAdmin access = "System Admin"
-	tenantAdmin access = "Tenant Admin"
-	anyAdmin    access = "System Admin or Tenant Admin"
-)
+// Allows reports whether the route's declaration lets p through (the matrix test holds each handler to it).
+func (rt Route) Allows(p *mdm.Principal) bool {
+	switch {
+	case rt.Needs == "":
+		return true
+	case p.IsSystemAdmin():
+		return rt.Needs == authz.SystemAdmin || rt.SystemAdminToo
+	}
+	return authz.Allowed(p, rt.Needs)
+}
 
 var listParams = []Param{
 	{"start", "integer", "0-based offset of the first row"},
@@ -73,6 +80,7 @@ func New(d Deps) *API {
 	a.tenantRoutes()
 	a.auditRoutes()
 	a.mailRoutes()
+	a.roleRoutes()
 	a.docRoutes()
 	a.mux.Handle("/api/", a.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return mdm.Errorf(mdm.NotFound, "no API operation at %s %s", r.Method, r.URL.Path)

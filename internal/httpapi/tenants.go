@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"steward/internal/authz"
 
 	"steward/internal/mdm"
 	"steward/internal/tenants"
@@ -69,7 +70,7 @@ func usageOut(u mdm.TenantUsage) usageJSON {
 }
 
 func (a *API) tenantRoutes() {
-	a.add(Route{Method: "POST", Path: "/api/v1/tenants", Tag: "Tenants", Access: systemAdmin,
+	a.add(Route{Method: "POST", Path: "/api/v1/tenants", Tag: "Tenants", Needs: authz.SystemAdmin,
 		Summary: "Create a tenant with its first Tenant Admin",
 		Description: "With sendActivation=true the Tenant Admin receives the Admin Activation email, holding a one-time link " +
 			"(valid 72 hours) to choose a password; adminPassword must then be empty. With sendActivation=false (the default), " +
@@ -90,11 +91,11 @@ func (a *API) tenantRoutes() {
 					FirstName: c.Admin.FirstName, LastName: c.Admin.LastName, Roles: c.Admin.Roles}})
 		})
 
-	a.add(Route{Method: "GET", Path: "/api/v1/tenants", Tag: "Tenants", Access: systemAdmin, Summary: "List tenants",
+	a.add(Route{Method: "GET", Path: "/api/v1/tenants", Tag: "Tenants", Needs: authz.SystemAdmin, Summary: "List tenants",
 		Description: "Filter fields: " + fieldList(mdm.TenantFields) + ".", Query: listParams, Result: tenantJSON{}, List: true},
 		listHandler(mdm.TenantFields, nil, a.tenants.List, tenantOut))
 
-	a.add(Route{Method: "GET", Path: "/api/v1/tenants/{id}", Tag: "Tenants", Access: systemAdmin, Summary: "Get a tenant",
+	a.add(Route{Method: "GET", Path: "/api/v1/tenants/{id}", Tag: "Tenants", Needs: authz.SystemAdmin, Summary: "Get a tenant",
 		Result: tenantJSON{}},
 		func(w http.ResponseWriter, r *http.Request) error {
 			t, err := a.tenants.Get(r.Context(), mdm.TenantID(r.PathValue("id")))
@@ -104,7 +105,7 @@ func (a *API) tenantRoutes() {
 			return ok(w, tenantOut(*t))
 		})
 
-	a.add(Route{Method: "PUT", Path: "/api/v1/tenants/{id}", Tag: "Tenants", Access: systemAdmin,
+	a.add(Route{Method: "PUT", Path: "/api/v1/tenants/{id}", Tag: "Tenants", Needs: authz.SystemAdmin,
 		Summary:     "Rename, suspend or resume a tenant, or change its seats",
 		Description: "state is ACTIVE or SUSPENDED. A suspended tenant's credentials and sessions stop working on their next request.",
 		Body:        tenants.UpdateInput{}, Result: tenantJSON{}},
@@ -120,7 +121,7 @@ func (a *API) tenantRoutes() {
 			return ok(w, tenantOut(*t))
 		})
 
-	a.add(Route{Method: "GET", Path: "/api/v1/system/report", Tag: "Tenants", Access: systemAdmin,
+	a.add(Route{Method: "GET", Path: "/api/v1/system/report", Tag: "Tenants", Needs: authz.SystemAdmin,
 		Summary:     "Site report",
 		Description: "Per tenant and in total: users, devices by platform (retired and wiped devices excluded), licensed and used seats.",
 		Result:      reportJSON{}},
@@ -136,7 +137,7 @@ func (a *API) tenantRoutes() {
 			return ok(w, out)
 		})
 
-	a.add(Route{Method: "GET", Path: "/api/v1/metadata/tenant", Tag: "Tenant", Access: tenantAdmin,
+	a.add(Route{Method: "GET", Path: "/api/v1/metadata/tenant", Tag: "Tenant", Needs: authz.TenantRead,
 		Summary:     "The caller's tenant",
 		Description: "defaultDmPartitionId is the tenant's default device space (pass it as dmPartitionId); defaultCmPartitionId its content space.",
 		Result:      metadataJSON{}},

@@ -20,7 +20,7 @@ func NewOutbox(store mdm.Stores, mailer *Mailer) *Outbox {
 
 // List pages through the messages the caller may see.
 func (o *Outbox) List(ctx context.Context, opts mdm.ListOptions) (mdm.Page[mdm.MailMessage], error) {
-	tenantID, err := authz.Scope(mdm.PrincipalFrom(ctx), authz.MailRead)
+	tenantID, err := authz.Scope(mdm.PrincipalFrom(ctx), authz.SystemRead)
 	if err != nil {
 		return mdm.Page[mdm.MailMessage]{}, err
 	}
