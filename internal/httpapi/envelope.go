@@ -71,6 +71,9 @@ func WriteError(w http.ResponseWriter, _ *http.Request, err error) {
 	if len(body.FieldErrors) == 0 {
 		body.GlobalErrors = []globalError{{Code: string(code), Message: msg}}
 	}
+	if code == mdm.Unauthenticated {
+		w.Header().Set("WWW-Authenticate", `Basic realm="Steward", charset="UTF-8"`)
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(StatusOf(err))

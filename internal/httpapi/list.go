@@ -124,3 +124,14 @@ func millisPtr(t *time.Time) *int64 {
 	v := t.UnixMilli()
 	return &v
 }
+
+// splitList splits a comma-separated parameter value, dropping empty parts.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"steward/internal/accounts"
 
 	"steward/internal/audit"
 	"steward/internal/authz"
@@ -14,20 +15,22 @@ import (
 
 // API serves /api/… . Every route goes through add, which also describes it in the OpenAPI document.
 type API struct {
-	log     *slog.Logger
-	tenants *tenants.Service
-	audit   *audit.Service
-	outbox  *mail.Outbox
-	mux     *http.ServeMux
-	routes  []Route
+	log      *slog.Logger
+	tenants  *tenants.Service
+	audit    *audit.Service
+	outbox   *mail.Outbox
+	accounts *accounts.Service
+	mux      *http.ServeMux
+	routes   []Route
 }
 
 // Deps are the services the API calls.
 type Deps struct {
-	Log     *slog.Logger
-	Tenants *tenants.Service
-	Audit   *audit.Service
-	Outbox  *mail.Outbox
+	Log      *slog.Logger
+	Tenants  *tenants.Service
+	Audit    *audit.Service
+	Outbox   *mail.Outbox
+	Accounts *accounts.Service
 }
 
 // Route is one API operation: how it is served and how it is documented.
@@ -59,6 +62,8 @@ func (rt Route) Allows(p *mdm.Principal) bool {
 	switch {
 	case rt.Needs == "":
 		return true
+	case p == nil:
+		return false
 	case p.IsSystemAdmin():
 		return rt.Needs == authz.SystemAdmin || rt.SystemAdminToo
 	}
@@ -76,11 +81,13 @@ var listParams = []Param{
 
 // New builds the API and its routes.
 func New(d Deps) *API {
-	a := &API{log: d.Log, tenants: d.Tenants, audit: d.Audit, outbox: d.Outbox, mux: http.NewServeMux()}
+	a := &API{log: d.Log, tenants: d.Tenants, audit: d.Audit, outbox: d.Outbox, accounts: d.Accounts,
+		mux: http.NewServeMux()}
 	a.tenantRoutes()
 	a.auditRoutes()
 	a.mailRoutes()
 	a.roleRoutes()
+	a.accountRoutes()
 	a.docRoutes()
 	a.mux.Handle("/api/", a.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return mdm.Errorf(mdm.NotFound, "no API operation at %s %s", r.Method, r.URL.Path)
@@ -88,10 +95,20 @@ func New(d Deps) *API {
 	return a
 }
 
+// add serves rt with h behind the check of rt's declared permission (the services check again: this
+// edge check keeps anonymous and unauthorised callers from learning even whether an object exists).
 func (a *API) add(rt Route, h httpx.HandlerFunc) {
 	rt.handler = h
 	a.routes = append(a.routes, rt)
-	a.mux.Handle(rt.Method+" "+rt.Path, a.adapt(h))
+	a.mux.Handle(rt.Method+" "+rt.Path, a.adapt(func(w http.ResponseWriter, r *http.Request) error {
+		if p := mdm.PrincipalFrom(r.Context()); !rt.Allows(p) {
+			if p == nil {
+				return mdm.Errorf(mdm.Unauthenticated, "authentication required")
+			}
+			return mdm.Errorf(mdm.Forbidden, "this call needs %s", accessText(rt))
+		}
+		return h(w, r)
+	}))
 }
 
 func (a *API) adapt(h httpx.HandlerFunc) http.Handler {

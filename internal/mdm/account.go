@@ -32,16 +32,28 @@ type Account struct {
 	CreatedBy    string
 }
 
+// AccountPatch changes some of an account's fields; nil fields stay as they are.
+type AccountPatch struct {
+	FirstName *string
+	LastName  *string
+	Roles     *[]string
+	Enabled   *bool
+}
+
 // AccountStore keeps user accounts.
 //
 // Create returns conflict when the username is taken anywhere in the system (case-insensitively).
-// Get and SetPassword return not_found for an unknown account in that tenant. ByUsername searches every
-// tenant, since a login names no tenant; it returns not_found when nobody has that username.
+// Get, Update and SetPassword return not_found for an unknown account in that tenant. ByUsername
+// searches every tenant, since a login names no tenant; it returns not_found when nobody has that
+// username. Delete removes those of ids that exist in the tenant, frees their usernames, and returns
+// how many it removed.
 type AccountStore interface {
 	Create(ctx context.Context, a *Account) error
 	Get(ctx context.Context, tenantID TenantID, id AccountID) (*Account, error)
 	ByUsername(ctx context.Context, username string) (*Account, error)
+	Update(ctx context.Context, tenantID TenantID, id AccountID, patch AccountPatch, now time.Time) (*Account, error)
 	SetPassword(ctx context.Context, tenantID TenantID, id AccountID, hash string, now time.Time) error
+	Delete(ctx context.Context, tenantID TenantID, ids []AccountID) (int, error)
 	List(ctx context.Context, tenantID TenantID, opts ListOptions) (Page[Account], error)
 }
 

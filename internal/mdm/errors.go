@@ -91,6 +91,16 @@ func Message(err error) string {
 	return "internal error"
 }
 
+// ConflictOn names field as the cause of a uniqueness conflict, so that clients can show it there;
+// other errors pass through unchanged.
+func ConflictOn(err error, field string) error {
+	if !IsCode(err, Conflict) {
+		return err
+	}
+	msg := Message(err)
+	return &Error{Code: Conflict, Message: msg, Err: err, Fields: []FieldError{{Code: "Conflict", Field: field, Message: msg}}}
+}
+
 // IsCode reports whether err carries code.
 func IsCode(err error, code Code) bool { return err != nil && ErrorCode(err) == code }
 

@@ -5,7 +5,6 @@ package tenants
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -127,10 +126,10 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Created, error) 
 	}
 	err = s.store.InTx(ctx, func(tx mdm.Stores) error {
 		if err := tx.Tenants().Create(ctx, &t); err != nil {
-			return conflictOn(err, "name")
+			return mdm.ConflictOn(err, "name")
 		}
 		if err := tx.Accounts().Create(ctx, &admin); err != nil {
-			return conflictOn(err, "adminEmail")
+			return mdm.ConflictOn(err, "adminEmail")
 		}
 		if sendActivation {
 			if err := s.queueActivation(ctx, tx, &t, &admin); err != nil {
@@ -148,16 +147,6 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*Created, error) 
 		s.mailed()
 	}
 	return &Created{Tenant: t, Admin: admin, ActivationSent: sendActivation}, nil
-}
-
-// conflictOn names field as the cause of a uniqueness conflict, so that clients can show it there.
-func conflictOn(err error, field string) error {
-	var e *mdm.Error
-	if !errors.As(err, &e) || e.Code != mdm.Conflict {
-		return err
-	}
-	return &mdm.Error{Code: mdm.Conflict, Message: e.Message, Err: e.Err,
-		Fields: []mdm.FieldError{{Code: "Conflict", Field: field, Message: e.Message}}}
 }
 
 // queueActivation stores the link's keyed hash and queues the email holding the link itself.
@@ -238,7 +227,7 @@ func (s *Service) Update(ctx context.Context, id mdm.TenantID, in UpdateInput) (
 			return err
 		}
 		if out, err = tx.Tenants().Update(ctx, id, patch, s.now()); err != nil {
-			return conflictOn(err, "name")
+			return mdm.ConflictOn(err, "name")
 		}
 		return audit.Write(ctx, tx.Audit(), s.now(), audit.Entry{TenantID: id, Action: updateAction(before, out),
 			TargetType: "tenant", TargetID: string(id), Details: changes(before, out)})

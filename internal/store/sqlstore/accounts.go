@@ -89,6 +89,61 @@ func (s accountStore) ByUsername(ctx context.Context, username string) (*mdm.Acc
 	return s.Get(ctx, tenantID, id)
 }
 
+func (s accountStore) Update(ctx context.Context, tenantID mdm.TenantID, id mdm.AccountID, p mdm.AccountPatch, now time.Time) (*mdm.Account, error) {
+	u := &update{}
+	u.set("modified_at", ms(now))
+	if p.FirstName != nil {
+		u.set("first_name", *p.FirstName)
+	}
+	if p.LastName != nil {
+		u.set("last_name", *p.LastName)
+	}
+	if p.Roles != nil {
+		roles, err := json.Marshal(nonNil(*p.Roles))
+		if err != nil {
+			return nil, err
+		}
+		u.set("roles", string(roles))
+	}
+	if p.Enabled != nil {
+		u.set("enabled", *p.Enabled)
+	}
+	res, err := s.q.ExecContext(ctx, `UPDATE accounts SET `+u.sql()+` WHERE tenant_id=`+u.arg(tenantID)+
+		` AND id=`+u.arg(id), u.args...)
+	if err != nil {
+		return nil, dbError(err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, mdm.Errorf(mdm.NotFound, "account not found")
+	}
+	return s.Get(ctx, tenantID, id)
+}
+
+// Delete removes the accounts and their usernames together.
+func (s accountStore) Delete(ctx context.Context, tenantID mdm.TenantID, ids []mdm.AccountID) (int, error) {
+	removed := 0
+	err := stores(s).atomic(ctx, func(tx stores) error {
+		for _, id := range ids {
+			res, err := tx.q.ExecContext(ctx, `DELETE FROM accounts WHERE tenant_id=$1 AND id=$2`, tenantID, id)
+			if err != nil {
+				return dbError(err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue
+			}
+			removed++
+			if _, err := tx.q.ExecContext(ctx, `DELETE FROM usernames WHERE tenant_id=$1 AND account_id=$2`, tenantID, id); err != nil {
+				return dbError(err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return removed, nil
+}
+
 func (s accountStore) SetPassword(ctx context.Context, tenantID mdm.TenantID, id mdm.AccountID, hash string, now time.Time) error {
 	res, err := s.q.ExecContext(ctx, `UPDATE accounts SET password_hash=$1, modified_at=$2 WHERE tenant_id=$3 AND id=$4`,
 		hash, ms(now), tenantID, id)

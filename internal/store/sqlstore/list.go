@@ -182,3 +182,19 @@ func scope(l *listQuery, tenantID mdm.TenantID) error {
 	l.cond("tenant_id=" + l.arg(tenantID))
 	return nil
 }
+
+// update collects the assignments and arguments of an UPDATE statement.
+type update struct {
+	sets []string
+	args []any
+}
+
+// arg adds a value and returns its placeholder.
+func (u *update) arg(v any) string {
+	u.args = append(u.args, v)
+	return fmt.Sprintf("$%d", len(u.args))
+}
+
+func (u *update) set(col string, v any) { u.sets = append(u.sets, col+"="+u.arg(v)) }
+
+func (u *update) sql() string { return strings.Join(u.sets, ", ") }

@@ -61,23 +61,19 @@ func (s tenantStore) Get(ctx context.Context, id mdm.TenantID) (*mdm.Tenant, err
 }
 
 func (s tenantStore) Update(ctx context.Context, id mdm.TenantID, p mdm.TenantPatch, now time.Time) (*mdm.Tenant, error) {
-	sets, args := []string{"modified_at=$1"}, []any{ms(now)}
-	add := func(col string, v any) {
-		args = append(args, v)
-		sets = append(sets, col+"=$"+itoa(len(args)))
-	}
+	u := &update{}
+	u.set("modified_at", ms(now))
 	if p.Name != nil {
-		add("name", *p.Name)
-		add("name_key", strings.ToLower(*p.Name))
+		u.set("name", *p.Name)
+		u.set("name_key", strings.ToLower(*p.Name))
 	}
 	if p.State != nil {
-		add("state", string(*p.State))
+		u.set("state", string(*p.State))
 	}
 	if p.LicenseDevices != nil {
-		add("license_devices", *p.LicenseDevices)
+		u.set("license_devices", *p.LicenseDevices)
 	}
-	args = append(args, id)
-	res, err := s.q.ExecContext(ctx, `UPDATE tenants SET `+strings.Join(sets, ", ")+` WHERE id=$`+itoa(len(args)), args...)
+	res, err := s.q.ExecContext(ctx, `UPDATE tenants SET `+u.sql()+` WHERE id=`+u.arg(id), u.args...)
 	if err != nil {
 		return nil, conflictOr(err, "a tenant with this name already exists")
 	}

@@ -14,6 +14,44 @@ var accountTests = []test{
 	{"ByUsername", testAccountByUsername},
 	{"SetPassword", testAccountSetPassword},
 	{"List", testAccountList},
+	{"UpdateDelete", testAccountUpdateDelete},
+}
+
+func testAccountUpdateDelete(t *testing.T, f *fixture) {
+	as := f.s.Accounts()
+	a := f.account(t, f.A.ID, "ann@a.example.com")
+	b := f.account(t, f.B.ID, "bob@b.example.com")
+	later := f.now.Add(time.Minute)
+	first, roles, off := "Annie", []string{"USER_READ_ONLY"}, false
+	got, err := as.Update(f.ctx, f.A.ID, a.ID, mdm.AccountPatch{FirstName: &first, Roles: &roles, Enabled: &off}, later)
+	must(t, "Update", err)
+	if got.FirstName != "Annie" || got.LastName != a.LastName || !slices.Equal(got.Roles, roles) || got.Enabled ||
+		!got.ModifiedAt.Equal(later) {
+		t.Errorf("after Update: %+v", got)
+	}
+	// B cannot update or delete A's account through its own tenant id.
+	_, err = as.Update(f.ctx, f.B.ID, a.ID, mdm.AccountPatch{FirstName: &first}, later)
+	wantCode(t, "Update across tenants", err, mdm.NotFound)
+	n, err := as.Delete(f.ctx, f.B.ID, []mdm.AccountID{a.ID})
+	if err != nil || n != 0 {
+		t.Errorf("Delete across tenants = %d, %v; want 0", n, err)
+	}
+	if _, err := as.Get(f.ctx, f.A.ID, a.ID); err != nil {
+		t.Errorf("A's account after B's delete: %v", err)
+	}
+	// Deleting frees the username, leaves others alone, and skips unknown ids.
+	n, err = as.Delete(f.ctx, f.A.ID, []mdm.AccountID{a.ID, a.ID + 1000})
+	if err != nil || n != 1 {
+		t.Errorf("Delete = %d, %v; want 1", n, err)
+	}
+	_, err = as.Get(f.ctx, f.A.ID, a.ID)
+	wantCode(t, "deleted account", err, mdm.NotFound)
+	_, err = as.ByUsername(f.ctx, "ann@a.example.com")
+	wantCode(t, "deleted username", err, mdm.NotFound)
+	f.account(t, f.B.ID, "ANN@a.example.com") // the username is free again, in any tenant
+	if _, err := as.Get(f.ctx, f.B.ID, b.ID); err != nil {
+		t.Errorf("B's account after A's delete: %v", err)
+	}
 }
 
 func testAccountCreateGet(t *testing.T, f *fixture) {
