@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"steward/internal/mail"
 	"steward/internal/mdm"
 	"steward/internal/secret"
 )
@@ -27,6 +28,10 @@ type Service struct {
 	hashes *hashGate
 	cache  *verifiedCache
 	limits *signInLimiter
+
+	mailer  *mail.Mailer
+	baseURL string
+	mailed  func()
 }
 
 // Option configures a Service.
@@ -38,7 +43,7 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 // New returns the service.
 func New(store mdm.Store, keys *secret.Keys, log *slog.Logger, opts ...Option) *Service {
 	s := &Service{store: store, keys: keys, now: time.Now, log: log, hashes: newHashGate(),
-		cache: newVerifiedCache(10000, 5*time.Minute)}
+		cache: newVerifiedCache(10000, 5*time.Minute), mailed: func() {}}
 	for _, o := range opts {
 		o(s)
 	}

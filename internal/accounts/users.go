@@ -61,8 +61,9 @@ func checkName(v *mdm.Validator, field, value string, required bool) {
 		field, "Pattern", "must not contain control characters")
 }
 
-// CreateAccounts adds accounts to the caller's tenant, all or none, in one transaction.
-func (s *Service) CreateAccounts(ctx context.Context, in []NewAccount) ([]mdm.Account, error) {
+// CreateAccounts adds accounts to the caller's tenant, all or none, in one transaction; with invite, each
+// gets its invitation email in the same transaction.
+func (s *Service) CreateAccounts(ctx context.Context, in []NewAccount, invite bool) ([]mdm.Account, error) {
 	p := mdm.PrincipalFrom(ctx)
 	tenantID, err := authz.RequireTenant(p, authz.UserManage)
 	if err != nil {
@@ -120,9 +121,14 @@ func (s *Service) CreateAccounts(ctx context.Context, in []NewAccount) ([]mdm.Ac
 			if out[i].PasswordHash != "" {
 				kind = "full"
 			}
+			if invite {
+				if err := s.invite(ctx, tx, &out[i], len(out) == 1); err != nil {
+					return err
+				}
+			}
 			if err := audit.Write(ctx, tx.Audit(), now, audit.Entry{TenantID: tenantID, Action: "account.create",
 				TargetType: "account", TargetID: out[i].Username,
-				Details: map[string]any{"id": out[i].ID, "kind": kind, "roles": out[i].Roles}}); err != nil {
+				Details: map[string]any{"id": out[i].ID, "kind": kind, "roles": out[i].Roles, "invited": invite}}); err != nil {
 				return err
 			}
 		}
@@ -130,6 +136,9 @@ func (s *Service) CreateAccounts(ctx context.Context, in []NewAccount) ([]mdm.Ac
 	})
 	if err != nil {
 		return nil, err
+	}
+	if invite {
+		s.mailed()
 	}
 	return out, nil
 }

@@ -135,3 +135,16 @@ func splitList(s string) []string {
 	}
 	return out
 }
+
+// boolParam reads an optional true/false query parameter.
+func boolParam(r *http.Request, name string) (bool, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, mdm.FieldErrors(mdm.FieldError{Code: "Type", Field: name, Message: "must be true or false"})
+	}
+	return b, nil
+}

@@ -88,6 +88,7 @@ func New(d Deps) *API {
 	a.mailRoutes()
 	a.roleRoutes()
 	a.accountRoutes()
+	a.registrationRoutes()
 	a.docRoutes()
 	a.mux.Handle("/api/", a.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return mdm.Errorf(mdm.NotFound, "no API operation at %s %s", r.Method, r.URL.Path)

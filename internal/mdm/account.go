@@ -93,6 +93,8 @@ const TokenPurposeActivation = "activation"
 // and returns conflict if it already was, so that two concurrent uses cannot both succeed.
 type TokenStore interface {
 	Create(ctx context.Context, t *OneTimeToken) error
+	// Revoke deletes the account's unused tokens of purpose (a new PIN replaces the old one).
+	Revoke(ctx context.Context, purpose string, tenantID TenantID, accountID AccountID) error
 	Get(ctx context.Context, hash []byte) (*OneTimeToken, error)
 	Use(ctx context.Context, hash []byte, now time.Time) error
 }

@@ -11,6 +11,7 @@ type Stores interface {
 	Sessions() SessionStore
 	Audit() AuditStore
 	Outbox() OutboxStore
+	RegistrationSettings() RegistrationSettingsStore
 }
 
 // Store is the database. InTx runs fn in one transaction: committed when fn returns nil, rolled back

@@ -64,7 +64,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		}
 		wake = s.worker.Wake
 	}
-	s.accounts = accounts.New(store, keys, log)
+	s.accounts = accounts.New(store, keys, log, accounts.WithMail(mailer, cfg.BaseURL, wake))
 	s.tenants = tenants.New(store, mailer, keys, cfg.BaseURL, time.Now, wake)
 	auditSvc := audit.New(store)
 	outbox := mail.NewOutbox(store, mailer)

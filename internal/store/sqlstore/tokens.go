@@ -18,6 +18,12 @@ func (s tokenStore) Create(ctx context.Context, t *mdm.OneTimeToken) error {
 	return conflictOr(err, "token already exists")
 }
 
+func (s tokenStore) Revoke(ctx context.Context, purpose string, tenantID mdm.TenantID, accountID mdm.AccountID) error {
+	_, err := s.q.ExecContext(ctx, `DELETE FROM one_time_tokens WHERE purpose=$1 AND tenant_id=$2 AND account_id=$3
+		AND used_at IS NULL`, purpose, tenantID, accountID)
+	return dbError(err)
+}
+
 func (s tokenStore) Get(ctx context.Context, hash []byte) (*mdm.OneTimeToken, error) {
 	var t mdm.OneTimeToken
 	var expires, created int64

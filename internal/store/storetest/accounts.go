@@ -15,6 +15,7 @@ var accountTests = []test{
 	{"SetPassword", testAccountSetPassword},
 	{"List", testAccountList},
 	{"UpdateDelete", testAccountUpdateDelete},
+	{"RegistrationSettings", testRegistrationSettings},
 }
 
 func testAccountUpdateDelete(t *testing.T, f *fixture) {
@@ -379,4 +380,28 @@ func testSystemAdmins(t *testing.T, f *fixture) {
 	if n, err := sa.Count(f.ctx); err != nil || n != 2 {
 		t.Errorf("Count after creating a tenant account = %d, %v; want 2", n, err)
 	}
+}
+
+func testRegistrationSettings(t *testing.T, f *fixture) {
+	rs := f.s.RegistrationSettings()
+	got, err := rs.Get(f.ctx, f.A.ID)
+	must(t, "Get defaults", err)
+	if *got != mdm.DefaultRegistrationSettings() {
+		t.Errorf("defaults = %+v", got)
+	}
+	set := mdm.RegistrationSettings{AuthType: mdm.PasswordOnly, PINLifetimeDays: 30, PINLength: 12, AllowPINRequest: false, DevicesPerUser: 2}
+	must(t, "Put", rs.Put(f.ctx, f.A.ID, set, f.now))
+	set.AuthType = mdm.PINAndPassword
+	must(t, "Put again", rs.Put(f.ctx, f.A.ID, set, f.now.Add(time.Minute)))
+	got, err = rs.Get(f.ctx, f.A.ID)
+	must(t, "Get", err)
+	want := set
+	want.ModifiedAt = f.now.Add(time.Minute)
+	if *got != want {
+		t.Errorf("Get = %+v, want %+v", got, want)
+	}
+	if b, _ := rs.Get(f.ctx, f.B.ID); *b != mdm.DefaultRegistrationSettings() {
+		t.Errorf("B's settings changed with A's: %+v", b)
+	}
+	wantCode(t, "Put for an unknown tenant", rs.Put(f.ctx, "no-such-tenant", set, f.now), mdm.NotFound)
 }

@@ -10,6 +10,7 @@ import (
 var tokenTests = []test{
 	{"CreateGetUse", testTokens},
 	{"ConcurrentUse", testTokenConcurrentUse},
+	{"Revoke", testTokenRevoke},
 }
 
 // token creates an unused activation token for acc, expiring in a day.
@@ -143,6 +144,35 @@ func testSessions(t *testing.T, f *fixture) {
 	for _, keep := range []mdm.Session{sb, sys} {
 		if _, err := ss.Get(f.ctx, keep.Hash, f.now); err != nil {
 			t.Errorf("%s session of %q after deleting A's: %v", keep.Kind, keep.TenantID, err)
+		}
+	}
+}
+
+func testTokenRevoke(t *testing.T, f *fixture) {
+	a := f.account(t, f.A.ID, "a@example.com")
+	b := f.account(t, f.B.ID, "b@example.com")
+	mk := func(acc mdm.Account, purpose, secret string) mdm.OneTimeToken {
+		tok := mdm.OneTimeToken{Hash: []byte(purpose + secret), Purpose: purpose, TenantID: acc.TenantID, AccountID: acc.ID,
+			ExpiresAt: f.now.Add(time.Hour), CreatedAt: f.now}
+		must(t, "create token", f.s.Tokens().Create(f.ctx, &tok))
+		return tok
+	}
+	pinA := mk(a, mdm.TokenPurposeRegistrationPIN, "1")
+	used := mk(a, mdm.TokenPurposeRegistrationPIN, "2")
+	must(t, "use", f.s.Tokens().Use(f.ctx, used.Hash, f.now))
+	activationA := mk(a, mdm.TokenPurposeActivation, "3")
+	pinB := mk(b, mdm.TokenPurposeRegistrationPIN, "4")
+	// B's tenant id cannot revoke A's tokens.
+	must(t, "revoke across tenants", f.s.Tokens().Revoke(f.ctx, mdm.TokenPurposeRegistrationPIN, f.B.ID, a.ID))
+	if _, err := f.s.Tokens().Get(f.ctx, pinA.Hash); err != nil {
+		t.Errorf("A's PIN after B's revoke: %v", err)
+	}
+	must(t, "revoke", f.s.Tokens().Revoke(f.ctx, mdm.TokenPurposeRegistrationPIN, f.A.ID, a.ID))
+	_, err := f.s.Tokens().Get(f.ctx, pinA.Hash)
+	wantCode(t, "revoked PIN", err, mdm.NotFound)
+	for name, tok := range map[string]mdm.OneTimeToken{"used PIN (kept as a record)": used, "activation link": activationA, "B's PIN": pinB} {
+		if _, err := f.s.Tokens().Get(f.ctx, tok.Hash); err != nil {
+			t.Errorf("%s after revoke: %v", name, err)
 		}
 	}
 }

@@ -80,6 +80,19 @@ CREATE TABLE one_time_tokens (
 ALTER TABLE one_time_tokens ADD CONSTRAINT one_time_tokens_pkey PRIMARY KEY (hash);
 CREATE UNIQUE INDEX one_time_tokens_pkey ON public.one_time_tokens USING btree (hash);
 
+CREATE TABLE registration_settings (
+    tenant_id text NOT NULL,
+    auth_type text NOT NULL,
+    pin_lifetime_days integer NOT NULL,
+    pin_length integer NOT NULL,
+    allow_pin_request boolean NOT NULL,
+    devices_per_user integer NOT NULL,
+    modified_at bigint NOT NULL
+);
+ALTER TABLE registration_settings ADD CONSTRAINT registration_settings_pkey PRIMARY KEY (tenant_id);
+ALTER TABLE registration_settings ADD CONSTRAINT registration_settings_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(id);
+CREATE UNIQUE INDEX registration_settings_pkey ON public.registration_settings USING btree (tenant_id);
+
 CREATE TABLE sessions (
     hash bytea NOT NULL,
     kind text NOT NULL,

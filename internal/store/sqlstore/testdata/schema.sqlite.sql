@@ -74,6 +74,16 @@ CREATE TABLE one_time_tokens (
     created_at INTEGER NOT NULL
 );
 
+CREATE TABLE registration_settings (
+    tenant_id         TEXT PRIMARY KEY REFERENCES tenants(id),
+    auth_type         TEXT NOT NULL,
+    pin_lifetime_days INTEGER NOT NULL,
+    pin_length        INTEGER NOT NULL,
+    allow_pin_request INTEGER NOT NULL,
+    devices_per_user  INTEGER NOT NULL,
+    modified_at       INTEGER NOT NULL
+);
+
 CREATE TABLE sessions (
     hash       BLOB PRIMARY KEY,
     kind       TEXT NOT NULL,
