@@ -51,7 +51,8 @@ func TestInvitationsAndPINs(t *testing.T) {
 	e.call("POST", "/api/v1/accounts?sendInvite=true", ta, `{"accounts":[{"emailAddress":"full@invite.example.com",`+
 		`"firstName":"Fay","lastName":"Full","password":"Full-account-pw-1"}]}`).must(t, 200, nil)
 	full := box.wait(t, regexp.MustCompile("(?i)to: .*full@invite.example.com"))
-	if strings.Contains(full, "Full-account-pw-1") || regexp.MustCompile(`(?:^|[^0-9])[0-9]{8}(?:[^0-9]|$)`).MatchString(full) {
+	full = strings.ReplaceAll(full, "=\r\n", "")
+	if strings.Contains(full, "Full-account-pw-1") || strings.Contains(full, "one-time PIN") {
 		t.Error("the password invitation holds the password or a PIN")
 	}
 
