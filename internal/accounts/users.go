@@ -242,3 +242,43 @@ func (s *Service) DeleteAccounts(ctx context.Context, ids []mdm.AccountID) error
 		return nil
 	})
 }
+
+// InviteAccounts sends (or sends again) the invitation of existing accounts of the caller's tenant:
+// all of ids or, if any is unknown, none. A half account gets a fresh PIN, which replaces its last one.
+func (s *Service) InviteAccounts(ctx context.Context, ids []mdm.AccountID) error {
+	tenantID, err := authz.RequireTenant(mdm.PrincipalFrom(ctx), authz.UserManage)
+	if err != nil {
+		return err
+	}
+	var v mdm.Validator
+	v.Check(len(ids) > 0, "ids", "Required", "give the accounts to invite as ids=…")
+	v.Check(len(ids) <= MaxAccountsPerRequest, "ids", "Size", fmt.Sprintf("at most %d accounts per request", MaxAccountsPerRequest))
+	if err := v.Err(); err != nil {
+		return err
+	}
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	err = s.store.InTx(ctx, func(tx mdm.Stores) error {
+		for _, id := range ids {
+			a, err := tx.Accounts().Get(ctx, tenantID, id)
+			if mdm.IsCode(err, mdm.NotFound) {
+				return mdm.Errorf(mdm.NotFound, "account %d not found: nobody was invited", id)
+			}
+			if err != nil {
+				return err
+			}
+			if err := s.invite(ctx, tx, a, len(ids) == 1); err != nil {
+				return err
+			}
+			if err := audit.Write(ctx, tx.Audit(), s.now(), audit.Entry{TenantID: tenantID, Action: "account.invite",
+				TargetType: "account", TargetID: a.Username, Details: map[string]any{"id": a.ID}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.mailed()
+	return nil
+}

@@ -123,21 +123,30 @@ func (a *API) accountRoutes() {
 			return ok(w, accountOut(*acc))
 		})
 
+	a.add(Route{Method: "PUT", Path: "/api/v1/account/invite", Tag: "Accounts", Needs: authz.UserManage,
+		Summary: "Invite, or invite again, existing accounts",
+		Description: "ids=… (repeat, or comma-separated). A half account, or any account invited with others, gets the PIN " +
+			"invitation with a fresh first-visit PIN (replacing its last PIN); a single full account the password invitation. " +
+			"All are invited, or none if any is unknown.",
+		Query: []Param{{"ids", "integer", "account id (repeatable)"}}},
+		func(w http.ResponseWriter, r *http.Request) error {
+			ids, err := idsParam(r)
+			if err != nil {
+				return err
+			}
+			if err := a.accounts.InviteAccounts(r.Context(), ids); err != nil {
+				return err
+			}
+			return ok(w, 1)
+		})
+
 	a.add(Route{Method: "DELETE", Path: "/api/v1/account", Tag: "Accounts", Needs: authz.UserManage,
 		Summary:     "Delete accounts",
 		Description: "ids=… (repeat, or comma-separated). All are deleted, or none if any is unknown. Deletion frees the usernames.",
 		Query:       []Param{{"ids", "integer", "account id (repeatable)"}}},
 		func(w http.ResponseWriter, r *http.Request) error {
-			var ids []mdm.AccountID
-			var v mdm.Validator
-			for _, s := range r.URL.Query()["ids"] {
-				for _, part := range splitList(s) {
-					n, err := strconv.ParseInt(part, 10, 64)
-					v.Check(err == nil && n > 0, "ids", "Type", "must be account ids (whole numbers)")
-					ids = append(ids, mdm.AccountID(n))
-				}
-			}
-			if err := v.Err(); err != nil {
+			ids, err := idsParam(r)
+			if err != nil {
 				return err
 			}
 			if err := a.accounts.DeleteAccounts(r.Context(), ids); err != nil {
@@ -236,4 +245,21 @@ func (a *API) registrationRoutes() {
 			}
 			return ok(w, registrationOut(s))
 		})
+}
+
+// idsParam reads account ids from ids=… (repeated or comma-separated), in the query or a form body.
+func idsParam(r *http.Request) ([]mdm.AccountID, error) {
+	if err := r.ParseForm(); err != nil {
+		return nil, mdm.Wrap(mdm.Invalid, err, "malformed form body")
+	}
+	var ids []mdm.AccountID
+	var v mdm.Validator
+	for _, s := range r.Form["ids"] {
+		for _, part := range splitList(s) {
+			n, err := strconv.ParseInt(part, 10, 64)
+			v.Check(err == nil && n > 0, "ids", "Type", "must be account ids (whole numbers)")
+			ids = append(ids, mdm.AccountID(n))
+		}
+	}
+	return ids, v.Err()
 }

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestInvitationsAndPINs: invitation emails over SMTP, registration PINs under each registration setting.
@@ -54,6 +55,23 @@ func TestInvitationsAndPINs(t *testing.T) {
 	full = strings.ReplaceAll(full, "=\r\n", "")
 	if strings.Contains(full, "Full-account-pw-1") || strings.Contains(full, "one-time PIN") {
 		t.Error("the password invitation holds the password or a PIN")
+	}
+
+	// Inviting again sends a new PIN invitation; an unknown id invites nobody.
+	before := box.count()
+	e.call("PUT", fmt.Sprintf("/api/v1/account/invite?ids=%d", half.ID), ta, "").must(t, 200, nil)
+	for deadline := time.Now().Add(20 * time.Second); box.count() < before+1 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if r := e.call("PUT", fmt.Sprintf("/api/v1/account/invite?ids=%d,999999", half.ID), ta, ""); r.Status != 404 {
+		t.Errorf("invite with an unknown id: %d", r.Status)
+	}
+	if r := e.call("PUT", fmt.Sprintf("/api/v1/account/invite?ids=%d", half.ID), other, ""); r.Status != 404 {
+		t.Errorf("invite from another tenant: %d, want 404", r.Status)
+	}
+	time.Sleep(100 * time.Millisecond) // a wrongly queued message would be delivered by now
+	if n := box.count(); n != before+1 {
+		t.Errorf("%d messages after one re-invitation, want %d", n, before+1)
 	}
 
 	// regpin: a fresh PIN, shown once, replacing the earlier one.
