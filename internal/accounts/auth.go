@@ -113,8 +113,12 @@ func (s *Service) accountPrincipal(ctx context.Context, a *mdm.Account) (*mdm.Pr
 	if t.State != mdm.TenantActive {
 		return nil, mdm.Errorf(mdm.Forbidden, "tenant %s is suspended", t.Name)
 	}
+	roles, err := s.effectiveRoles(ctx, a)
+	if err != nil {
+		return nil, err
+	}
 	return &mdm.Principal{Kind: mdm.AccountPrincipal, ID: int64(a.ID), Username: a.Username, TenantID: a.TenantID,
-		Roles: a.Roles}, nil
+		Roles: roles}, nil
 }
 
 var dummyHash = secret.HashPassword("steward timing equaliser")

@@ -197,6 +197,17 @@ func (s *Service) UpdateAccount(ctx context.Context, id mdm.AccountID, in Accoun
 		if err != nil {
 			return err
 		}
+		// A new name can bring the account into a dynamic group: the caller must be able to grant
+		// whatever the account ends up holding.
+		effective, err := effectiveRolesIn(ctx, tx, out)
+		if err != nil {
+			return err
+		}
+		var v mdm.Validator
+		checkGrant(&v, p, "roles", effective)
+		if err := v.Err(); err != nil {
+			return err
+		}
 		return audit.Write(ctx, tx.Audit(), s.now(), audit.Entry{TenantID: tenantID, Action: "account.update",
 			TargetType: "account", TargetID: out.Username, Details: map[string]any{"id": out.ID}})
 	})

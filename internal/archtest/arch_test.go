@@ -19,7 +19,7 @@ var rules = map[string][]string{
 	"internal/secret":         {},
 	"internal/audit":          {"internal/mdm", "internal/authz"},
 	"internal/mail":           {"internal/mdm", "internal/authz", "internal/secret"},
-	"internal/accounts":       {"internal/mdm", "internal/authz", "internal/audit", "internal/mail", "internal/secret"},
+	"internal/accounts":       {"internal/mdm", "internal/authz", "internal/audit", "internal/fq", "internal/mail", "internal/secret"},
 	"internal/tenants":        {"internal/mdm", "internal/authz", "internal/audit", "internal/mail", "internal/secret"},
 	"internal/store/sqlstore": {"internal/mdm"},
 	"internal/httpx":          {"internal/mdm"},

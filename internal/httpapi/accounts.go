@@ -247,19 +247,29 @@ func (a *API) registrationRoutes() {
 		})
 }
 
-// idsParam reads account ids from ids=… (repeated or comma-separated), in the query or a form body.
+// idsParam reads account ids from ids=….
 func idsParam(r *http.Request) ([]mdm.AccountID, error) {
+	ns, err := int64s(r, "ids")
+	ids := make([]mdm.AccountID, 0, len(ns))
+	for _, n := range ns {
+		ids = append(ids, mdm.AccountID(n))
+	}
+	return ids, err
+}
+
+// int64s reads positive ids from name=… (repeated or comma-separated), in the query or a form body.
+func int64s(r *http.Request, name string) ([]int64, error) {
 	if err := r.ParseForm(); err != nil {
 		return nil, mdm.Wrap(mdm.Invalid, err, "malformed form body")
 	}
-	var ids []mdm.AccountID
+	var out []int64
 	var v mdm.Validator
-	for _, s := range r.Form["ids"] {
+	for _, s := range r.Form[name] {
 		for _, part := range splitList(s) {
 			n, err := strconv.ParseInt(part, 10, 64)
-			v.Check(err == nil && n > 0, "ids", "Type", "must be account ids (whole numbers)")
-			ids = append(ids, mdm.AccountID(n))
+			v.Check(err == nil && n > 0, name, "Type", "must be ids (whole numbers)")
+			out = append(out, n)
 		}
 	}
-	return ids, v.Err()
+	return out, v.Err()
 }

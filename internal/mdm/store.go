@@ -12,6 +12,7 @@ type Stores interface {
 	Audit() AuditStore
 	Outbox() OutboxStore
 	RegistrationSettings() RegistrationSettingsStore
+	Groups() GroupStore
 }
 
 // Store is the database. InTx runs fn in one transaction: committed when fn returns nil, rolled back

@@ -17,6 +17,7 @@ func TestEveryFieldHasAColumn(t *testing.T) {
 		"accounts": {mdm.AccountFields, accountColumns},
 		"audit":    {mdm.AuditFields, auditColumns},
 		"mail":     {mdm.MailFields, mailColumns},
+		"groups":   {mdm.GroupFields, groupColumns},
 	} {
 		for f := range c.fields {
 			if _, ok := c.columns[f]; !ok {

@@ -57,6 +57,7 @@ func (s stores) Tokens() mdm.TokenStore             { return tokenStore(s) }
 func (s stores) Sessions() mdm.SessionStore         { return sessionStore(s) }
 func (s stores) Audit() mdm.AuditStore              { return auditStore(s) }
 func (s stores) Outbox() mdm.OutboxStore            { return outboxStore(s) }
+func (s stores) Groups() mdm.GroupStore             { return groupStore(s) }
 func (s stores) RegistrationSettings() mdm.RegistrationSettingsStore {
 	return registrationStore(s)
 }

@@ -49,7 +49,9 @@ func (s tenantStore) create(ctx context.Context, t *mdm.Tenant) error {
 		return dbError(err)
 	}
 	t.DefaultDmPartitionID, t.DefaultCmPartitionID = mdm.SpaceID(dm), mdm.SpaceID(cm)
-	return nil
+	all := &mdm.UserGroup{TenantID: t.ID, Name: "All Users", Description: "Every user of the tenant.", Kind: mdm.AllUsersGroup,
+		CreatedAt: t.CreatedAt, ModifiedAt: t.CreatedAt}
+	return groupStore(s).Create(ctx, all)
 }
 
 func (s tenantStore) Get(ctx context.Context, id mdm.TenantID) (*mdm.Tenant, error) {

@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) mdm.Store) {
 		{"Sessions", sessionTests},
 		{"Audit", auditTests},
 		{"Outbox", outboxTests},
+		{"Groups", groupTests},
 		{"InTx", txTests},
 	}
 	for _, g := range groups {
