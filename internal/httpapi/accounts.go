@@ -44,14 +44,6 @@ type createAccountsInput struct {
 	Accounts []accounts.NewAccount `json:"accounts"`
 }
 
-func accountID(r *http.Request) (mdm.AccountID, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, mdm.Errorf(mdm.NotFound, "account not found")
-	}
-	return mdm.AccountID(id), nil
-}
-
 func (a *API) accountRoutes() {
 	a.add(Route{Method: "POST", Path: "/api/v1/accounts", Tag: "Accounts", Needs: authz.UserManage,
 		Summary: "Create one or more accounts",
@@ -91,37 +83,13 @@ func (a *API) accountRoutes() {
 
 	a.add(Route{Method: "GET", Path: "/api/v1/account/{id}", Tag: "Accounts", Needs: authz.UserRead,
 		Summary: "Get an account", Result: accountJSON{}},
-		func(w http.ResponseWriter, r *http.Request) error {
-			id, err := accountID(r)
-			if err != nil {
-				return err
-			}
-			acc, err := a.accounts.GetAccount(r.Context(), id)
-			if err != nil {
-				return err
-			}
-			return ok(w, accountOut(*acc))
-		})
+		getHandler("account", a.accounts.GetAccount, accountOut))
 
 	a.add(Route{Method: "PUT", Path: "/api/v1/account/{id}", Tag: "Accounts", Needs: authz.UserManage,
 		Summary:     "Change an account's names, roles or enabled flag",
 		Description: "Nobody can change their own roles or disable themselves.",
 		Body:        accounts.AccountUpdate{}, Result: accountJSON{}},
-		func(w http.ResponseWriter, r *http.Request) error {
-			id, err := accountID(r)
-			if err != nil {
-				return err
-			}
-			var in accounts.AccountUpdate
-			if err := decode(w, r, &in); err != nil {
-				return err
-			}
-			acc, err := a.accounts.UpdateAccount(r.Context(), id, in)
-			if err != nil {
-				return err
-			}
-			return ok(w, accountOut(*acc))
-		})
+		updateHandler("account", a.accounts.UpdateAccount, accountOut))
 
 	a.add(Route{Method: "PUT", Path: "/api/v1/account/invite", Tag: "Accounts", Needs: authz.UserManage,
 		Summary: "Invite, or invite again, existing accounts",

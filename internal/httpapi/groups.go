@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"strconv"
 
 	"steward/internal/accounts"
 	"steward/internal/authz"
@@ -24,14 +23,6 @@ type groupJSON struct {
 func groupOut(g mdm.UserGroup) groupJSON {
 	return groupJSON{ID: g.ID, TenantID: g.TenantID, Name: g.Name, Description: g.Description, Kind: string(g.Kind),
 		Rule: g.Rule, Roles: append([]string{}, g.Roles...), CreatedAt: millis(g.CreatedAt), ModifiedAt: millis(g.ModifiedAt)}
-}
-
-func groupID(r *http.Request) (mdm.GroupID, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, mdm.Errorf(mdm.NotFound, "group not found")
-	}
-	return mdm.GroupID(id), nil
 }
 
 type membersInput struct {
@@ -65,42 +56,18 @@ func (a *API) groupRoutes() {
 
 	a.add(Route{Method: "GET", Path: "/api/v1/usergroups/{id}", Tag: "User groups", Needs: authz.UserRead,
 		Summary: "Get a user group", Result: groupJSON{}},
-		func(w http.ResponseWriter, r *http.Request) error {
-			id, err := groupID(r)
-			if err != nil {
-				return err
-			}
-			g, err := a.accounts.GetGroup(r.Context(), id)
-			if err != nil {
-				return err
-			}
-			return ok(w, groupOut(*g))
-		})
+		getHandler("group", a.accounts.GetGroup, groupOut))
 
 	a.add(Route{Method: "PUT", Path: "/api/v1/usergroups/{id}", Tag: "User groups", Needs: authz.UserManage,
 		Summary:     "Change a user group's name, description, rule or roles",
 		Description: "The kind cannot change, and All Users keeps its name.",
 		Body:        accounts.GroupInput{}, Result: groupJSON{}},
-		func(w http.ResponseWriter, r *http.Request) error {
-			id, err := groupID(r)
-			if err != nil {
-				return err
-			}
-			var in accounts.GroupInput
-			if err := decode(w, r, &in); err != nil {
-				return err
-			}
-			g, err := a.accounts.UpdateGroup(r.Context(), id, in)
-			if err != nil {
-				return err
-			}
-			return ok(w, groupOut(*g))
-		})
+		updateHandler("group", a.accounts.UpdateGroup, groupOut))
 
 	a.add(Route{Method: "DELETE", Path: "/api/v1/usergroups/{id}", Tag: "User groups", Needs: authz.UserManage,
 		Summary: "Delete a user group", Description: "Its members lose the group's roles. All Users cannot be deleted."},
 		func(w http.ResponseWriter, r *http.Request) error {
-			id, err := groupID(r)
+			id, err := pathID[mdm.GroupID](r, "group")
 			if err != nil {
 				return err
 			}
@@ -112,7 +79,7 @@ func (a *API) groupRoutes() {
 
 	members := func(add bool) func(w http.ResponseWriter, r *http.Request) error {
 		return func(w http.ResponseWriter, r *http.Request) error {
-			id, err := groupID(r)
+			id, err := pathID[mdm.GroupID](r, "group")
 			if err != nil {
 				return err
 			}

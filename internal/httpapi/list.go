@@ -148,3 +148,46 @@ func boolParam(r *http.Request, name string) (bool, error) {
 	}
 	return b, nil
 }
+
+// pathID reads the numeric {id} of the path; anything else names no object of that kind.
+func pathID[ID ~int64](r *http.Request, what string) (ID, error) {
+	n, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, mdm.Errorf(mdm.NotFound, "%s not found", what)
+	}
+	return ID(n), nil
+}
+
+// getHandler serves GET …/{id}: it fetches the object with get and renders it with convert.
+func getHandler[ID ~int64, T, J any](what string, get func(context.Context, ID) (*T, error), convert func(T) J) httpx.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID[ID](r, what)
+		if err != nil {
+			return err
+		}
+		v, err := get(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		return ok(w, convert(*v))
+	}
+}
+
+// updateHandler serves PUT …/{id}: it decodes the body into In, applies it with update and renders the result.
+func updateHandler[ID ~int64, In, T, J any](what string, update func(context.Context, ID, In) (*T, error), convert func(T) J) httpx.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID[ID](r, what)
+		if err != nil {
+			return err
+		}
+		var in In
+		if err := decode(w, r, &in); err != nil {
+			return err
+		}
+		v, err := update(r.Context(), id, in)
+		if err != nil {
+			return err
+		}
+		return ok(w, convert(*v))
+	}
+}
