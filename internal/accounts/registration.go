@@ -129,7 +129,7 @@ func (s *Service) IssueRegistrationPIN(ctx context.Context, id mdm.AccountID) (*
 		if err != nil {
 			return err
 		}
-		set, err := tx.RegistrationSettings().Get(ctx, tenantID)
+		set, err := s.registrationSettingsFor(ctx, tx, a)
 		if err != nil {
 			return err
 		}
@@ -166,7 +166,7 @@ func (s *Service) invite(ctx context.Context, tx mdm.Stores, a *mdm.Account, alo
 			mail.InvitationPasswordData{TenantName: tenant.Name, FirstName: a.FirstName, Username: a.Username, RegisterURL: register})
 		return err
 	}
-	set, err := tx.RegistrationSettings().Get(ctx, a.TenantID)
+	set, err := s.registrationSettingsFor(ctx, tx, a)
 	if err != nil {
 		return err
 	}
@@ -177,4 +177,9 @@ func (s *Service) invite(ctx context.Context, tx mdm.Stores, a *mdm.Account, alo
 	_, err = s.mailer.Enqueue(ctx, tx.Outbox(), a.TenantID, mail.TemplateInvitationPIN, a.Email, mail.InvitationPINData{
 		TenantName: tenant.Name, FirstName: a.FirstName, Email: a.Email, PIN: pin.PIN, RegisterURL: register, ExpiresAt: pin.ExpiresAt})
 	return err
+}
+
+// registrationSettingsFor is the device registration setting that applies to account a.
+func (s *Service) registrationSettingsFor(ctx context.Context, tx mdm.Stores, a *mdm.Account) (*mdm.RegistrationSettings, error) {
+	return tx.RegistrationSettings().Get(ctx, a.TenantID)
 }
