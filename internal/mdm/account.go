@@ -96,6 +96,9 @@ type TokenStore interface {
 	// Revoke deletes the account's unused tokens of purpose (a new PIN replaces the old one).
 	Revoke(ctx context.Context, purpose string, tenantID TenantID, accountID AccountID) error
 	Get(ctx context.Context, hash []byte) (*OneTimeToken, error)
+	// Latest returns the account's most recently created token of purpose, used or not (a PIN's status,
+	// a reset link's age), or not_found when it has none.
+	Latest(ctx context.Context, purpose string, tenantID TenantID, accountID AccountID) (*OneTimeToken, error)
 	Use(ctx context.Context, hash []byte, now time.Time) error
 }
 

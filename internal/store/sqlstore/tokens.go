@@ -24,13 +24,22 @@ func (s tokenStore) Revoke(ctx context.Context, purpose string, tenantID mdm.Ten
 	return dbError(err)
 }
 
+const tokenColumns = `hash, purpose, tenant_id, account_id, expires_at, used_at, created_at`
+
 func (s tokenStore) Get(ctx context.Context, hash []byte) (*mdm.OneTimeToken, error) {
+	return scanToken(s.q.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM one_time_tokens WHERE hash=$1`, hash))
+}
+
+func (s tokenStore) Latest(ctx context.Context, purpose string, tenantID mdm.TenantID, accountID mdm.AccountID) (*mdm.OneTimeToken, error) {
+	return scanToken(s.q.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM one_time_tokens
+		WHERE tenant_id=$1 AND account_id=$2 AND purpose=$3 ORDER BY created_at DESC, hash LIMIT 1`, tenantID, accountID, purpose))
+}
+
+func scanToken(row *sql.Row) (*mdm.OneTimeToken, error) {
 	var t mdm.OneTimeToken
 	var expires, created int64
 	var used sql.NullInt64
-	err := s.q.QueryRowContext(ctx, `SELECT hash, purpose, tenant_id, account_id, expires_at, used_at, created_at
-		FROM one_time_tokens WHERE hash=$1`, hash).Scan(&t.Hash, &t.Purpose, &t.TenantID, &t.AccountID, &expires, &used, &created)
-	if err != nil {
+	if err := row.Scan(&t.Hash, &t.Purpose, &t.TenantID, &t.AccountID, &expires, &used, &created); err != nil {
 		return nil, notFound(err, "token")
 	}
 	t.ExpiresAt, t.CreatedAt, t.UsedAt = fromMS(expires), fromMS(created), fromNullMS(used)

@@ -11,6 +11,7 @@ var tokenTests = []test{
 	{"CreateGetUse", testTokens},
 	{"ConcurrentUse", testTokenConcurrentUse},
 	{"Revoke", testTokenRevoke},
+	{"Latest", testTokenLatest},
 }
 
 // token creates an unused activation token for acc, expiring in a day.
@@ -175,4 +176,29 @@ func testTokenRevoke(t *testing.T, f *fixture) {
 			t.Errorf("%s after revoke: %v", name, err)
 		}
 	}
+}
+
+func testTokenLatest(t *testing.T, f *fixture) {
+	a := f.account(t, f.A.ID, "a@example.com")
+	b := f.account(t, f.B.ID, "b@example.com")
+	ts := f.s.Tokens()
+	_, err := ts.Latest(f.ctx, mdm.TokenPurposeRegistrationPIN, f.A.ID, a.ID)
+	wantCode(t, "Latest with no token", err, mdm.NotFound)
+	mk := func(acc mdm.Account, purpose string, age time.Duration) mdm.OneTimeToken {
+		tok := mdm.OneTimeToken{Hash: randomBytes(t, 32), Purpose: purpose, TenantID: acc.TenantID, AccountID: acc.ID,
+			ExpiresAt: f.now.Add(time.Hour), CreatedAt: f.now.Add(-age)}
+		must(t, "create token", ts.Create(f.ctx, &tok))
+		return tok
+	}
+	mk(a, mdm.TokenPurposeRegistrationPIN, 2*time.Hour)
+	newest := mk(a, mdm.TokenPurposeRegistrationPIN, time.Hour)
+	mk(a, mdm.TokenPurposeActivation, 0)      // another purpose, newer
+	mk(b, mdm.TokenPurposeRegistrationPIN, 0) // another tenant, newer
+	must(t, "use newest", ts.Use(f.ctx, newest.Hash, f.now))
+	got, err := ts.Latest(f.ctx, mdm.TokenPurposeRegistrationPIN, f.A.ID, a.ID)
+	if err != nil || string(got.Hash) != string(newest.Hash) || got.UsedAt == nil {
+		t.Errorf("Latest(A's PIN) = %+v, %v; want the newest A PIN, used", got, err)
+	}
+	_, err = ts.Latest(f.ctx, mdm.TokenPurposeRegistrationPIN, f.B.ID, a.ID)
+	wantCode(t, "Latest of A's account under B's tenant", err, mdm.NotFound)
 }

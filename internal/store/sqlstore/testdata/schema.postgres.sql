@@ -78,6 +78,7 @@ CREATE TABLE one_time_tokens (
     created_at bigint NOT NULL
 );
 ALTER TABLE one_time_tokens ADD CONSTRAINT one_time_tokens_pkey PRIMARY KEY (hash);
+CREATE INDEX one_time_tokens_account ON public.one_time_tokens USING btree (tenant_id, account_id, purpose, created_at);
 CREATE UNIQUE INDEX one_time_tokens_pkey ON public.one_time_tokens USING btree (hash);
 
 CREATE TABLE registration_settings (

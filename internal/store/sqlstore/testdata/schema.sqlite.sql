@@ -74,6 +74,8 @@ CREATE TABLE one_time_tokens (
     created_at INTEGER NOT NULL
 );
 
+CREATE INDEX one_time_tokens_account ON one_time_tokens (tenant_id, account_id, purpose, created_at);
+
 CREATE TABLE registration_settings (
     tenant_id         TEXT PRIMARY KEY REFERENCES tenants(id),
     auth_type         TEXT NOT NULL,
