@@ -224,6 +224,8 @@ func accountValue(a *mdm.Account) func(string) any {
 			return a.LastName
 		case "createdAt":
 			return a.CreatedAt.UnixMilli()
+		case "apiUser":
+			return a.APIUser
 		}
 		return nil
 	}

@@ -13,7 +13,7 @@ const (
 // AccountFields are the account fields that lists filter and sort on.
 var AccountFields = FieldSet{
 	"id": IntField, "UID": StringField, "emailAddress": StringField, "firstName": StringField,
-	"lastName": StringField, "createdAt": TimeField,
+	"lastName": StringField, "createdAt": TimeField, "apiUser": BoolField,
 }
 
 // Account is a tenant's user. Its username is an email address, unique across the whole system.
@@ -27,9 +27,11 @@ type Account struct {
 	PasswordHash string // argon2id PHC string; "" for a PIN-only (half) account
 	Roles        []string
 	Enabled      bool
-	CreatedAt    time.Time
-	ModifiedAt   time.Time
-	CreatedBy    string
+	// APIUser accounts call the API with HTTP Basic but never sign in to the console.
+	APIUser    bool
+	CreatedAt  time.Time
+	ModifiedAt time.Time
+	CreatedBy  string
 }
 
 // AccountPatch changes some of an account's fields; nil fields stay as they are.
@@ -38,6 +40,7 @@ type AccountPatch struct {
 	LastName  *string
 	Roles     *[]string
 	Enabled   *bool
+	APIUser   *bool
 }
 
 // AccountStore keeps user accounts.

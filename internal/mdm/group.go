@@ -45,7 +45,8 @@ var GroupFields = FieldSet{"id": IntField, "name": StringField, "kind": StringFi
 //
 // Create and Update return conflict for a name taken in the tenant (case-insensitively). Get, Update,
 // Delete, AddMembers and RemoveMembers return not_found for a group unknown in that tenant; AddMembers
-// also for an account unknown in that tenant. GroupsFor returns the groups whose roles an account may
+// also for an account unknown in that tenant. Delete also removes the group's registration override.
+// Members pages through a static group's members (not_found for an unknown group). GroupsFor returns the groups whose roles an account may
 // inherit: the All Users group, the static groups it belongs to, and every dynamic group (the caller
 // evaluates their rules).
 type GroupStore interface {
@@ -57,4 +58,5 @@ type GroupStore interface {
 	AddMembers(ctx context.Context, tenantID TenantID, id GroupID, accounts []AccountID) error
 	RemoveMembers(ctx context.Context, tenantID TenantID, id GroupID, accounts []AccountID) error
 	GroupsFor(ctx context.Context, tenantID TenantID, account AccountID) ([]UserGroup, error)
+	Members(ctx context.Context, tenantID TenantID, id GroupID, opts ListOptions) (Page[Account], error)
 }

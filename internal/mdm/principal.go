@@ -19,6 +19,8 @@ type Principal struct {
 	Username string
 	TenantID TenantID // empty for a System Admin
 	Roles    []string
+	// APIUser is set for an account that may call the API but never open a console session.
+	APIUser bool
 	// Session is set when the caller came in with a console session (not an API credential).
 	Session bool
 }

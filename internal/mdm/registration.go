@@ -38,9 +38,31 @@ func (s RegistrationSettings) UsesPIN() bool {
 // TokenPurposeRegistrationPIN is the purpose of a device registration PIN.
 const TokenPurposeRegistrationPIN = "regpin"
 
-// RegistrationSettingsStore keeps each tenant's setting. Get returns the defaults for a tenant that has
-// none stored; Put returns not_found for an unknown tenant.
+// GroupRegistrationSettings is a user group's override of the tenant default. When a user belongs to
+// several groups with overrides, the one with the highest priority (1) applies.
+type GroupRegistrationSettings struct {
+	GroupID   GroupID
+	GroupName string
+	GroupKind GroupKind
+	GroupRule string // a dynamic group's rule, to decide who the override reaches
+	Priority  int    // 1 is the highest; the overrides of a tenant are numbered 1..n
+	Settings  RegistrationSettings
+}
+
+// RegistrationSettingsStore keeps each tenant's default setting and its groups' overrides. Get returns
+// the defaults for a tenant that has none stored; Put returns not_found for an unknown tenant.
+//
+// Override returns not_found when the group has no override in the tenant. PutOverride creates the
+// override at the lowest priority when the group has none (not_found for a group unknown in the
+// tenant) and returns it. DeleteOverride returns not_found when there is none, and renumbers the rest
+// 1..n. Overrides lists them by priority. Reorder gives the overrides priorities in the order of
+// groups; it returns invalid unless groups names every override of the tenant exactly once.
 type RegistrationSettingsStore interface {
 	Get(ctx context.Context, tenantID TenantID) (*RegistrationSettings, error)
 	Put(ctx context.Context, tenantID TenantID, s RegistrationSettings, now time.Time) error
+	Override(ctx context.Context, tenantID TenantID, group GroupID) (*GroupRegistrationSettings, error)
+	PutOverride(ctx context.Context, tenantID TenantID, group GroupID, s RegistrationSettings, now time.Time) (*GroupRegistrationSettings, error)
+	DeleteOverride(ctx context.Context, tenantID TenantID, group GroupID) error
+	Overrides(ctx context.Context, tenantID TenantID) ([]GroupRegistrationSettings, error)
+	Reorder(ctx context.Context, tenantID TenantID, groups []GroupID) error
 }

@@ -17,14 +17,14 @@ var _ mdm.AccountStore = accountStore{}
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-const accountCols = `id, tenant_id, username, email, first_name, last_name, password_hash, roles, enabled, created_by, created_at, modified_at`
+const accountCols = `id, tenant_id, username, email, first_name, last_name, password_hash, roles, enabled, api_user, created_by, created_at, modified_at`
 
 func scanAccount(row interface{ Scan(...any) error }) (mdm.Account, error) {
 	var a mdm.Account
 	var roles string
 	var created, modified int64
 	err := row.Scan(&a.ID, &a.TenantID, &a.Username, &a.Email, &a.FirstName, &a.LastName, &a.PasswordHash,
-		&roles, &a.Enabled, &a.CreatedBy, &created, &modified)
+		&roles, &a.Enabled, &a.APIUser, &a.CreatedBy, &created, &modified)
 	if err != nil {
 		return a, err
 	}
@@ -45,9 +45,9 @@ func (s accountStore) Create(ctx context.Context, a *mdm.Account) error {
 	var id mdm.AccountID
 	err = stores(s).atomic(ctx, func(tx stores) error {
 		err := tx.q.QueryRowContext(ctx, `INSERT INTO accounts (tenant_id, username, email, first_name, last_name,
-			password_hash, roles, enabled, created_by, created_at, modified_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING id`,
-			a.TenantID, a.Username, a.Email, a.FirstName, a.LastName, a.PasswordHash, string(roles), a.Enabled,
+			password_hash, roles, enabled, api_user, created_by, created_at, modified_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) RETURNING id`,
+			a.TenantID, a.Username, a.Email, a.FirstName, a.LastName, a.PasswordHash, string(roles), a.Enabled, a.APIUser,
 			a.CreatedBy, ms(a.CreatedAt), ms(a.ModifiedAt)).Scan(&id)
 		if err != nil {
 			return dbError(err)
@@ -108,6 +108,9 @@ func (s accountStore) Update(ctx context.Context, tenantID mdm.TenantID, id mdm.
 	if p.Enabled != nil {
 		u.set("enabled", *p.Enabled)
 	}
+	if p.APIUser != nil {
+		u.set("api_user", *p.APIUser)
+	}
 	res, err := s.q.ExecContext(ctx, `UPDATE accounts SET `+u.sql()+` WHERE tenant_id=`+u.arg(tenantID)+
 		` AND id=`+u.arg(id), u.args...)
 	if err != nil {
@@ -158,7 +161,7 @@ func (s accountStore) SetPassword(ctx context.Context, tenantID mdm.TenantID, id
 
 var accountColumns = map[string]string{
 	"id": "id", "UID": "username", "emailAddress": "email", "firstName": "first_name", "lastName": "last_name",
-	"createdAt": "created_at",
+	"createdAt": "created_at", "apiUser": "api_user",
 }
 
 func (s accountStore) List(ctx context.Context, tenantID mdm.TenantID, opts mdm.ListOptions) (mdm.Page[mdm.Account], error) {

@@ -87,9 +87,12 @@ func (s groupStore) Update(ctx context.Context, tenantID mdm.TenantID, id mdm.Gr
 	return s.Get(ctx, tenantID, id)
 }
 
-// Delete removes the group with its memberships.
+// Delete removes the group with its memberships and its registration override (renumbering the rest).
 func (s groupStore) Delete(ctx context.Context, tenantID mdm.TenantID, id mdm.GroupID) error {
 	return stores(s).atomic(ctx, func(tx stores) error {
+		if err := registrationStore(tx).DeleteOverride(ctx, tenantID, id); err != nil && !mdm.IsCode(err, mdm.NotFound) {
+			return err
+		}
 		if _, err := tx.q.ExecContext(ctx, `DELETE FROM user_group_members WHERE tenant_id=$1 AND group_id=$2`, tenantID, id); err != nil {
 			return dbError(err)
 		}

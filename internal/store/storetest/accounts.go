@@ -15,6 +15,7 @@ var accountTests = []test{
 	{"SetPassword", testAccountSetPassword},
 	{"List", testAccountList},
 	{"UpdateDelete", testAccountUpdateDelete},
+	{"APIUser", testAccountAPIUser},
 	{"RegistrationSettings", testRegistrationSettings},
 }
 

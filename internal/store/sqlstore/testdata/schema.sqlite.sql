@@ -13,7 +13,7 @@ CREATE TABLE accounts (
     created_by    TEXT NOT NULL,
     created_at    INTEGER NOT NULL,
     modified_at   INTEGER NOT NULL
-);
+, api_user INTEGER NOT NULL DEFAULT 0);
 
 CREATE INDEX accounts_tenant ON accounts (tenant_id, id);
 
@@ -43,6 +43,21 @@ CREATE TABLE devices (
 );
 
 CREATE INDEX devices_tenant ON devices (tenant_id, platform, registration_state);
+
+CREATE TABLE group_registration_settings (
+    tenant_id         TEXT NOT NULL,
+    group_id          INTEGER NOT NULL REFERENCES user_groups(id) ON DELETE CASCADE,
+    priority          INTEGER NOT NULL,
+    auth_type         TEXT NOT NULL,
+    pin_lifetime_days INTEGER NOT NULL,
+    pin_length        INTEGER NOT NULL,
+    allow_pin_request INTEGER NOT NULL,
+    devices_per_user  INTEGER NOT NULL,
+    modified_at       INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, group_id)
+);
+
+CREATE UNIQUE INDEX group_registration_settings_priority ON group_registration_settings (tenant_id, priority);
 
 CREATE TABLE mail_outbox (
     id              INTEGER PRIMARY KEY,
