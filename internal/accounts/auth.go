@@ -118,7 +118,7 @@ func (s *Service) accountPrincipal(ctx context.Context, a *mdm.Account) (*mdm.Pr
 		return nil, err
 	}
 	return &mdm.Principal{Kind: mdm.AccountPrincipal, ID: int64(a.ID), Username: a.Username, TenantID: a.TenantID,
-		Roles: roles}, nil
+		Roles: roles, APIUser: a.APIUser}, nil
 }
 
 var dummyHash = secret.HashPassword("steward timing equaliser")

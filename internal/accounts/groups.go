@@ -243,13 +243,19 @@ func effectiveRolesIn(ctx context.Context, store mdm.Stores, a *mdm.Account) ([]
 	}
 	roles := slices.Clone(a.Roles)
 	for _, g := range groups {
-		if g.Kind == mdm.DynamicGroup {
-			f, err := fq.Parse(g.Rule, mdm.AccountFields)
-			if err != nil || !fq.Match(f, accountValue(a)) {
-				continue // a rule that no longer parses matches nobody
-			}
+		if belongsTo(a, g) {
+			roles = append(roles, g.Roles...)
 		}
-		roles = append(roles, g.Roles...)
 	}
 	return slices.Compact(slices.Sorted(slices.Values(roles))), nil
+}
+
+// belongsTo reports whether a is in g, one of the groups GroupsFor returned for a: All Users and static
+// groups hold it already; a dynamic group when its rule matches.
+func belongsTo(a *mdm.Account, g mdm.UserGroup) bool {
+	if g.Kind != mdm.DynamicGroup {
+		return true
+	}
+	f, err := fq.Parse(g.Rule, mdm.AccountFields)
+	return err == nil && fq.Match(f, accountValue(a)) // a rule that no longer parses matches nobody
 }

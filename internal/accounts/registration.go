@@ -21,16 +21,18 @@ func WithMail(mailer *mail.Mailer, baseURL string, mailed func()) Option {
 	}
 }
 
-// RegistrationInput sets a tenant's device registration setting; absent fields keep their value.
+// RegistrationInput sets the tenant's default device registration setting or, with GroupID, a user
+// group's override of it; absent fields keep their value (a new override starts from the default).
 type RegistrationInput struct {
-	AuthType        *string `json:"authType"`
-	PINLifetimeDays *int    `json:"pinLifetimeDays"`
-	PINLength       *int    `json:"pinLength"`
-	AllowPINRequest *bool   `json:"allowPinRequest"`
-	DevicesPerUser  *int    `json:"devicesPerUser"`
+	GroupID         *mdm.GroupID `json:"groupId"`
+	AuthType        *string      `json:"authType"`
+	PINLifetimeDays *int         `json:"pinLifetimeDays"`
+	PINLength       *int         `json:"pinLength"`
+	AllowPINRequest *bool        `json:"allowPinRequest"`
+	DevicesPerUser  *int         `json:"devicesPerUser"`
 }
 
-// RegistrationSettings returns the caller's tenant's setting (the defaults until one is saved).
+// RegistrationSettings returns the caller's tenant's default setting (the defaults until one is saved).
 func (s *Service) RegistrationSettings(ctx context.Context) (*mdm.RegistrationSettings, error) {
 	tenantID, err := authz.RequireTenant(mdm.PrincipalFrom(ctx), authz.UserRead)
 	if err != nil {
@@ -39,7 +41,36 @@ func (s *Service) RegistrationSettings(ctx context.Context) (*mdm.RegistrationSe
 	return s.store.RegistrationSettings().Get(ctx, tenantID)
 }
 
-// SetRegistrationSettings changes the caller's tenant's setting.
+// applyRegistration checks in and applies it to cur.
+func applyRegistration(cur mdm.RegistrationSettings, in RegistrationInput) (mdm.RegistrationSettings, error) {
+	next := cur
+	var v mdm.Validator
+	if in.AuthType != nil {
+		t := mdm.RegistrationAuthType(strings.ToUpper(*in.AuthType))
+		v.Check(t == mdm.PasswordOnly || t == mdm.PINOnly || t == mdm.PINAndPassword, "authType", "Enum",
+			"must be PASSWORD_ONLY, PIN_ONLY or PIN_AND_PASSWORD")
+		next.AuthType = t
+	}
+	if in.PINLifetimeDays != nil {
+		next.PINLifetimeDays = *in.PINLifetimeDays
+		v.Check(next.PINLifetimeDays >= 1 && next.PINLifetimeDays <= 30, "pinLifetimeDays", "Range", "must be between 1 and 30")
+	}
+	if in.PINLength != nil {
+		next.PINLength = *in.PINLength
+		v.Check(next.PINLength >= 4 && next.PINLength <= 12, "pinLength", "Range", "must be between 4 and 12")
+	}
+	if in.AllowPINRequest != nil {
+		next.AllowPINRequest = *in.AllowPINRequest
+	}
+	if in.DevicesPerUser != nil {
+		next.DevicesPerUser = *in.DevicesPerUser
+		v.Check(next.DevicesPerUser >= 1 && next.DevicesPerUser <= 100, "devicesPerUser", "Range", "must be between 1 and 100")
+	}
+	return next, v.Err()
+}
+
+// SetRegistrationSettings changes the caller's tenant's default setting or, with in.GroupID, that group's
+// override, creating it (at the lowest priority) when the group has none.
 func (s *Service) SetRegistrationSettings(ctx context.Context, in RegistrationInput) (*mdm.RegistrationSettings, error) {
 	tenantID, err := authz.RequireTenant(mdm.PrincipalFrom(ctx), authz.UserManage)
 	if err != nil {
@@ -51,41 +82,42 @@ func (s *Service) SetRegistrationSettings(ctx context.Context, in RegistrationIn
 		if err != nil {
 			return err
 		}
-		next := *cur
-		var v mdm.Validator
-		if in.AuthType != nil {
-			t := mdm.RegistrationAuthType(strings.ToUpper(*in.AuthType))
-			v.Check(t == mdm.PasswordOnly || t == mdm.PINOnly || t == mdm.PINAndPassword, "authType", "Enum",
-				"must be PASSWORD_ONLY, PIN_ONLY or PIN_AND_PASSWORD")
-			next.AuthType = t
+		details := map[string]any{}
+		if in.GroupID != nil {
+			g, err := overridableGroup(ctx, tx, tenantID, *in.GroupID)
+			if err != nil {
+				return err
+			}
+			o, err := tx.RegistrationSettings().Override(ctx, tenantID, g.ID)
+			switch {
+			case err == nil:
+				cur = &o.Settings
+			case !mdm.IsCode(err, mdm.NotFound):
+				return err
+			}
+			details["groupId"], details["groupName"] = g.ID, g.Name
 		}
-		if in.PINLifetimeDays != nil {
-			next.PINLifetimeDays = *in.PINLifetimeDays
-			v.Check(next.PINLifetimeDays >= 1 && next.PINLifetimeDays <= 30, "pinLifetimeDays", "Range", "must be between 1 and 30")
-		}
-		if in.PINLength != nil {
-			next.PINLength = *in.PINLength
-			v.Check(next.PINLength >= 4 && next.PINLength <= 12, "pinLength", "Range", "must be between 4 and 12")
-		}
-		if in.AllowPINRequest != nil {
-			next.AllowPINRequest = *in.AllowPINRequest
-		}
-		if in.DevicesPerUser != nil {
-			next.DevicesPerUser = *in.DevicesPerUser
-			v.Check(next.DevicesPerUser >= 1 && next.DevicesPerUser <= 100, "devicesPerUser", "Range", "must be between 1 and 100")
-		}
-		if err := v.Err(); err != nil {
+		next, err := applyRegistration(*cur, in)
+		if err != nil {
 			return err
 		}
-		if err := tx.RegistrationSettings().Put(ctx, tenantID, next, s.now()); err != nil {
+		target := string(tenantID)
+		if in.GroupID != nil {
+			o, err := tx.RegistrationSettings().PutOverride(ctx, tenantID, *in.GroupID, next, s.now())
+			if err != nil {
+				return err
+			}
+			details["priority"] = o.Priority
+			target = strconv.FormatInt(int64(o.GroupID), 10)
+		} else if err := tx.RegistrationSettings().Put(ctx, tenantID, next, s.now()); err != nil {
 			return err
 		}
 		out = &next
 		out.ModifiedAt = s.now()
+		details["authType"], details["pinLifetimeDays"], details["pinLength"] = next.AuthType, next.PINLifetimeDays, next.PINLength
+		details["allowPinRequest"], details["devicesPerUser"] = next.AllowPINRequest, next.DevicesPerUser
 		return audit.Write(ctx, tx.Audit(), s.now(), audit.Entry{TenantID: tenantID, Action: "registration_settings.update",
-			TargetType: "registration_settings", TargetID: string(tenantID), Details: map[string]any{
-				"authType": next.AuthType, "pinLifetimeDays": next.PINLifetimeDays, "pinLength": next.PINLength,
-				"allowPinRequest": next.AllowPINRequest, "devicesPerUser": next.DevicesPerUser}})
+			TargetType: "registration_settings", TargetID: target, Details: details})
 	})
 	return out, err
 }
@@ -179,7 +211,12 @@ func (s *Service) invite(ctx context.Context, tx mdm.Stores, a *mdm.Account, alo
 	return err
 }
 
-// registrationSettingsFor is the device registration setting that applies to account a.
+// registrationSettingsFor is the device registration setting that applies to account a: the override
+// of its highest-priority group that has one, else the tenant default.
 func (s *Service) registrationSettingsFor(ctx context.Context, tx mdm.Stores, a *mdm.Account) (*mdm.RegistrationSettings, error) {
-	return tx.RegistrationSettings().Get(ctx, a.TenantID)
+	e, err := effectiveRegistration(ctx, tx, a)
+	if err != nil {
+		return nil, err
+	}
+	return &e.Settings, nil
 }

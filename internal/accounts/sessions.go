@@ -14,6 +14,9 @@ func (s *Service) Login(ctx context.Context, username, password string) (string,
 	if err != nil {
 		return "", nil, err
 	}
+	if err := consoleAllowed(p); err != nil {
+		return "", nil, err
+	}
 	token := secret.Token()
 	now := s.now()
 	se := &mdm.Session{Hash: s.keys.Hash(token), Kind: p.Kind, SubjectID: p.ID, TenantID: p.TenantID,
@@ -54,6 +57,9 @@ func (s *Service) SessionPrincipal(ctx context.Context, token string) (*mdm.Prin
 		if p, err = s.accountPrincipal(ctx, a); err != nil {
 			return nil, err
 		}
+		if p.APIUser { // made an API user after signing in
+			return nil, mdm.Errorf(mdm.Unauthenticated, "your session has ended: sign in again")
+		}
 	}
 	p.Session = true
 	return p, nil
@@ -65,4 +71,18 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 		return nil
 	}
 	return s.store.Sessions().Delete(ctx, s.keys.Hash(token))
+}
+
+// consoleAllowed refuses a console session to the accounts that must not have one: API users, which
+// only call the API, and end users without an administrative role, whose place is the portal.
+func consoleAllowed(p *mdm.Principal) error {
+	switch {
+	case p.Kind != mdm.AccountPrincipal:
+		return nil
+	case p.APIUser:
+		return mdm.Errorf(mdm.Forbidden, "%s is an API user: it calls the API with HTTP Basic and cannot sign in to the console", p.Username)
+	case len(p.Roles) == 0:
+		return mdm.Errorf(mdm.Forbidden, "your account has no administrative role: use the self-service portal at /go")
+	}
+	return nil
 }

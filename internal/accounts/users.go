@@ -27,6 +27,8 @@ type NewAccount struct {
 	Password      string   `json:"password"`
 	Roles         []string `json:"roles"`
 	AccountSource string   `json:"accountSource"` // LOCAL, the only source so far
+	// APIUser accounts call the API with HTTP Basic (so they need a password) but never open a console session.
+	APIUser bool `json:"apiUser"`
 }
 
 // AccountUpdate changes an account; absent fields stay.
@@ -35,6 +37,7 @@ type AccountUpdate struct {
 	LastName  *string   `json:"lastName"`
 	Roles     *[]string `json:"roles"`
 	Enabled   *bool     `json:"enabled"`
+	APIUser   *bool     `json:"apiUser"`
 }
 
 // checkGrant refuses roles that are unknown or that would give more than the caller holds, so that
@@ -95,13 +98,14 @@ func (s *Service) CreateAccounts(ctx context.Context, in []NewAccount, invite bo
 		if full {
 			v.Add(f("password"), "Policy", secret.CheckPasswordPolicy(a.Password, username))
 		}
+		v.Check(!a.APIUser || full, f("apiUser"), "Required", "an API user signs in with HTTP Basic: give it a password")
 		checkGrant(&v, p, f("roles"), a.Roles)
 		if j, dup := seen[strings.ToLower(username)]; dup && username != "" {
 			v.Check(false, f("emailAddress"), "Duplicate", fmt.Sprintf("repeats accounts[%d]", j))
 		}
 		seen[strings.ToLower(username)] = i
 		out[i] = mdm.Account{TenantID: tenantID, Username: username, Email: email, FirstName: a.FirstName,
-			LastName: a.LastName, Roles: slices.Compact(slices.Sorted(slices.Values(a.Roles))), Enabled: true,
+			LastName: a.LastName, Roles: slices.Compact(slices.Sorted(slices.Values(a.Roles))), Enabled: true, APIUser: a.APIUser,
 			CreatedBy: p.Username, CreatedAt: now, ModifiedAt: now}
 	}
 	if err := v.Err(); err != nil {
@@ -170,8 +174,8 @@ func (s *Service) UpdateAccount(ctx context.Context, id mdm.AccountID, in Accoun
 		return nil, err
 	}
 	var v mdm.Validator
-	v.Check(in.FirstName != nil || in.LastName != nil || in.Roles != nil || in.Enabled != nil, "body", "Required",
-		"give at least one of firstName, lastName, roles, enabled")
+	v.Check(in.FirstName != nil || in.LastName != nil || in.Roles != nil || in.Enabled != nil || in.APIUser != nil, "body",
+		"Required", "give at least one of firstName, lastName, roles, enabled, apiUser")
 	if in.FirstName != nil {
 		checkName(&v, "firstName", *in.FirstName, false)
 	}
@@ -186,6 +190,7 @@ func (s *Service) UpdateAccount(ctx context.Context, id mdm.AccountID, in Accoun
 	self := int64(id) == p.ID
 	v.Check(!self || in.Roles == nil, "roles", "Self", "you cannot change your own roles")
 	v.Check(!self || in.Enabled == nil || *in.Enabled, "enabled", "Self", "you cannot disable your own account")
+	v.Check(!self || in.APIUser == nil, "apiUser", "Self", "you cannot change whether you are an API user")
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -193,9 +198,13 @@ func (s *Service) UpdateAccount(ctx context.Context, id mdm.AccountID, in Accoun
 	err = s.store.InTx(ctx, func(tx mdm.Stores) error {
 		var err error
 		out, err = tx.Accounts().Update(ctx, tenantID, id, mdm.AccountPatch{FirstName: in.FirstName, LastName: in.LastName,
-			Roles: in.Roles, Enabled: in.Enabled}, s.now())
+			Roles: in.Roles, Enabled: in.Enabled, APIUser: in.APIUser}, s.now())
 		if err != nil {
 			return err
+		}
+		if out.APIUser && out.PasswordHash == "" {
+			return mdm.FieldErrors(mdm.FieldError{Code: "Required", Field: "apiUser",
+				Message: "an API user signs in with HTTP Basic, and this account has no password"})
 		}
 		// A new name can bring the account into a dynamic group: the caller must be able to grant
 		// whatever the account ends up holding.

@@ -22,6 +22,7 @@ type accountJSON struct {
 	Roles         []string      `json:"roles"`
 	Enabled       bool          `json:"enabled"`
 	HasPassword   bool          `json:"hasPassword"`
+	APIUser       bool          `json:"apiUser"`
 	CreatedAt     int64         `json:"createdAt"`
 	CreatedBy     string        `json:"createdBy"`
 	ModifiedAt    int64         `json:"modifiedAt"`
@@ -37,7 +38,7 @@ func accountOut(a mdm.Account) accountJSON {
 	}
 	return accountJSON{ID: a.ID, UID: a.Username, Username: a.Username, EmailAddress: a.Email, FirstName: a.FirstName,
 		LastName: a.LastName, DisplayName: display, AccountSource: "LOCAL", Roles: append([]string{}, a.Roles...), Enabled: a.Enabled,
-		HasPassword: a.PasswordHash != "", CreatedAt: millis(a.CreatedAt), CreatedBy: a.CreatedBy, ModifiedAt: millis(a.ModifiedAt)}
+		HasPassword: a.PasswordHash != "", APIUser: a.APIUser, CreatedAt: millis(a.CreatedAt), CreatedBy: a.CreatedBy, ModifiedAt: millis(a.ModifiedAt)}
 }
 
 type createAccountsInput struct {
@@ -48,7 +49,8 @@ func (a *API) accountRoutes() {
 	a.add(Route{Method: "POST", Path: "/api/v1/accounts", Tag: "Accounts", Needs: authz.UserManage,
 		Summary: "Create one or more accounts",
 		Description: "Body: accounts[N].emailAddress, uid (defaults to the email address), firstName, lastName, password, " +
-			"roles, accountSource (LOCAL). Without a password the account is a half account (registers devices with a PIN " +
+			"roles, accountSource (LOCAL), apiUser (calls the API with HTTP Basic, never signs in to the console; needs a " +
+			"password). Without a password the account is a half account (registers devices with a PIN " +
 			"only); with one, firstName and lastName are required. Roles may only be granted by a caller who holds every " +
 			"permission they include. All accounts are created, or none. " + emailRules +
 			" With sendInvite=true each account gets its invitation email: a half account, or any account added with " +
@@ -86,9 +88,10 @@ func (a *API) accountRoutes() {
 		getHandler("account", a.accounts.GetAccount, accountOut))
 
 	a.add(Route{Method: "PUT", Path: "/api/v1/account/{id}", Tag: "Accounts", Needs: authz.UserManage,
-		Summary:     "Change an account's names, roles or enabled flag",
-		Description: "Nobody can change their own roles or disable themselves.",
-		Body:        accounts.AccountUpdate{}, Result: accountJSON{}},
+		Summary: "Change an account's names, roles, enabled flag or API-user flag",
+		Description: "Nobody can change their own roles, disable themselves or change their own API-user flag. An API user " +
+			"(apiUser=true) calls the API with HTTP Basic but can never sign in to the console; it needs a password.",
+		Body: accounts.AccountUpdate{}, Result: accountJSON{}},
 		updateHandler("account", a.accounts.UpdateAccount, accountOut))
 
 	a.add(Route{Method: "PUT", Path: "/api/v1/account/invite", Tag: "Accounts", Needs: authz.UserManage,
@@ -121,97 +124,6 @@ func (a *API) accountRoutes() {
 				return err
 			}
 			return ok(w, 1)
-		})
-}
-
-type pinJSON struct {
-	AccountID mdm.AccountID `json:"accountId"`
-	PIN       string        `json:"pin"`
-	ExpiresAt int64         `json:"expiresAt"`
-}
-
-type regpinInput struct {
-	AccountID int64 `json:"accountId"`
-}
-
-type registrationJSON struct {
-	AuthType        string `json:"authType"`
-	PINLifetimeDays int    `json:"pinLifetimeDays"`
-	PINLength       int    `json:"pinLength"`
-	AllowPINRequest bool   `json:"allowPinRequest"`
-	DevicesPerUser  int    `json:"devicesPerUser"`
-	ModifiedAt      int64  `json:"modifiedAt"`
-}
-
-func registrationOut(s *mdm.RegistrationSettings) registrationJSON {
-	return registrationJSON{AuthType: string(s.AuthType), PINLifetimeDays: s.PINLifetimeDays, PINLength: s.PINLength,
-		AllowPINRequest: s.AllowPINRequest, DevicesPerUser: s.DevicesPerUser, ModifiedAt: millis(s.ModifiedAt)}
-}
-
-// noGroupYet refuses a groupId: per-group settings arrive with user groups.
-func noGroupYet(r *http.Request) error {
-	if r.URL.Query().Get("groupId") != "" {
-		return mdm.FieldErrors(mdm.FieldError{Code: "Unsupported", Field: "groupId",
-			Message: "per-group registration settings are not available yet; omit groupId for the tenant default"})
-	}
-	return nil
-}
-
-func (a *API) registrationRoutes() {
-	a.add(Route{Method: "POST", Path: "/api/v1/account/regpin", Tag: "Accounts", Needs: authz.UserManage,
-		Summary: "Generate a device registration PIN for an account",
-		Description: "Only when the registration setting asks for a PIN (PIN_ONLY or PIN_AND_PASSWORD); otherwise 400 says " +
-			"why. The PIN replaces any earlier one, is shown only in this answer, works once and expires after the " +
-			"setting's PIN lifetime.",
-		Body: regpinInput{}, Result: pinJSON{}},
-		func(w http.ResponseWriter, r *http.Request) error {
-			var in regpinInput
-			if err := decode(w, r, &in); err != nil {
-				return err
-			}
-			if in.AccountID <= 0 {
-				return mdm.FieldErrors(mdm.FieldError{Code: "Required", Field: "accountId", Message: "is required"})
-			}
-			pin, err := a.accounts.IssueRegistrationPIN(r.Context(), mdm.AccountID(in.AccountID))
-			if err != nil {
-				return err
-			}
-			return ok(w, pinJSON{AccountID: pin.AccountID, PIN: pin.PIN, ExpiresAt: millis(pin.ExpiresAt)})
-		})
-
-	a.add(Route{Method: "GET", Path: "/api/v1/registrationsettings", Tag: "Accounts", Needs: authz.UserRead,
-		Summary: "The tenant's device registration setting",
-		Description: "authType (PASSWORD_ONLY, PIN_ONLY, PIN_AND_PASSWORD) applies to registrations after the first, " +
-			"which always takes the invitation PIN. Defaults: PIN_ONLY, PIN lifetime 7 days, PIN length 6.",
-		Query: []Param{{"groupId", "integer", "not available yet"}}, Result: registrationJSON{}},
-		func(w http.ResponseWriter, r *http.Request) error {
-			if err := noGroupYet(r); err != nil {
-				return err
-			}
-			s, err := a.accounts.RegistrationSettings(r.Context())
-			if err != nil {
-				return err
-			}
-			return ok(w, registrationOut(s))
-		})
-
-	a.add(Route{Method: "PUT", Path: "/api/v1/registrationsettings", Tag: "Accounts", Needs: authz.UserManage,
-		Summary:     "Change the tenant's device registration setting",
-		Description: "pinLifetimeDays 1-30, pinLength 4-12, devicesPerUser 1-100; absent fields keep their value.",
-		Query:       []Param{{"groupId", "integer", "not available yet"}}, Body: accounts.RegistrationInput{}, Result: registrationJSON{}},
-		func(w http.ResponseWriter, r *http.Request) error {
-			if err := noGroupYet(r); err != nil {
-				return err
-			}
-			var in accounts.RegistrationInput
-			if err := decode(w, r, &in); err != nil {
-				return err
-			}
-			s, err := a.accounts.SetRegistrationSettings(r.Context(), in)
-			if err != nil {
-				return err
-			}
-			return ok(w, registrationOut(s))
 		})
 }
 

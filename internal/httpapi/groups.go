@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 
 	"steward/internal/accounts"
@@ -75,6 +76,21 @@ func (a *API) groupRoutes() {
 				return err
 			}
 			return ok(w, 1)
+		})
+
+	a.add(Route{Method: "GET", Path: "/api/v1/usergroups/{id}/members", Tag: "User groups", Needs: authz.UserRead,
+		Summary: "List a group's members",
+		Description: "A static group's added members, the accounts a dynamic group's rule matches now, or every account " +
+			"for All Users. Paged, sorted and filtered like the account list (fields: " + fieldList(mdm.AccountFields) + ").",
+		Query: listParams, Result: accountJSON{}, List: true},
+		func(w http.ResponseWriter, r *http.Request) error {
+			id, err := pathID[mdm.GroupID](r, "group")
+			if err != nil {
+				return err
+			}
+			return listHandler(mdm.AccountFields, nil, func(ctx context.Context, opts mdm.ListOptions) (mdm.Page[mdm.Account], error) {
+				return a.accounts.ListGroupMembers(ctx, id, opts)
+			}, accountOut)(w, r)
 		})
 
 	members := func(add bool) func(w http.ResponseWriter, r *http.Request) error {

@@ -33,8 +33,11 @@ func TestInvitationsAndPINs(t *testing.T) {
 			t.Errorf("PUT %s: %d %s", body, r.Status, r.Body)
 		}
 	}
-	if r := e.call("GET", "/api/v1/registrationsettings?groupId=4", ta, ""); r.Status != 400 || r.field() != "groupId" {
-		t.Errorf("groupId: %d %s", r.Status, r.Body)
+	if r := e.call("GET", "/api/v1/registrationsettings?groupId=999999", ta, ""); r.Status != 404 {
+		t.Errorf("unknown groupId: %d %s", r.Status, r.Body)
+	}
+	if r := e.call("GET", "/api/v1/registrationsettings?groupId=x", ta, ""); r.Status != 400 || r.field() != "groupId" {
+		t.Errorf("groupId=x: %d %s", r.Status, r.Body)
 	}
 
 	// A half account gets the PIN invitation with an 8-digit PIN.

@@ -1,0 +1,44 @@
+package accounts
+
+import (
+	"context"
+
+	"steward/internal/authz"
+	"steward/internal/fq"
+	"steward/internal/mdm"
+)
+
+// ListGroupMembers pages through a group's members: a static group's added members, the accounts a
+// dynamic group's rule matches (the same rule belongsTo applies, evaluated by the database), or every
+// account for All Users. opts filters and sorts within the members.
+func (s *Service) ListGroupMembers(ctx context.Context, id mdm.GroupID, opts mdm.ListOptions) (mdm.Page[mdm.Account], error) {
+	tenantID, err := authz.RequireTenant(mdm.PrincipalFrom(ctx), authz.UserRead)
+	if err != nil {
+		return mdm.Page[mdm.Account]{}, err
+	}
+	var out mdm.Page[mdm.Account]
+	err = s.store.InTx(ctx, func(tx mdm.Stores) error {
+		g, err := tx.Groups().Get(ctx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		switch g.Kind {
+		case mdm.StaticGroup:
+			out, err = tx.Groups().Members(ctx, tenantID, id, opts)
+			return err
+		case mdm.DynamicGroup:
+			rule, err := fq.Parse(g.Rule, mdm.AccountFields)
+			if err != nil || rule == nil { // a rule that no longer parses matches nobody
+				out = mdm.Page[mdm.Account]{Items: []mdm.Account{}, Start: opts.Start, Rows: opts.Rows}
+				return nil
+			}
+			if opts.Filter != nil {
+				rule = mdm.And{rule, opts.Filter}
+			}
+			opts.Filter = rule
+		}
+		out, err = tx.Accounts().List(ctx, tenantID, opts)
+		return err
+	})
+	return out, err
+}
