@@ -16,29 +16,22 @@ func (s *Service) ListGroupMembers(ctx context.Context, id mdm.GroupID, opts mdm
 	if err != nil {
 		return mdm.Page[mdm.Account]{}, err
 	}
-	var out mdm.Page[mdm.Account]
-	err = s.store.InTx(ctx, func(tx mdm.Stores) error {
-		g, err := tx.Groups().Get(ctx, tenantID, id)
-		if err != nil {
-			return err
+	g, err := s.store.Groups().Get(ctx, tenantID, id)
+	if err != nil {
+		return mdm.Page[mdm.Account]{}, err
+	}
+	switch g.Kind {
+	case mdm.StaticGroup:
+		return s.store.Groups().Members(ctx, tenantID, id, opts)
+	case mdm.DynamicGroup:
+		rule, err := fq.Parse(g.Rule, mdm.AccountFields)
+		if err != nil || rule == nil { // a rule that no longer parses matches nobody
+			return mdm.Page[mdm.Account]{Items: []mdm.Account{}, Start: opts.Start, Rows: opts.Rows}, nil
 		}
-		switch g.Kind {
-		case mdm.StaticGroup:
-			out, err = tx.Groups().Members(ctx, tenantID, id, opts)
-			return err
-		case mdm.DynamicGroup:
-			rule, err := fq.Parse(g.Rule, mdm.AccountFields)
-			if err != nil || rule == nil { // a rule that no longer parses matches nobody
-				out = mdm.Page[mdm.Account]{Items: []mdm.Account{}, Start: opts.Start, Rows: opts.Rows}
-				return nil
-			}
-			if opts.Filter != nil {
-				rule = mdm.And{rule, opts.Filter}
-			}
-			opts.Filter = rule
+		if opts.Filter != nil {
+			rule = mdm.And{rule, opts.Filter}
 		}
-		out, err = tx.Accounts().List(ctx, tenantID, opts)
-		return err
-	})
-	return out, err
+		opts.Filter = rule
+	}
+	return s.store.Accounts().List(ctx, tenantID, opts)
 }

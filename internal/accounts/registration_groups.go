@@ -43,20 +43,15 @@ func (s *Service) RegistrationSettingsList(ctx context.Context) (*RegistrationOv
 	if err != nil {
 		return nil, err
 	}
-	var out RegistrationOverview
-	err = s.store.InTx(ctx, func(tx mdm.Stores) error {
-		d, err := tx.RegistrationSettings().Get(ctx, tenantID)
-		if err != nil {
-			return err
-		}
-		out.Default = *d
-		out.Overrides, err = tx.RegistrationSettings().Overrides(ctx, tenantID)
-		return err
-	})
+	d, err := s.store.RegistrationSettings().Get(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	return &out, nil
+	overrides, err := s.store.RegistrationSettings().Overrides(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return &RegistrationOverview{Default: *d, Overrides: overrides}, nil
 }
 
 // GroupRegistrationSettings returns a group's override; not_found when the group has none.
@@ -144,16 +139,11 @@ func (s *Service) EffectiveRegistrationSettings(ctx context.Context, accountID m
 	if err != nil {
 		return nil, err
 	}
-	var out *EffectiveRegistration
-	err = s.store.InTx(ctx, func(tx mdm.Stores) error {
-		a, err := tx.Accounts().Get(ctx, tenantID, accountID)
-		if err != nil {
-			return err
-		}
-		out, err = effectiveRegistration(ctx, tx, a)
-		return err
-	})
-	return out, err
+	a, err := s.store.Accounts().Get(ctx, tenantID, accountID)
+	if err != nil {
+		return nil, err
+	}
+	return effectiveRegistration(ctx, s.store, a)
 }
 
 // effectiveRegistration walks the overrides from priority 1 down and takes the first whose group a
