@@ -197,7 +197,11 @@ func (c *console) addUsers(w http.ResponseWriter, r *http.Request) error {
 		case indexed && i < len(lines) && rest == "roles":
 			f.Errors["roles"] = sentence(fe.Message) + "."
 		case indexed && i < len(lines):
-			msgs = append(msgs, "Line "+strconv.Itoa(lines[i].No)+" ("+lines[i].Email+"): "+fe.Message+".")
+			msg := fe.Message
+			if j, _, ok := parseIndexed(strings.TrimPrefix(msg, "repeats ") + ".x"); ok && j < len(lines) && fe.Code == "Duplicate" {
+				msg = "repeats line " + strconv.Itoa(lines[j].No)
+			}
+			msgs = append(msgs, "Line "+strconv.Itoa(lines[i].No)+" ("+lines[i].Email+"): "+msg+".")
 		case fe.Field == "accounts":
 			f.Errors["emails"] = sentence(fe.Message) + "."
 		case f.Global == "":
