@@ -150,7 +150,7 @@ func (c *console) deleteUserPage(w http.ResponseWriter, r *http.Request) error {
 		Heading: "Delete " + a.Username + "?",
 		Text:    "The account and its roles are removed; it can be added again later as a new user.",
 		Action:  "/console/users/" + strconv.FormatInt(int64(id), 10) + "/delete", Button: "Delete user",
-		Back:    "/console/users/" + strconv.FormatInt(int64(id), 10)}})
+		Back: "/console/users/" + strconv.FormatInt(int64(id), 10)}})
 }
 
 // deleteUser removes one user after confirmation.
