@@ -263,8 +263,12 @@ func (c *console) inviteUsers(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	if len(ids) == 1 && r.PostForm.Get("from") == "detail" {
+	switch {
+	case len(ids) == 1 && r.PostForm.Get("from") == "detail":
 		http.Redirect(w, r, "/console/users/"+strconv.FormatInt(int64(ids[0]), 10)+"?done=invited", http.StatusSeeOther)
+		return nil
+	case len(ids) == 1:
+		http.Redirect(w, r, "/console/users?done=invited", http.StatusSeeOther)
 		return nil
 	}
 	http.Redirect(w, r, "/console/users?done=invitedn&n="+strconv.Itoa(len(ids)), http.StatusSeeOther)
