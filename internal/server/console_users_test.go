@@ -161,6 +161,14 @@ func TestConsoleUsersAndGroups(t *testing.T) {
 	ta := signIn(t, ts, "gavin@hooli.example.com", testAdminPassword)
 	tenantID := hooli.Tenant.ID
 
+	t.Run("a cross-origin form is refused", func(t *testing.T) {
+		ta.do("POST", "/console/users", url.Values{"emailAddress": {"csrf@hooli.example.com"}},
+			"Origin", "http://evil.example", "Sec-Fetch-Site", "cross-site").expect(t, 403, "cross-origin add user")
+		if _, err := s.store.Accounts().ByUsername(t.Context(), "csrf@hooli.example.com"); !mdm.IsCode(err, mdm.NotFound) {
+			t.Errorf("a cross-origin form added a user: %v", err)
+		}
+	})
+
 	t.Run("navigation and role label", func(t *testing.T) {
 		r := ta.do("GET", "/console", nil).expect(t, 200, "overview", `href="/console/users"`, `href="/console/groups"`,
 			`href="/console/roles"`, `href="/console/registration"`, `href="/console/mail"`, `href="/console/audit"`)

@@ -16,7 +16,7 @@ var registrationFields = []string{"authType", "pinLifetimeDays", "pinLength", "a
 type registrationView struct {
 	Form       form
 	Manage     bool
-	ModifiedAt string
+	ModifiedAt string // "" while the defaults apply
 }
 
 func settingForm(s *mdm.RegistrationSettings) form {
@@ -38,7 +38,7 @@ func (c *console) registrationPage(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	v := registrationView{Form: settingForm(s), Manage: can(mdm.PrincipalFrom(r.Context()), string(authz.UserManage)),
-		ModifiedAt: formatTime(s.ModifiedAt)}
+		ModifiedAt: modifiedAt(s)}
 	return render(w, r, http.StatusOK, "registration", page{Title: "Device registration", Nav: "registration",
 		Flash: doneFlash(r.URL.Query()), Data: v})
 }
@@ -82,5 +82,12 @@ func (c *console) saveRegistration(w http.ResponseWriter, r *http.Request) error
 		return err
 	}
 	return render(w, r, status, "registration", page{Title: "Device registration", Nav: "registration",
-		Data: registrationView{Form: f, Manage: true, ModifiedAt: formatTime(cur.ModifiedAt)}})
+		Data: registrationView{Form: f, Manage: true, ModifiedAt: modifiedAt(cur)}})
+}
+
+func modifiedAt(s *mdm.RegistrationSettings) string {
+	if s.ModifiedAt.IsZero() {
+		return ""
+	}
+	return formatTime(s.ModifiedAt)
 }
