@@ -424,6 +424,33 @@ func TestConsoleUsersAndGroups(t *testing.T) {
 		}
 	})
 
+	t.Run("a User Management admin grants only what it holds", func(t *testing.T) {
+		ctx := mdm.WithPrincipal(t.Context(), taPrincipal)
+		if _, err := s.accounts.CreateAccounts(ctx, []accounts.NewAccount{{EmailAddress: "um@hooli.example.com",
+			FirstName: "Una", LastName: "Manager", Password: "usermanager password", Roles: []string{authz.RoleUserManagement}}}, false); err != nil {
+			t.Fatal(err)
+		}
+		c := signIn(t, ts, "um@hooli.example.com", "usermanager password")
+		r := c.do("GET", "/console/users", nil).expect(t, 200, "users", `id="add-user"`, `value="USER_MANAGEMENT"`, `value="USER_READ_ONLY"`,
+			`data-testid="who-role">User Management<`)
+		r.lacks(t, "users", `value="TENANT_ADMIN"`, `value="DEVICE_READ_ONLY"`, `href="/console/mail"`)
+		gavin := strconvI(int64(hooli.Admin.ID))
+		c.do("GET", "/console/users/"+gavin, nil).expect(t, 200, "Tenant Admin's page", `value="TENANT_ADMIN" checked disabled`)
+		c.do("POST", "/console/users", url.Values{"emailAddress": {"forged@hooli.example.com"}, "roles": {"TENANT_ADMIN"}}).expect(t, 400,
+			"forged role", "You cannot grant TENANT_ADMIN")
+		// The locked role is sent along, so the service sees the account keep it, and refuses a weaker
+		// administrator changing a stronger account at all.
+		c.do("POST", "/console/users/"+gavin, url.Values{"firstName": {"Mallory"}, "lastName": {"Belson"}, "enabled": {"on"}}).expect(t, 400,
+			"edit a Tenant Admin", `id="edit-roles-error"`, "You cannot grant TENANT_ADMIN")
+		a, err := s.accounts.GetAccount(ctx, hooli.Admin.ID)
+		if err != nil || !slices.Equal(a.Roles, []string{mdm.RoleTenantAdmin}) || a.FirstName == "Mallory" {
+			t.Errorf("a User Management admin changed the Tenant Admin: %+v %v", a, err)
+		}
+		annID := strconvI(int64(accountByEmail(t, s, tenantID, "ann@hooli.example.com")))
+		c.do("POST", "/console/users/"+annID, url.Values{"firstName": {"Ann"}, "lastName": {"Lee"}, "enabled": {"on"},
+			"roles": {"USER_READ_ONLY"}}).location(t, "/console/users/"+annID)
+	})
+
 	t.Run("another tenant sees none of it", func(t *testing.T) {
 		consoleTenant(t, s, "Raviga", "laurie@raviga.example.com")
 		other := signIn(t, ts, "laurie@raviga.example.com", testAdminPassword)
