@@ -58,7 +58,7 @@ func TestConsoleInChromium(t *testing.T) {
 		}
 		t.Skip("chromium not installed; apt-get install chromium")
 	}
-	_, ts := startConsole(t)
+	s, ts := startConsole(t)
 
 	profile := t.TempDir()
 	t.Cleanup(func() { removeEventually(t, profile) })
@@ -259,6 +259,110 @@ func TestConsoleInChromium(t *testing.T) {
 	if u, err := url.Parse(location); err != nil || u.Path != "/login" {
 		t.Fatalf("after sign-out /console led to %s, want /login", location)
 	}
+
+	tenantAdminFlow(t, s, ts.URL, run, settled, shot)
+}
+
+// tenantAdminFlow is the Tenant Admin's part of the Chromium test: sign in, add a user with "Send
+// invitation now", invite again from the list, generate a PIN and read its status, and find the PIN
+// invitations in the outbox.
+func tenantAdminFlow(t *testing.T, s *Server, base string, run func(string, ...chromedp.Action), settled chromedp.Action, shot func(string) chromedp.Action) {
+	t.Helper()
+	consoleTenant(t, s, "Pied Piper", "richard@piedpiper.example.com")
+	const user = "dana@piedpiper.example.com"
+	row := `#user-list tr[data-email="` + user + `"]`
+
+	var role string
+	run("sign in as the Tenant Admin",
+		chromedp.Navigate(base+"/login"),
+		chromedp.WaitVisible(`#f-username`, chromedp.ByQuery),
+		chromedp.SendKeys(`#f-username`, "richard@piedpiper.example.com", chromedp.ByQuery),
+		chromedp.SendKeys(`#f-password`, testAdminPassword, chromedp.ByQuery),
+		chromedp.Click(`form[action="/login"] button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#tenant-name`, chromedp.ByQuery),
+		chromedp.Text(`[data-testid=who-role]`, &role, chromedp.ByQuery),
+		shot("steward-overview.png"),
+	)
+	if role != "Tenant Admin" {
+		t.Errorf("the top bar shows the role %q, want Tenant Admin", role)
+	}
+
+	var flashText string
+	run("add a user with Send invitation now",
+		chromedp.Click(`nav a[href="/console/users"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#user-add`, chromedp.ByQuery),
+		settled,
+		chromedp.SendKeys(`#f-emailAddress`, user, chromedp.ByQuery),
+		chromedp.SendKeys(`#f-firstName`, "Dana", chromedp.ByQuery),
+		chromedp.Click(`#add-roles input[value="USER_READ_ONLY"]`, chromedp.ByQuery),
+		chromedp.Click(`#add-user`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#pin-status`, chromedp.ByQuery),
+		chromedp.Text(`#flash`, &flashText, chromedp.ByQuery),
+	)
+	if !strings.Contains(flashText, "The invitation was queued.") {
+		t.Errorf("after adding: flash %q", flashText)
+	}
+
+	run("invite again from the list",
+		chromedp.Click(`a.back`, chromedp.ByQuery),
+		chromedp.WaitVisible(row, chromedp.ByQuery),
+		settled,
+		chromedp.SendKeys(`#user-search`, "dana", chromedp.ByQuery),
+		chromedp.WaitNotPresent(`#user-list tr[data-email="richard@piedpiper.example.com"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(row, chromedp.ByQuery),
+		settled,
+		chromedp.Click(row+` input[name=ids]`, chromedp.ByQuery),
+		chromedp.Click(`#invite-selected`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#flash .alert-success`, chromedp.ByQuery),
+		chromedp.Text(`#flash`, &flashText, chromedp.ByQuery),
+		shot("steward-users.png"),
+	)
+	if !strings.Contains(flashText, "The invitation was queued.") {
+		t.Errorf("after inviting: flash %q", flashText)
+	}
+
+	var pin, status, expires string
+	run("generate a PIN and see its status",
+		chromedp.Click(row+` a`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#generate-pin`, chromedp.ByQuery),
+		chromedp.Click(`#generate-pin`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#new-pin-value`, chromedp.ByQuery),
+		chromedp.Text(`#new-pin-value`, &pin, chromedp.ByQuery),
+		chromedp.Text(`#pin-status`, &status, chromedp.ByQuery),
+		chromedp.Text(`#pin-expires`, &expires, chromedp.ByQuery),
+		shot("steward-user.png"),
+	)
+	if !regexp.MustCompile(`^\d{6}$`).MatchString(pin) || status != "Active" || !strings.HasSuffix(expires, "UTC") {
+		t.Errorf("PIN %q, status %q, expires %q", pin, status, expires)
+	}
+
+	var outbox string
+	run("find the PIN invitations in the outbox",
+		chromedp.Click(`nav a[href="/console/mail"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#outbox`, chromedp.ByQuery),
+		chromedp.Text(`#outbox tbody`, &outbox, chromedp.ByQuery),
+	)
+	if n := strings.Count(outbox, user); n != 2 || strings.Count(outbox, mail.TemplateInvitationPIN) != 2 {
+		t.Errorf("outbox holds %d mails to %s, want 2 PIN invitations:\n%s", n, user, outbox)
+	}
+	if strings.Contains(outbox, pin) {
+		t.Errorf("the outbox list shows the PIN")
+	}
+
+	run("visit the other new pages",
+		chromedp.Click(`nav a[href="/console/groups"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#group-list`, chromedp.ByQuery),
+		shot("steward-groups.png"),
+		chromedp.Click(`#group-list a`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#group-name`, chromedp.ByQuery),
+		shot("steward-group.png"),
+		chromedp.Click(`nav a[href="/console/roles"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#roles`, chromedp.ByQuery),
+		shot("steward-roles.png"),
+		chromedp.Click(`nav a[href="/console/registration"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#registration`, chromedp.ByQuery),
+		shot("steward-registration.png"),
+	)
 }
 
 // TestConsoleHTTP checks the console's rules with a plain HTTP client: sign-in failures, redirects,

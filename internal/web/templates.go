@@ -20,21 +20,24 @@ import (
 //go:embed templates
 var templateFS embed.FS
 
-// pages holds one template set per page: the shared layout plus that page's file.
+// pages holds one template set per page: the shared layout and parts plus that page's file.
 var pages = parsePages()
 
 var funcs = template.FuncMap{
-	"asset":    assetURL,
-	"when":     formatTime,
-	"sentence": sentence,
-	"field":    newField,
-	"json":     compactJSON,
-	"short":    shortID,
-	"add":      func(a, b int) int { return a + b },
+	"asset":     assetURL,
+	"when":      formatTime,
+	"sentence":  sentence,
+	"field":     newField,
+	"json":      compactJSON,
+	"short":     shortID,
+	"add":       func(a, b int) int { return a + b },
+	"can":       can,
+	"roleLabel": roleLabel,
+	"roleName":  roleName,
 }
 
 func parsePages() map[string]*template.Template {
-	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/parts/*.html"))
 	files, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		panic(err)

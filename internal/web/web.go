@@ -1,5 +1,6 @@
 // Package web is Steward's server-rendered console: sign-in, account activation, the System Admin's
-// tenants, site report, outbox and audit pages, and the Tenant Admin's landing page. Pages are
+// tenants, site report, outbox and audit pages, and the tenant administrators' pages (overview, users,
+// groups, roles, registration settings). Pages are
 // html/template (escaped by default) enhanced with htmx; templates and assets are embedded. CSRF is
 // handled by the cross-origin protection the server wraps around every request.
 package web
@@ -65,6 +66,25 @@ func New(d Deps) http.Handler {
 	c.signedIn("GET /console/mail", c.mailPage)
 	c.signedIn("GET /console/mail/{id}", c.mailMessage)
 	c.signedIn("GET /console/audit", c.auditPage)
+	c.signedIn("GET /console/users", c.usersPage)
+	c.signedIn("POST /console/users", c.addUser)
+	c.signedIn("POST /console/users/bulk", c.addUsers)
+	c.signedIn("POST /console/users/invite", c.inviteUsers)
+	c.signedIn("GET /console/users/{id}", c.userPage)
+	c.signedIn("POST /console/users/{id}", c.updateUser)
+	c.signedIn("POST /console/users/{id}/pin", c.generatePIN)
+	c.signedIn("GET /console/users/{id}/delete", c.deleteUserPage)
+	c.signedIn("POST /console/users/{id}/delete", c.deleteUser)
+	c.signedIn("GET /console/groups", c.groupsPage)
+	c.signedIn("POST /console/groups", c.createGroup)
+	c.signedIn("GET /console/groups/{id}", c.groupPage)
+	c.signedIn("POST /console/groups/{id}", c.updateGroup)
+	c.signedIn("POST /console/groups/{id}/members", c.changeMembers)
+	c.signedIn("GET /console/groups/{id}/delete", c.deleteGroupPage)
+	c.signedIn("POST /console/groups/{id}/delete", c.deleteGroup)
+	c.signedIn("GET /console/roles", c.rolesPage)
+	c.signedIn("GET /console/registration", c.registrationPage)
+	c.signedIn("POST /console/registration", c.saveRegistration)
 
 	c.handle("/", func(w http.ResponseWriter, r *http.Request) error {
 		return mdm.Errorf(mdm.NotFound, "there is no page at %s", r.URL.Path)

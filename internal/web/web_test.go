@@ -129,17 +129,22 @@ func TestStatic(t *testing.T) {
 func TestAnonymousConsole(t *testing.T) {
 	h := New(Deps{})
 	for _, path := range []string{"/console", "/console/", "/console/tenants", "/console/report", "/console/mail",
-		"/console/mail/1", "/console/audit"} {
+		"/console/mail/1", "/console/audit", "/console/users", "/console/users/1", "/console/users/1/delete", "/console/groups",
+		"/console/groups/1", "/console/roles", "/console/registration"} {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
 		if w.Code != http.StatusSeeOther || !strings.HasPrefix(w.Header().Get("Location"), "/login") {
 			t.Errorf("GET %s: %d, Location %q", path, w.Code, w.Header().Get("Location"))
 		}
 	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest("POST", "/console/tenants", strings.NewReader("name=x")))
-	if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/login" {
-		t.Errorf("POST /console/tenants: %d, Location %q", w.Code, w.Header().Get("Location"))
+	for _, path := range []string{"/console/tenants", "/console/users", "/console/users/bulk", "/console/users/invite",
+		"/console/users/1", "/console/users/1/pin", "/console/users/1/delete", "/console/groups", "/console/groups/1",
+		"/console/groups/1/members", "/console/groups/1/delete", "/console/registration"} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("POST", path, strings.NewReader("name=x")))
+		if w.Code != http.StatusSeeOther || w.Header().Get("Location") != "/login" {
+			t.Errorf("POST %s: %d, Location %q", path, w.Code, w.Header().Get("Location"))
+		}
 	}
 }
 
