@@ -66,7 +66,8 @@ func (a *API) selfServiceRoutes() {
 		byEmail(func(r *http.Request, email string) error { return a.accounts.RequestPINByEmail(r.Context(), email) }))
 	a.add(Route{Method: "POST", Path: "/api/v1/selfservice/password", Tag: "Self-service",
 		Summary: "Email a password reset link to a user",
-		Description: "Anonymous. Body: emailAddress. Sends a one-time link (valid 1 hour) to a user with a password, at " +
+		Description: "Anonymous. Body: emailAddress. Sends a one-time link (valid 1 hour) to a user with a password (a half, " +
+			"PIN-only account gets none: its administrator gives it a password), at " +
 			"most once in 15 minutes. The answer is the same 202 in every case; 429 when this client made too many requests.",
 		Body: emailInput{}, Result: ""},
 		byEmail(func(r *http.Request, email string) error {
