@@ -139,3 +139,17 @@ func waitPIN(t *testing.T, box *inbox, to string, nth int) string {
 func toLine(address string) *regexp.Regexp {
 	return regexp.MustCompile(`(?im)^to: .*` + regexp.QuoteMeta(address))
 }
+
+// callPortal is call with a /go portal session cookie instead of credentials.
+func (e *apiEnv) callPortal(method, path, cookie, body string) *response {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.url+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.AddCookie(&http.Cookie{Name: "steward_portal", Value: cookie})
+	return e.send(req)
+}
