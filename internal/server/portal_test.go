@@ -115,8 +115,14 @@ var resetLink = regexp.MustCompile(`https?://[^\s"<>]+/go/reset\?token=[A-Za-z0-
 // TestPortalPasswordReset: "Reset Password" mails a one-time link; the new password signs in; a second
 // request within 15 minutes sends nothing (judged from the database); a half account gets no link.
 func TestPortalPasswordReset(t *testing.T) {
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) { testPasswordReset(t, db(t)) })
+	}
+}
+
+func testPasswordReset(t *testing.T, dbURL string) {
 	box := startInbox(t, "127.0.0.1:0")
-	e := newAPIEnv(t, "", func(c *Config) { c.SMTPURL = "smtp://" + box.addr })
+	e := newAPIEnv(t, dbURL, func(c *Config) { c.SMTPURL = "smtp://" + box.addr })
 	_, ta := e.createTenant("Reset")
 	e.addUser(ta, "rita@reset.example.com", "Rita-password-123")
 	e.addUser(ta, "hal@reset.example.com", "")
@@ -201,8 +207,14 @@ type supportResult struct{ Recipients int }
 // TestPortalSupport: a support request reaches exactly the designated support administrators, or the
 // Tenant Admins when there are none, and never another tenant's; it is bounded and rate limited.
 func TestPortalSupport(t *testing.T) {
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) { testSupport(t, db(t)) })
+	}
+}
+
+func testSupport(t *testing.T, dbURL string) {
 	box := startInbox(t, "127.0.0.1:0")
-	e := newAPIEnv(t, "", func(c *Config) { c.SMTPURL = "smtp://" + box.addr })
+	e := newAPIEnv(t, dbURL, func(c *Config) { c.SMTPURL = "smtp://" + box.addr })
 	_, taA := e.createTenant("Alpha")
 	_, taB := e.createTenant("Beta")
 	s1 := e.addUser(taA, "s1@alpha.example.com", "Support-one-pw-1")
@@ -449,5 +461,47 @@ func TestPortalPINAttempts(t *testing.T) {
 	e.call("POST", "/api/v1/account/regpin", ta, fmt.Sprintf(`{"accountId":%d}`, id)).must(t, 200, &issued)
 	if st, _ := e.browser().signIn("gus@guess.example.com", "pin", issued.PIN, from("203.0.113.7")...); st != 429 {
 		t.Errorf("within the window the user stays limited: %d, want 429", st)
+	}
+}
+
+// TestPortalResetAcrossReplicas: two replicas on one database agree on "one reset link per 15 minutes":
+// simultaneous requests spread over both send exactly one.
+func TestPortalResetAcrossReplicas(t *testing.T) {
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			box := startInbox(t, "127.0.0.1:0")
+			dir, dbURL := t.TempDir(), db(t)
+			shared := func(c *Config) { c.DataDir, c.SMTPURL = dir, "smtp://"+box.addr }
+			e1 := newAPIEnv(t, dbURL, shared)
+			e2 := newAPIEnv(t, dbURL, shared)
+			_, ta := e1.createTenant("Replica")
+			e1.addUser(ta, "rae@replica.example.com", "Rae-password-123")
+
+			done := make(chan int, 8)
+			for i := range 8 {
+				e := []*apiEnv{e1, e2}[i%2]
+				go func() {
+					req, _ := http.NewRequest("POST", e.url+"/api/v1/selfservice/password",
+						strings.NewReader(`{"emailAddress":"rae@replica.example.com"}`))
+					req.Header.Set("Content-Type", "application/json")
+					res, err := http.DefaultClient.Do(req)
+					if err != nil {
+						done <- 0
+						return
+					}
+					res.Body.Close()
+					done <- res.StatusCode
+				}()
+			}
+			for range 8 {
+				if st := <-done; st != 202 {
+					t.Errorf("concurrent request: %d, want 202", st)
+				}
+			}
+			if n := e1.outboxCount("password_request", "rae@replica.example.com"); n != 1 {
+				t.Errorf("%d reset mails from 8 simultaneous requests on 2 replicas, want 1", n)
+			}
+			box.wait(t, toLine("rae@replica.example.com"))
+		})
 	}
 }
