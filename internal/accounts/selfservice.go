@@ -122,7 +122,7 @@ func (s *Service) neutral(ctx context.Context, what string, err error) error {
 }
 
 // requester checks that the account may act on its own: enabled, in an active tenant.
-func requester(tx mdm.Stores, ctx context.Context, a *mdm.Account) (*mdm.Tenant, error) {
+func requester(ctx context.Context, tx mdm.Stores, a *mdm.Account) (*mdm.Tenant, error) {
 	if !a.Enabled {
 		return nil, mdm.Errorf(mdm.Forbidden, "this account is disabled")
 	}
@@ -141,7 +141,7 @@ func (s *Service) sendPIN(ctx context.Context, a *mdm.Account) error {
 		return mdm.Errorf(mdm.Unavailable, "mail is not set up on this server")
 	}
 	err := s.store.InTx(ctx, func(tx mdm.Stores) error {
-		tenant, err := requester(tx, ctx, a)
+		tenant, err := requester(ctx, tx, a)
 		if err != nil {
 			return err
 		}
@@ -192,7 +192,7 @@ func (s *Service) sendResetLink(ctx context.Context, a *mdm.Account) error {
 	tooSoon := mdm.Errorf(mdm.RateLimited, "a reset link was sent less than %d minutes ago: check your mail or try again later",
 		int(ResetRequestInterval.Minutes()))
 	err := s.store.InTx(ctx, func(tx mdm.Stores) error {
-		tenant, err := requester(tx, ctx, a)
+		tenant, err := requester(ctx, tx, a)
 		if err != nil {
 			return err
 		}
@@ -256,7 +256,7 @@ func (s *Service) ContactSupport(ctx context.Context, message string) (recipient
 	}
 	defer done(false) // every request counts
 	err = s.store.InTx(ctx, func(tx mdm.Stores) error {
-		tenant, err := requester(tx, ctx, a)
+		tenant, err := requester(ctx, tx, a)
 		if err != nil {
 			return err
 		}
