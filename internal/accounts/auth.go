@@ -28,6 +28,9 @@ type Service struct {
 	hashes *hashGate
 	cache  *verifiedCache
 	limits *signInLimiter
+	// pinLimits bounds PIN guesses; supportLimits the support requests a user may send.
+	pinLimits     *signInLimiter
+	supportLimits *signInLimiter
 
 	mailer  *mail.Mailer
 	baseURL string
@@ -48,6 +51,9 @@ func New(store mdm.Store, keys *secret.Keys, log *slog.Logger, opts ...Option) *
 		o(s)
 	}
 	s.limits = newSignInLimiter(10, 100, 15*time.Minute, s.now)
+	s.pinLimits = newSignInLimiter(pinFailuresPerAddress, pinFailuresPerClient, pinWindow, s.now)
+	s.pinLimits.perUserAnywhere = pinFailuresPerUser
+	s.supportLimits = newSignInLimiter(supportPerHour, supportPerHour, time.Hour, s.now)
 	return s
 }
 

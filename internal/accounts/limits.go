@@ -100,6 +100,9 @@ type signInLimiter struct {
 	window    time.Duration
 	now       func() time.Time
 	attempts  map[string][]time.Time
+	// perUserAnywhere, when set, also bounds a user's failures from every address together. PINs need
+	// it: they are short enough that guesses spread over many addresses would otherwise find one.
+	perUserAnywhere int
 }
 
 // maxTracked bounds the limiter's memory; past it, expired entries are swept.
@@ -126,10 +129,12 @@ func (l *signInLimiter) recent(key string, now time.Time) []time.Time {
 func (l *signInLimiter) begin(username, client string) (done func(ok bool), err error) {
 	userKey := "u\x00" + strings.ToLower(username) + "\x00" + client
 	clientKey := "c\x00" + client
+	anyKey := "a\x00" + strings.ToLower(username)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	if len(l.recent(userKey, now)) >= l.perUser || len(l.recent(clientKey, now)) >= l.perClient {
+	if len(l.recent(userKey, now)) >= l.perUser || len(l.recent(clientKey, now)) >= l.perClient ||
+		l.perUserAnywhere > 0 && len(l.recent(anyKey, now)) >= l.perUserAnywhere {
 		return nil, mdm.Errorf(mdm.RateLimited, "too many failed sign-ins: try again in %d minutes", int(l.window.Minutes()))
 	}
 	if len(l.attempts) >= maxTracked {
@@ -139,6 +144,9 @@ func (l *signInLimiter) begin(username, client string) (done func(ok bool), err 
 	}
 	l.attempts[userKey] = append(l.attempts[userKey], now)
 	l.attempts[clientKey] = append(l.attempts[clientKey], now)
+	if l.perUserAnywhere > 0 {
+		l.attempts[anyKey] = append(l.attempts[anyKey], now)
+	}
 	return func(ok bool) {
 		if !ok {
 			return
@@ -146,8 +154,16 @@ func (l *signInLimiter) begin(username, client string) (done func(ok bool), err 
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		delete(l.attempts, userKey)
+		delete(l.attempts, anyKey)
 		if i := slices.Index(l.attempts[clientKey], now); i >= 0 {
 			l.attempts[clientKey] = slices.Delete(l.attempts[clientKey], i, i+1)
 		}
 	}, nil
+}
+
+// exhausted reports whether username has used up its failures from every address (perUserAnywhere).
+func (l *signInLimiter) exhausted(username string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.perUserAnywhere > 0 && len(l.recent("a\x00"+strings.ToLower(username), l.now())) >= l.perUserAnywhere
 }

@@ -43,6 +43,8 @@ func (s *Service) SessionPrincipal(ctx context.Context, token string) (*mdm.Prin
 	}
 	var p *mdm.Principal
 	switch se.Kind {
+	case mdm.PortalPrincipal: // a portal sign-in never opens the console
+		return nil, mdm.Errorf(mdm.Unauthenticated, "not signed in")
 	case mdm.SystemAdminPrincipal:
 		a, err := s.store.SystemAdmins().Get(ctx, se.SubjectID)
 		if err != nil {

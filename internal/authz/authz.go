@@ -24,6 +24,9 @@ const (
 	AppManage    Permission = "app.manage"    // add, change and distribute apps and content
 	// SystemAdmin marks the platform operator's own routes; no tenant role grants it.
 	SystemAdmin Permission = "system.admin"
+	// SelfService is a user acting on their own devices and requests (the /go portal and the device app).
+	// Every tenant user holds it, with or without roles; no role grants it and no System Admin holds it.
+	SelfService Permission = "self.service"
 )
 
 // Role names. TENANT_ADMIN is the tenant's API role; the others are assigned to users and groups.
@@ -165,12 +168,29 @@ func Allowed(p *mdm.Principal, perm Permission) bool {
 	if p.IsSystemAdmin() {
 		return perm == SystemAdmin
 	}
+	if perm == SelfService {
+		return p.TenantID != "" && (p.Kind == mdm.AccountPrincipal || p.Kind == mdm.PortalPrincipal)
+	}
+	if p.Kind != mdm.AccountPrincipal { // a portal sign-in holds nothing else, whatever the account's roles
+		return false
+	}
 	for _, r := range p.Roles {
 		if slices.Contains(closure[r], perm) {
 			return true
 		}
 	}
 	return false
+}
+
+// RequireSelf lets through a tenant user acting for themselves (SelfService) and returns who they are.
+func RequireSelf(p *mdm.Principal) (mdm.TenantID, mdm.AccountID, error) {
+	if p == nil {
+		return "", 0, mdm.Errorf(mdm.Unauthenticated, "authentication required")
+	}
+	if !Allowed(p, SelfService) {
+		return "", 0, mdm.Errorf(mdm.Forbidden, "only a tenant's user may do this, for themselves")
+	}
+	return p.TenantID, mdm.AccountID(p.ID), nil
 }
 
 // Scope is the tenant a principal's reads are limited to: mdm.AllTenants for a System Admin, the

@@ -39,6 +39,40 @@ func TestDecisions(t *testing.T) {
 	}
 }
 
+// TestSelfService: every tenant user holds SelfService, with or without roles and signed in to the
+// portal or not; the System Admin does not; a portal sign-in holds nothing else, whatever its roles.
+func TestSelfService(t *testing.T) {
+	sys := &mdm.Principal{Kind: mdm.SystemAdminPrincipal, ID: 1}
+	norole := &mdm.Principal{Kind: mdm.AccountPrincipal, ID: 3, TenantID: "t1"}
+	portal := &mdm.Principal{Kind: mdm.PortalPrincipal, ID: 4, TenantID: "t1", Roles: []string{mdm.RoleTenantAdmin}}
+	if Allowed(sys, SelfService) || Allowed(nil, SelfService) {
+		t.Error("the System Admin or an anonymous caller holds SelfService")
+	}
+	for _, r := range append(Roles(), Role{}) {
+		p := &mdm.Principal{Kind: mdm.AccountPrincipal, TenantID: "t1", Roles: []string{r.ID}}
+		if !Allowed(p, SelfService) {
+			t.Errorf("role %q lacks SelfService", r.ID)
+		}
+	}
+	if !Allowed(norole, SelfService) || !Allowed(portal, SelfService) {
+		t.Error("a user without roles or a portal sign-in lacks SelfService")
+	}
+	for _, perm := range []Permission{TenantRead, UserRead, UserManage, SystemRead, SystemManage, DeviceRead, SystemAdmin} {
+		if Allowed(portal, perm) {
+			t.Errorf("a portal sign-in holds %s", perm)
+		}
+	}
+	if _, err := RequireTenant(portal, TenantRead); !mdm.IsCode(err, mdm.Forbidden) {
+		t.Errorf("RequireTenant(portal) = %v, want forbidden", err)
+	}
+	if tid, id, err := RequireSelf(portal); tid != "t1" || id != 4 || err != nil {
+		t.Errorf("RequireSelf(portal) = %q, %d, %v", tid, id, err)
+	}
+	if _, _, err := RequireSelf(sys); !mdm.IsCode(err, mdm.Forbidden) {
+		t.Errorf("RequireSelf(system admin) = %v, want forbidden", err)
+	}
+}
+
 func err2(_ mdm.TenantID, err error) error { return err }
 
 // TestRoleInclusions pins the hierarchy: each role's permissions, inclusions followed.

@@ -238,6 +238,8 @@ func accessText(rt Route) string {
 		return "public"
 	case authz.SystemAdmin:
 		return "System Admin"
+	case authz.SelfService:
+		return "a tenant user acting for themselves (any account, with or without roles)"
 	}
 	var granting []string
 	for _, r := range authz.Roles() {

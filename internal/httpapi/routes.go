@@ -90,6 +90,7 @@ func New(d Deps) *API {
 	a.accountRoutes()
 	a.registrationRoutes()
 	a.groupRoutes()
+	a.selfServiceRoutes()
 	a.docRoutes()
 	a.mux.Handle("/api/", a.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return mdm.Errorf(mdm.NotFound, "no API operation at %s %s", r.Method, r.URL.Path)

@@ -223,14 +223,20 @@ func ClientAddr(trusted []netip.Prefix, next http.Handler) http.Handler {
 type Authenticator interface {
 	Authenticate(ctx context.Context, username, password string) (*mdm.Principal, error)
 	SessionPrincipal(ctx context.Context, token string) (*mdm.Principal, error)
+	PortalPrincipal(ctx context.Context, token string) (*mdm.Principal, error)
 }
 
 // SessionCookie is the console's session cookie.
 const SessionCookie = "steward_session"
 
+// PortalCookie is the /go self-service portal's session cookie. It resolves only to a portal principal
+// (mdm.PortalPrincipal), which authz lets do nothing but the user's own self-service calls.
+const PortalCookie = "steward_portal"
+
 // Authenticate puts the caller's principal in the context: from HTTP Basic credentials, else from the
-// session cookie. Wrong credentials are answered at once through writeErr (401, or 403 for a suspended
-// tenant); a request without any goes on anonymous and each handler decides.
+// console session cookie, else from the portal session cookie. Wrong credentials are answered at once
+// through writeErr (401, or 403 for a suspended tenant); a request without any goes on anonymous and
+// each handler decides.
 func Authenticate(auth Authenticator, writeErr ErrorWriter, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var p *mdm.Principal
@@ -245,10 +251,10 @@ func Authenticate(auth Authenticator, writeErr ErrorWriter, next http.Handler) h
 			default:
 				err = mdm.Errorf(mdm.Unauthenticated, "malformed or unsupported Authorization header: use Basic")
 			}
-		} else if c, cerr := r.Cookie(SessionCookie); cerr == nil && c.Value != "" {
-			p, err = auth.SessionPrincipal(r.Context(), c.Value)
-			if mdm.IsCode(err, mdm.Unauthenticated) {
-				p, err = nil, nil // an ended session is just an anonymous visitor
+		} else {
+			p, err = cookiePrincipal(r, SessionCookie, auth.SessionPrincipal)
+			if p == nil && err == nil {
+				p, err = cookiePrincipal(r, PortalCookie, auth.PortalPrincipal)
 			}
 		}
 		if err != nil {
@@ -268,4 +274,17 @@ func Authenticate(auth Authenticator, writeErr ErrorWriter, next http.Handler) h
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// cookiePrincipal resolves the session in cookie name, if the request carries one.
+func cookiePrincipal(r *http.Request, name string, resolve func(context.Context, string) (*mdm.Principal, error)) (*mdm.Principal, error) {
+	c, err := r.Cookie(name)
+	if err != nil || c.Value == "" {
+		return nil, nil
+	}
+	p, err := resolve(r.Context(), c.Value)
+	if mdm.IsCode(err, mdm.Unauthenticated) {
+		return nil, nil // an ended session is just an anonymous visitor
+	}
+	return p, err
 }

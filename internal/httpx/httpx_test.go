@@ -84,6 +84,13 @@ func (fakeAuth) SessionPrincipal(_ context.Context, token string) (*mdm.Principa
 	return nil, mdm.Errorf(mdm.Unauthenticated, "ended")
 }
 
+func (fakeAuth) PortalPrincipal(_ context.Context, token string) (*mdm.Principal, error) {
+	if token == "portal" {
+		return &mdm.Principal{Kind: mdm.PortalPrincipal, TenantID: "t2", Session: true}, nil
+	}
+	return nil, mdm.Errorf(mdm.Unauthenticated, "ended")
+}
+
 func TestAuthenticate(t *testing.T) {
 	var got *mdm.Principal
 	h := Authenticate(fakeAuth{}, func(w http.ResponseWriter, r *http.Request, err error) {
@@ -103,6 +110,12 @@ func TestAuthenticate(t *testing.T) {
 		{"other scheme", func(r *http.Request) { r.Header.Set("Authorization", "Digest x") }, 401, "", true},
 		{"live session", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: SessionCookie, Value: "live"}) }, 200, "t1", false},
 		{"ended session is anonymous", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: SessionCookie, Value: "old"}) }, 200, "", true},
+		{"portal session", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: PortalCookie, Value: "portal"}) }, 200, "t2", false},
+		{"console session wins over portal", func(r *http.Request) {
+			r.AddCookie(&http.Cookie{Name: SessionCookie, Value: "live"})
+			r.AddCookie(&http.Cookie{Name: PortalCookie, Value: "portal"})
+		}, 200, "t1", false},
+		{"console token in the portal cookie", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: PortalCookie, Value: "live"}) }, 200, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

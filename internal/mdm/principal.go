@@ -10,6 +10,9 @@ const (
 	SystemAdminPrincipal PrincipalKind = "system_admin"
 	// AccountPrincipal is a tenant's user (Tenant Admin, API user, administrator).
 	AccountPrincipal PrincipalKind = "account"
+	// PortalPrincipal is a tenant's user signed in to the /go self-service portal. It acts only on the
+	// user's own devices and requests: authz grants it no API permission but SelfService and no console page.
+	PortalPrincipal PrincipalKind = "portal"
 )
 
 // Principal is the authenticated caller of a request.

@@ -13,6 +13,8 @@ type Stores interface {
 	Outbox() OutboxStore
 	RegistrationSettings() RegistrationSettingsStore
 	Groups() GroupStore
+	Devices() DeviceStore
+	SupportAdmins() SupportAdminStore
 }
 
 // Store is the database. InTx runs fn in one transaction: committed when fn returns nil, rolled back

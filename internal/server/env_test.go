@@ -119,6 +119,13 @@ func (e *apiEnv) call(method, path, auth, body string) *response {
 	if user, pw, ok := strings.Cut(auth, ":"); ok {
 		req.SetBasicAuth(user, pw)
 	}
+	return e.send(req)
+}
+
+// send sends a prepared request and decodes the answer.
+func (e *apiEnv) send(req *http.Request) *response {
+	e.t.Helper()
+	method, path := req.Method, req.URL.Path
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)

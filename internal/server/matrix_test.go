@@ -24,10 +24,11 @@ func TestRouteRoleMatrix(t *testing.T) {
 		name      string
 		auth      string
 		principal *mdm.Principal
+		portal    string // a /go portal session cookie instead of Basic credentials
 	}
 	callers := []caller{
-		{"anonymous", "", nil},
-		{"System Admin", e.admin(), &mdm.Principal{Kind: mdm.SystemAdminPrincipal}},
+		{"anonymous", "", nil, ""},
+		{"System Admin", e.admin(), &mdm.Principal{Kind: mdm.SystemAdminPrincipal}, ""},
 	}
 	roleSets := [][]string{nil}
 	for _, r := range authz.Roles() {
@@ -46,8 +47,16 @@ func TestRouteRoleMatrix(t *testing.T) {
 			name = roles[0]
 		}
 		callers = append(callers, caller{name, email + ":" + pw,
-			&mdm.Principal{Kind: mdm.AccountPrincipal, TenantID: mdm.TenantID(tenant.ID), Roles: roles}})
+			&mdm.Principal{Kind: mdm.AccountPrincipal, TenantID: mdm.TenantID(tenant.ID), Roles: roles}, ""})
 	}
+
+	// A Tenant Admin signed in to the /go portal: the portal session holds SelfService and nothing else.
+	b := e.browser()
+	if st, _ := b.signIn("ta@matrix.example.com", "password", "Tenant-admin-pw-1"); st != 200 {
+		t.Fatalf("portal sign-in: %d", st)
+	}
+	callers = append(callers, caller{"portal session", "", &mdm.Principal{Kind: mdm.PortalPrincipal,
+		TenantID: mdm.TenantID(tenant.ID), Roles: []string{mdm.RoleTenantAdmin}}, b.cookie("steward_portal")})
 
 	cells := 0
 	for _, rt := range e.srv.api.Routes() {
@@ -58,7 +67,12 @@ func TestRouteRoleMatrix(t *testing.T) {
 		}
 		for _, c := range callers {
 			cells++
-			r := e.call(rt.Method, path, c.auth, body)
+			var r *response
+			if c.portal != "" {
+				r = e.callPortal(rt.Method, path, c.portal, body)
+			} else {
+				r = e.call(rt.Method, path, c.auth, body)
+			}
 			allowed := c.principal != nil && rt.Allows(c.principal) || c.principal == nil && rt.Needs == ""
 			denied := r.Status == 401 || r.Status == 403
 			switch {

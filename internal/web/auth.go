@@ -16,7 +16,7 @@ type loginView struct {
 
 func (c *console) loginPage(w http.ResponseWriter, r *http.Request) error {
 	next := safeNext(r.URL.Query().Get("next"))
-	if mdm.PrincipalFrom(r.Context()) != nil {
+	if consoleUser(r) != nil {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return nil
 	}

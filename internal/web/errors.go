@@ -35,7 +35,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.As(err, &e) && e.Code != mdm.Internal && e.Message != "" {
 		v.Message = sentence(e.Message) + "."
 	}
-	p := mdm.PrincipalFrom(r.Context())
+	p := consoleUser(r)
 	v.SignIn = p == nil
 	if p == nil && status == http.StatusForbidden && r.Header.Get("Authorization") == "" {
 		// The session was refused before any page ran (its tenant is suspended): forget the cookie, so

@@ -56,6 +56,7 @@ func New(d Deps) http.Handler {
 	c.handle("POST /logout", c.logout)
 	c.handle("GET /activate", c.activatePage)
 	c.handle("POST /activate", c.activate)
+	c.portalRoutes()
 
 	c.signedIn("GET /console", c.home)
 	c.signedIn("GET /console/{$}", c.home)
@@ -104,7 +105,7 @@ func (c *console) handle(pattern string, h httpx.HandlerFunc) {
 // signedIn is handle for console pages: an anonymous visitor is sent to the sign-in page.
 func (c *console) signedIn(pattern string, h httpx.HandlerFunc) {
 	c.handle(pattern, func(w http.ResponseWriter, r *http.Request) error {
-		if mdm.PrincipalFrom(r.Context()) == nil {
+		if consoleUser(r) == nil {
 			toLogin(w, r)
 			return nil
 		}
@@ -138,10 +139,19 @@ func safeNext(next string) string {
 }
 
 func (c *console) root(w http.ResponseWriter, r *http.Request) error {
-	if mdm.PrincipalFrom(r.Context()) != nil {
+	if consoleUser(r) != nil {
 		http.Redirect(w, r, "/console", http.StatusSeeOther)
 	} else {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	}
+	return nil
+}
+
+// consoleUser is the request's console sign-in: a portal sign-in (mdm.PortalPrincipal) opens no console
+// page, so it counts as anonymous here.
+func consoleUser(r *http.Request) *mdm.Principal {
+	if p := mdm.PrincipalFrom(r.Context()); p != nil && p.Kind != mdm.PortalPrincipal {
+		return p
 	}
 	return nil
 }
@@ -205,7 +215,7 @@ func pageHeaders(h http.Header) {
 
 // render writes a whole page: tmpl's "content" inside the layout.
 func render(w http.ResponseWriter, r *http.Request, status int, tmpl string, p page) error {
-	p.User = mdm.PrincipalFrom(r.Context())
+	p.User = consoleUser(r)
 	return execute(w, status, tmpl, "layout", p)
 }
 

@@ -203,3 +203,60 @@ func TestUsageCountsDevices(t *testing.T) {
 		}
 	})
 }
+
+// TestDevicesForAccount lists one account's devices and never another tenant's. No store writes devices
+// yet, so the test inserts rows directly.
+func TestDevicesForAccount(t *testing.T) {
+	forEachDB(t, func(t *testing.T, open func(t *testing.T) *sqlstore.Store) {
+		ctx := t.Context()
+		s := migrated(t, open(t))
+		now := time.Date(2025, 3, 14, 0, 0, 0, 0, time.UTC)
+		tenants := []mdm.Tenant{
+			{ID: "00000000-0000-4000-8000-00000000000a", Name: "Tenant A", State: mdm.TenantActive, LicenseDevices: 5, CreatedAt: now, ModifiedAt: now},
+			{ID: "00000000-0000-4000-8000-00000000000b", Name: "Tenant B", State: mdm.TenantActive, LicenseDevices: 9, CreatedAt: now, ModifiedAt: now},
+		}
+		accts := make([]mdm.Account, 2)
+		for i := range tenants {
+			accts[i] = mdm.Account{TenantID: tenants[i].ID, Username: "u" + string(rune('a'+i)) + "@example.com",
+				Email: "u@example.com", Enabled: true, CreatedAt: now, ModifiedAt: now}
+			if err := s.InTx(ctx, func(tx mdm.Stores) error {
+				if err := tx.Tenants().Create(ctx, &tenants[i]); err != nil {
+					return err
+				}
+				return tx.Accounts().Create(ctx, &accts[i])
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		a, b := accts[0], accts[1]
+		rows := []struct {
+			tenant   mdm.TenantID
+			account  mdm.AccountID
+			platform string
+			at       int64
+		}{
+			{a.TenantID, a.ID, "iOS", 2}, {a.TenantID, a.ID, "ANDROID", 1}, {a.TenantID, a.ID + 1000, "macOS", 1},
+			{b.TenantID, a.ID, "ANDROID", 1}, {b.TenantID, b.ID, "iOS", 1},
+		}
+		for _, d := range rows {
+			if _, err := s.DB().ExecContext(ctx, `INSERT INTO devices (tenant_id, account_id, platform, registration_state, created_at)
+				VALUES ($1,$2,$3,'ACTIVE',$4)`, d.tenant, d.account, d.platform, now.UnixMilli()+d.at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.Devices().ForAccount(ctx, a.TenantID, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var platforms []string
+		for _, d := range got {
+			platforms = append(platforms, d.Platform)
+			if d.TenantID != a.TenantID || d.AccountID != a.ID || d.RegistrationState != "ACTIVE" {
+				t.Errorf("foreign or garbled device %+v", d)
+			}
+		}
+		if d := cmp.Diff([]string{"ANDROID", "iOS"}, platforms); d != "" {
+			t.Errorf("A's devices, oldest first (-want +got):\n%s", d)
+		}
+	})
+}

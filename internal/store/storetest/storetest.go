@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) mdm.Store) {
 		{"Outbox", outboxTests},
 		{"Groups", groupTests},
 		{"Registration", registrationTests},
+		{"SelfService", selfServiceTests},
 		{"InTx", txTests},
 	}
 	for _, g := range groups {

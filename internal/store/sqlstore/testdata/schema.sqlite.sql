@@ -42,6 +42,8 @@ CREATE TABLE devices (
     created_at         INTEGER NOT NULL
 );
 
+CREATE INDEX devices_account ON devices (tenant_id, account_id);
+
 CREATE INDEX devices_tenant ON devices (tenant_id, platform, registration_state);
 
 CREATE TABLE group_registration_settings (
@@ -91,6 +93,9 @@ CREATE TABLE one_time_tokens (
 
 CREATE INDEX one_time_tokens_account ON one_time_tokens (tenant_id, account_id, purpose, created_at);
 
+CREATE UNIQUE INDEX one_time_tokens_one_reset ON one_time_tokens (tenant_id, account_id)
+    WHERE purpose = 'pwreset' AND used_at IS NULL;
+
 CREATE TABLE registration_settings (
     tenant_id         TEXT PRIMARY KEY REFERENCES tenants(id),
     auth_type         TEXT NOT NULL,
@@ -120,6 +125,12 @@ CREATE TABLE spaces (
 );
 
 CREATE INDEX spaces_tenant ON spaces (tenant_id, kind);
+
+CREATE TABLE support_admins (
+    tenant_id  TEXT NOT NULL,
+    account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    PRIMARY KEY (tenant_id, account_id)
+);
 
 CREATE TABLE system_admins (
     id            INTEGER PRIMARY KEY,
