@@ -13,6 +13,7 @@ type Stores interface {
 	Outbox() OutboxStore
 	RegistrationSettings() RegistrationSettingsStore
 	Groups() GroupStore
+	EmailTemplates() EmailTemplateStore
 }
 
 // Store is the database. InTx runs fn in one transaction: committed when fn returns nil, rolled back

@@ -58,6 +58,9 @@ func (s stores) Sessions() mdm.SessionStore         { return sessionStore(s) }
 func (s stores) Audit() mdm.AuditStore              { return auditStore(s) }
 func (s stores) Outbox() mdm.OutboxStore            { return outboxStore(s) }
 func (s stores) Groups() mdm.GroupStore             { return groupStore(s) }
+func (s stores) EmailTemplates() mdm.EmailTemplateStore {
+	return emailTemplateStore(s)
+}
 func (s stores) RegistrationSettings() mdm.RegistrationSettingsStore {
 	return registrationStore(s)
 }

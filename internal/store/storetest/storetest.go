@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) mdm.Store) {
 		{"Audit", auditTests},
 		{"Outbox", outboxTests},
 		{"Groups", groupTests},
+		{"EmailTemplates", emailTemplateTests},
 		{"InTx", txTests},
 	}
 	for _, g := range groups {

@@ -44,6 +44,17 @@ CREATE TABLE devices (
 
 CREATE INDEX devices_tenant ON devices (tenant_id, platform, registration_state);
 
+CREATE TABLE email_templates (
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+    name        TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    html        TEXT NOT NULL,
+    text        TEXT NOT NULL,
+    modified_at INTEGER NOT NULL,
+    modified_by TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, name)
+);
+
 CREATE TABLE mail_outbox (
     id              INTEGER PRIMARY KEY,
     tenant_id       TEXT NOT NULL,
