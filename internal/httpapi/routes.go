@@ -15,22 +15,24 @@ import (
 
 // API serves /api/… . Every route goes through add, which also describes it in the OpenAPI document.
 type API struct {
-	log      *slog.Logger
-	tenants  *tenants.Service
-	audit    *audit.Service
-	outbox   *mail.Outbox
-	accounts *accounts.Service
-	mux      *http.ServeMux
-	routes   []Route
+	log            *slog.Logger
+	tenants        *tenants.Service
+	audit          *audit.Service
+	outbox         *mail.Outbox
+	accounts       *accounts.Service
+	emailTemplates *mail.Editor
+	mux            *http.ServeMux
+	routes         []Route
 }
 
 // Deps are the services the API calls.
 type Deps struct {
-	Log      *slog.Logger
-	Tenants  *tenants.Service
-	Audit    *audit.Service
-	Outbox   *mail.Outbox
-	Accounts *accounts.Service
+	Log            *slog.Logger
+	Tenants        *tenants.Service
+	Audit          *audit.Service
+	Outbox         *mail.Outbox
+	Accounts       *accounts.Service
+	EmailTemplates *mail.Editor
 }
 
 // Route is one API operation: how it is served and how it is documented.
@@ -82,7 +84,7 @@ var listParams = []Param{
 // New builds the API and its routes.
 func New(d Deps) *API {
 	a := &API{log: d.Log, tenants: d.Tenants, audit: d.Audit, outbox: d.Outbox, accounts: d.Accounts,
-		mux: http.NewServeMux()}
+		emailTemplates: d.EmailTemplates, mux: http.NewServeMux()}
 	a.tenantRoutes()
 	a.auditRoutes()
 	a.mailRoutes()
@@ -90,6 +92,7 @@ func New(d Deps) *API {
 	a.accountRoutes()
 	a.registrationRoutes()
 	a.groupRoutes()
+	a.emailTemplateRoutes()
 	a.docRoutes()
 	a.mux.Handle("/api/", a.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return mdm.Errorf(mdm.NotFound, "no API operation at %s %s", r.Method, r.URL.Path)
