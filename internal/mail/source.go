@@ -49,6 +49,7 @@ var fieldMeanings = map[string]string{
 	"password_request.Link":      "one-time password reset link",
 	"admin_invitation.Link":      "one-time link to choose a password, or the console sign-in page",
 	"admin_invitation.FirstName": "the invitee's first name (may be empty)",
+	"admin_invitation.ExpiresAt": "when Link stops working; zero (test with {{if .ExpiresAt.IsZero}}) when Link is the sign-in page",
 	"support_admins.Message":     "the user's message, plain text",
 }
 

@@ -125,8 +125,9 @@ type PasswordRequestData struct {
 //	FirstName   string     the invitee's first name ("Hello," when empty)
 //	InvitedBy   string     display name of the inviting administrator (optional)
 //	Roles       []string   names of the roles the invitee will hold (optional)
-//	Link        string     one-time URL to accept and choose a password (secret)
-//	ExpiresAt   time.Time  when Link stops working
+//	Link        string     one-time URL to accept and choose a password (secret), or the console
+//	                       sign-in page for an account that already has a password
+//	ExpiresAt   time.Time  when Link stops working; zero when Link is the sign-in page
 type AdminInvitationData struct {
 	TenantName string
 	FirstName  string

@@ -203,7 +203,9 @@ func TestEmailTemplates(t *testing.T) {
 	}
 
 	// Save and reset are audited, in A's trail only.
-	var trail struct{ SearchResults []struct{ Action, TargetID string } }
+	var trail struct {
+		SearchResults []struct{ Action, TargetID string }
+	}
 	e.call("GET", "/api/v1/audit?rows=500", a, "").must(t, 200, &trail)
 	seen := map[string]bool{}
 	for _, r := range trail.SearchResults {
