@@ -72,7 +72,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Accounts: s.accounts,
 		EmailTemplates: emailTemplates})
 	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox,
-		SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
+		EmailTemplates: emailTemplates, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
 	s.handler = s.routes(console)
 	return s, nil
 }

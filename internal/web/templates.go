@@ -14,6 +14,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"steward/internal/authz"
 	"steward/internal/mdm"
 )
 
@@ -31,6 +32,7 @@ var funcs = template.FuncMap{
 	"json":     compactJSON,
 	"short":    shortID,
 	"add":      func(a, b int) int { return a + b },
+	"allowed":  func(p *mdm.Principal, perm string) bool { return authz.Allowed(p, authz.Permission(perm)) },
 }
 
 func parsePages() map[string]*template.Template {

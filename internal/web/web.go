@@ -26,6 +26,8 @@ type Deps struct {
 	Tenants  *tenants.Service
 	Audit    *audit.Service
 	Outbox   *mail.Outbox
+	// EmailTemplates edits the tenant's system emails.
+	EmailTemplates *mail.Editor
 	// SecureCookies sets the Secure flag on cookies (the base URL is https).
 	SecureCookies bool
 	// MailDelivered says an SMTP server is configured. When false, mail stays in the outbox and a
@@ -65,6 +67,10 @@ func New(d Deps) http.Handler {
 	c.signedIn("GET /console/mail", c.mailPage)
 	c.signedIn("GET /console/mail/{id}", c.mailMessage)
 	c.signedIn("GET /console/audit", c.auditPage)
+	c.signedIn("GET /console/emailtemplates", c.emailTemplatesPage)
+	c.signedIn("GET /console/emailtemplates/{name}", c.emailTemplatePage)
+	c.signedIn("POST /console/emailtemplates/{name}", c.emailTemplateAction)
+	c.signedIn("POST /console/emailtemplates/{name}/reset", c.resetEmailTemplate)
 
 	c.handle("/", func(w http.ResponseWriter, r *http.Request) error {
 		return mdm.Errorf(mdm.NotFound, "there is no page at %s", r.URL.Path)
