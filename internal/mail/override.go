@@ -6,6 +6,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"reflect"
+	"regexp"
 	"strings"
 	texttemplate "text/template"
 	"unicode/utf8"
@@ -152,6 +153,10 @@ func CheckSource(name string, src Source) (Source, error) {
 		return Source{}, mdm.FieldErrors(mdm.FieldError{Code: "Template", Field: pe.field, Message: templateMessage(pe.err)})
 	}
 	html, text := s.keepsSecret(r, s.sample)
+	if s.secret != "" { // the sample value typed in by hand is not the field
+		uses := regexp.MustCompile(`\.` + s.secret + `\b`)
+		html, text = html && uses.MatchString(src.HTML), text && uses.MatchString(src.Text)
+	}
 	v.Check(html, "html", "Secret", fmt.Sprintf("must show {{.%s}}: this email exists to deliver it", s.secret))
 	v.Check(text, "text", "Secret", fmt.Sprintf("must show {{.%s}}: this email exists to deliver it", s.secret))
 	if err := v.Err(); err != nil {

@@ -70,6 +70,7 @@ func TestCheckSourceRefuses(t *testing.T) {
 		{"defines a template", func(s *Source) { s.HTML = `<p>{{.PIN}}</p>{{define "layout"}}x{{end}}` }, "html", "define"},
 		{"PIN missing from html", func(s *Source) { s.HTML = "<p>Welcome</p>" }, "html", "{{.PIN}}"},
 		{"PIN missing from text", func(s *Source) { s.Text = "Welcome" }, "text", "{{.PIN}}"},
+		{"sample PIN typed in", func(s *Source) { s.Text = "PIN 482913" }, "text", "{{.PIN}}"},
 		{"PIN only as a stripped attribute", func(s *Source) { s.HTML = `<p onclick="{{.PIN}}">hi</p>` }, "html", "{{.PIN}}"},
 		{"html too large", func(s *Source) { s.HTML = "<p>{{.PIN}}</p>" + strings.Repeat("x", MaxBodySource) }, "html", "KiB"},
 		{"empty subject", func(s *Source) { s.Subject = " " }, "subject", "required"},
