@@ -5,6 +5,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"steward/internal/mdm"
 )
 
 type emailTemplateSummary struct {
@@ -76,7 +79,7 @@ func wantNoActiveContent(t *testing.T, where, html string) {
 func TestEmailTemplates(t *testing.T) {
 	box := startInbox(t, "127.0.0.1:0")
 	e := newAPIEnv(t, "", func(c *Config) { c.SMTPURL = "smtp://" + box.addr })
-	_, a := e.createTenant("Tplalpha")
+	tenantA, a := e.createTenant("Tplalpha")
 	_, b := e.createTenant("Tplbeta")
 
 	if got := customized(t, e, a); got["invitation_pin"] || len(got) != 9 {
@@ -151,6 +154,12 @@ func TestEmailTemplates(t *testing.T) {
 		t.Errorf("preview: %+v", pv)
 	}
 	wantNoActiveContent(t, "preview", pv.HTML)
+	// Form-encoded bodies work too (the README's example).
+	form := "subject=" + urlq("Welcome to {{.TenantName}}") + "&html=" + urlq("<p>Your PIN: <b>{{.PIN}}</b></p>") + "&text=" + urlq("Your PIN: {{.PIN}}")
+	e.call("POST", "/api/v1/emailtemplates/invitation_pin/preview", a, form).must(t, 200, &pv)
+	if pv.Subject != "Welcome to Example Corp" || !strings.Contains(pv.Text, "Your PIN: 482913") {
+		t.Errorf("form-encoded preview: %+v", pv)
+	}
 	if got := customized(t, e, a); got["invitation_pin"] {
 		t.Fatal("preview saved the source")
 	}
@@ -201,6 +210,20 @@ func TestEmailTemplates(t *testing.T) {
 	if strings.Contains(msgA2, "Custom welcome") || !regexp.MustCompile(`one-time PIN:\s+[0-9]{9}\s`).MatchString(msgA2) {
 		t.Errorf("after reset A's user did not get the default:\n%s", msgA2)
 	}
+
+	// Even a source that reached the database unsanitized (written past the API) is cleaned when mail is
+	// rendered: the sanitizer also runs on every rendered mail.
+	if err := e.srv.Store().EmailTemplates().Put(t.Context(), mdm.TenantID(tenantA.ID), mdm.EmailTemplate{Name: "invitation_pin",
+		Subject: "Raw", HTML: hostileHTML, Text: "Raw code {{.PIN}}", ModifiedAt: time.Now(), ModifiedBy: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	e.call("POST", "/api/v1/accounts?sendInvite=true", a, `{"accounts":[{"emailAddress":"raw@tplalpha.example.com","firstName":"Raw"}]}`).must(t, 200, nil)
+	raw := mailBody(box.wait(t, regexp.MustCompile("(?i)to: .*raw@tplalpha.example.com")))
+	if !strings.Contains(raw, "Subject: Raw") || !strings.Contains(raw, "Custom welcome Raw") {
+		t.Errorf("the stored override was not used:\n%s", raw)
+	}
+	wantNoActiveContent(t, "mail rendered from an unsanitized stored source", raw)
+	e.call("DELETE", "/api/v1/emailtemplates/invitation_pin", a, "").must(t, 200, nil)
 
 	// Save and reset are audited, in A's trail only.
 	var trail struct {
