@@ -63,7 +63,8 @@ type envelope struct {
 	Text     string       `json:"text"`
 }
 
-// Enqueue renders the named template with data and writes the message (sealed body, status QUEUED,
+// Enqueue renders the named template with data (the tenant's own version of it when the Mailer was
+// built WithOverrides and the tenant saved one, see renderFor) and writes the message (sealed body, status QUEUED,
 // NextAttemptAt = now) through outbox, which is usually the transaction's OutboxStore, so the mail
 // commits or rolls back with the change that caused it. Unknown template or bad address -> mdm.Invalid.
 // data must be the template's data type (AdminActivationData for TemplateAdminActivation, …) or a

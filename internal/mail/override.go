@@ -2,6 +2,7 @@ package mail
 
 import (
 	"bytes"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
@@ -44,6 +45,10 @@ func parsePart(src string) error {
 	return nil
 }
 
+// contentSlot marks where an override's content goes in the rendered layout. It is random per process,
+// so no data can imitate it.
+var contentSlot = "steward-content-" + rand.Text()
+
 // renderOverride renders src (a tenant's override of s) with data: the subject, the HTML content
 // sanitized and then wrapped in the shared layout, and the text content in the text layout.
 func (s *set) renderOverride(src Source, data any) (Rendered, error) {
@@ -67,19 +72,11 @@ func (s *set) renderOverride(src Source, data any) (Rendered, error) {
 	if err != nil {
 		return Rendered{}, &partError{"html", err}
 	}
-	html, err := s.htmlProto.Clone()
-	if err == nil {
-		_, err = html.Funcs(map[string]any{"overrideContent": func() htmltemplate.HTML { return content }}).
-			New("content").Parse("{{overrideContent}}")
-	}
 	b.Reset()
-	if err == nil {
-		err = html.ExecuteTemplate(&b, "layout", p)
-	}
-	if err != nil {
+	if err := s.htmlSlot.ExecuteTemplate(&b, "layout", p); err != nil {
 		return Rendered{}, &partError{"html", err}
 	}
-	htmlOut := b.String()
+	htmlOut := strings.Replace(b.String(), contentSlot, string(content), 1)
 
 	text, err := s.text.Clone()
 	if err == nil {

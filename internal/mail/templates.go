@@ -262,7 +262,9 @@ type set struct {
 	// htmlProto is an unexecuted copy of html: html/template clones only unexecuted sets, and a
 	// tenant's override is parsed into a clone.
 	htmlProto *htmltemplate.Template
-	source    Source // the editable default sources
+	// htmlSlot is the layout with contentSlot for content: an override's sanitized content replaces it.
+	htmlSlot *htmltemplate.Template
+	source   Source // the editable default sources
 }
 
 // defaults are the embedded templates, parsed once; a broken embedded template is a build defect, so
@@ -287,7 +289,8 @@ func mustParse() map[string]*set {
 		t := texttemplate.Must(texttemplate.Must(textLayout.Clone()).ParseFS(templateFS, dir+"body.txt"))
 		subj := texttemplate.Must(texttemplate.New("subject.txt").Funcs(funcs).Option("missingkey=error").ParseFS(templateFS, dir+"subject.txt"))
 		out[s.name] = &set{spec: s, dataType: reflect.TypeOf(s.sample), subject: subj, html: h, text: t,
-			htmlProto: htmltemplate.Must(h.Clone()), source: mustSource(dir)}
+			htmlProto: htmltemplate.Must(h.Clone()), source: mustSource(dir),
+			htmlSlot: htmltemplate.Must(htmltemplate.Must(h.Clone()).New("content").Parse(contentSlot))}
 	}
 	return out
 }
