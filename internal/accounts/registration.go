@@ -149,9 +149,9 @@ func (s *Service) IssueRegistrationPIN(ctx context.Context, id mdm.AccountID) (*
 	return &out, nil
 }
 
-// invite queues the invitation of a newly created account inside its transaction: an account holding
-// any role gets the Admin Invitation (admininvite.go); otherwise a half account, or any account added
-// with others, gets a PIN invitation (its first-visit PIN); a single full account the password invitation.
+// invite queues the invitation of a newly created account inside its transaction: a half account, or
+// any account added with others, gets a PIN invitation (its first-visit PIN); a single full account the
+// password invitation.
 func (s *Service) invite(ctx context.Context, tx mdm.Stores, a *mdm.Account, alone bool) error {
 	if s.mailer == nil {
 		return mdm.Errorf(mdm.Unavailable, "mail is not set up on this server")
@@ -160,11 +160,8 @@ func (s *Service) invite(ctx context.Context, tx mdm.Stores, a *mdm.Account, alo
 	if err != nil {
 		return err
 	}
-	if roles, err := adminRoles(ctx, tx, a); err != nil || len(roles) > 0 {
-		if err != nil {
-			return err
-		}
-		return s.inviteAdmin(ctx, tx, a, tenant, roles) // an administrator: the Admin Invitation instead
+	if admin, err := s.inviteAdmin(ctx, tx, a, tenant); admin || err != nil { // an account holding roles
+		return err
 	}
 	register := s.baseURL + "/go"
 	if a.PasswordHash != "" && alone {

@@ -15,23 +15,25 @@ import (
 
 // API serves /api/… . Every route goes through add, which also describes it in the OpenAPI document.
 type API struct {
-	log            *slog.Logger
-	tenants        *tenants.Service
-	audit          *audit.Service
-	outbox         *mail.Outbox
-	accounts       *accounts.Service
+	log      *slog.Logger
+	tenants  *tenants.Service
+	audit    *audit.Service
+	outbox   *mail.Outbox
+	accounts *accounts.Service
+	mux      *http.ServeMux
+	routes   []Route
+
 	emailTemplates *mail.Editor
-	mux            *http.ServeMux
-	routes         []Route
 }
 
 // Deps are the services the API calls.
 type Deps struct {
-	Log            *slog.Logger
-	Tenants        *tenants.Service
-	Audit          *audit.Service
-	Outbox         *mail.Outbox
-	Accounts       *accounts.Service
+	Log      *slog.Logger
+	Tenants  *tenants.Service
+	Audit    *audit.Service
+	Outbox   *mail.Outbox
+	Accounts *accounts.Service
+
 	EmailTemplates *mail.Editor
 }
 
@@ -84,7 +86,8 @@ var listParams = []Param{
 // New builds the API and its routes.
 func New(d Deps) *API {
 	a := &API{log: d.Log, tenants: d.Tenants, audit: d.Audit, outbox: d.Outbox, accounts: d.Accounts,
-		emailTemplates: d.EmailTemplates, mux: http.NewServeMux()}
+		mux: http.NewServeMux()}
+	a.emailTemplates = d.EmailTemplates
 	a.tenantRoutes()
 	a.auditRoutes()
 	a.mailRoutes()
