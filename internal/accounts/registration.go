@@ -192,6 +192,9 @@ func (s *Service) invite(ctx context.Context, tx mdm.Stores, a *mdm.Account, alo
 	if err != nil {
 		return err
 	}
+	if admin, err := s.inviteAdmin(ctx, tx, a, tenant); admin || err != nil { // an account holding roles
+		return err
+	}
 	register := s.baseURL + "/go"
 	if a.PasswordHash != "" && alone {
 		_, err := s.mailer.Enqueue(ctx, tx.Outbox(), a.TenantID, mail.TemplateInvitationPassword, a.Email,

@@ -18,7 +18,7 @@ var rules = map[string][]string{
 	"internal/form":           {"internal/mdm"},
 	"internal/secret":         {},
 	"internal/audit":          {"internal/mdm", "internal/authz"},
-	"internal/mail":           {"internal/mdm", "internal/authz", "internal/secret"},
+	"internal/mail":           {"internal/mdm", "internal/authz", "internal/audit", "internal/secret"}, // audit: the template editor
 	"internal/accounts":       {"internal/mdm", "internal/authz", "internal/audit", "internal/fq", "internal/mail", "internal/secret"},
 	"internal/tenants":        {"internal/mdm", "internal/authz", "internal/audit", "internal/mail", "internal/secret"},
 	"internal/store/sqlstore": {"internal/mdm"},

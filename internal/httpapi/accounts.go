@@ -45,6 +45,11 @@ type createAccountsInput struct {
 	Accounts []accounts.NewAccount `json:"accounts"`
 }
 
+// adminInviteRule is who gets the Admin Invitation rather than an end-user invitation.
+const adminInviteRule = "An account holding any role (an administrator, directly or through a group) gets the Admin " +
+	"Invitation, naming the inviting administrator and the roles: without a password its link is a one-time link " +
+	"(valid 72 hours, replacing any earlier one) to choose one at /activate; with a password it is the console sign-in page."
+
 func (a *API) accountRoutes() {
 	a.add(Route{Method: "POST", Path: "/api/v1/accounts", Tag: "Accounts", Needs: authz.UserManage,
 		Summary: "Create one or more accounts",
@@ -53,8 +58,9 @@ func (a *API) accountRoutes() {
 			"password). Without a password the account is a half account (registers devices with a PIN " +
 			"only); with one, firstName and lastName are required. Roles may only be granted by a caller who holds every " +
 			"permission they include. All accounts are created, or none. " + emailRules +
-			" With sendInvite=true each account gets its invitation email: a half account, or any account added with " +
-			"others, the PIN invitation with its first-visit registration PIN; a single full account the password invitation.",
+			" With sendInvite=true each account gets its invitation email: " + adminInviteRule + " Otherwise a half account, or " +
+			"any account added with others, the PIN invitation with its first-visit registration PIN; a single full account " +
+			"the password invitation.",
 		Query: []Param{{"sendInvite", "boolean", "email each new account its invitation"}},
 		Body:  createAccountsInput{}, Result: accountJSON{}, List: true},
 		func(w http.ResponseWriter, r *http.Request) error {
@@ -96,7 +102,7 @@ func (a *API) accountRoutes() {
 
 	a.add(Route{Method: "PUT", Path: "/api/v1/account/invite", Tag: "Accounts", Needs: authz.UserManage,
 		Summary: "Invite, or invite again, existing accounts",
-		Description: "ids=… (repeat, or comma-separated). A half account, or any account invited with others, gets the PIN " +
+		Description: "ids=… (repeat, or comma-separated). " + adminInviteRule + " Otherwise a half account, or any account invited with others, gets the PIN " +
 			"invitation with a fresh first-visit PIN (replacing its last PIN); a single full account the password invitation. " +
 			"All are invited, or none if any is unknown.",
 		Query: []Param{{"ids", "integer", "account id (repeatable)"}}},

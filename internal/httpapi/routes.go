@@ -22,6 +22,8 @@ type API struct {
 	accounts *accounts.Service
 	mux      *http.ServeMux
 	routes   []Route
+
+	emailTemplates *mail.Editor
 }
 
 // Deps are the services the API calls.
@@ -31,6 +33,8 @@ type Deps struct {
 	Audit    *audit.Service
 	Outbox   *mail.Outbox
 	Accounts *accounts.Service
+
+	EmailTemplates *mail.Editor
 }
 
 // Route is one API operation: how it is served and how it is documented.
@@ -83,6 +87,7 @@ var listParams = []Param{
 func New(d Deps) *API {
 	a := &API{log: d.Log, tenants: d.Tenants, audit: d.Audit, outbox: d.Outbox, accounts: d.Accounts,
 		mux: http.NewServeMux()}
+	a.emailTemplates = d.EmailTemplates
 	a.tenantRoutes()
 	a.auditRoutes()
 	a.mailRoutes()
@@ -91,6 +96,7 @@ func New(d Deps) *API {
 	a.registrationRoutes()
 	a.groupRoutes()
 	a.selfServiceRoutes()
+	a.emailTemplateRoutes()
 	a.docRoutes()
 	a.mux.Handle("/api/", a.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return mdm.Errorf(mdm.NotFound, "no API operation at %s %s", r.Method, r.URL.Path)

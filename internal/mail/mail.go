@@ -20,20 +20,34 @@ import (
 
 // Mailer renders templates and writes sealed messages to an outbox.
 type Mailer struct {
-	keys *secret.Keys
-	now  func() time.Time
+	keys      *secret.Keys
+	now       func() time.Time
+	overrides mdm.EmailTemplateStore
+}
+
+// MailerOption configures a Mailer.
+type MailerOption func(*Mailer)
+
+// WithOverrides makes the Mailer render a tenant's mail with the tenant's own email templates where it
+// has saved one. overrides is read outside the caller's transaction (the pool's store).
+func WithOverrides(overrides mdm.EmailTemplateStore) MailerOption {
+	return func(m *Mailer) { m.overrides = overrides }
 }
 
 // NewMailer returns a Mailer that seals bodies with keys. now is the clock (time.Now when nil).
 // keys must not be nil.
-func NewMailer(keys *secret.Keys, now func() time.Time) *Mailer {
+func NewMailer(keys *secret.Keys, now func() time.Time, opts ...MailerOption) *Mailer {
 	if keys == nil {
 		panic("mail: NewMailer needs keys")
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &Mailer{keys: keys, now: now}
+	m := &Mailer{keys: keys, now: now}
+	for _, o := range opts {
+		o(m)
+	}
+	return m
 }
 
 // envelope is the sealed body of an outbox message. It repeats the recipient, template and tenant so
@@ -49,7 +63,8 @@ type envelope struct {
 	Text     string       `json:"text"`
 }
 
-// Enqueue renders the named template with data and writes the message (sealed body, status QUEUED,
+// Enqueue renders the named template with data (the tenant's own version of it when the Mailer was
+// built WithOverrides and the tenant saved one, see renderFor) and writes the message (sealed body, status QUEUED,
 // NextAttemptAt = now) through outbox, which is usually the transaction's OutboxStore, so the mail
 // commits or rolls back with the change that caused it. Unknown template or bad address -> mdm.Invalid.
 // data must be the template's data type (AdminActivationData for TemplateAdminActivation, …) or a
@@ -60,7 +75,7 @@ func (m *Mailer) Enqueue(ctx context.Context, outbox mdm.OutboxStore, tenantID m
 		return nil, &mdm.Error{Code: mdm.Invalid, Message: "recipient address " + err.Error(), Err: err,
 			Fields: []mdm.FieldError{{Code: "invalid", Message: err.Error(), Field: "to"}}}
 	}
-	r, err := render(template, data)
+	r, err := m.renderFor(ctx, tenantID, template, data)
 	if err != nil {
 		return nil, err
 	}
@@ -83,6 +98,32 @@ func (m *Mailer) Enqueue(ctx context.Context, outbox mdm.OutboxStore, tenantID m
 		return nil, fmt.Errorf("enqueue %s mail: %w", template, err)
 	}
 	return msg, nil
+}
+
+// renderFor renders a tenant's mail with the tenant's override of the template when it has one, else
+// (and for platform mail, which has no tenant) with the built-in template. An override was checked
+// with sample data when saved; if real data still breaks it, or it would drop the PIN or link the
+// email exists to deliver, the built-in template is used so that the mail still does its job.
+func (m *Mailer) renderFor(ctx context.Context, tenantID mdm.TenantID, name string, data any) (Rendered, error) {
+	s, data, err := lookup(name, data)
+	if err != nil {
+		return Rendered{}, err
+	}
+	if m.overrides == nil || tenantID == "" {
+		return s.render(data)
+	}
+	o, err := m.overrides.Get(ctx, tenantID, name)
+	if mdm.IsCode(err, mdm.NotFound) {
+		return s.render(data)
+	}
+	if err != nil {
+		return Rendered{}, fmt.Errorf("read %s override: %w", name, err)
+	}
+	r, err := s.renderOverride(Source{Subject: o.Subject, HTML: o.HTML, Text: o.Text}, data)
+	if html, text := s.keepsSecret(r, data); err != nil || !html || !text {
+		return s.render(data)
+	}
+	return r, nil
 }
 
 // errMismatch is why Open refuses a body sealed for another message.

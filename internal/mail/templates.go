@@ -125,8 +125,9 @@ type PasswordRequestData struct {
 //	FirstName   string     the invitee's first name ("Hello," when empty)
 //	InvitedBy   string     display name of the inviting administrator (optional)
 //	Roles       []string   names of the roles the invitee will hold (optional)
-//	Link        string     one-time URL to accept and choose a password (secret)
-//	ExpiresAt   time.Time  when Link stops working
+//	Link        string     one-time URL to accept and choose a password (secret), or the console
+//	                       sign-in page for an account that already has a password
+//	ExpiresAt   time.Time  when Link stops working; zero when Link is the sign-in page
 type AdminInvitationData struct {
 	TenantName string
 	FirstName  string
@@ -209,6 +210,7 @@ type spec struct {
 	name        string
 	description string
 	sample      any
+	secret      string // the data field that carries the email's one-time secret, "" for none
 }
 
 var sampleTime = time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC)
@@ -216,26 +218,26 @@ var sampleTime = time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC)
 // specs lists the system emails in the order the console shows them.
 var specs = []spec{
 	{TemplateAdminActivation, "Sent to a new tenant's first administrator to activate the account and choose a password.",
-		AdminActivationData{TenantName: "Example Corp", FirstName: "Alex", Link: "https://steward.example.com/activate?token=sample", ExpiresAt: sampleTime}},
+		AdminActivationData{TenantName: "Example Corp", FirstName: "Alex", Link: "https://steward.example.com/activate?token=sample", ExpiresAt: sampleTime}, "Link"},
 	{TemplateInvitationPIN, "Invites a user without a password (half account) to register a device with a one-time PIN.",
-		InvitationPINData{TenantName: "Example Corp", FirstName: "Sam", Email: "sam@example.com", PIN: "482913", RegisterURL: "https://steward.example.com/go", ExpiresAt: sampleTime}},
+		InvitationPINData{TenantName: "Example Corp", FirstName: "Sam", Email: "sam@example.com", PIN: "482913", RegisterURL: "https://steward.example.com/go", ExpiresAt: sampleTime}, "PIN"},
 	{TemplateInvitationPassword, "Invites a user with a password (full account) to register a device.",
-		InvitationPasswordData{TenantName: "Example Corp", FirstName: "Sam", Username: "sam@example.com", RegisterURL: "https://steward.example.com/go"}},
+		InvitationPasswordData{TenantName: "Example Corp", FirstName: "Sam", Username: "sam@example.com", RegisterURL: "https://steward.example.com/go"}, ""},
 	{TemplatePINRequest, "Sends a new registration PIN that the user asked for.",
-		PINRequestData{TenantName: "Example Corp", FirstName: "Sam", Email: "sam@example.com", PIN: "771204", RegisterURL: "https://steward.example.com/go", ExpiresAt: sampleTime}},
+		PINRequestData{TenantName: "Example Corp", FirstName: "Sam", Email: "sam@example.com", PIN: "771204", RegisterURL: "https://steward.example.com/go", ExpiresAt: sampleTime}, "PIN"},
 	{TemplatePasswordRequest, "Sends a password reset link that the user asked for.",
-		PasswordRequestData{TenantName: "Example Corp", FirstName: "Sam", Username: "sam@example.com", Link: "https://steward.example.com/reset?token=sample", ExpiresAt: sampleTime}},
+		PasswordRequestData{TenantName: "Example Corp", FirstName: "Sam", Username: "sam@example.com", Link: "https://steward.example.com/reset?token=sample", ExpiresAt: sampleTime}, "Link"},
 	{TemplateAdminInvitation, "Invites someone to administer the tenant in the console.",
-		AdminInvitationData{TenantName: "Example Corp", FirstName: "Robin", InvitedBy: "Alex Kim", Roles: []string{"Device Admin", "App Admin"}, Link: "https://steward.example.com/invite?token=sample", ExpiresAt: sampleTime}},
+		AdminInvitationData{TenantName: "Example Corp", FirstName: "Robin", InvitedBy: "Alex Kim", Roles: []string{"Device Admin", "App Admin"}, Link: "https://steward.example.com/invite?token=sample", ExpiresAt: sampleTime}, "Link"},
 	{TemplatePolicyCompliance, "Tells a user that a policy found their device out of compliance, or compliant again.",
 		PolicyComplianceData{TenantName: "Example Corp", FirstName: "Sam", DeviceName: "Sam's iPhone", PolicyName: "Minimum OS version",
-			Message: "Please update your iPhone to iOS 18.3 or later.\nSettings > General > Software Update.", PortalURL: "https://steward.example.com/go"}},
+			Message: "Please update your iPhone to iOS 18.3 or later.\nSettings > General > Software Update.", PortalURL: "https://steward.example.com/go"}, ""},
 	{TemplateAdminMessage, "A message from an administrator to a device's user (the Send message action).",
 		AdminMessageData{TenantName: "Example Corp", FirstName: "Sam", SenderName: "IT Service Desk", Subject: "Office Wi-Fi changes on Monday",
-			Message: "Hello team,\n\nThe office Wi-Fi moves to a new network on Monday. Your device receives the settings automatically.\n\nThanks,\nIT"}},
+			Message: "Hello team,\n\nThe office Wi-Fi moves to a new network on Monday. Your device receives the settings automatically.\n\nThanks,\nIT"}, ""},
 	{TemplateSupportAdmins, "Forwards a user's help request from the self-service portal to the support administrators.",
 		SupportAdminsData{TenantName: "Example Corp", UserName: "Sam Lee", UserEmail: "sam@example.com", DeviceName: "Sam's iPhone",
-			Message: "My phone says it is not compliant, but I installed every update.", ConsoleURL: "https://steward.example.com/console/devices/42"}},
+			Message: "My phone says it is not compliant, but I installed every update.", ConsoleURL: "https://steward.example.com/console/devices/42"}, ""},
 }
 
 // Templates lists the system emails with a short description each.
@@ -257,19 +259,27 @@ type set struct {
 	subject  *texttemplate.Template
 	html     *htmltemplate.Template
 	text     *texttemplate.Template
+	// htmlProto is an unexecuted copy of html: html/template clones only unexecuted sets, and a
+	// tenant's override is parsed into a clone.
+	htmlProto *htmltemplate.Template
+	// htmlSlot is the layout with contentSlot for content: an override's sanitized content replaces it.
+	htmlSlot *htmltemplate.Template
+	source   Source // the editable default sources
 }
 
 // defaults are the embedded templates, parsed once; a broken embedded template is a build defect, so
 // parsing panics (every template is rendered by the tests).
 var defaults = mustParse()
 
+// funcs are the functions every template, default or override, may call.
+var funcs = map[string]any{
+	"date":   formatDate,
+	"lines":  lines,
+	"button": func(url, label string) button { return button{URL: url, Label: label} },
+	"join":   strings.Join,
+}
+
 func mustParse() map[string]*set {
-	funcs := map[string]any{
-		"date":   formatDate,
-		"lines":  lines,
-		"button": func(url, label string) button { return button{URL: url, Label: label} },
-		"join":   strings.Join,
-	}
 	htmlLayout := htmltemplate.Must(htmltemplate.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
 	textLayout := texttemplate.Must(texttemplate.New("layout.txt").Funcs(funcs).ParseFS(templateFS, "templates/layout.txt"))
 	out := make(map[string]*set, len(specs))
@@ -278,7 +288,9 @@ func mustParse() map[string]*set {
 		h := htmltemplate.Must(htmltemplate.Must(htmlLayout.Clone()).ParseFS(templateFS, dir+"body.html"))
 		t := texttemplate.Must(texttemplate.Must(textLayout.Clone()).ParseFS(templateFS, dir+"body.txt"))
 		subj := texttemplate.Must(texttemplate.New("subject.txt").Funcs(funcs).Option("missingkey=error").ParseFS(templateFS, dir+"subject.txt"))
-		out[s.name] = &set{spec: s, dataType: reflect.TypeOf(s.sample), subject: subj, html: h, text: t}
+		out[s.name] = &set{spec: s, dataType: reflect.TypeOf(s.sample), subject: subj, html: h, text: t,
+			htmlProto: htmltemplate.Must(h.Clone()), source: mustSource(dir),
+			htmlSlot: htmltemplate.Must(htmltemplate.Must(h.Clone()).New("content").Parse(contentSlot))}
 	}
 	return out
 }
@@ -302,19 +314,34 @@ type Rendered struct {
 // render renders the named template with data, which must be the template's data type or a pointer
 // to one.
 func render(name string, data any) (Rendered, error) {
+	s, data, err := lookup(name, data)
+	if err != nil {
+		return Rendered{}, err
+	}
+	return s.render(data)
+}
+
+// lookup finds the named email and checks that data is its data type (or a pointer to one), which it
+// returns as a value.
+func lookup(name string, data any) (*set, any, error) {
 	s, ok := defaults[name]
 	if !ok {
-		return Rendered{}, mdm.Errorf(mdm.Invalid, "unknown email template %q", name)
+		return nil, nil, mdm.Errorf(mdm.Invalid, "unknown email template %q", name)
 	}
 	v := reflect.ValueOf(data)
 	if v.Kind() == reflect.Pointer && !v.IsNil() {
 		v = v.Elem()
 	}
 	if !v.IsValid() || v.Type() != s.dataType {
-		return Rendered{}, mdm.Wrap(mdm.Internal, fmt.Errorf("template %s wants data of type %s, got %T", name, s.dataType, data), "cannot render email")
+		return nil, nil, mdm.Wrap(mdm.Internal, fmt.Errorf("template %s wants data of type %s, got %T", name, s.dataType, data), "cannot render email")
 	}
-	data = v.Interface()
+	return s, v.Interface(), nil
+}
 
+// render renders the built-in templates of s with data of its type.
+func (s *set) render(data any) (Rendered, error) {
+	name := s.name
+	v := reflect.ValueOf(data)
 	var b bytes.Buffer
 	if err := s.subject.Execute(&b, data); err != nil {
 		return Rendered{}, mdm.Wrap(mdm.Internal, fmt.Errorf("render %s subject: %w", name, err), "cannot render email")

@@ -15,6 +15,7 @@ type Stores interface {
 	Groups() GroupStore
 	Devices() DeviceStore
 	SupportAdmins() SupportAdminStore
+	EmailTemplates() EmailTemplateStore
 }
 
 // Store is the database. InTx runs fn in one transaction: committed when fn returns nil, rolled back

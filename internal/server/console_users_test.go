@@ -21,7 +21,7 @@ import (
 // consoleClient is one signed-in browser without JavaScript: plain forms, no redirects followed.
 type consoleClient struct {
 	t      *testing.T
-	ts     *httptest.Server
+	base   string
 	client *http.Client
 	cookie *http.Cookie
 }
@@ -34,7 +34,13 @@ type pageResp struct {
 
 func signIn(t *testing.T, ts *httptest.Server, username, password string) *consoleClient {
 	t.Helper()
-	c := &consoleClient{t: t, ts: ts, client: ts.Client()}
+	return signInAt(t, ts.URL, ts.Client(), username, password)
+}
+
+// signInAt signs in to the console at base with client (whose redirects it stops following).
+func signInAt(t *testing.T, base string, client *http.Client, username, password string) *consoleClient {
+	t.Helper()
+	c := &consoleClient{t: t, base: base, client: client}
 	c.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	r := c.do("POST", "/login", url.Values{"username": {username}, "password": {password}})
 	if r.status != http.StatusSeeOther || c.cookie == nil {
@@ -49,7 +55,7 @@ func (c *consoleClient) do(method, path string, form url.Values, headers ...stri
 	if form != nil {
 		body = strings.NewReader(form.Encode())
 	}
-	req, err := http.NewRequestWithContext(c.t.Context(), method, c.ts.URL+path, body)
+	req, err := http.NewRequestWithContext(c.t.Context(), method, c.base+path, body)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -88,6 +94,12 @@ func (r pageResp) expect(t *testing.T, status int, what string, contains ...stri
 		}
 	}
 	return r
+}
+
+// expect is pageResp.expect for tests that keep the client at hand.
+func (c *consoleClient) expect(r pageResp, status int, what string, contains ...string) {
+	c.t.Helper()
+	r.expect(c.t, status, what, contains...)
 }
 
 // lacks fails if r shows any of texts.

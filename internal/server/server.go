@@ -54,7 +54,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, store: store, keys: keys}
-	mailer := mail.NewMailer(keys, time.Now)
+	mailer := mail.NewMailer(keys, time.Now, mail.WithOverrides(store.EmailTemplates()))
 	wake := func() {}
 	if cfg.SMTPURL != "" {
 		s.worker, err = mail.NewWorker(store.Outbox(), mailer, cfg.SMTPURL, cfg.MailFrom, log)
@@ -68,9 +68,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.tenants = tenants.New(store, mailer, keys, cfg.BaseURL, time.Now, wake)
 	auditSvc := audit.New(store)
 	outbox := mail.NewOutbox(store, mailer)
-	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Accounts: s.accounts})
+	emailTemplates := mail.NewEditor(store, time.Now)
+	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Accounts: s.accounts,
+		EmailTemplates: emailTemplates})
 	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox,
-		SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
+		EmailTemplates: emailTemplates, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
 	s.handler = s.routes(console)
 	return s, nil
 }

@@ -27,6 +27,8 @@ type Deps struct {
 	Tenants  *tenants.Service
 	Audit    *audit.Service
 	Outbox   *mail.Outbox
+	// EmailTemplates edits the tenant's system emails.
+	EmailTemplates *mail.Editor
 	// SecureCookies sets the Secure flag on cookies (the base URL is https).
 	SecureCookies bool
 	// MailDelivered says an SMTP server is configured. When false, mail stays in the outbox and a
@@ -86,6 +88,10 @@ func New(d Deps) http.Handler {
 	c.signedIn("GET /console/roles", c.rolesPage)
 	c.signedIn("GET /console/registration", c.registrationPage)
 	c.signedIn("POST /console/registration", c.saveRegistration)
+	c.signedIn("GET /console/emailtemplates", c.emailTemplatesPage)
+	c.signedIn("GET /console/emailtemplates/{name}", c.emailTemplatePage)
+	c.signedIn("POST /console/emailtemplates/{name}", c.emailTemplateAction)
+	c.signedIn("POST /console/emailtemplates/{name}/reset", c.resetEmailTemplate)
 
 	c.handle("/", func(w http.ResponseWriter, r *http.Request) error {
 		return mdm.Errorf(mdm.NotFound, "there is no page at %s", r.URL.Path)

@@ -62,6 +62,9 @@ func (s stores) Devices() mdm.DeviceStore           { return deviceStore(s) }
 func (s stores) SupportAdmins() mdm.SupportAdminStore {
 	return supportAdminStore(s)
 }
+func (s stores) EmailTemplates() mdm.EmailTemplateStore {
+	return emailTemplateStore(s)
+}
 func (s stores) RegistrationSettings() mdm.RegistrationSettingsStore {
 	return registrationStore(s)
 }

@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) mdm.Store) {
 		{"Groups", groupTests},
 		{"Registration", registrationTests},
 		{"SelfService", selfServiceTests},
+		{"EmailTemplates", emailTemplateTests},
 		{"InTx", txTests},
 	}
 	for _, g := range groups {

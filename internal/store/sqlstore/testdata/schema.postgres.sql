@@ -50,6 +50,19 @@ CREATE INDEX devices_account ON public.devices USING btree (tenant_id, account_i
 CREATE UNIQUE INDEX devices_pkey ON public.devices USING btree (tenant_id, id);
 CREATE INDEX devices_tenant ON public.devices USING btree (tenant_id, platform, registration_state);
 
+CREATE TABLE email_templates (
+    tenant_id text NOT NULL,
+    name text NOT NULL,
+    subject text NOT NULL,
+    html text NOT NULL,
+    text text NOT NULL,
+    modified_at bigint NOT NULL,
+    modified_by text NOT NULL
+);
+ALTER TABLE email_templates ADD CONSTRAINT email_templates_pkey PRIMARY KEY (tenant_id, name);
+ALTER TABLE email_templates ADD CONSTRAINT email_templates_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(id);
+CREATE UNIQUE INDEX email_templates_pkey ON public.email_templates USING btree (tenant_id, name);
+
 CREATE TABLE group_registration_settings (
     tenant_id text NOT NULL,
     group_id bigint NOT NULL,

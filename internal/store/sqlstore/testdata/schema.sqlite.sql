@@ -46,6 +46,17 @@ CREATE INDEX devices_account ON devices (tenant_id, account_id);
 
 CREATE INDEX devices_tenant ON devices (tenant_id, platform, registration_state);
 
+CREATE TABLE email_templates (
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id),
+    name        TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    html        TEXT NOT NULL,
+    text        TEXT NOT NULL,
+    modified_at INTEGER NOT NULL,
+    modified_by TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, name)
+);
+
 CREATE TABLE group_registration_settings (
     tenant_id         TEXT NOT NULL,
     group_id          INTEGER NOT NULL REFERENCES user_groups(id) ON DELETE CASCADE,

@@ -1,0 +1,180 @@
+package mail
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"reflect"
+	"regexp"
+	"strings"
+	texttemplate "text/template"
+	"unicode/utf8"
+
+	"steward/internal/mdm"
+)
+
+// Size limits of an override's sources.
+const (
+	MaxSubjectSource = 1 << 10
+	MaxBodySource    = 64 << 10
+)
+
+// partError is a failure of one part of an override (subject, html or text), reported on that field.
+type partError struct {
+	field string
+	err   error
+}
+
+func (e *partError) Error() string { return e.field + ": " + e.err.Error() }
+
+// parsePart parses one source alone, with the functions templates may call, so that syntax errors and
+// unknown functions are found before the source meets the layout. A source may not define templates:
+// that could replace the layout.
+func parsePart(src string) error {
+	t, err := texttemplate.New("content").Funcs(funcs).Parse(src)
+	if err != nil {
+		return err
+	}
+	for _, d := range t.Templates() {
+		if d.Name() != "content" {
+			return fmt.Errorf("must not define templates ({{define %q}})", d.Name())
+		}
+	}
+	return nil
+}
+
+// contentSlot marks where an override's content goes in the rendered layout. It is random per process,
+// so no data can imitate it.
+var contentSlot = "steward-content-" + rand.Text()
+
+// renderOverride renders src (a tenant's override of s) with data: the subject, the HTML content
+// sanitized and then wrapped in the shared layout, and the text content in the text layout.
+func (s *set) renderOverride(src Source, data any) (Rendered, error) {
+	for _, p := range []struct{ field, src string }{{"subject", src.Subject}, {"html", src.HTML}, {"text", src.Text}} {
+		if err := parsePart(p.src); err != nil {
+			return Rendered{}, &partError{p.field, err}
+		}
+	}
+	var b bytes.Buffer
+	subj, err := texttemplate.New("subject").Funcs(funcs).Option("missingkey=error").Parse(src.Subject)
+	if err == nil {
+		err = subj.Execute(&b, data)
+	}
+	if err != nil {
+		return Rendered{}, &partError{"subject", err}
+	}
+	subject := oneLine(b.String(), 200)
+	p := page{Subject: subject, Tenant: reflect.ValueOf(data).FieldByName("TenantName").String(), Data: data}
+
+	content, err := s.overrideContent(src.HTML, data)
+	if err != nil {
+		return Rendered{}, &partError{"html", err}
+	}
+	b.Reset()
+	if err := s.htmlSlot.ExecuteTemplate(&b, "layout", p); err != nil {
+		return Rendered{}, &partError{"html", err}
+	}
+	htmlOut := strings.Replace(b.String(), contentSlot, string(content), 1)
+
+	text, err := s.text.Clone()
+	if err == nil {
+		_, err = text.New("content").Parse(src.Text)
+	}
+	b.Reset()
+	if err == nil {
+		err = text.ExecuteTemplate(&b, "layout", p)
+	}
+	if err != nil {
+		return Rendered{}, &partError{"text", err}
+	}
+	return Rendered{Subject: subject, HTML: htmlOut, Text: tidyText(b.String())}, nil
+}
+
+// overrideContent renders an override's HTML content alone, escaped by html/template, and passes the
+// result through the allowlist, so that neither the source nor any data can put active markup in a mail.
+func (s *set) overrideContent(src string, data any) (htmltemplate.HTML, error) {
+	t, err := s.htmlProto.Clone()
+	if err != nil {
+		return "", err
+	}
+	if _, err := t.New("content").Parse(src); err != nil {
+		return "", err
+	}
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, "content", data); err != nil {
+		return "", err
+	}
+	return htmltemplate.HTML(sanitizeHTML(b.String())), nil //nolint:gosec // sanitized just now
+}
+
+// keepsSecret tells whether a rendering shows the email's secret (its PIN or link) in both parts.
+func (s *set) keepsSecret(r Rendered, data any) (html, text bool) {
+	if s.secret == "" {
+		return true, true
+	}
+	v := reflect.ValueOf(data).FieldByName(s.secret).String()
+	return strings.Contains(r.HTML, htmltemplate.HTMLEscapeString(v)) || strings.Contains(r.HTML, v), strings.Contains(r.Text, v)
+}
+
+// CheckSource validates a tenant's source for the named email and returns it as it will be stored:
+// disallowed markup stripped from the HTML. It must parse, render with the email's sample data and,
+// for an email that delivers a PIN or a link, show it in both parts. Unknown name -> not_found; bad
+// source -> invalid with field errors on subject, html or text.
+func CheckSource(name string, src Source) (Source, error) {
+	s, ok := defaults[name]
+	if !ok {
+		return Source{}, mdm.Errorf(mdm.NotFound, "no email template named %q", name)
+	}
+	var v mdm.Validator
+	v.Check(strings.TrimSpace(src.Subject) != "", "subject", "Required", "is required")
+	v.Check(len(src.Subject) <= MaxSubjectSource, "subject", "Size", fmt.Sprintf("must be at most %d bytes", MaxSubjectSource))
+	v.Check(strings.TrimSpace(src.HTML) != "", "html", "Required", "is required")
+	v.Check(len(src.HTML) <= MaxBodySource, "html", "Size", fmt.Sprintf("must be at most %d KiB", MaxBodySource>>10))
+	v.Check(strings.TrimSpace(src.Text) != "", "text", "Required", "is required")
+	v.Check(len(src.Text) <= MaxBodySource, "text", "Size", fmt.Sprintf("must be at most %d KiB", MaxBodySource>>10))
+	for field, val := range map[string]string{"subject": src.Subject, "html": src.HTML, "text": src.Text} {
+		v.Check(utf8.ValidString(val) && !strings.ContainsRune(val, 0), field, "Encoding", "must be UTF-8 text without NUL characters")
+	}
+	if err := v.Err(); err != nil {
+		return Source{}, err
+	}
+	src.HTML = sanitizeSource(src.HTML)
+	r, err := s.renderOverride(src, s.sample)
+	if err != nil {
+		var pe *partError
+		if !errors.As(err, &pe) {
+			return Source{}, err
+		}
+		return Source{}, mdm.FieldErrors(mdm.FieldError{Code: "Template", Field: pe.field, Message: templateMessage(pe.err)})
+	}
+	html, text := s.keepsSecret(r, s.sample)
+	if s.secret != "" { // the sample value typed in by hand is not the field
+		uses := regexp.MustCompile(`\.` + s.secret + `\b`)
+		html, text = html && uses.MatchString(src.HTML), text && uses.MatchString(src.Text)
+	}
+	v.Check(html, "html", "Secret", fmt.Sprintf("must show {{.%s}}: this email exists to deliver it", s.secret))
+	v.Check(text, "text", "Secret", fmt.Sprintf("must show {{.%s}}: this email exists to deliver it", s.secret))
+	if err := v.Err(); err != nil {
+		return Source{}, err
+	}
+	return src, nil
+}
+
+// PreviewSource renders src for the named email with the sample data, after the checks of CheckSource.
+func PreviewSource(name string, src Source) (Rendered, error) {
+	clean, err := CheckSource(name, src)
+	if err != nil {
+		return Rendered{}, err
+	}
+	return defaults[name].renderOverride(clean, defaults[name].sample)
+}
+
+// templateMessage is a parser or executor message without Go's "template: name:" prefix noise.
+func templateMessage(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "template: ")
+	msg = strings.ReplaceAll(msg, "steward/internal/mail.", "")
+	msg = strings.ReplaceAll(msg, "mail.", "")
+	return msg
+}
