@@ -53,29 +53,33 @@ func inviterName(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID) stri
 	return p.Username
 }
 
-// inviteAdmin queues the Admin Invitation, instead of an end-user invitation, when a holds any role,
-// and reports whether it did. Without a password yet the link is a one-time activation link (the
+// inviteAdmin queues the Admin Invitation when a holds any role and may sign in to the console (an API
+// user never may). It comes on top of the device registration invitation, since an administrator may
+// register devices too. Without a password yet the link is a one-time activation link (the
 // /activate page, where they choose one; an earlier invitation's link stops working); with one it is
 // the console sign-in page.
-func (s *Service) inviteAdmin(ctx context.Context, tx mdm.Stores, a *mdm.Account, tenant *mdm.Tenant) (bool, error) {
+func (s *Service) inviteAdmin(ctx context.Context, tx mdm.Stores, a *mdm.Account, tenant *mdm.Tenant) error {
+	if a.APIUser {
+		return nil
+	}
 	roles, err := adminRoles(ctx, tx, a)
 	if err != nil || len(roles) == 0 {
-		return false, err
+		return err
 	}
 	data := mail.AdminInvitationData{TenantName: tenant.Name, FirstName: a.FirstName, InvitedBy: inviterName(ctx, tx, a.TenantID),
 		Roles: roles, Link: s.baseURL + "/login"}
 	if a.PasswordHash == "" {
 		if err := tx.Tokens().Revoke(ctx, mdm.TokenPurposeActivation, a.TenantID, a.ID); err != nil {
-			return true, err
+			return err
 		}
 		token, now := secret.Token(), s.now()
 		data.ExpiresAt = now.Add(AdminInvitationLifetime)
 		if err := tx.Tokens().Create(ctx, &mdm.OneTimeToken{Hash: s.keys.Hash(token), Purpose: mdm.TokenPurposeActivation,
 			TenantID: a.TenantID, AccountID: a.ID, ExpiresAt: data.ExpiresAt, CreatedAt: now}); err != nil {
-			return true, err
+			return err
 		}
 		data.Link = s.baseURL + "/activate?token=" + url.QueryEscape(token)
 	}
 	_, err = s.mailer.Enqueue(ctx, tx.Outbox(), a.TenantID, mail.TemplateAdminInvitation, a.Email, data)
-	return true, err
+	return err
 }

@@ -183,7 +183,7 @@ func (s *Service) IssueRegistrationPIN(ctx context.Context, id mdm.AccountID) (*
 
 // invite queues the invitation of a newly created account inside its transaction: a half account, or
 // any account added with others, gets a PIN invitation (its first-visit PIN); a single full account the
-// password invitation.
+// password invitation. An account that holds roles also gets the Admin Invitation to the console.
 func (s *Service) invite(ctx context.Context, tx mdm.Stores, a *mdm.Account, alone bool) error {
 	if s.mailer == nil {
 		return mdm.Errorf(mdm.Unavailable, "mail is not set up on this server")
@@ -192,7 +192,7 @@ func (s *Service) invite(ctx context.Context, tx mdm.Stores, a *mdm.Account, alo
 	if err != nil {
 		return err
 	}
-	if admin, err := s.inviteAdmin(ctx, tx, a, tenant); admin || err != nil { // an account holding roles
+	if err := s.inviteAdmin(ctx, tx, a, tenant); err != nil {
 		return err
 	}
 	register := s.baseURL + "/go"

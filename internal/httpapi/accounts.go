@@ -45,8 +45,8 @@ type createAccountsInput struct {
 	Accounts []accounts.NewAccount `json:"accounts"`
 }
 
-// adminInviteRule is who gets the Admin Invitation rather than an end-user invitation.
-const adminInviteRule = "An account holding any role (an administrator, directly or through a group) gets the Admin " +
+// adminInviteRule is who gets the Admin Invitation on top of the device registration invitation.
+const adminInviteRule = "An account holding any role (an administrator, directly or through a group; not an API user) also gets the Admin " +
 	"Invitation, naming the inviting administrator and the roles: without a password its link is a one-time link " +
 	"(valid 72 hours, replacing any earlier one) to choose one at /activate; with a password it is the console sign-in page."
 

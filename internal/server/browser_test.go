@@ -342,8 +342,10 @@ func tenantAdminFlow(t *testing.T, s *Server, base string, run func(string, ...c
 		chromedp.WaitVisible(`#outbox`, chromedp.ByQuery),
 		chromedp.Text(`#outbox tbody`, &outbox, chromedp.ByQuery),
 	)
-	if n := strings.Count(outbox, user); n != 2 || strings.Count(outbox, mail.TemplateInvitationPIN) != 2 {
-		t.Errorf("outbox holds %d mails to %s, want 2 PIN invitations:\n%s", n, user, outbox)
+	// The user holds a role, so each invitation also brought the Admin Invitation.
+	if n := strings.Count(outbox, user); n != 4 || strings.Count(outbox, mail.TemplateInvitationPIN) != 2 ||
+		strings.Count(outbox, mail.TemplateAdminInvitation) != 2 {
+		t.Errorf("outbox holds %d mails to %s, want 2 PIN invitations and 2 Admin Invitations:\n%s", n, user, outbox)
 	}
 	if strings.Contains(outbox, pin) {
 		t.Errorf("the outbox list shows the PIN")

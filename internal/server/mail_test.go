@@ -75,6 +75,35 @@ func (b *inbox) wait(t *testing.T, re *regexp.Regexp) string {
 	return ""
 }
 
+// waitAll returns the n-th (1-based) message matching every one of res, failing after a deadline.
+func (b *inbox) waitAll(t *testing.T, n int, res ...*regexp.Regexp) string {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if found := b.matching(res...); len(found) >= n {
+			return found[n-1]
+		}
+	}
+	t.Fatalf("no message number %d matching all of %v arrived", n, res)
+	return ""
+}
+
+// matching lists the messages so far that match every one of res.
+func (b *inbox) matching(res ...*regexp.Regexp) []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+next:
+	for _, m := range b.messages {
+		for _, re := range res {
+			if !re.MatchString(m) {
+				continue next
+			}
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
 func (b *inbox) count() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
