@@ -85,6 +85,13 @@ func New(d Deps) http.Handler {
 	c.signedIn("GET /console/roles", c.rolesPage)
 	c.signedIn("GET /console/registration", c.registrationPage)
 	c.signedIn("POST /console/registration", c.saveRegistration)
+	c.signedIn("GET /console/registration/new", c.newOverridePage)
+	c.signedIn("POST /console/registration/new", c.createOverride)
+	c.signedIn("GET /console/registration/groups/{id}", c.overridePage)
+	c.signedIn("POST /console/registration/groups/{id}", c.saveOverride)
+	c.signedIn("POST /console/registration/groups/{id}/move", c.moveOverride)
+	c.signedIn("GET /console/registration/groups/{id}/delete", c.deleteOverridePage)
+	c.signedIn("POST /console/registration/groups/{id}/delete", c.deleteOverride)
 
 	c.handle("/", func(w http.ResponseWriter, r *http.Request) error {
 		return mdm.Errorf(mdm.NotFound, "there is no page at %s", r.URL.Path)
