@@ -15,11 +15,11 @@ type userView struct {
 	PIN     *accounts.PINState
 	// Effective is the registration setting that applies to the user and where it comes from.
 	Effective *accounts.EffectiveRegistration
-	NewPIN  *accounts.IssuedPIN // shown once, right after it was generated
-	Edit    form
-	Roles   rolePicker
-	Manage  bool
-	Self    bool
+	NewPIN    *accounts.IssuedPIN // shown once, right after it was generated
+	Edit      form
+	Roles     rolePicker
+	Manage    bool
+	Self      bool
 }
 
 // userView loads what the user page shows; edit, when set, is a refused edit form to show again.
