@@ -175,6 +175,10 @@ func TestConsoleGroupMembersAndRegistration(t *testing.T) {
 		if !regexp.MustCompile(`data-move-up="Sales" aria-label="Move Sales up" disabled`).MatchString(r.body) {
 			t.Errorf("the first override can be moved up")
 		}
+		ta.do("GET", "/console/groups/"+sales, nil).expect(t, 200, "Sales page", `id="group-registration">Its own, at priority 1: Password only.`,
+			`href="/console/registration/groups/`+sales+`"`)
+		ta.do("GET", "/console/groups/"+ops, nil).expect(t, 200, "Ops page", `id="group-registration">None of its own`)
+		ta.do("GET", "/console/groups/"+allUsers, nil).expect(t, 200, "All Users page", `id="group-registration">The <a href="/console/registration">default setting`)
 		r = ta.do("GET", "/console/registration/new", nil).expect(t, 200, "new again", `<option value="`+ops+`">Ops</option>`)
 		r.lacks(t, "new again", `<option value="`+sales+`"`, `<option value="`+eng+`"`)
 

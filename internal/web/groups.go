@@ -105,7 +105,9 @@ type groupView struct {
 	Members form
 	Lines   []string // refused member lines
 	List    memberList
-	Manage  bool
+	// Registration is the group's own registration setting, nil when it has none.
+	Registration *mdm.GroupRegistrationSettings
+	Manage       bool
 }
 
 func groupID(r *http.Request) (mdm.GroupID, error) {
@@ -131,6 +133,15 @@ func (c *console) groupView(r *http.Request, id mdm.GroupID, edit *form, roles [
 	v.Roles = newRolePicker(p, "group-roles", "Roles members inherit", roles, v.Edit.Error("roles"))
 	if v.List, err = c.memberList(r, g, v.Manage); err != nil {
 		return nil, err
+	}
+	if g.Kind != mdm.AllUsersGroup {
+		v.Registration, err = c.Accounts.GroupRegistrationSettings(r.Context(), id)
+		if mdm.IsCode(err, mdm.NotFound) {
+			err = nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
 	return v, nil
 }
