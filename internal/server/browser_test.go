@@ -17,6 +17,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"steward/internal/accounts"
 	"steward/internal/httpx"
 	"steward/internal/mail"
 	"steward/internal/mdm"
@@ -268,7 +269,7 @@ func TestConsoleInChromium(t *testing.T) {
 // invitations in the outbox.
 func tenantAdminFlow(t *testing.T, s *Server, base string, run func(string, ...chromedp.Action), settled chromedp.Action, shot func(string) chromedp.Action) {
 	t.Helper()
-	consoleTenant(t, s, "Pied Piper", "richard@piedpiper.example.com")
+	_, richard := consoleTenant(t, s, "Pied Piper", "richard@piedpiper.example.com")
 	const user = "dana@piedpiper.example.com"
 	row := `#user-list tr[data-email="` + user + `"]`
 
@@ -349,6 +350,51 @@ func tenantAdminFlow(t *testing.T, s *Server, base string, run func(string, ...c
 	}
 	if strings.Contains(outbox, pin) {
 		t.Errorf("the outbox list shows the PIN")
+	}
+
+	// Two groups with their own registration setting, Sales first; Dana is in both.
+	ctx := mdm.WithPrincipal(t.Context(), richard)
+	var groups []mdm.GroupID
+	for _, in := range []accounts.GroupInput{{Name: ptrTo("Sales"), Kind: ptrTo("STATIC")},
+		{Name: ptrTo("Piper staff"), Kind: ptrTo("DYNAMIC"), Rule: ptrTo("emailAddress=*@piedpiper.example.com")}} {
+		g, err := s.accounts.CreateGroup(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		groups = append(groups, g.ID)
+		if _, err := s.accounts.SetRegistrationSettings(ctx, accounts.RegistrationInput{GroupID: &g.ID,
+			AuthType: ptrTo("PIN_AND_PASSWORD"), PINLength: ptrTo(8)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dana, err := s.store.Accounts().ByUsername(t.Context(), user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.accounts.ChangeMembers(ctx, groups[0], []mdm.AccountID{dana.ID}, true); err != nil {
+		t.Fatal(err)
+	}
+	var first, source string
+	run("move a group's registration setting down and see the user's setting follow",
+		chromedp.Click(`nav a[href="/console/registration"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#overrides`, chromedp.ByQuery),
+		chromedp.Click(`button[data-move-down="Sales"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#flash .alert-success`, chromedp.ByQuery),
+		chromedp.Text(`#overrides tbody tr:first-child`, &first, chromedp.ByQuery),
+		shot("steward-registration-groups.png"),
+		chromedp.Click(`#overrides a[href="/console/groups/`+strconvI(int64(groups[0]))+`"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#member-list tr[data-member="`+user+`"]`, chromedp.ByQuery),
+		shot("steward-group-members.png"),
+		chromedp.Click(`#member-list a[href="/console/users/`+strconvI(int64(dana.ID))+`"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#effective-source`, chromedp.ByQuery),
+		chromedp.Text(`#effective-source`, &source, chromedp.ByQuery),
+		shot("steward-user-effective.png"),
+		chromedp.Navigate(base+"/console/registration/new"),
+		chromedp.WaitVisible(`#f-groupId`, chromedp.ByQuery),
+		shot("steward-registration-new.png"),
+	)
+	if !strings.Contains(first, "Piper staff") || !strings.Contains(source, "Piper staff") {
+		t.Errorf("after moving Sales down: first row %q, Dana's setting %q", first, source)
 	}
 
 	run("visit the other new pages",
@@ -659,6 +705,8 @@ func TestConsoleHTTP(t *testing.T) {
 }
 
 func strconvI(n int64) string { return strconv.FormatInt(n, 10) }
+
+func ptrTo[T any](v T) *T { return &v }
 
 // removeEventually removes dir, retrying for a few seconds while a just-closed browser's helper
 // processes finish writing to it.

@@ -104,7 +104,10 @@ type groupView struct {
 	Roles   rolePicker
 	Members form
 	Lines   []string // refused member lines
-	Manage  bool
+	List    memberList
+	// Registration is the group's own registration setting, nil when it has none.
+	Registration *mdm.GroupRegistrationSettings
+	Manage       bool
 }
 
 func groupID(r *http.Request) (mdm.GroupID, error) {
@@ -128,6 +131,18 @@ func (c *console) groupView(r *http.Request, id mdm.GroupID, edit *form, roles [
 		roles = g.Roles
 	}
 	v.Roles = newRolePicker(p, "group-roles", "Roles members inherit", roles, v.Edit.Error("roles"))
+	if v.List, err = c.memberList(r, g, v.Manage); err != nil {
+		return nil, err
+	}
+	if g.Kind != mdm.AllUsersGroup {
+		v.Registration, err = c.Accounts.GroupRegistrationSettings(r.Context(), id)
+		if mdm.IsCode(err, mdm.NotFound) {
+			err = nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 	return v, nil
 }
 
@@ -138,7 +153,8 @@ func (c *console) renderGroup(w http.ResponseWriter, r *http.Request, status int
 	return render(w, r, status, "group", page{Title: v.Group.Name, Nav: "groups", Flash: fl, Data: v})
 }
 
-// groupPage shows one group with its edit, members and delete actions.
+// groupPage shows one group with its member list, edit, members and delete actions. The member
+// search and pager swap only the list (HX-Target member-list).
 func (c *console) groupPage(w http.ResponseWriter, r *http.Request) error {
 	id, err := groupID(r)
 	if err != nil {
@@ -147,6 +163,10 @@ func (c *console) groupPage(w http.ResponseWriter, r *http.Request) error {
 	v, err := c.groupView(r, id, nil, nil)
 	if err != nil {
 		return err
+	}
+	w.Header().Set("Vary", "HX-Request, HX-Target")
+	if hxTarget(r) == "member-list" {
+		return fragment(w, http.StatusOK, "group", "member_list", v.List)
 	}
 	return c.renderGroup(w, r, http.StatusOK, v, nil)
 }

@@ -17,6 +17,9 @@ type registrationView struct {
 	Form       form
 	Manage     bool
 	ModifiedAt string // "" while the defaults apply
+	// Overrides are the groups' own settings, highest priority first; CanAdd says a group without one is left.
+	Overrides []mdm.GroupRegistrationSettings
+	CanAdd    bool
 }
 
 func settingForm(s *mdm.RegistrationSettings) form {
@@ -31,24 +34,41 @@ func settingForm(s *mdm.RegistrationSettings) form {
 	return f
 }
 
-// registrationPage shows the tenant's default device registration setting (for All Users).
+// registrationPage shows the tenant's default device registration setting (for All Users) and below it
+// the groups' overrides in priority order.
 func (c *console) registrationPage(w http.ResponseWriter, r *http.Request) error {
-	s, err := c.Accounts.RegistrationSettings(r.Context())
+	v, err := c.registrationView(r, nil)
 	if err != nil {
 		return err
 	}
-	v := registrationView{Form: settingForm(s), Manage: can(mdm.PrincipalFrom(r.Context()), string(authz.UserManage)),
-		ModifiedAt: modifiedAt(s)}
 	return render(w, r, http.StatusOK, "registration", page{Title: "Device registration", Nav: "registration",
 		Flash: doneFlash(r.URL.Query()), Data: v})
 }
 
-// saveRegistration changes the tenant's default setting; numbers that are not numbers are refused here.
-func (c *console) saveRegistration(w http.ResponseWriter, r *http.Request) error {
-	if err := parseForm(w, r); err != nil {
-		return err
+// registrationView loads the page; refused, when set, is a refused default form to show again.
+func (c *console) registrationView(r *http.Request, refused *form) (*registrationView, error) {
+	ov, err := c.Accounts.RegistrationSettingsList(r.Context())
+	if err != nil {
+		return nil, err
 	}
-	f := newForm()
+	v := &registrationView{Form: settingForm(&ov.Default), Manage: can(mdm.PrincipalFrom(r.Context()), string(authz.UserManage)),
+		ModifiedAt: modifiedAt(&ov.Default), Overrides: ov.Overrides}
+	if refused != nil {
+		v.Form = *refused
+	}
+	if v.Manage {
+		free, err := c.groupsWithoutOverride(r, ov.Overrides)
+		if err != nil {
+			return nil, err
+		}
+		v.CanAdd = len(free) > 0
+	}
+	return v, nil
+}
+
+// registrationInput reads the setting form into f and the service input; a number that is not a
+// number is refused here, as a field error on f.
+func registrationInput(r *http.Request, f *form) accounts.RegistrationInput {
 	for _, name := range registrationFields {
 		f.Values[name] = strings.TrimSpace(r.PostForm.Get(name))
 	}
@@ -63,6 +83,19 @@ func (c *console) saveRegistration(w http.ResponseWriter, r *http.Request) error
 		}
 		*dst = &n
 	}
+	return in
+}
+
+// saveRegistration changes the tenant's default setting.
+func (c *console) saveRegistration(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	if _, err := authz.RequireTenant(mdm.PrincipalFrom(r.Context()), authz.UserManage); err != nil {
+		return err // a read-only caller learns nothing about the form
+	}
+	f := newForm()
+	in := registrationInput(r, &f)
 	status := http.StatusBadRequest
 	if len(f.Errors) == 0 {
 		_, err := c.Accounts.SetRegistrationSettings(r.Context(), in)
@@ -74,15 +107,12 @@ func (c *console) saveRegistration(w http.ResponseWriter, r *http.Request) error
 		if status, ok = f.setError(err, registrationFields...); !ok {
 			return err
 		}
-	} else if _, err := authz.RequireTenant(mdm.PrincipalFrom(r.Context()), authz.UserManage); err != nil {
-		return err // a read-only caller learns nothing about the form
 	}
-	cur, err := c.Accounts.RegistrationSettings(r.Context())
+	v, err := c.registrationView(r, &f)
 	if err != nil {
 		return err
 	}
-	return render(w, r, status, "registration", page{Title: "Device registration", Nav: "registration",
-		Data: registrationView{Form: f, Manage: true, ModifiedAt: modifiedAt(cur)}})
+	return render(w, r, status, "registration", page{Title: "Device registration", Nav: "registration", Data: v})
 }
 
 func modifiedAt(s *mdm.RegistrationSettings) string {

@@ -13,11 +13,13 @@ import (
 type userView struct {
 	Account *mdm.Account
 	PIN     *accounts.PINState
-	NewPIN  *accounts.IssuedPIN // shown once, right after it was generated
-	Edit    form
-	Roles   rolePicker
-	Manage  bool
-	Self    bool
+	// Effective is the registration setting that applies to the user and where it comes from.
+	Effective *accounts.EffectiveRegistration
+	NewPIN    *accounts.IssuedPIN // shown once, right after it was generated
+	Edit      form
+	Roles     rolePicker
+	Manage    bool
+	Self      bool
 }
 
 // userView loads what the user page shows; edit, when set, is a refused edit form to show again.
@@ -30,8 +32,12 @@ func (c *console) userView(r *http.Request, id mdm.AccountID, edit *form, roles 
 	if err != nil {
 		return nil, err
 	}
+	eff, err := c.Accounts.EffectiveRegistrationSettings(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
 	p := mdm.PrincipalFrom(r.Context())
-	v := &userView{Account: a, PIN: pin, Manage: can(p, string(authz.UserManage)), Self: int64(a.ID) == p.ID}
+	v := &userView{Account: a, PIN: pin, Effective: eff, Manage: can(p, string(authz.UserManage)), Self: int64(a.ID) == p.ID}
 	if edit != nil {
 		v.Edit = *edit
 	} else {

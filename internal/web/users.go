@@ -54,6 +54,10 @@ var doneMessages = map[string]string{
 	"gdeleted": "The group was deleted.",
 	"members":  "The members were changed.",
 	"saved":    "The registration setting was saved.",
+	"ocreated": "The group's registration setting was added, at the lowest priority.",
+	"osaved":   "The group's registration setting was saved.",
+	"odeleted": "The group's registration setting was deleted.",
+	"moved":    "The priority was changed.",
 }
 
 // doneFlash turns ?done=…&n=… into a success message.

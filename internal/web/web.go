@@ -92,6 +92,13 @@ func New(d Deps) http.Handler {
 	c.signedIn("GET /console/emailtemplates/{name}", c.emailTemplatePage)
 	c.signedIn("POST /console/emailtemplates/{name}", c.emailTemplateAction)
 	c.signedIn("POST /console/emailtemplates/{name}/reset", c.resetEmailTemplate)
+	c.signedIn("GET /console/registration/new", c.newOverridePage)
+	c.signedIn("POST /console/registration/new", c.createOverride)
+	c.signedIn("GET /console/registration/groups/{id}", c.overridePage)
+	c.signedIn("POST /console/registration/groups/{id}", c.saveOverride)
+	c.signedIn("POST /console/registration/groups/{id}/move", c.moveOverride)
+	c.signedIn("GET /console/registration/groups/{id}/delete", c.deleteOverridePage)
+	c.signedIn("POST /console/registration/groups/{id}/delete", c.deleteOverride)
 
 	c.handle("/", func(w http.ResponseWriter, r *http.Request) error {
 		return mdm.Errorf(mdm.NotFound, "there is no page at %s", r.URL.Path)
