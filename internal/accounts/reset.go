@@ -52,7 +52,8 @@ func (s *Service) CheckPasswordReset(ctx context.Context, token string) (*Activa
 	return &Activation{Username: a.Username, TenantName: tenant.Name}, nil
 }
 
-// ResetPassword sets a new password through a reset link. The link works once.
+// ResetPassword sets a new password through a reset link and ends the account's sessions. The link
+// works once.
 func (s *Service) ResetPassword(ctx context.Context, token, password string) (*Activation, error) {
 	t, a, tenant, err := s.resetToken(ctx, token)
 	if err != nil {
@@ -69,6 +70,10 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string) (*A
 			return err
 		}
 		if err := tx.Accounts().SetPassword(ctx, a.TenantID, a.ID, hash, s.now()); err != nil {
+			return err
+		}
+		// Whoever knew the old password may be signed in with it: the reset signs them out.
+		if err := tx.Sessions().DeleteForAccount(ctx, a.TenantID, a.ID); err != nil {
 			return err
 		}
 		return audit.Write(selfServiceActor(ctx, a), tx.Audit(), s.now(), audit.Entry{TenantID: a.TenantID,

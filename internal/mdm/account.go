@@ -120,4 +120,7 @@ type SessionStore interface {
 	Create(ctx context.Context, s *Session) error
 	Get(ctx context.Context, hash []byte, now time.Time) (*Session, error)
 	Delete(ctx context.Context, hash []byte) error
+	// DeleteForAccount ends every session (console and portal) of a tenant's account, so that a new
+	// password shuts out whoever knew the old one.
+	DeleteForAccount(ctx context.Context, tenantID TenantID, accountID AccountID) error
 }

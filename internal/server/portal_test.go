@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"steward/internal/httpx"
 )
 
 // TestPortalPINRequest: "Get a new PIN" mails a PIN (recipient, subject) that signs in at /go once; it
@@ -167,9 +169,13 @@ func testPasswordReset(t *testing.T, dbURL string) {
 	if st := reset("Rita-new-password-1", "different"); st != 400 {
 		t.Errorf("different confirmation: %d, want 400", st)
 	}
+	rita := b.cookie(httpx.PortalCookie)
+	e.callPortal("GET", "/api/v1/selfservice/devices", rita, "").must(t, 200, nil)
 	if st := reset("Rita-new-password-1", "Rita-new-password-1"); st != 200 {
 		t.Fatalf("reset: %d, want 200", st)
 	}
+	// The reset signs out the session opened with the old password.
+	e.callPortal("GET", "/api/v1/selfservice/devices", rita, "").must(t, 401, nil)
 	if st := reset("Rita-third-password-1", "Rita-third-password-1"); st != 409 {
 		t.Errorf("second use of the link: %d, want 409", st)
 	}
@@ -188,6 +194,10 @@ func testPasswordReset(t *testing.T, dbURL string) {
 
 	// 15 minutes later (as the database sees it), a new request sends a new link.
 	e.srv.Store().DB().Exec(`UPDATE one_time_tokens SET created_at = created_at - 16*60000 WHERE purpose='pwreset'`)
+	b = e.browser()
+	if st, _ := b.signIn("rita@reset.example.com", "password", "Rita-new-password-1"); st != 200 {
+		t.Fatalf("sign-in with the new password: %d", st)
+	}
 	if st, page := b.post("/go/password", nil); st != 200 || !strings.Contains(page, "on its way") {
 		t.Errorf("request after 15 minutes: %d", st)
 	}

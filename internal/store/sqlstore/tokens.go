@@ -87,3 +87,9 @@ func (s sessionStore) Delete(ctx context.Context, hash []byte) error {
 	_, err := s.q.ExecContext(ctx, `DELETE FROM sessions WHERE hash=$1`, hash)
 	return dbError(err)
 }
+
+func (s sessionStore) DeleteForAccount(ctx context.Context, tenantID mdm.TenantID, accountID mdm.AccountID) error {
+	_, err := s.q.ExecContext(ctx, `DELETE FROM sessions WHERE tenant_id=$1 AND subject_id=$2 AND kind<>$3`,
+		tenantID, accountID, mdm.SystemAdminPrincipal)
+	return dbError(err)
+}

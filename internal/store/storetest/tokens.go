@@ -88,6 +88,41 @@ func testTokenConcurrentUse(t *testing.T, f *fixture) {
 
 var sessionTests = []test{
 	{"CreateGetDelete", testSessions},
+	{"DeleteForAccount", testSessionsDeleteForAccount},
+}
+
+func testSessionsDeleteForAccount(t *testing.T, f *fixture) {
+	ss := f.s.Sessions()
+	accA := f.account(t, f.A.ID, "a@example.com")
+	otherA := f.account(t, f.A.ID, "other@example.com")
+	accB := f.account(t, f.B.ID, "b@example.com")
+	admin := mdm.SystemAdmin{Username: "root", PasswordHash: "h", CreatedAt: f.now}
+	must(t, "create system admin", f.s.SystemAdmins().Create(f.ctx, &admin))
+	mk := func(kind mdm.PrincipalKind, subject int64, tenant mdm.TenantID) mdm.Session {
+		se := mdm.Session{Hash: randomBytes(t, 32), Kind: kind, SubjectID: subject, TenantID: tenant,
+			ExpiresAt: f.now.Add(time.Hour), CreatedAt: f.now}
+		must(t, "Create", ss.Create(f.ctx, &se))
+		return se
+	}
+	console := mk(mdm.AccountPrincipal, int64(accA.ID), f.A.ID)
+	portal := mk(mdm.PortalPrincipal, int64(accA.ID), f.A.ID)
+	keep := []mdm.Session{
+		mk(mdm.AccountPrincipal, int64(otherA.ID), f.A.ID),
+		mk(mdm.AccountPrincipal, int64(accB.ID), f.B.ID),
+		mk(mdm.SystemAdminPrincipal, admin.ID, ""),
+	}
+	// The same account id under B's tenant id removes nothing of A's.
+	must(t, "DeleteForAccount across tenants", ss.DeleteForAccount(f.ctx, f.B.ID, accA.ID))
+	must(t, "DeleteForAccount", ss.DeleteForAccount(f.ctx, f.A.ID, accA.ID))
+	for _, gone := range []mdm.Session{console, portal} {
+		_, err := ss.Get(f.ctx, gone.Hash, f.now)
+		wantCode(t, string(gone.Kind)+" session after DeleteForAccount", err, mdm.NotFound)
+	}
+	for _, k := range keep {
+		if _, err := ss.Get(f.ctx, k.Hash, f.now); err != nil {
+			t.Errorf("%s session %d of %q after deleting A's account sessions: %v", k.Kind, k.SubjectID, k.TenantID, err)
+		}
+	}
 }
 
 func testSessions(t *testing.T, f *fixture) {

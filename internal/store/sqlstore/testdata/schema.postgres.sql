@@ -135,6 +135,7 @@ CREATE TABLE sessions (
     created_at bigint NOT NULL
 );
 ALTER TABLE sessions ADD CONSTRAINT sessions_pkey PRIMARY KEY (hash);
+CREATE INDEX sessions_account ON public.sessions USING btree (tenant_id, subject_id);
 CREATE UNIQUE INDEX sessions_pkey ON public.sessions USING btree (hash);
 
 CREATE TABLE spaces (

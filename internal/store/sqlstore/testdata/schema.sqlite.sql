@@ -126,6 +126,8 @@ CREATE TABLE sessions (
     created_at INTEGER NOT NULL
 );
 
+CREATE INDEX sessions_account ON sessions (tenant_id, subject_id);
+
 CREATE TABLE spaces (
     id         INTEGER PRIMARY KEY,
     tenant_id  TEXT NOT NULL REFERENCES tenants(id),
