@@ -124,11 +124,9 @@ func (s *Service) UpdateGroup(ctx context.Context, id mdm.GroupID, in GroupInput
 		v.Check(in.Name != nil || in.Description != nil || in.Rule != nil || in.Roles != nil, "body", "Required",
 			"give at least one of name, description, rule, roles")
 		checkGroup(&v, p, in, g.Kind)
-		if in.Roles == nil {
-			// A new rule or name moves the group's roles to other people: only someone who could grant
-			// those roles may do that.
-			checkGrant(&v, p, "roles", g.Roles)
-		}
+		// A new rule or name moves the group's roles to other people, and new roles take the old ones
+		// from its members: only someone who could grant the group's roles may change it at all.
+		checkGrant(&v, p, "roles", g.Roles)
 		if err := v.Err(); err != nil {
 			return err
 		}
@@ -159,6 +157,12 @@ func (s *Service) DeleteGroup(ctx context.Context, id mdm.GroupID) error {
 		}
 		if g.Kind == mdm.AllUsersGroup {
 			return mdm.Errorf(mdm.Conflict, "the All Users group always exists")
+		}
+		// Deleting takes the group's roles from its members: only someone who could grant them may.
+		var v mdm.Validator
+		checkGrant(&v, mdm.PrincipalFrom(ctx), "id", g.Roles)
+		if err := v.Err(); err != nil {
+			return err
 		}
 		if err := tx.Groups().Delete(ctx, tenantID, id); err != nil {
 			return err
@@ -229,6 +233,24 @@ func accountValue(a *mdm.Account) func(string) any {
 		}
 		return nil
 	}
+}
+
+// requireCanManage refuses to act on an account that holds a role the caller could not grant: an
+// administrator never changes, deletes, invites or issues a PIN for someone stronger than themselves.
+func requireCanManage(ctx context.Context, tx mdm.Stores, p *mdm.Principal, a *mdm.Account) error {
+	roles, err := effectiveRolesIn(ctx, tx, a)
+	if err != nil {
+		return err
+	}
+	for _, r := range roles {
+		for _, perm := range authz.Permissions(r) {
+			if !authz.Allowed(p, perm) {
+				return mdm.Errorf(mdm.Forbidden, "%s holds %s, which includes %s that you do not hold: "+
+					"only an administrator with at least that account's rights can act on it", a.Username, r, perm)
+			}
+		}
+	}
+	return nil
 }
 
 // effectiveRoles are the account's own roles and those of every group it belongs to.

@@ -151,7 +151,8 @@ func (s *Service) newPIN(ctx context.Context, tx mdm.Stores, a *mdm.Account, set
 // IssueRegistrationPIN generates a new registration PIN for an account (POST /api/v1/account/regpin).
 // It works only when the tenant's setting registers devices with a PIN.
 func (s *Service) IssueRegistrationPIN(ctx context.Context, id mdm.AccountID) (*IssuedPIN, error) {
-	tenantID, err := authz.RequireTenant(mdm.PrincipalFrom(ctx), authz.UserManage)
+	p := mdm.PrincipalFrom(ctx)
+	tenantID, err := authz.RequireTenant(p, authz.UserManage)
 	if err != nil {
 		return nil, err
 	}
@@ -159,6 +160,10 @@ func (s *Service) IssueRegistrationPIN(ctx context.Context, id mdm.AccountID) (*
 	err = s.store.InTx(ctx, func(tx mdm.Stores) error {
 		a, err := tx.Accounts().Get(ctx, tenantID, id)
 		if err != nil {
+			return err
+		}
+		// A PIN signs in as the account: only someone as strong as it may have one issued.
+		if err := requireCanManage(ctx, tx, p, a); err != nil {
 			return err
 		}
 		set, err := s.registrationSettingsFor(ctx, tx, a)

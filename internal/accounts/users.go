@@ -121,6 +121,16 @@ func (s *Service) CreateAccounts(ctx context.Context, in []NewAccount, invite bo
 			if err := tx.Accounts().Create(ctx, &out[i]); err != nil {
 				return mdm.ConflictOn(err, fmt.Sprintf("accounts[%d].emailAddress", i))
 			}
+			// A dynamic group or All Users can hand the new account roles of its own: the caller must be
+			// able to grant whatever it ends up holding.
+			effective, err := effectiveRolesIn(ctx, tx, &out[i])
+			if err != nil {
+				return err
+			}
+			checkGrant(&v, p, fmt.Sprintf("accounts[%d].emailAddress", i), effective)
+			if err := v.Err(); err != nil {
+				return err
+			}
 			kind := "half"
 			if out[i].PasswordHash != "" {
 				kind = "full"
@@ -196,7 +206,13 @@ func (s *Service) UpdateAccount(ctx context.Context, id mdm.AccountID, in Accoun
 	}
 	var out *mdm.Account
 	err = s.store.InTx(ctx, func(tx mdm.Stores) error {
-		var err error
+		before, err := tx.Accounts().Get(ctx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		if err := requireCanManage(ctx, tx, p, before); err != nil {
+			return err
+		}
 		out, err = tx.Accounts().Update(ctx, tenantID, id, mdm.AccountPatch{FirstName: in.FirstName, LastName: in.LastName,
 			Roles: in.Roles, Enabled: in.Enabled, APIUser: in.APIUser}, s.now())
 		if err != nil {
@@ -248,6 +264,9 @@ func (s *Service) DeleteAccounts(ctx context.Context, ids []mdm.AccountID) error
 				}
 				return err
 			}
+			if err := requireCanManage(ctx, tx, p, a); err != nil {
+				return err
+			}
 			names = append(names, a.Username)
 		}
 		if _, err := tx.Accounts().Delete(ctx, tenantID, ids); err != nil {
@@ -266,7 +285,8 @@ func (s *Service) DeleteAccounts(ctx context.Context, ids []mdm.AccountID) error
 // InviteAccounts sends (or sends again) the invitation of existing accounts of the caller's tenant:
 // all of ids or, if any is unknown, none. A half account gets a fresh PIN, which replaces its last one.
 func (s *Service) InviteAccounts(ctx context.Context, ids []mdm.AccountID) error {
-	tenantID, err := authz.RequireTenant(mdm.PrincipalFrom(ctx), authz.UserManage)
+	p := mdm.PrincipalFrom(ctx)
+	tenantID, err := authz.RequireTenant(p, authz.UserManage)
 	if err != nil {
 		return err
 	}
@@ -284,6 +304,9 @@ func (s *Service) InviteAccounts(ctx context.Context, ids []mdm.AccountID) error
 				return mdm.Errorf(mdm.NotFound, "account %d not found: nobody was invited", id)
 			}
 			if err != nil {
+				return err
+			}
+			if err := requireCanManage(ctx, tx, p, a); err != nil {
 				return err
 			}
 			if err := s.invite(ctx, tx, a, len(ids) == 1); err != nil {

@@ -460,10 +460,11 @@ func TestConsoleUsersAndGroups(t *testing.T) {
 		c.do("GET", "/console/users/"+gavin, nil).expect(t, 200, "Tenant Admin's page", `value="TENANT_ADMIN" checked disabled`)
 		c.do("POST", "/console/users", url.Values{"emailAddress": {"forged@hooli.example.com"}, "roles": {"TENANT_ADMIN"}}).expect(t, 400,
 			"forged role", "You cannot grant TENANT_ADMIN")
-		// The locked role is sent along, so the service sees the account keep it, and refuses a weaker
-		// administrator changing a stronger account at all.
-		c.do("POST", "/console/users/"+gavin, url.Values{"firstName": {"Mallory"}, "lastName": {"Belson"}, "enabled": {"on"}}).expect(t, 400,
-			"edit a Tenant Admin", `id="edit-roles-error"`, "You cannot grant TENANT_ADMIN")
+		// The service refuses a weaker administrator acting on a stronger account at all.
+		c.do("POST", "/console/users/"+gavin, url.Values{"firstName": {"Mallory"}, "lastName": {"Belson"}, "enabled": {"on"}}).expect(t, 403,
+			"edit a Tenant Admin", "holds TENANT_ADMIN")
+		c.do("POST", "/console/users/"+gavin+"/pin", nil).expect(t, 403, "a PIN for the Tenant Admin", "holds TENANT_ADMIN")
+		c.do("POST", "/console/users/"+gavin+"/delete", nil).expect(t, 403, "delete the Tenant Admin", "holds TENANT_ADMIN")
 		a, err := s.accounts.GetAccount(ctx, hooli.Admin.ID)
 		if err != nil || !slices.Equal(a.Roles, []string{mdm.RoleTenantAdmin}) || a.FirstName == "Mallory" {
 			t.Errorf("a User Management admin changed the Tenant Admin: %+v %v", a, err)
