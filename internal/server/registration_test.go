@@ -343,6 +343,20 @@ func TestAPIUsersAndConsoleSignIn(t *testing.T) {
 	if status != http.StatusForbidden || cookie != nil || !strings.Contains(body, "API user") {
 		t.Errorf("API user console sign-in: %d, cookie %v, body lacks the reason:\n%s", status, cookie, body)
 	}
+	// Nor do its Basic credentials open a console page: the console is sessions only.
+	for _, auth := range []string{"bot@robots.example.com:" + pw, ta} {
+		user, password, _ := strings.Cut(auth, ":")
+		req, _ := http.NewRequest("GET", e.url+"/console/users", nil)
+		req.SetBasicAuth(user, password)
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login") {
+			t.Errorf("console page with Basic credentials of %s: %d to %q, want the sign-in page", user, res.StatusCode, res.Header.Get("Location"))
+		}
+	}
 	var listed accountPage
 	e.call("GET", "/api/v1/account?fq=apiUser=true", ta, "").must(t, 200, &listed)
 	if listed.TotalCount != 1 || listed.SearchResults[0].ID != bot.ID {

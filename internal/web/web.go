@@ -160,10 +160,11 @@ func (c *console) root(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// consoleUser is the request's console sign-in: a portal sign-in (mdm.PortalPrincipal) opens no console
-// page, so it counts as anonymous here.
+// consoleUser is the request's console sign-in. Only a console session counts: HTTP Basic is for the
+// API (an API user's credentials must never open a page), and a portal sign-in (mdm.PortalPrincipal)
+// opens no console page, so both count as anonymous here.
 func consoleUser(r *http.Request) *mdm.Principal {
-	if p := mdm.PrincipalFrom(r.Context()); p != nil && p.Kind != mdm.PortalPrincipal {
+	if p := mdm.PrincipalFrom(r.Context()); p != nil && p.Session && p.Kind != mdm.PortalPrincipal {
 		return p
 	}
 	return nil
