@@ -411,6 +411,20 @@ func tenantAdminFlow(t *testing.T, s *Server, base string, run func(string, ...c
 		chromedp.WaitVisible(`#registration`, chromedp.ByQuery),
 		shot("steward-registration.png"),
 	)
+
+	var designated int
+	run("designate a support administrator",
+		chromedp.Click(`nav a[href="/console/support"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#support-fallback`, chromedp.ByQuery),
+		chromedp.Click(`#support-choices input[name=ids]`, chromedp.ByQuery),
+		chromedp.Click(`#save-support`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#flash .alert-success`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll("#support-designated tr[data-email]").length`, &designated),
+		shot("steward-support.png"),
+	)
+	if designated != 1 {
+		t.Errorf("after saving one box the page lists %d support administrators", designated)
+	}
 }
 
 // TestConsoleHTTP checks the console's rules with a plain HTTP client: sign-in failures, redirects,

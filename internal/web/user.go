@@ -47,6 +47,9 @@ func (c *console) userView(r *http.Request, id mdm.AccountID, edit *form, roles 
 		if a.Enabled {
 			v.Edit.Values["enabled"] = "on"
 		}
+		if a.APIUser {
+			v.Edit.Values["apiUser"] = "on"
+		}
 	}
 	v.Roles = newRolePicker(p, "edit-roles", "Own roles", roles, v.Edit.Error("roles"))
 	return v, nil
@@ -74,8 +77,9 @@ func (c *console) userPage(w http.ResponseWriter, r *http.Request) error {
 	return c.renderUser(w, r, http.StatusOK, v, doneFlash(r.URL.Query()))
 }
 
-// updateUser saves names, roles and the enabled flag. One's own roles and enabled flag are not sent:
-// the service refuses to change them.
+// updateUser saves names, roles and the enabled and API user flags. One's own roles and enabled flag
+// are not sent: the service refuses to change them. The API user flag is sent only when it changes, so
+// that the service's refusal (one's own flag; an API user without a password) is what the form shows.
 func (c *console) updateUser(w http.ResponseWriter, r *http.Request) error {
 	id, err := accountID(r)
 	if err != nil {
@@ -93,7 +97,11 @@ func (c *console) updateUser(w http.ResponseWriter, r *http.Request) error {
 	f.Values["firstName"] = strings.TrimSpace(r.PostForm.Get("firstName"))
 	f.Values["lastName"] = strings.TrimSpace(r.PostForm.Get("lastName"))
 	f.Values["enabled"] = r.PostForm.Get("enabled")
+	f.Values["apiUser"] = r.PostForm.Get("apiUser")
 	in := accounts.AccountUpdate{FirstName: ptr(f.Values["firstName"]), LastName: ptr(f.Values["lastName"])}
+	if apiUser := f.Values["apiUser"] == "on"; apiUser != a.APIUser {
+		in.APIUser = &apiUser
+	}
 	roles := keptRoles(p, r.PostForm["roles"], a.Roles)
 	if int64(id) != p.ID {
 		if !sameRoles(roles, a.Roles) {
@@ -102,7 +110,11 @@ func (c *console) updateUser(w http.ResponseWriter, r *http.Request) error {
 		in.Enabled = ptr(f.Values["enabled"] == "on")
 	}
 	if _, err := c.Accounts.UpdateAccount(r.Context(), id, in); err != nil {
-		status, ok := f.setError(err, "firstName", "lastName", "roles", "enabled")
+		known := []string{"firstName", "lastName", "roles", "enabled", "apiUser"}
+		if int64(id) == p.ID {
+			known = known[:2] // one's own page shows no roles, enabled or API user box: say it on top
+		}
+		status, ok := f.setError(err, known...)
 		if !ok {
 			return err
 		}

@@ -13,7 +13,7 @@ import (
 )
 
 // userFields are the Add user form's inputs, named as the service names them after "accounts[0].".
-var userFields = []string{"emailAddress", "firstName", "lastName", "password", "roles"}
+var userFields = []string{"emailAddress", "firstName", "lastName", "password", "roles", "apiUser"}
 
 type usersView struct {
 	List   userList
@@ -58,6 +58,7 @@ var doneMessages = map[string]string{
 	"osaved":   "The group's registration setting was saved.",
 	"odeleted": "The group's registration setting was deleted.",
 	"moved":    "The priority was changed.",
+	"support":  "The support administrators were saved.",
 }
 
 // doneFlash turns ?done=…&n=… into a success message.
@@ -131,8 +132,9 @@ func (c *console) addUser(w http.ResponseWriter, r *http.Request) error {
 	}
 	roles := r.PostForm["roles"]
 	invite := r.PostForm.Get("invite") == "on"
+	f.Values["apiUser"] = r.PostForm.Get("apiUser")
 	in := accounts.NewAccount{EmailAddress: f.Values["emailAddress"], FirstName: f.Values["firstName"],
-		LastName: f.Values["lastName"], Password: r.PostForm.Get("password"), Roles: roles}
+		LastName: f.Values["lastName"], Password: r.PostForm.Get("password"), Roles: roles, APIUser: f.Values["apiUser"] == "on"}
 	created, err := c.Accounts.CreateAccounts(r.Context(), []accounts.NewAccount{in}, invite)
 	if err != nil {
 		err = renamed(err, func(s string) string { return strings.TrimPrefix(s, "accounts[0].") })

@@ -92,6 +92,8 @@ func New(d Deps) http.Handler {
 	c.signedIn("GET /console/emailtemplates/{name}", c.emailTemplatePage)
 	c.signedIn("POST /console/emailtemplates/{name}", c.emailTemplateAction)
 	c.signedIn("POST /console/emailtemplates/{name}/reset", c.resetEmailTemplate)
+	c.signedIn("GET /console/support", c.supportPage)
+	c.signedIn("POST /console/support", c.saveSupport)
 	c.signedIn("GET /console/registration/new", c.newOverridePage)
 	c.signedIn("POST /console/registration/new", c.createOverride)
 	c.signedIn("GET /console/registration/groups/{id}", c.overridePage)
