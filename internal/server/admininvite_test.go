@@ -109,6 +109,16 @@ func TestAdminInvitation(t *testing.T) {
 		t.Error("the sign-in invitation shows an expiry date")
 	}
 
+	// A disabled account's link sets nothing.
+	var dis accountPage
+	e.call("POST", "/api/v1/accounts?sendInvite=true", ta, `{"accounts":[{"emailAddress":"dis@admininv.example.com",`+
+		`"firstName":"Dis","roles":["USER_READ_ONLY"]}]}`).must(t, 200, &dis)
+	disLink := activationLink.FindString(mailBody(box.waitAll(t, 1, regexp.MustCompile("(?i)to: .*dis@admininv.example.com"), adminSubject)))
+	e.call("PUT", fmt.Sprintf("/api/v1/account/%d", dis.SearchResults[0].ID), ta, `{"enabled":false}`).must(t, 200, nil)
+	if st := activate(token(disLink), "Disabled-pw-123"); st != 404 {
+		t.Errorf("a disabled account's invitation link: %d, want 404", st)
+	}
+
 	// An account without roles still gets the end-user invitation.
 	e.call("POST", "/api/v1/accounts?sendInvite=true", ta, `{"accounts":[{"emailAddress":"eve@admininv.example.com"}]}`).must(t, 200, nil)
 	eve := mailBody(box.wait(t, regexp.MustCompile("(?i)to: .*eve@admininv.example.com")))
