@@ -12,18 +12,8 @@ import (
 // consoleSignIn signs in on the console form and reports whether a session began.
 func consoleSignIn(t *testing.T, e *apiEnv, username, password string) bool {
 	t.Helper()
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := client.PostForm(e.url+"/login", url.Values{"username": {username}, "password": {password}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	for _, c := range res.Cookies() {
-		if c.Value != "" && res.StatusCode == http.StatusSeeOther && res.Header.Get("Location") == "/console" {
-			return true
-		}
-	}
-	return false
+	c, r := trySignIn(t, e.url, &http.Client{}, username, password)
+	return r.status == http.StatusSeeOther && c.cookie != nil && r.header.Get("Location") == "/console"
 }
 
 // TestAdminInvitation: an account with roles gets the Admin Invitation besides the end-user one; its

@@ -40,13 +40,19 @@ func signIn(t *testing.T, ts *httptest.Server, username, password string) *conso
 // signInAt signs in to the console at base with client (whose redirects it stops following).
 func signInAt(t *testing.T, base string, client *http.Client, username, password string) *consoleClient {
 	t.Helper()
-	c := &consoleClient{t: t, base: base, client: client}
-	c.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	r := c.do("POST", "/login", url.Values{"username": {username}, "password": {password}})
+	c, r := trySignIn(t, base, client, username, password)
 	if r.status != http.StatusSeeOther || c.cookie == nil {
 		t.Fatalf("sign in as %s: %d\n%s", username, r.status, r.body)
 	}
 	return c
+}
+
+// trySignIn posts the console sign-in form; the client has a session when the answer is 303 with a cookie.
+func trySignIn(t *testing.T, base string, client *http.Client, username, password string) (*consoleClient, pageResp) {
+	t.Helper()
+	c := &consoleClient{t: t, base: base, client: client}
+	c.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return c, c.do("POST", "/login", url.Values{"username": {username}, "password": {password}})
 }
 
 func (c *consoleClient) do(method, path string, form url.Values, headers ...string) pageResp {
