@@ -63,7 +63,12 @@ const emailTemplateRules = "Sources are Go templates over the email's fields (e.
 	"replace the email's body inside the shared layout, and may call {{date .ExpiresAt}}, {{join .Roles \", \"}} and " +
 	"the layout's {{template \"button\" (button .Link \"Label\")}}. Each must parse and render with the sample data " +
 	"(else 400 with a fieldError on subject, html or text); subject at most 1 KiB, html and text at most 64 KiB each. " +
-	"An email that delivers a PIN or a link must show it ({{.PIN}} or {{.Link}}) in both html and text. HTML goes " +
+	"An email that delivers a PIN or a link must show it ({{.PIN}} or {{.Link}}) in both html and text. In html that " +
+	"secret may appear only as a lone {{.PIN}}/{{.Link}} where the markup is text, or through the layout's " +
+	"{{template \"code\" .PIN}}, {{template \"button\" (button .Link \"Label\")}} and {{template \"fallback\" .Link}}; " +
+	"never inside a tag or attribute, in {{with}}, a variable or a function such as printf, nor through the whole data " +
+	"({{.}}, {{$}}); it may never appear in the subject (stored readable), and these emails may show no images " +
+	"(400 with a fieldError on html or subject). HTML goes " +
 	"through an allowlist (ordinary email markup; no script, event handlers, javascript: URLs, forms or iframes): " +
 	"disallowed markup is stripped from the saved source and again from every rendered mail."
 

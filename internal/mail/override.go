@@ -28,6 +28,7 @@ type partError struct {
 }
 
 func (e *partError) Error() string { return e.field + ": " + e.err.Error() }
+func (e *partError) Unwrap() error { return e.err }
 
 // parsePart parses one source alone, with the functions templates may call, so that syntax errors and
 // unknown functions are found before the source meets the layout. A source may not define templates:
@@ -59,6 +60,9 @@ func (s *set) renderOverride(src Source, data any) (Rendered, error) {
 	}
 	var b bytes.Buffer
 	subj, err := texttemplate.New("subject").Funcs(funcs).Option("missingkey=error").Parse(src.Subject)
+	if err == nil {
+		err = checkSecretUse(s.secret, subj.Tree, false)
+	}
 	if err == nil {
 		err = subj.Execute(&b, data)
 	}
@@ -94,6 +98,8 @@ func (s *set) renderOverride(src Source, data any) (Rendered, error) {
 
 // overrideContent renders an override's HTML content alone, escaped by html/template, and passes the
 // result through the allowlist, so that neither the source nor any data can put active markup in a mail.
+// The content may hand the email's secret only to the reader (see checkSecretUse), which is checked on
+// the tree html/template escaped: its escapers tell where each action stands in the markup.
 func (s *set) overrideContent(src string, data any) (htmltemplate.HTML, error) {
 	t, err := s.htmlProto.Clone()
 	if err != nil {
@@ -106,7 +112,10 @@ func (s *set) overrideContent(src string, data any) (htmltemplate.HTML, error) {
 	if err := t.ExecuteTemplate(&b, "content", data); err != nil {
 		return "", err
 	}
-	return htmltemplate.HTML(sanitizeHTML(b.String())), nil //nolint:gosec // sanitized just now
+	if err := checkSecretUse(s.secret, t.Lookup("content").Tree, true); err != nil {
+		return "", err
+	}
+	return htmltemplate.HTML(sanitizeHTML(b.String(), s.secret == "")), nil //nolint:gosec // sanitized just now
 }
 
 // keepsSecret tells whether a rendering shows the email's secret (its PIN or link) in both parts.
@@ -121,7 +130,9 @@ func (s *set) keepsSecret(r Rendered, data any) (html, text bool) {
 // CheckSource validates a tenant's source for the named email and returns it as it will be stored:
 // disallowed markup stripped from the HTML. It must parse, render with the email's sample data and,
 // for an email that delivers a PIN or a link, show it in both parts. Unknown name -> not_found; bad
-// source -> invalid with field errors on subject, html or text.
+// source -> invalid with field errors on subject, html or text. In an email that carries a secret, the
+// secret may appear in the HTML only as text or through the layout's helpers, never in the subject,
+// and the HTML may show no images.
 func CheckSource(name string, src Source) (Source, error) {
 	s, ok := defaults[name]
 	if !ok {
@@ -140,6 +151,11 @@ func CheckSource(name string, src Source) (Source, error) {
 	if err := v.Err(); err != nil {
 		return Source{}, err
 	}
+	v.Check(s.secret == "" || !hasImages(src.HTML), "html", "Image", fmt.Sprintf("must not show images (<img>): "+
+		"this email carries {{.%s}}, and fetching a remote image tells a third party that it was opened", s.secret))
+	if err := v.Err(); err != nil {
+		return Source{}, err
+	}
 	src.HTML = sanitizeSource(src.HTML)
 	r, err := s.renderOverride(src, s.sample)
 	if err != nil {
@@ -147,7 +163,12 @@ func CheckSource(name string, src Source) (Source, error) {
 		if !errors.As(err, &pe) {
 			return Source{}, err
 		}
-		return Source{}, mdm.FieldErrors(mdm.FieldError{Code: "Template", Field: pe.field, Message: templateMessage(pe.err)})
+		code, msg := "Template", templateMessage(pe.err)
+		var se *secretPlacementError
+		if errors.As(pe.err, &se) {
+			code, msg = "SecretPlacement", se.msg
+		}
+		return Source{}, mdm.FieldErrors(mdm.FieldError{Code: code, Field: pe.field, Message: msg})
 	}
 	html, text := s.keepsSecret(r, s.sample)
 	if s.secret != "" { // the sample value typed in by hand is not the field

@@ -97,7 +97,10 @@ func TestCheckSourceRefuses(t *testing.T) {
 	}
 }
 
-const hostile = `<p>Hi {{.FirstName}}</p><script>alert(1)</script><img src="https://cdn.example.com/x.png" onerror="alert(2)">` +
+// hostileImage is a remote image: kept in emails without a secret, refused in those with one.
+const hostileImage = `<img src="https://cdn.example.com/x.png" onerror="alert(2)">`
+
+const hostile = `<p>Hi {{.FirstName}}</p><script>alert(1)</script>` + hostileImage +
 	`<a href="javascript:alert(3)">click</a><a href="{{.RegisterURL}}" onmouseover="alert(4)">register</a>` +
 	`<form action="https://evil.example"><input name="p"></form><iframe src="https://evil.example"></iframe>` +
 	`<p style="color:#c00;position:fixed">{{.PIN}}</p>`
@@ -112,7 +115,7 @@ func wantNoActiveMarkup(t *testing.T, where, html string) {
 }
 
 func TestOverrideIsSanitized(t *testing.T) {
-	src, err := CheckSource(TemplateInvitationPIN, Source{Subject: "Hi", HTML: hostile, Text: "{{.PIN}}"})
+	src, err := CheckSource(TemplateInvitationPIN, Source{Subject: "Hi", HTML: strings.Replace(hostile, hostileImage, "", 1), Text: "{{.PIN}}"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +123,7 @@ func TestOverrideIsSanitized(t *testing.T) {
 	if !strings.Contains(src.HTML, `<a href="{{.RegisterURL}}">register</a>`) {
 		t.Errorf("stored source lost the link:\n%s", src.HTML)
 	}
-	for _, keep := range []string{`href="{{.RegisterURL}}"`, "{{.PIN}}", "{{.FirstName}}", `src="https://cdn.example.com/x.png"`, "color: #c00"} {
+	for _, keep := range []string{`href="{{.RegisterURL}}"`, "{{.PIN}}", "{{.FirstName}}", "color: #c00"} {
 		if !strings.Contains(src.HTML, keep) {
 			t.Errorf("stored source lost %q:\n%s", keep, src.HTML)
 		}
@@ -135,11 +138,33 @@ func TestOverrideIsSanitized(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantNoActiveMarkup(t, "rendered mail", r.HTML)
+	if strings.Contains(r.HTML, "<img") {
+		t.Errorf("rendered PIN mail kept a remote image:\n%s", r.HTML)
+	}
 	if !strings.Contains(r.HTML, "&lt;b&gt;Sam&lt;/b&gt;") || !strings.Contains(r.HTML, data.PIN) {
 		t.Errorf("rendered mail lost the escaped name or the PIN:\n%s", r.HTML)
 	}
 	if !strings.Contains(r.HTML, "Sent by Steward on behalf of") {
 		t.Error("override content is not inside the shared layout")
+	}
+}
+
+func TestOverrideKeepsRemoteImagesWithoutSecret(t *testing.T) {
+	html := `<p>Hi {{.FirstName}}</p>` + hostileImage
+	src, err := CheckSource(TemplateInvitationPassword, Source{Subject: "Hi", HTML: html, Text: "Hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `<img src="https://cdn.example.com/x.png">`
+	if !strings.Contains(src.HTML, want) {
+		t.Errorf("stored source lost the image:\n%s", src.HTML)
+	}
+	r, err := PreviewSource(TemplateInvitationPassword, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(r.HTML, want) {
+		t.Errorf("rendered mail lost the image:\n%s", r.HTML)
 	}
 }
 

