@@ -103,6 +103,10 @@ type TokenStore interface {
 	// a reset link's age), or not_found when it has none.
 	Latest(ctx context.Context, purpose string, tenantID TenantID, accountID AccountID) (*OneTimeToken, error)
 	Use(ctx context.Context, hash []byte, now time.Time) error
+	// CountFailure adds one wrong guess to the account's current (newest) unused token of purpose, in
+	// one atomic step, and deletes that token when its count reaches limit. It returns the new count, or
+	// 0 when the account has no unused token of purpose.
+	CountFailure(ctx context.Context, purpose string, tenantID TenantID, accountID AccountID, limit int) (int, error)
 }
 
 // Session is a signed-in console user. Only the keyed hash of the cookie value is stored.
