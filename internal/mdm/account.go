@@ -58,6 +58,9 @@ type AccountStore interface {
 	SetPassword(ctx context.Context, tenantID TenantID, id AccountID, hash string, now time.Time) error
 	Delete(ctx context.Context, tenantID TenantID, ids []AccountID) (int, error)
 	List(ctx context.Context, tenantID TenantID, opts ListOptions) (Page[Account], error)
+	// WithRole returns up to limit of the tenant's enabled accounts with an email address that hold role
+	// themselves (not through a group), by id.
+	WithRole(ctx context.Context, tenantID TenantID, role string, limit int) ([]Account, error)
 }
 
 // SystemAdmin is the platform operator. It belongs to no tenant and no tenant credential reaches it.
