@@ -2,7 +2,6 @@ package accounts
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -230,8 +229,8 @@ func (s *Service) sendResetLink(ctx context.Context, a *mdm.Account) error {
 }
 
 // ContactSupport sends the signed-in user's message to each of the tenant's support administrators
-// (the support_admins email), or, when the tenant has designated none, to its accounts holding
-// TENANT_ADMIN directly. A user may send supportPerHour requests an hour.
+// (the support_admins email), or, when the tenant has designated none, to its Tenant Admins, directly
+// or through a group (see supportRecipients). A user may send supportPerHour requests an hour.
 func (s *Service) ContactSupport(ctx context.Context, message string) (recipients int, err error) {
 	a, err := s.Me(ctx)
 	if err != nil {
@@ -284,40 +283,4 @@ func (s *Service) ContactSupport(ctx context.Context, message string) (recipient
 	}
 	s.mailed()
 	return recipients, nil
-}
-
-// supportRecipients are the tenant's enabled support administrators, or when it designated none, its
-// enabled accounts holding TENANT_ADMIN.
-func supportRecipients(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID) ([]mdm.Account, error) {
-	ids, err := tx.SupportAdmins().List(ctx, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	var out []mdm.Account
-	if len(ids) > 0 {
-		for _, id := range ids {
-			a, err := tx.Accounts().Get(ctx, tenantID, id)
-			if err != nil {
-				return nil, err
-			}
-			if a.Enabled {
-				out = append(out, *a)
-			}
-		}
-		return out, nil
-	}
-	for start := 0; ; start += 500 {
-		page, err := tx.Accounts().List(ctx, tenantID, mdm.ListOptions{Start: start, Rows: 500})
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range page.Items {
-			if a.Enabled && slices.Contains(a.Roles, mdm.RoleTenantAdmin) {
-				out = append(out, a)
-			}
-		}
-		if start+500 >= page.TotalCount {
-			return out, nil
-		}
-	}
 }
