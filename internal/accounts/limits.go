@@ -125,8 +125,37 @@ func (l *signInLimiter) recent(key string, now time.Time) []time.Time {
 	return kept
 }
 
+// attemptOutcome is how a limited attempt ended.
+type attemptOutcome int
+
+const (
+	// attemptFailed: the credentials were wrong; the attempt stays counted.
+	attemptFailed attemptOutcome = iota
+	// attemptSucceeded: the credentials were right; the attempt and the user's failures are cleared.
+	attemptSucceeded
+	// attemptUndecided: the check did not get to an answer (cancelled, a database error, a refusal for
+	// another reason); the attempt is taken back and nothing else is cleared, so that no error other
+	// than right credentials can wipe a user's failures.
+	attemptUndecided
+)
+
 // begin reserves one attempt. Call done with whether the credentials were right.
 func (l *signInLimiter) begin(username, client string) (done func(ok bool), err error) {
+	end, err := l.start(username, client)
+	if err != nil {
+		return nil, err
+	}
+	return func(ok bool) {
+		if ok {
+			end(attemptSucceeded)
+		} else {
+			end(attemptFailed)
+		}
+	}, nil
+}
+
+// start reserves one attempt. Call end with how it went.
+func (l *signInLimiter) start(username, client string) (end func(attemptOutcome), err error) {
 	userKey := "u\x00" + strings.ToLower(username) + "\x00" + client
 	clientKey := "c\x00" + client
 	anyKey := "a\x00" + strings.ToLower(username)
@@ -147,23 +176,29 @@ func (l *signInLimiter) begin(username, client string) (done func(ok bool), err 
 	if l.perUserAnywhere > 0 {
 		l.attempts[anyKey] = append(l.attempts[anyKey], now)
 	}
-	return func(ok bool) {
-		if !ok {
+	return func(o attemptOutcome) {
+		if o == attemptFailed {
 			return
 		}
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		delete(l.attempts, userKey)
-		delete(l.attempts, anyKey)
-		if i := slices.Index(l.attempts[clientKey], now); i >= 0 {
-			l.attempts[clientKey] = slices.Delete(l.attempts[clientKey], i, i+1)
+		if o == attemptSucceeded {
+			delete(l.attempts, userKey)
+			delete(l.attempts, anyKey)
+		} else {
+			l.takeBack(userKey, now)
+			l.takeBack(anyKey, now)
 		}
+		l.takeBack(clientKey, now)
 	}, nil
 }
 
-// exhausted reports whether username has used up its failures from every address (perUserAnywhere).
-func (l *signInLimiter) exhausted(username string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.perUserAnywhere > 0 && len(l.recent("a\x00"+strings.ToLower(username), l.now())) >= l.perUserAnywhere
+// takeBack removes one attempt made at the given time from key.
+func (l *signInLimiter) takeBack(key string, at time.Time) {
+	if i := slices.Index(l.attempts[key], at); i >= 0 {
+		l.attempts[key] = slices.Delete(l.attempts[key], i, i+1)
+		if len(l.attempts[key]) == 0 {
+			delete(l.attempts, key)
+		}
+	}
 }

@@ -20,9 +20,14 @@ func (s *Service) ListGroupMembers(ctx context.Context, id mdm.GroupID, opts mdm
 	if err != nil {
 		return mdm.Page[mdm.Account]{}, err
 	}
+	return groupMembersIn(ctx, s.store, g, opts)
+}
+
+// groupMembersIn is ListGroupMembers for a group already read, in store (a transaction or not).
+func groupMembersIn(ctx context.Context, store mdm.Stores, g *mdm.UserGroup, opts mdm.ListOptions) (mdm.Page[mdm.Account], error) {
 	switch g.Kind {
 	case mdm.StaticGroup:
-		return s.store.Groups().Members(ctx, tenantID, id, opts)
+		return store.Groups().Members(ctx, g.TenantID, g.ID, opts)
 	case mdm.DynamicGroup:
 		rule, err := fq.Parse(g.Rule, mdm.AccountFields)
 		if err != nil || rule == nil { // a rule that no longer parses matches nobody
@@ -33,5 +38,5 @@ func (s *Service) ListGroupMembers(ctx context.Context, id mdm.GroupID, opts mdm
 		}
 		opts.Filter = rule
 	}
-	return s.store.Accounts().List(ctx, tenantID, opts)
+	return store.Accounts().List(ctx, g.TenantID, opts)
 }

@@ -9,10 +9,12 @@ import (
 	"steward/internal/mdm"
 )
 
-// PIN guessing limits. A user's PIN takes at most pinFailuresPerUser wrong guesses in pinWindow, from
-// all addresses together; reaching that many also revokes the PIN, so that guesses cannot go on window
-// after window (a 4-digit PIN would otherwise fall within its lifetime). The user then asks for a new
-// PIN. One address may fail pinFailuresPerAddress times for one user, pinFailuresPerClient in all.
+// PIN guessing limits. A PIN takes at most pinFailuresPerUser wrong guesses in all: the database
+// counts them on the PIN itself (shared by every replica, kept across restarts) and revokes it at that
+// many, so that guesses cannot go on window after window (a 4-digit PIN would otherwise fall within its
+// lifetime); the user then asks for a new PIN. In front of that, each process also limits a user to
+// pinFailuresPerUser wrong guesses in pinWindow from all addresses together, one address to
+// pinFailuresPerAddress for one user and pinFailuresPerClient in all.
 const (
 	pinWindow             = 15 * time.Minute
 	pinFailuresPerAddress = 5
@@ -24,37 +26,70 @@ const (
 // them apart.
 var errBadPIN = mdm.Errorf(mdm.Unauthenticated, "wrong email address or PIN")
 
-// VerifyPIN checks that pin is the current registration PIN of the account with this email address:
-// the one last issued, unexpired and unused. It uses the PIN up (single use) and returns the account.
-// Failures are limited per user and per client address (mdm.ClientAddrFrom).
+// errWrongPIN is errBadPIN for a PIN that is not the account's current one: a guess that counts
+// against the PIN. It never leaves this file.
+var errWrongPIN = mdm.Errorf(mdm.Unauthenticated, "wrong email address or PIN")
+
+// VerifyPIN checks that pin is the current registration PIN of the account whose username (an email
+// address) is email: the one last issued, unexpired and unused. It uses the PIN up (single use: the
+// PIN is for registering one device) and returns the account. Failures are limited as described at
+// pinWindow.
 func (s *Service) VerifyPIN(ctx context.Context, email, pin string) (*mdm.Account, error) {
-	return s.verifyPIN(ctx, email, pin, nil)
+	return s.verifyPIN(ctx, email, pin, pinCheck{use: true})
 }
 
-// pinAccepted is a further condition on the account, checked once the PIN is known to be right and
-// before it is used; false answers errBadPIN as well.
+// pinAccepted is a further condition on the account, checked once the PIN is known to be right; false
+// answers errBadPIN as well.
 type pinAccepted func(tx mdm.Stores, a *mdm.Account) (bool, error)
 
-func (s *Service) verifyPIN(ctx context.Context, email, pin string, accept pinAccepted) (*mdm.Account, error) {
+// pinCheck says what a right PIN must also satisfy (accept, may be nil) and whether it is used up.
+type pinCheck struct {
+	accept pinAccepted
+	use    bool
+}
+
+func (s *Service) verifyPIN(ctx context.Context, email, pin string, c pinCheck) (*mdm.Account, error) {
 	email, pin = strings.TrimSpace(email), strings.TrimSpace(pin)
 	if email == "" || len(email) > 254 || !mdm.CleanText(email) || !pinShaped(pin) {
 		return nil, errBadPIN
 	}
-	done, err := s.pinLimits.begin(email, mdm.ClientAddrFrom(ctx))
+	end, err := s.pinLimits.start(email, mdm.ClientAddrFrom(ctx))
 	if err != nil {
 		return nil, err
 	}
-	a, known, err := s.checkPIN(ctx, email, pin, accept)
-	failed := mdm.IsCode(err, mdm.Unauthenticated)
-	done(!failed)
-	if failed && known != nil && s.pinLimits.exhausted(email) {
-		if rerr := s.store.Tokens().Revoke(ctx, mdm.TokenPurposeRegistrationPIN, known.TenantID, known.ID); rerr != nil {
-			return nil, rerr
-		}
-		s.log.WarnContext(ctx, "registration PIN revoked after repeated wrong guesses", "tenant_id", known.TenantID,
-			"account_id", known.ID)
+	a, known, err := s.checkPIN(ctx, email, pin, c)
+	switch {
+	case err == nil:
+		end(attemptSucceeded) // only a verified PIN clears the user's failures
+		return a, nil
+	case err == errWrongPIN:
+		end(attemptFailed)
+		return nil, s.countPINFailure(ctx, known)
+	case mdm.IsCode(err, mdm.Unauthenticated):
+		end(attemptFailed)
+		return nil, errBadPIN
+	default: // cancelled, a database error, a suspended tenant: neither a guess nor a success
+		end(attemptUndecided)
+		return nil, err
 	}
-	return a, err
+}
+
+// countPINFailure counts a wrong guess on the account's current PIN (known nil: an unknown user, for
+// whom the same statement runs and finds nothing) and answers errBadPIN.
+func (s *Service) countPINFailure(ctx context.Context, known *mdm.Account) error {
+	tenantID, id := mdm.TenantID("-"), mdm.AccountID(0)
+	if known != nil {
+		tenantID, id = known.TenantID, known.ID
+	}
+	n, err := s.store.Tokens().CountFailure(ctx, mdm.TokenPurposeRegistrationPIN, tenantID, id, pinFailuresPerUser)
+	if err != nil {
+		return err
+	}
+	if n >= pinFailuresPerUser {
+		s.log.WarnContext(ctx, "registration PIN revoked after repeated wrong guesses", "tenant_id", tenantID,
+			"account_id", id)
+	}
+	return errBadPIN
 }
 
 // pinShaped accepts what a PIN can be: 4 to 12 digits.
@@ -71,15 +106,15 @@ func pinShaped(pin string) bool {
 }
 
 // checkPIN returns the account when the PIN is right; on failure it still returns the account the
-// email address names (known), for the limiter. Every failure costs one account and one token lookup,
-// so that timing tells no more than the answer.
-func (s *Service) checkPIN(ctx context.Context, email, pin string, accept pinAccepted) (a, known *mdm.Account, err error) {
+// username names (known), for the limits. Every failure costs one account and one token lookup, so that
+// timing tells no more than the answer.
+func (s *Service) checkPIN(ctx context.Context, email, pin string, c pinCheck) (a, known *mdm.Account, err error) {
 	acc, err := s.store.Accounts().ByUsername(ctx, email)
 	if mdm.IsCode(err, mdm.NotFound) {
 		// The same work as for a real account: its row, then its token.
 		s.store.Accounts().Get(ctx, "-", 0)
 		s.store.Tokens().Get(ctx, s.pinHash("", 0, pin))
-		return nil, nil, errBadPIN
+		return nil, nil, errWrongPIN
 	}
 	if err != nil {
 		return nil, nil, err
@@ -87,23 +122,23 @@ func (s *Service) checkPIN(ctx context.Context, email, pin string, accept pinAcc
 	hash := s.pinHash(acc.TenantID, acc.ID, pin)
 	t, err := s.store.Tokens().Get(ctx, hash)
 	if mdm.IsCode(err, mdm.NotFound) {
-		return nil, acc, errBadPIN
+		return nil, acc, errWrongPIN
 	}
 	if err != nil {
 		return nil, nil, err
 	}
 	if t.Purpose != mdm.TokenPurposeRegistrationPIN || t.TenantID != acc.TenantID || t.AccountID != acc.ID ||
 		t.UsedAt != nil || !s.now().Before(t.ExpiresAt) || !acc.Enabled {
-		return nil, acc, errBadPIN
+		return nil, acc, errWrongPIN
 	}
 	err = s.store.InTx(ctx, func(tx mdm.Stores) error {
-		if accept != nil {
-			ok, err := accept(tx, acc)
+		if c.accept != nil {
+			ok, err := c.accept(tx, acc)
 			if err != nil {
 				return err
 			}
 			if !ok {
-				return errBadPIN
+				return errBadPIN // the right PIN, refused for another reason: not a guess
 			}
 		}
 		tenant, err := tx.Tenants().Get(ctx, acc.TenantID)
@@ -112,6 +147,9 @@ func (s *Service) checkPIN(ctx context.Context, email, pin string, accept pinAcc
 		}
 		if tenant.State != mdm.TenantActive {
 			return mdm.Errorf(mdm.Forbidden, "tenant %s is suspended", tenant.Name)
+		}
+		if !c.use {
+			return nil
 		}
 		if err := tx.Tokens().Use(ctx, hash, s.now()); mdm.IsCode(err, mdm.Conflict) {
 			return errBadPIN // a concurrent use won

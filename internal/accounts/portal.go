@@ -26,11 +26,14 @@ func (s *Service) PortalLogin(ctx context.Context, email, password string) (stri
 	return s.openPortalSession(ctx, p.TenantID, mdm.AccountID(p.ID), p.Username)
 }
 
-// PortalLoginPIN signs a user in with their registration PIN, which it uses up. It works when the
-// user's effective registration setting uses a PIN, and for a half account (no password) in any case,
-// since its PIN is its only credential. Otherwise the answer is the same as for a wrong PIN.
+// PortalLoginPIN signs a user in with their registration PIN. It checks the PIN as VerifyPIN does (the
+// same limits, the same answer for every failure, wrong guesses counted against the PIN) but does not
+// use it up: the invitation PIN is for registering the user's first device, which may come after a
+// look at the portal. It works when the user's effective registration setting uses a PIN, and for a
+// half account (no password) in any case, since its PIN is its only credential. Otherwise the answer
+// is the same as for a wrong PIN.
 func (s *Service) PortalLoginPIN(ctx context.Context, email, pin string) (string, *mdm.Principal, error) {
-	a, err := s.verifyPIN(ctx, email, pin, func(tx mdm.Stores, a *mdm.Account) (bool, error) {
+	a, err := s.verifyPIN(ctx, email, pin, pinCheck{accept: func(tx mdm.Stores, a *mdm.Account) (bool, error) {
 		if a.PasswordHash == "" {
 			return true, nil
 		}
@@ -39,7 +42,7 @@ func (s *Service) PortalLoginPIN(ctx context.Context, email, pin string) (string
 			return false, err
 		}
 		return set.UsesPIN(), nil
-	})
+	}})
 	if err != nil {
 		return "", nil, err
 	}

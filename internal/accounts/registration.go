@@ -215,7 +215,7 @@ func (s *Service) invite(ctx context.Context, tx mdm.Stores, a *mdm.Account, alo
 		return err
 	}
 	_, err = s.mailer.Enqueue(ctx, tx.Outbox(), a.TenantID, mail.TemplateInvitationPIN, a.Email, mail.InvitationPINData{
-		TenantName: tenant.Name, FirstName: a.FirstName, Email: a.Email, PIN: pin.PIN, RegisterURL: register, ExpiresAt: pin.ExpiresAt})
+		TenantName: tenant.Name, FirstName: a.FirstName, Email: a.Username, PIN: pin.PIN, RegisterURL: register, ExpiresAt: pin.ExpiresAt})
 	return err
 }
 

@@ -2,7 +2,7 @@ package accounts
 
 import (
 	"context"
-	"slices"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -55,6 +55,9 @@ func (s *Service) MyDevices(ctx context.Context) ([]mdm.Device, error) {
 // RequestPIN mails the signed-in user a fresh registration PIN (the pin_request email). It says why
 // when it cannot: the user's setting uses no PIN, PIN requests are off, or one was sent moments ago.
 func (s *Service) RequestPIN(ctx context.Context) error {
+	if err := s.mailReady(); err != nil {
+		return err
+	}
 	a, err := s.Me(ctx)
 	if err != nil {
 		return err
@@ -67,14 +70,21 @@ func (s *Service) RequestPIN(ctx context.Context) error {
 // from it; only a malformed address and a client over its request limit are told so.
 func (s *Service) RequestPINByEmail(ctx context.Context, email string) error {
 	a, err := s.anonymousRequester(ctx, email)
-	if a == nil || err != nil {
+	if err != nil {
 		return err
+	}
+	if a == nil {
+		s.lookAlike(ctx, mdm.TokenPurposeRegistrationPIN)
+		return nil
 	}
 	return s.neutral(ctx, "pin request", s.sendPIN(ctx, a))
 }
 
 // RequestPasswordReset mails the signed-in user a one-time link to set a new password.
 func (s *Service) RequestPasswordReset(ctx context.Context) error {
+	if err := s.mailReady(); err != nil {
+		return err
+	}
 	a, err := s.Me(ctx)
 	if err != nil {
 		return err
@@ -86,15 +96,23 @@ func (s *Service) RequestPasswordReset(ctx context.Context) error {
 // RequestPINByEmail.
 func (s *Service) RequestPasswordResetByEmail(ctx context.Context, email string) error {
 	a, err := s.anonymousRequester(ctx, email)
-	if a == nil || err != nil {
+	if err != nil {
 		return err
+	}
+	if a == nil {
+		s.lookAlike(ctx, mdm.TokenPurposePasswordReset)
+		return nil
 	}
 	return s.neutral(ctx, "password request", s.sendResetLink(ctx, a))
 }
 
-// anonymousRequester checks the address's form and the client's request budget (shared with PIN
-// guesses, counted as attempts that never succeed), then finds the account: nil when there is none.
+// anonymousRequester checks that mail is set up (first, so that the answer never depends on the
+// address), the address's form and the client's request budget (shared with PIN guesses, counted as
+// attempts that never succeed), then finds the account: nil when there is none.
 func (s *Service) anonymousRequester(ctx context.Context, email string) (*mdm.Account, error) {
+	if err := s.mailReady(); err != nil {
+		return nil, err
+	}
 	email = strings.TrimSpace(email)
 	if _, err := mdm.ParseEmail(email); err != nil || !mdm.CleanText(email) {
 		return nil, mdm.FieldErrors(mdm.FieldError{Code: "Email", Field: "emailAddress", Message: "must be an email address"})
@@ -107,6 +125,30 @@ func (s *Service) anonymousRequester(ctx context.Context, email string) (*mdm.Ac
 		return nil, nil
 	}
 	return a, err
+}
+
+// mailReady refuses a request that would send mail when mail is not set up.
+func (s *Service) mailReady() error {
+	if s.mailer == nil {
+		return mdm.Errorf(mdm.Unavailable, "mail is not set up on this server")
+	}
+	return nil
+}
+
+// lookAlike does for an unknown address the reads a known one costs before anything is sent (its
+// tenant, its registration setting, its newest token of purpose), so that the time taken tells less.
+// What a known account adds on top (writing the token, sealing and queuing the mail, the audit row)
+// is not imitated. Errors are of no interest: nothing is there to find.
+func (s *Service) lookAlike(ctx context.Context, purpose string) {
+	nobody := &mdm.Account{TenantID: "-"}
+	s.store.InTx(ctx, func(tx mdm.Stores) error {
+		tx.Tenants().Get(ctx, nobody.TenantID)
+		if purpose == mdm.TokenPurposeRegistrationPIN {
+			s.registrationSettingsFor(ctx, tx, nobody)
+		}
+		tx.Tokens().Latest(ctx, purpose, nobody.TenantID, nobody.ID)
+		return nil
+	})
 }
 
 // neutral hides every refusal that would tell something about the account; real failures still fail.
@@ -137,8 +179,8 @@ func requester(ctx context.Context, tx mdm.Stores, a *mdm.Account) (*mdm.Tenant,
 }
 
 func (s *Service) sendPIN(ctx context.Context, a *mdm.Account) error {
-	if s.mailer == nil {
-		return mdm.Errorf(mdm.Unavailable, "mail is not set up on this server")
+	if err := s.mailReady(); err != nil {
+		return err
 	}
 	err := s.store.InTx(ctx, func(tx mdm.Stores) error {
 		tenant, err := requester(ctx, tx, a)
@@ -166,7 +208,9 @@ func (s *Service) sendPIN(ctx context.Context, a *mdm.Account) error {
 			return err
 		}
 		if _, err := s.mailer.Enqueue(ctx, tx.Outbox(), a.TenantID, mail.TemplatePINRequest, a.Email, mail.PINRequestData{
-			TenantName: tenant.Name, FirstName: a.FirstName, Email: a.Email, PIN: pin.PIN, RegisterURL: s.baseURL + "/go",
+			// Email is the address the user signs in with: the username, which may differ from
+			// the mailbox the PIN goes to.
+			TenantName: tenant.Name, FirstName: a.FirstName, Email: a.Username, PIN: pin.PIN, RegisterURL: s.baseURL + "/go",
 			ExpiresAt: pin.ExpiresAt}); err != nil {
 			return err
 		}
@@ -183,8 +227,8 @@ func (s *Service) sendPIN(ctx context.Context, a *mdm.Account) error {
 // sendResetLink mails a one-time password link. A half account (no password) gets none: it is PIN-only
 // by its administrator's choice, and becomes a full account only through them.
 func (s *Service) sendResetLink(ctx context.Context, a *mdm.Account) error {
-	if s.mailer == nil {
-		return mdm.Errorf(mdm.Unavailable, "mail is not set up on this server")
+	if err := s.mailReady(); err != nil {
+		return err
 	}
 	if a.PasswordHash == "" {
 		return mdm.Errorf(mdm.Invalid, "your account signs in with a PIN and has no password to reset: ask your administrator")
@@ -217,7 +261,7 @@ func (s *Service) sendResetLink(ctx context.Context, a *mdm.Account) error {
 		}
 		if _, err := s.mailer.Enqueue(ctx, tx.Outbox(), a.TenantID, mail.TemplatePasswordRequest, a.Email, mail.PasswordRequestData{
 			TenantName: tenant.Name, FirstName: a.FirstName, Username: a.Username,
-			Link: s.baseURL + "/go/reset?token=" + token, ExpiresAt: expires}); err != nil {
+			Link: s.baseURL + "/go/reset?token=" + url.QueryEscape(token), ExpiresAt: expires}); err != nil {
 			return err
 		}
 		return audit.Write(selfServiceActor(ctx, a), tx.Audit(), s.now(), audit.Entry{TenantID: a.TenantID,
@@ -230,8 +274,8 @@ func (s *Service) sendResetLink(ctx context.Context, a *mdm.Account) error {
 }
 
 // ContactSupport sends the signed-in user's message to each of the tenant's support administrators
-// (the support_admins email), or, when the tenant has designated none, to its accounts holding
-// TENANT_ADMIN directly. A user may send supportPerHour requests an hour.
+// (the support_admins email), or, when the tenant has designated none, to its Tenant Admins, directly
+// or through a group (see supportRecipients). A user may send supportPerHour requests an hour.
 func (s *Service) ContactSupport(ctx context.Context, message string) (recipients int, err error) {
 	a, err := s.Me(ctx)
 	if err != nil {
@@ -284,40 +328,4 @@ func (s *Service) ContactSupport(ctx context.Context, message string) (recipient
 	}
 	s.mailed()
 	return recipients, nil
-}
-
-// supportRecipients are the tenant's enabled support administrators, or when it designated none, its
-// enabled accounts holding TENANT_ADMIN.
-func supportRecipients(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID) ([]mdm.Account, error) {
-	ids, err := tx.SupportAdmins().List(ctx, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	var out []mdm.Account
-	if len(ids) > 0 {
-		for _, id := range ids {
-			a, err := tx.Accounts().Get(ctx, tenantID, id)
-			if err != nil {
-				return nil, err
-			}
-			if a.Enabled {
-				out = append(out, *a)
-			}
-		}
-		return out, nil
-	}
-	for start := 0; ; start += 500 {
-		page, err := tx.Accounts().List(ctx, tenantID, mdm.ListOptions{Start: start, Rows: 500})
-		if err != nil {
-			return nil, err
-		}
-		for _, a := range page.Items {
-			if a.Enabled && slices.Contains(a.Roles, mdm.RoleTenantAdmin) {
-				out = append(out, a)
-			}
-		}
-		if start+500 >= page.TotalCount {
-			return out, nil
-		}
-	}
 }

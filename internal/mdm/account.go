@@ -58,6 +58,9 @@ type AccountStore interface {
 	SetPassword(ctx context.Context, tenantID TenantID, id AccountID, hash string, now time.Time) error
 	Delete(ctx context.Context, tenantID TenantID, ids []AccountID) (int, error)
 	List(ctx context.Context, tenantID TenantID, opts ListOptions) (Page[Account], error)
+	// WithRole returns up to limit of the tenant's enabled accounts with an email address that hold role
+	// themselves (not through a group), by id.
+	WithRole(ctx context.Context, tenantID TenantID, role string, limit int) ([]Account, error)
 }
 
 // SystemAdmin is the platform operator. It belongs to no tenant and no tenant credential reaches it.
@@ -103,6 +106,10 @@ type TokenStore interface {
 	// a reset link's age), or not_found when it has none.
 	Latest(ctx context.Context, purpose string, tenantID TenantID, accountID AccountID) (*OneTimeToken, error)
 	Use(ctx context.Context, hash []byte, now time.Time) error
+	// CountFailure adds one wrong guess to the account's current (newest) unused token of purpose, in
+	// one atomic step, and deletes that token when its count reaches limit. It returns the new count, or
+	// 0 when the account has no unused token of purpose.
+	CountFailure(ctx context.Context, purpose string, tenantID TenantID, accountID AccountID, limit int) (int, error)
 }
 
 // Session is a signed-in console user. Only the keyed hash of the cookie value is stored.

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 // portalUser is a browser at /go: its own cookie jar.
@@ -109,30 +108,20 @@ func unfold(msg string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(msg, "=\r\n", ""), "=3D", "=")
 }
 
-var mailedPIN = regexp.MustCompile(`Here it is:\s+([0-9]{4,12})\s`)
+var (
+	mailedPIN         = regexp.MustCompile(`Here it is:\s+([0-9]{4,12})\s`)
+	pinRequestSubject = regexp.MustCompile(`(?m)^Subject: Your new registration PIN for `)
+)
 
-// waitPIN returns the PIN of the newest pin_request mail to address.
+// waitPIN returns the PIN of the nth pin_request mail to address.
 func waitPIN(t *testing.T, box *inbox, to string, nth int) string {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		var found []string
-		box.mu.Lock()
-		for _, m := range box.messages {
-			if toLine(to).MatchString(m) {
-				if p := mailedPIN.FindStringSubmatch(unfold(m)); p != nil {
-					found = append(found, p[1])
-				}
-			}
-		}
-		box.mu.Unlock()
-		if len(found) >= nth {
-			return found[nth-1]
-		}
-		time.Sleep(20 * time.Millisecond)
+	msg := unfold(box.waitAll(t, nth, toLine(to), pinRequestSubject))
+	p := mailedPIN.FindStringSubmatch(msg)
+	if p == nil {
+		t.Fatalf("no PIN in PIN mail number %d to %s:\n%s", nth, to, msg)
 	}
-	t.Fatalf("no PIN mail number %d to %s arrived", nth, to)
-	return ""
+	return p[1]
 }
 
 // toLine matches a message's To header naming address.

@@ -13,9 +13,9 @@ import (
 	"steward/internal/httpx"
 )
 
-// TestPortalPINRequest: "Get a new PIN" mails a PIN (recipient, subject) that signs in at /go once; it
-// is refused when the setting uses no PIN or PIN requests are off, and signed-out requests answer the
-// same whatever the address.
+// TestPortalPINRequest: "Get a new PIN" mails a PIN (recipient, subject) that signs in at /go without
+// being used up; it is refused when the setting uses no PIN or PIN requests are off, and signed-out
+// requests answer the same whatever the address.
 func TestPortalPINRequest(t *testing.T) {
 	box := startInbox(t, "127.0.0.1:0")
 	e := newAPIEnv(t, "", func(c *Config) { c.SMTPURL = "smtp://" + box.addr })
@@ -43,13 +43,18 @@ func TestPortalPINRequest(t *testing.T) {
 		t.Errorf("%d PIN mails queued, want 1 (none for the unknown address)", n)
 	}
 
-	// The mailed PIN signs in once.
+	// The mailed PIN signs in, and again: the portal does not use it up, as it is for registering a device.
 	b := e.browser()
 	if st, page := b.signIn("pat@portal.example.com", "pin", pin); st != 200 || !strings.Contains(page, "My devices") {
 		t.Fatalf("PIN sign-in: %d\n%s", st, page)
 	}
-	if st, _ := e.browser().signIn("pat@portal.example.com", "pin", pin); st != 401 {
-		t.Errorf("second use of the PIN: %d, want 401", st)
+	if st, _ := e.browser().signIn("pat@portal.example.com", "pin", pin); st != 200 {
+		t.Errorf("second sign-in with the PIN: %d, want 200", st)
+	}
+	var unused int
+	e.srv.Store().DB().QueryRow(`SELECT COUNT(*) FROM one_time_tokens WHERE purpose='regpin' AND used_at IS NULL`).Scan(&unused)
+	if unused != 1 {
+		t.Errorf("%d unused PINs after portal sign-ins, want the mailed one (1)", unused)
 	}
 	// A second request at once sends nothing (one per 5 minutes), and says so when signed in.
 	e.call("POST", "/api/v1/selfservice/pin", "", `{"emailAddress":"pat@portal.example.com"}`).must(t, 202, nil)

@@ -16,6 +16,7 @@ var accountTests = []test{
 	{"List", testAccountList},
 	{"UpdateDelete", testAccountUpdateDelete},
 	{"APIUser", testAccountAPIUser},
+	{"WithRole", testAccountWithRole},
 	{"RegistrationSettings", testRegistrationSettings},
 }
 

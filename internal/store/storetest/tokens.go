@@ -12,6 +12,8 @@ var tokenTests = []test{
 	{"ConcurrentUse", testTokenConcurrentUse},
 	{"Revoke", testTokenRevoke},
 	{"Latest", testTokenLatest},
+	{"CountFailure", testTokenCountFailure},
+	{"CountFailureConcurrent", testTokenCountFailureConcurrent},
 }
 
 // token creates an unused activation token for acc, expiring in a day.
