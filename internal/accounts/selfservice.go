@@ -280,8 +280,9 @@ func (s *Service) sendResetLink(ctx context.Context, a *mdm.Account) error {
 }
 
 // ContactSupport sends the signed-in user's message to each of the tenant's support administrators
-// (the support_admins email), or, when the tenant has designated none, to its Tenant Admins, directly
-// or through a group (see supportRecipients). A user may send supportPerHour requests an hour.
+// (the support_admins email), or, when the tenant has designated none or none of them can receive
+// mail, to its Tenant Admins, directly or through a group (see supportRecipients). A user may send
+// supportPerHour requests an hour.
 func (s *Service) ContactSupport(ctx context.Context, message string) (recipients int, err error) {
 	a, err := s.Me(ctx)
 	if err != nil {
