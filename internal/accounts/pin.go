@@ -9,10 +9,11 @@ import (
 	"steward/internal/mdm"
 )
 
-// PIN guessing limits. A PIN takes at most pinFailuresPerUser wrong guesses in all: the database
-// counts them on the PIN itself (shared by every replica, kept across restarts) and revokes it at that
-// many, so that guesses cannot go on window after window (a 4-digit PIN would otherwise fall within its
-// lifetime); the user then asks for a new PIN. In front of that, each process also limits a user to
+// PIN guessing limits. An account takes at most pinFailuresPerUser wrong guesses per pinLockPeriod:
+// the database counts them on the PIN (shared by every replica, kept across restarts), revokes it at
+// that many and then refuses self-service PINs until the period has passed (see pinLockPeriod), so
+// that guesses cannot go on window after window or PIN after PIN (a 4-digit PIN would otherwise fall);
+// an administrator's new PIN unlocks the account. In front of that, each process also limits a user to
 // pinFailuresPerUser wrong guesses in pinWindow from all addresses together, one address to
 // pinFailuresPerAddress for one user and pinFailuresPerClient in all.
 const (
@@ -81,11 +82,11 @@ func (s *Service) countPINFailure(ctx context.Context, known *mdm.Account) error
 	if known != nil {
 		tenantID, id = known.TenantID, known.ID
 	}
-	n, err := s.store.Tokens().CountFailure(ctx, mdm.TokenPurposeRegistrationPIN, tenantID, id, pinFailuresPerUser)
+	n, err := s.store.Tokens().CountFailure(ctx, mdm.TokenPurposeRegistrationPIN, tenantID, id, pinFailuresPerUser, s.now())
 	if err != nil {
 		return err
 	}
-	if n >= pinFailuresPerUser {
+	if n == pinFailuresPerUser {
 		s.log.WarnContext(ctx, "registration PIN revoked after repeated wrong guesses", "tenant_id", tenantID,
 			"account_id", id)
 	}

@@ -94,8 +94,9 @@ func TestPINLimitAcrossReplicas(t *testing.T) {
 	if _, err := other.VerifyPIN(from(f.ctx, "203.0.113.1"), ann.Username, annPIN.PIN); err != errBadPIN {
 		t.Errorf("right PIN after %d failures on two replicas: %v, want errBadPIN", pinFailuresPerUser, err)
 	}
-	if _, err := f.store.Tokens().Latest(f.ctx, mdm.TokenPurposeRegistrationPIN, ann.TenantID, ann.ID); !mdm.IsCode(err, mdm.NotFound) {
-		t.Errorf("ann's PIN after %d failures: %v, want it deleted", pinFailuresPerUser, err)
+	if tok, err := f.store.Tokens().Latest(f.ctx, mdm.TokenPurposeRegistrationPIN, ann.TenantID, ann.ID); err != nil ||
+		tok.FailedAttempts < pinFailuresPerUser || tok.ExpiresAt.After(f.clock.now()) {
+		t.Errorf("ann's PIN after %d failures: %+v, %v; want it kept, expired, with the count", pinFailuresPerUser, tok, err)
 	}
 	// A restarted process (fresh memory) does not bring it back.
 	if _, err := f.replica(t).VerifyPIN(from(f.ctx, "203.0.113.2"), ann.Username, annPIN.PIN); err != errBadPIN {
@@ -114,7 +115,7 @@ func TestPINLimitAcrossReplicas(t *testing.T) {
 			t.Fatalf("refused right PIN %d: %v, want errBadPIN", i+1, err)
 		}
 	}
-	if n, err := f.store.Tokens().CountFailure(f.ctx, mdm.TokenPurposeRegistrationPIN, cy.TenantID, cy.ID, pinFailuresPerUser); err != nil || n != 1 {
+	if n, err := f.store.Tokens().CountFailure(f.ctx, mdm.TokenPurposeRegistrationPIN, cy.TenantID, cy.ID, pinFailuresPerUser, f.clock.now()); err != nil || n != 1 {
 		t.Errorf("cy's PIN failures after refusals, plus one: %d, %v; want 1", n, err)
 	}
 }
@@ -146,7 +147,7 @@ func TestPortalLoginPINKeepsPIN(t *testing.T) {
 	if _, _, err := f.svc.PortalLoginPIN(ctx, bob.Username, wrongPIN(bobPIN.PIN)); err != errBadPIN {
 		t.Fatalf("wrong portal PIN: %v, want errBadPIN", err)
 	}
-	if n, err := f.store.Tokens().CountFailure(f.ctx, mdm.TokenPurposeRegistrationPIN, bob.TenantID, bob.ID, pinFailuresPerUser); err != nil || n != 2 {
+	if n, err := f.store.Tokens().CountFailure(f.ctx, mdm.TokenPurposeRegistrationPIN, bob.TenantID, bob.ID, pinFailuresPerUser, f.clock.now()); err != nil || n != 2 {
 		t.Errorf("bob's PIN failures after one wrong portal PIN, plus one: %d, %v; want 2", n, err)
 	}
 }

@@ -13,6 +13,7 @@ const (
 	PINActive  = "active"  // issued, unused and not expired
 	PINUsed    = "used"    // a device registered with it
 	PINExpired = "expired" // unused past its lifetime
+	PINLocked  = "locked"  // revoked by too many wrong guesses: self-service PINs are refused for now
 	PINNone    = "none"    // never issued (or replaced and not yet reissued)
 )
 
@@ -53,6 +54,8 @@ func (s *Service) PINStatus(ctx context.Context, id mdm.AccountID) (*PINState, e
 	switch {
 	case t.UsedAt != nil:
 		out.Status, out.UsedAt = PINUsed, *t.UsedAt
+	case pinLocked(t, s.now()):
+		out.Status = PINLocked
 	case !s.now().Before(t.ExpiresAt):
 		out.Status = PINExpired
 	default:

@@ -29,24 +29,39 @@ func (s *Service) PortalLogin(ctx context.Context, email, password string) (stri
 // PortalLoginPIN signs a user in with their registration PIN. It checks the PIN as VerifyPIN does (the
 // same limits, the same answer for every failure, wrong guesses counted against the PIN) but does not
 // use it up: the invitation PIN is for registering the user's first device, which may come after a
-// look at the portal. It works when the user's effective registration setting uses a PIN, and for a
-// half account (no password) in any case, since its PIN is its only credential. Otherwise the answer
-// is the same as for a wrong PIN.
+// look at the portal. See pinAloneSignsIn for whom a PIN alone signs in; anyone else who gives their
+// right PIN is told to use their password (knowing the PIN, they learn nothing new).
 func (s *Service) PortalLoginPIN(ctx context.Context, email, pin string) (string, *mdm.Principal, error) {
 	a, err := s.verifyPIN(ctx, email, pin, pinCheck{accept: func(tx mdm.Stores, a *mdm.Account) (bool, error) {
-		if a.PasswordHash == "" {
-			return true, nil
+		ok, err := s.pinAloneSignsIn(ctx, tx, a)
+		if err == nil && !ok {
+			err = errUsePassword
 		}
-		set, err := s.registrationSettingsFor(ctx, tx, a)
-		if err != nil {
-			return false, err
-		}
-		return set.UsesPIN(), nil
+		return ok, err
 	}})
 	if err != nil {
 		return "", nil, err
 	}
 	return s.openPortalSession(ctx, a.TenantID, a.ID, a.Username)
+}
+
+// errUsePassword answers a right PIN from an account that must sign in with its password.
+var errUsePassword = mdm.Errorf(mdm.Forbidden, "your account signs in to the portal with its password: use the password form")
+
+// pinAloneSignsIn: a PIN alone is a portal credential only for a half account (no password: the PIN
+// is all it has), or for an account whose effective registration setting is PIN_ONLY and that holds
+// no role, itself or through a group. Under PIN_AND_PASSWORD the PIN is half of a credential, and an
+// administrator's account is worth more than a mailed PIN.
+func (s *Service) pinAloneSignsIn(ctx context.Context, tx mdm.Stores, a *mdm.Account) (bool, error) {
+	if a.PasswordHash == "" {
+		return true, nil
+	}
+	set, err := s.registrationSettingsFor(ctx, tx, a)
+	if err != nil || set.AuthType != mdm.PINOnly {
+		return false, err
+	}
+	roles, err := effectiveRolesIn(ctx, tx, a)
+	return len(roles) == 0, err
 }
 
 func (s *Service) openPortalSession(ctx context.Context, tenantID mdm.TenantID, id mdm.AccountID, username string) (string, *mdm.Principal, error) {

@@ -137,14 +137,22 @@ func (s *Service) pinHash(tenantID mdm.TenantID, id mdm.AccountID, pin string) [
 
 // newPIN replaces the account's registration PIN with a fresh one, stored only as a keyed hash.
 func (s *Service) newPIN(ctx context.Context, tx mdm.Stores, a *mdm.Account, set *mdm.RegistrationSettings) (IssuedPIN, error) {
+	return s.replacePIN(ctx, tx, a, set, nil)
+}
+
+// replacePIN is newPIN for a PIN that follows prev (may be nil): it starts from prev's recent wrong
+// guesses (see pinLockPeriod). Only self-service passes prev; an administrator's PIN starts from zero.
+func (s *Service) replacePIN(ctx context.Context, tx mdm.Stores, a *mdm.Account, set *mdm.RegistrationSettings, prev *mdm.OneTimeToken) (IssuedPIN, error) {
 	if err := tx.Tokens().Revoke(ctx, mdm.TokenPurposeRegistrationPIN, a.TenantID, a.ID); err != nil {
 		return IssuedPIN{}, err
 	}
 	now := s.now()
+	failures, lastFailed := recentFailures(prev, now)
 	pin := IssuedPIN{AccountID: a.ID, PIN: secret.PIN(set.PINLength),
 		ExpiresAt: now.Add(time.Duration(set.PINLifetimeDays) * 24 * time.Hour)}
 	err := tx.Tokens().Create(ctx, &mdm.OneTimeToken{Hash: s.pinHash(a.TenantID, a.ID, pin.PIN),
-		Purpose: mdm.TokenPurposeRegistrationPIN, TenantID: a.TenantID, AccountID: a.ID, ExpiresAt: pin.ExpiresAt, CreatedAt: now})
+		Purpose: mdm.TokenPurposeRegistrationPIN, TenantID: a.TenantID, AccountID: a.ID, ExpiresAt: pin.ExpiresAt, CreatedAt: now,
+		FailedAttempts: failures, LastFailedAt: lastFailed})
 	return pin, err
 }
 

@@ -53,7 +53,8 @@ func (s *Service) MyDevices(ctx context.Context) ([]mdm.Device, error) {
 }
 
 // RequestPIN mails the signed-in user a fresh registration PIN (the pin_request email). It says why
-// when it cannot: the user's setting uses no PIN, PIN requests are off, or one was sent moments ago.
+// when it cannot: the user's setting uses no PIN, PIN requests are off, one was sent moments ago, or
+// too many wrong PINs locked the account (see pinLockPeriod).
 func (s *Service) RequestPIN(ctx context.Context) error {
 	if err := s.mailReady(); err != nil {
 		return err
@@ -197,13 +198,18 @@ func (s *Service) sendPIN(ctx context.Context, a *mdm.Account) error {
 		if !set.AllowPINRequest {
 			return mdm.Errorf(mdm.Forbidden, "your organisation does not let users request a PIN: ask your administrator for one")
 		}
-		if last, err := tx.Tokens().Latest(ctx, mdm.TokenPurposeRegistrationPIN, a.TenantID, a.ID); err == nil &&
-			s.now().Sub(last.CreatedAt) < pinRequestInterval {
-			return mdm.Errorf(mdm.RateLimited, "a PIN was sent less than %d minutes ago: check your mail", int(pinRequestInterval.Minutes()))
-		} else if err != nil && !mdm.IsCode(err, mdm.NotFound) {
+		last, err := tx.Tokens().Latest(ctx, mdm.TokenPurposeRegistrationPIN, a.TenantID, a.ID)
+		switch {
+		case mdm.IsCode(err, mdm.NotFound):
+			last = nil
+		case err != nil:
 			return err
+		case pinLocked(last, s.now()):
+			return errPINLocked
+		case s.now().Sub(last.CreatedAt) < pinRequestInterval:
+			return mdm.Errorf(mdm.RateLimited, "a PIN was sent less than %d minutes ago: check your mail", int(pinRequestInterval.Minutes()))
 		}
-		pin, err := s.newPIN(ctx, tx, a, set)
+		pin, err := s.replacePIN(ctx, tx, a, set, last)
 		if err != nil {
 			return err
 		}
@@ -274,8 +280,9 @@ func (s *Service) sendResetLink(ctx context.Context, a *mdm.Account) error {
 }
 
 // ContactSupport sends the signed-in user's message to each of the tenant's support administrators
-// (the support_admins email), or, when the tenant has designated none, to its Tenant Admins, directly
-// or through a group (see supportRecipients). A user may send supportPerHour requests an hour.
+// (the support_admins email), or, when the tenant has designated none or none of them can receive
+// mail, to its Tenant Admins, directly or through a group (see supportRecipients). A user may send
+// supportPerHour requests an hour.
 func (s *Service) ContactSupport(ctx context.Context, message string) (recipients int, err error) {
 	a, err := s.Me(ctx)
 	if err != nil {

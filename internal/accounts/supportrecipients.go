@@ -9,7 +9,8 @@ import (
 )
 
 // SupportRecipients lists who a support request from the caller's tenant reaches now: the enabled
-// designated support administrators, or with none designated the enabled Tenant Admins. The console
+// designated support administrators, or when none is designated or none of them is enabled with an
+// email address, the enabled Tenant Admins. The console
 // shows it so that an administrator sees the fallback before relying on it.
 func (s *Service) SupportRecipients(ctx context.Context) ([]mdm.Account, error) {
 	tenantID, err := authz.RequireTenant(mdm.PrincipalFrom(ctx), authz.SystemRead)
@@ -27,30 +28,32 @@ const (
 	supportMembersScanned = 1000
 )
 
-// supportRecipients are the tenant's enabled support administrators with an email address, or when it
-// designated none, its enabled Tenant Admins with an email address: those holding the role themselves
+// supportRecipients are the tenant's enabled support administrators with an email address, or when
+// there are none such (none designated, or all disabled or without an address), its enabled Tenant
+// Admins with an email address: those holding the role themselves
 // first, then the members of groups holding it (effective roles, as effectiveRolesIn reads them).
 func supportRecipients(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID) ([]mdm.Account, error) {
 	ids, err := tx.SupportAdmins().List(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
-	if len(ids) > 0 {
-		var out []mdm.Account
-		for _, id := range ids {
-			a, err := tx.Accounts().Get(ctx, tenantID, id)
-			if err != nil {
-				return nil, err
-			}
-			if a.Enabled && a.Email != "" {
-				out = append(out, *a)
-			}
-			if len(out) == maxSupportRecipients {
-				break
-			}
+	var out []mdm.Account
+	for _, id := range ids {
+		a, err := tx.Accounts().Get(ctx, tenantID, id)
+		if err != nil {
+			return nil, err
 		}
+		if a.Enabled && a.Email != "" {
+			out = append(out, *a)
+		}
+		if len(out) == maxSupportRecipients {
+			break
+		}
+	}
+	if len(out) > 0 {
 		return out, nil
 	}
+	// None designated, or none of them reachable: a request must still reach someone.
 	return tenantAdmins(ctx, tx, tenantID)
 }
 

@@ -60,7 +60,8 @@ func (a *API) selfServiceRoutes() {
 	a.add(Route{Method: "POST", Path: "/api/v1/selfservice/pin", Tag: "Self-service",
 		Summary: "Email a new device registration PIN to a user",
 		Description: "Anonymous. Body: emailAddress. Sends the PIN request email when the address is a user's whose " +
-			"registration setting uses a PIN and allows PIN requests, at most once in 5 minutes. The answer is the " +
+			"registration setting uses a PIN and allows PIN requests, at most once in 5 minutes, and never within 24 " +
+			"hours of the 10th wrong PIN (until an administrator issues one). The answer is the " +
 			"same 202 in every case; 429 when this client made too many requests.",
 		Body: emailInput{}, Result: ""},
 		byEmail(func(r *http.Request, email string) error { return a.accounts.RequestPINByEmail(r.Context(), email) }))

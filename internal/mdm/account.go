@@ -90,6 +90,10 @@ type OneTimeToken struct {
 	ExpiresAt time.Time
 	UsedAt    *time.Time
 	CreatedAt time.Time
+	// FailedAttempts counts wrong guesses (registration PINs); LastFailedAt is when the last was made.
+	// Create stores both, so that a new PIN can carry its predecessor's count on.
+	FailedAttempts int
+	LastFailedAt   *time.Time
 }
 
 // TokenPurposeActivation is the purpose of an Admin Activation link.
@@ -106,10 +110,11 @@ type TokenStore interface {
 	// a reset link's age), or not_found when it has none.
 	Latest(ctx context.Context, purpose string, tenantID TenantID, accountID AccountID) (*OneTimeToken, error)
 	Use(ctx context.Context, hash []byte, now time.Time) error
-	// CountFailure adds one wrong guess to the account's current (newest) unused token of purpose, in
-	// one atomic step, and deletes that token when its count reaches limit. It returns the new count, or
-	// 0 when the account has no unused token of purpose.
-	CountFailure(ctx context.Context, purpose string, tenantID TenantID, accountID AccountID, limit int) (int, error)
+	// CountFailure adds one wrong guess at now to the account's current (newest) unused token of
+	// purpose, in one atomic step, and when its count reaches limit revokes it in place: its expiry
+	// becomes now (if sooner) and the row stays, count and all, so that Latest still shows the lock. It
+	// returns the new count, or 0 when the account has no unused token of purpose.
+	CountFailure(ctx context.Context, purpose string, tenantID TenantID, accountID AccountID, limit int, now time.Time) (int, error)
 }
 
 // Session is a signed-in console user. Only the keyed hash of the cookie value is stored.

@@ -93,3 +93,47 @@ func (e *apiEnv) supportRecipients() []string {
 	}
 	return out
 }
+
+// TestPortalSupportFallback: when every designated support administrator is disabled, a support request
+// goes to the tenant's Tenant Admins as if none were designated (never another tenant's), and back to
+// the designated ones once one is enabled again.
+func TestPortalSupportFallback(t *testing.T) {
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) { testSupportFallback(t, db(t)) })
+	}
+}
+
+func testSupportFallback(t *testing.T, dbURL string) {
+	box := startInbox(t, "127.0.0.1:0")
+	e := newAPIEnv(t, dbURL, func(c *Config) { c.SMTPURL = "smtp://" + box.addr })
+	_, ta := e.createTenant("Gamma")
+	_, tb := e.createTenant("Delta")
+	user := "user@gamma.example.com:Gamma-user-pw-1"
+	e.addUser(ta, "user@gamma.example.com", "Gamma-user-pw-1")
+	s1 := e.addUser(ta, "s1@gamma.example.com", "")
+	s2 := e.addUser(ta, "s2@gamma.example.com", "")
+	e.call("PUT", "/api/v1/supportadmins", ta, fmt.Sprintf(`{"accountIds":[%d,%d]}`, s1, s2)).must(t, 200, nil)
+	db := e.addUser(tb, "sd@delta.example.com", "")
+	e.call("PUT", "/api/v1/supportadmins", tb, fmt.Sprintf(`{"accountIds":[%d]}`, db)).must(t, 200, nil)
+
+	send := func(msg string) ([]string, int) {
+		t.Helper()
+		e.srv.Store().DB().Exec(`DELETE FROM mail_outbox WHERE template='support_admins'`)
+		var got supportResult
+		e.call("POST", "/api/v1/selfservice/support", user, `{"message":"`+msg+`"}`).must(t, 200, &got)
+		return e.supportRecipients(), got.Recipients
+	}
+	if sent, n := send("Designated."); n != 2 || fmt.Sprint(sent) != "[s1@gamma.example.com s2@gamma.example.com]" {
+		t.Errorf("designated support admins: %d, %v", n, sent)
+	}
+	for _, id := range []int64{s1, s2} {
+		e.call("PUT", fmt.Sprintf("/api/v1/account/%d", id), ta, `{"enabled":false}`).must(t, 200, nil)
+	}
+	if sent, n := send("All disabled."); n != 1 || fmt.Sprint(sent) != "[ta@gamma.example.com]" {
+		t.Errorf("every support admin disabled: %d, %v; want the Tenant Admin", n, sent)
+	}
+	e.call("PUT", fmt.Sprintf("/api/v1/account/%d", s2), ta, `{"enabled":true}`).must(t, 200, nil)
+	if sent, n := send("One back."); n != 1 || fmt.Sprint(sent) != "[s2@gamma.example.com]" {
+		t.Errorf("one support admin enabled again: %d, %v", n, sent)
+	}
+}

@@ -94,13 +94,22 @@ func TestPortalPINRequest(t *testing.T) {
 	var halfPIN struct{ PIN string }
 	e.call("POST", "/api/v1/account/regpin", ta, fmt.Sprintf(`{"accountId":%d}`, halfID)).must(t, 200, &halfPIN)
 	e.call("PUT", "/api/v1/registrationsettings", ta, `{"authType":"PASSWORD_ONLY"}`).must(t, 200, nil)
-	if st, _ := e.browser().signIn("pat@portal.example.com", "pin", issued.PIN); st != 401 {
-		t.Errorf("PIN sign-in under PASSWORD_ONLY: %d, want 401", st)
+	usePassword := "signs in to the portal with its password"
+	if st, page := e.browser().signIn("pat@portal.example.com", "pin", issued.PIN); st != 403 || !strings.Contains(page, usePassword) {
+		t.Errorf("PIN sign-in under PASSWORD_ONLY: %d, want 403 saying to use the password", st)
 	}
 	if st, _ := e.browser().signIn("hal@portal.example.com", "pin", halfPIN.PIN); st != 200 {
 		t.Errorf("half account's PIN under PASSWORD_ONLY: %d, want 200", st)
 	}
+	// Under PIN_AND_PASSWORD the PIN is half a credential: a full account signs in with its password.
 	e.call("PUT", "/api/v1/registrationsettings", ta, `{"authType":"PIN_AND_PASSWORD"}`).must(t, 200, nil)
+	if st, page := e.browser().signIn("pat@portal.example.com", "pin", issued.PIN); st != 403 || !strings.Contains(page, usePassword) {
+		t.Errorf("PIN alone under PIN_AND_PASSWORD: %d, want 403 saying to use the password", st)
+	}
+	if st, _ := e.browser().signIn("pat@portal.example.com", "pin", "99999999"); st != 401 {
+		t.Errorf("wrong PIN under PIN_AND_PASSWORD: %d, want 401", st)
+	}
+	e.call("PUT", "/api/v1/registrationsettings", ta, `{"authType":"PIN_ONLY"}`).must(t, 200, nil)
 	if st, _ := e.browser().signIn("pat@portal.example.com", "pin", issued.PIN); st != 200 {
 		t.Errorf("the PIN after the setting allows it again: %d, want 200", st)
 	}
@@ -468,9 +477,10 @@ func TestPortalPINAttempts(t *testing.T) {
 		t.Errorf("right PIN after 10 failures: %d, want 429", st)
 	}
 	var n int
-	e.srv.Store().DB().QueryRow(`SELECT COUNT(*) FROM one_time_tokens WHERE purpose='regpin' AND account_id=$1 AND used_at IS NULL`, id).Scan(&n)
+	e.srv.Store().DB().QueryRow(`SELECT COUNT(*) FROM one_time_tokens WHERE purpose='regpin' AND account_id=$1 AND used_at IS NULL
+		AND expires_at > $2`, id, time.Now().UnixMilli()).Scan(&n)
 	if n != 0 {
-		t.Errorf("the PIN survived 10 wrong guesses (%d unused PINs)", n)
+		t.Errorf("the PIN survived 10 wrong guesses (%d live PINs)", n)
 	}
 	// Until the window ends, PIN sign-in stays closed for this user, even with a new PIN.
 	e.call("POST", "/api/v1/account/regpin", ta, fmt.Sprintf(`{"accountId":%d}`, id)).must(t, 200, &issued)

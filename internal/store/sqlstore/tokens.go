@@ -13,8 +13,13 @@ type tokenStore stores
 var _ mdm.TokenStore = tokenStore{}
 
 func (s tokenStore) Create(ctx context.Context, t *mdm.OneTimeToken) error {
-	_, err := s.q.ExecContext(ctx, `INSERT INTO one_time_tokens (hash, purpose, tenant_id, account_id, expires_at, created_at)
-		VALUES ($1,$2,$3,$4,$5,$6)`, t.Hash, t.Purpose, t.TenantID, t.AccountID, ms(t.ExpiresAt), ms(t.CreatedAt))
+	var lastFailed sql.NullInt64
+	if t.LastFailedAt != nil {
+		lastFailed = sql.NullInt64{Int64: ms(*t.LastFailedAt), Valid: true}
+	}
+	_, err := s.q.ExecContext(ctx, `INSERT INTO one_time_tokens (hash, purpose, tenant_id, account_id, expires_at, created_at,
+		failed_attempts, last_failed_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)`, t.Hash, t.Purpose, t.TenantID, t.AccountID,
+		ms(t.ExpiresAt), ms(t.CreatedAt), t.FailedAttempts, lastFailed)
 	return conflictOr(err, "token already exists")
 }
 
@@ -24,7 +29,7 @@ func (s tokenStore) Revoke(ctx context.Context, purpose string, tenantID mdm.Ten
 	return dbError(err)
 }
 
-const tokenColumns = `hash, purpose, tenant_id, account_id, expires_at, used_at, created_at`
+const tokenColumns = `hash, purpose, tenant_id, account_id, expires_at, used_at, created_at, failed_attempts, last_failed_at`
 
 func (s tokenStore) Get(ctx context.Context, hash []byte) (*mdm.OneTimeToken, error) {
 	return scanToken(s.q.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM one_time_tokens WHERE hash=$1`, hash))
@@ -38,11 +43,13 @@ func (s tokenStore) Latest(ctx context.Context, purpose string, tenantID mdm.Ten
 func scanToken(row *sql.Row) (*mdm.OneTimeToken, error) {
 	var t mdm.OneTimeToken
 	var expires, created int64
-	var used sql.NullInt64
-	if err := row.Scan(&t.Hash, &t.Purpose, &t.TenantID, &t.AccountID, &expires, &used, &created); err != nil {
+	var used, lastFailed sql.NullInt64
+	if err := row.Scan(&t.Hash, &t.Purpose, &t.TenantID, &t.AccountID, &expires, &used, &created, &t.FailedAttempts,
+		&lastFailed); err != nil {
 		return nil, notFound(err, "token")
 	}
 	t.ExpiresAt, t.CreatedAt, t.UsedAt = fromMS(expires), fromMS(created), fromNullMS(used)
+	t.LastFailedAt = fromNullMS(lastFailed)
 	return &t, nil
 }
 

@@ -14,6 +14,7 @@ var tokenTests = []test{
 	{"Latest", testTokenLatest},
 	{"CountFailure", testTokenCountFailure},
 	{"CountFailureConcurrent", testTokenCountFailureConcurrent},
+	{"CarriedFailures", testTokenCarriedFailures},
 }
 
 // token creates an unused activation token for acc, expiring in a day.

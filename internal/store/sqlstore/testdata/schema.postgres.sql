@@ -107,7 +107,8 @@ CREATE TABLE one_time_tokens (
     expires_at bigint NOT NULL,
     used_at bigint,
     created_at bigint NOT NULL,
-    failed_attempts integer NOT NULL DEFAULT 0
+    failed_attempts integer NOT NULL DEFAULT 0,
+    last_failed_at bigint
 );
 ALTER TABLE one_time_tokens ADD CONSTRAINT one_time_tokens_pkey PRIMARY KEY (hash);
 CREATE INDEX one_time_tokens_account ON public.one_time_tokens USING btree (tenant_id, account_id, purpose, created_at);

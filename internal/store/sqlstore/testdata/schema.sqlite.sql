@@ -100,7 +100,7 @@ CREATE TABLE one_time_tokens (
     expires_at INTEGER NOT NULL,
     used_at    INTEGER,
     created_at INTEGER NOT NULL
-, failed_attempts INTEGER NOT NULL DEFAULT 0);
+, failed_attempts INTEGER NOT NULL DEFAULT 0, last_failed_at INTEGER);
 
 CREATE INDEX one_time_tokens_account ON one_time_tokens (tenant_id, account_id, purpose, created_at);
 
