@@ -32,8 +32,8 @@ func (e *partError) Unwrap() error { return e.err }
 
 // parsePart parses one source alone, with the functions templates may call, so that syntax errors and
 // unknown functions are found before the source meets the layout. A source may not define templates:
-// that could replace the layout.
-func parsePart(src string) error {
+// that could replace the layout; and it may only loop and call templates within bounds (checkBounds).
+func parsePart(src string, helpers map[string]bool) error {
 	t, err := texttemplate.New("content").Funcs(funcs).Parse(src)
 	if err != nil {
 		return err
@@ -43,7 +43,7 @@ func parsePart(src string) error {
 			return fmt.Errorf("must not define templates ({{define %q}})", d.Name())
 		}
 	}
-	return nil
+	return checkBounds(t.Tree, helpers)
 }
 
 // contentSlot marks where an override's content goes in the rendered layout. It is random per process,
@@ -53,18 +53,22 @@ var contentSlot = "steward-content-" + rand.Text()
 // renderOverride renders src (a tenant's override of s) with data: the subject, the HTML content
 // sanitized and then wrapped in the shared layout, and the text content in the text layout.
 func (s *set) renderOverride(src Source, data any) (Rendered, error) {
-	for _, p := range []struct{ field, src string }{{"subject", src.Subject}, {"html", src.HTML}, {"text", src.Text}} {
-		if err := parsePart(p.src); err != nil {
+	parts := []struct {
+		field, src string
+		helpers    map[string]bool
+	}{{"subject", src.Subject, nil}, {"html", src.HTML, htmlHelpers}, {"text", src.Text, textHelpers}}
+	for _, p := range parts {
+		if err := parsePart(p.src, p.helpers); err != nil {
 			return Rendered{}, &partError{p.field, err}
 		}
 	}
 	var b bytes.Buffer
 	subj, err := texttemplate.New("subject").Funcs(funcs).Option("missingkey=error").Parse(src.Subject)
 	if err == nil {
-		err = checkSecretUse(s.secret, subj.Tree, false)
+		err = checkSecretUse(s.secret, subj.Tree, inSubject)
 	}
 	if err == nil {
-		err = subj.Execute(&b, data)
+		err = subj.Execute(capped(&b), data)
 	}
 	if err != nil {
 		return Rendered{}, &partError{"subject", err}
@@ -86,9 +90,12 @@ func (s *set) renderOverride(src Source, data any) (Rendered, error) {
 	if err == nil {
 		_, err = text.New("content").Parse(src.Text)
 	}
+	if err == nil {
+		err = checkSecretUse(s.secret, text.Lookup("content").Tree, inText)
+	}
 	b.Reset()
 	if err == nil {
-		err = text.ExecuteTemplate(&b, "layout", p)
+		err = text.ExecuteTemplate(capped(&b), "layout", p)
 	}
 	if err != nil {
 		return Rendered{}, &partError{"text", err}
@@ -109,13 +116,17 @@ func (s *set) overrideContent(src string, data any) (htmltemplate.HTML, error) {
 		return "", err
 	}
 	var b bytes.Buffer
-	if err := t.ExecuteTemplate(&b, "content", data); err != nil {
+	if err := t.ExecuteTemplate(capped(&b), "content", data); err != nil {
 		return "", err
 	}
-	if err := checkSecretUse(s.secret, t.Lookup("content").Tree, true); err != nil {
+	if err := checkSecretUse(s.secret, t.Lookup("content").Tree, inHTML); err != nil {
 		return "", err
 	}
-	return htmltemplate.HTML(sanitizeHTML(b.String(), s.secret == "")), nil //nolint:gosec // sanitized just now
+	clean := sanitizeHTML(b.String(), s.secret == "")
+	if err := s.checkSecretStandsAlone(clean, data); err != nil {
+		return "", err
+	}
+	return htmltemplate.HTML(clean), nil //nolint:gosec // sanitized just now
 }
 
 // keepsSecret tells whether a rendering shows the email's secret (its PIN or link) in both parts.
@@ -165,8 +176,14 @@ func CheckSource(name string, src Source) (Source, error) {
 		}
 		code, msg := "Template", templateMessage(pe.err)
 		var se *secretPlacementError
-		if errors.As(pe.err, &se) {
+		var be *boundsError
+		switch {
+		case errors.As(pe.err, &se):
 			code, msg = "SecretPlacement", se.msg
+		case errors.As(pe.err, &be):
+			code, msg = "Bounds", be.msg
+		case errors.Is(pe.err, errRenderSize):
+			code, msg = "RenderSize", fmt.Sprintf("renders more than %d KiB with the sample data: loop or repeat less", MaxRendered>>10)
 		}
 		return Source{}, mdm.FieldErrors(mdm.FieldError{Code: code, Field: pe.field, Message: msg})
 	}

@@ -1,0 +1,153 @@
+package mail
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/template/parse"
+)
+
+// A tenant's override runs at save, at preview (System Read Only may preview) and at every send, so
+// it must finish fast and small whatever it says. text/template itself has no bound: {{range 1000}}
+// nested three deep, or a template that calls itself, runs for minutes and fills memory. So before
+// anything runs, each part's parse tree may loop only over the email's data and call only the
+// layout's fixed helpers, which call nothing; and each part renders into a capped writer.
+
+// MaxRendered is the most one part of an override may render (the HTML content before the layout).
+const MaxRendered = 256 << 10
+
+// Helpers each part may call with {{template}}: the layout's own small templates, never "content",
+// "layout" or "preheader", which would recurse or replace the mail.
+var (
+	htmlHelpers = map[string]bool{"greeting": true, "h1": true, "button": true, "fallback": true, "code": true, "quote": true, "note": true}
+	textHelpers = map[string]bool{"greeting": true}
+)
+
+// boundsError says which construct of an override could run without bound.
+type boundsError struct{ msg string }
+
+func (e *boundsError) Error() string { return e.msg }
+
+// checkBounds refuses, in an unexecuted parse tree, every {{template}} call other than helpers and
+// every {{range}} over anything but a data field or lines of one.
+func checkBounds(tree *parse.Tree, helpers map[string]bool) error {
+	if tree == nil || tree.Root == nil {
+		return nil
+	}
+	b := &boundsWalk{tree: tree, helpers: helpers}
+	b.list(tree.Root)
+	return b.err
+}
+
+type boundsWalk struct {
+	tree    *parse.Tree
+	helpers map[string]bool
+	err     error
+}
+
+func (b *boundsWalk) fail(n parse.Node, format string, args ...any) {
+	if b.err == nil {
+		b.err = &boundsError{msg: fmt.Sprintf(format, args...) + " (" + lineOf(b.tree, n) + ")"}
+	}
+}
+
+func (b *boundsWalk) list(l *parse.ListNode) {
+	if l == nil {
+		return
+	}
+	for _, n := range l.Nodes {
+		b.node(n)
+	}
+}
+
+func (b *boundsWalk) node(n parse.Node) {
+	switch n := n.(type) {
+	case *parse.IfNode:
+		b.list(n.List)
+		b.list(n.ElseList)
+	case *parse.WithNode:
+		b.list(n.List)
+		b.list(n.ElseList)
+	case *parse.RangeNode:
+		if !rangesOverData(n.Pipe) {
+			b.fail(n, "{{range %s}} is not allowed: range may only go over a data field, as in {{range .Roles}}, or its lines, as in {{range lines .Message}}", shownPipe(n.Pipe))
+		}
+		b.list(n.List)
+		b.list(n.ElseList)
+	case *parse.TemplateNode:
+		if !b.helpers[n.Name] {
+			b.fail(n, "{{template %q}} is not allowed: %s", n.Name, helperList(b.helpers))
+		}
+	case *parse.ListNode:
+		b.list(n)
+	}
+}
+
+// rangesOverData tells whether a range pipe is one data field ({{range .Roles}}) or the lines of one
+// ({{range lines .Message}}), with or without declared variables: a length that the data decides,
+// not the source.
+func rangesOverData(p *parse.PipeNode) bool {
+	if p == nil || len(p.Cmds) != 1 {
+		return false
+	}
+	args := p.Cmds[0].Args
+	switch len(args) {
+	case 1:
+		_, ok := args[0].(*parse.FieldNode)
+		return ok
+	case 2:
+		fn, ok := args[0].(*parse.IdentifierNode)
+		_, field := args[1].(*parse.FieldNode)
+		return ok && fn.Ident == "lines" && field
+	}
+	return false
+}
+
+func shownPipe(p *parse.PipeNode) string {
+	if p == nil {
+		return ""
+	}
+	return p.String()
+}
+
+func helperList(helpers map[string]bool) string {
+	if len(helpers) == 0 {
+		return "this part may not call templates"
+	}
+	names := make([]string, 0, len(helpers))
+	for n := range helpers {
+		names = append(names, fmt.Sprintf("%q", n))
+	}
+	sort.Strings(names)
+	return "only the layout's helpers may be called: " + strings.Join(names, ", ")
+}
+
+// lineOf is "line N" of node n in tree.
+func lineOf(tree *parse.Tree, n parse.Node) string {
+	loc, _ := tree.ErrorContext(n)
+	if i := strings.Index(loc, ":"); i >= 0 { // "content:3:12" -> "line 3"
+		loc = "line " + strings.SplitN(loc[i+1:], ":", 2)[0]
+	}
+	return loc
+}
+
+// errRenderSize is why rendering stopped: the part grew past MaxRendered.
+var errRenderSize = fmt.Errorf("renders more than %d KiB", MaxRendered>>10)
+
+// cappedWriter passes on at most left bytes and then fails every write, which makes the template
+// engine stop executing.
+type cappedWriter struct {
+	w    io.Writer
+	left int
+}
+
+func capped(w io.Writer) *cappedWriter { return &cappedWriter{w: w, left: MaxRendered} }
+
+func (c *cappedWriter) Write(p []byte) (int, error) {
+	if len(p) > c.left {
+		return 0, errRenderSize
+	}
+	c.left -= len(p)
+	return c.w.Write(p)
+}
