@@ -63,26 +63,57 @@ func (b *boundsWalk) list(l *parse.ListNode) {
 
 func (b *boundsWalk) node(n parse.Node) {
 	switch n := n.(type) {
+	case *parse.ActionNode:
+		b.pipe(n, n.Pipe)
 	case *parse.IfNode:
+		b.pipe(n, n.Pipe)
 		b.list(n.List)
 		b.list(n.ElseList)
 	case *parse.WithNode:
+		b.pipe(n, n.Pipe)
 		b.list(n.List)
 		b.list(n.ElseList)
 	case *parse.RangeNode:
 		if !rangesOverData(n.Pipe) {
 			b.fail(n, "{{range %s}} is not allowed: range may only go over a data field, as in {{range .Roles}}, or its lines, as in {{range lines .Message}}", shownPipe(n.Pipe))
 		}
+		b.pipe(n, n.Pipe)
 		b.list(n.List)
 		b.list(n.ElseList)
 	case *parse.TemplateNode:
 		if !b.helpers[n.Name] {
 			b.fail(n, "{{template %q}} is not allowed: %s", n.Name, helperList(b.helpers))
 		}
+		b.pipe(n, n.Pipe)
 	case *parse.ListNode:
 		b.list(n)
 	}
 }
+
+// pipe refuses an escaper called with several arguments ({{html $a $a …}}): html/template hands them
+// to its own, unbudgeted, function that prints them all into one string.
+func (b *boundsWalk) pipe(at parse.Node, p *parse.PipeNode) {
+	if p == nil {
+		return
+	}
+	for _, c := range p.Cmds {
+		if id, ok := c.Args[0].(*parse.IdentifierNode); ok && escaperFuncs[id.Ident] && len(c.Args) > 2 {
+			b.fail(at, "{{%s}} takes one argument here", id.Ident)
+		}
+		for _, a := range c.Args {
+			switch a := a.(type) {
+			case *parse.PipeNode:
+				b.pipe(at, a)
+			case *parse.ChainNode:
+				if inner, ok := a.Node.(*parse.PipeNode); ok {
+					b.pipe(at, inner)
+				}
+			}
+		}
+	}
+}
+
+var escaperFuncs = map[string]bool{"html": true, "urlquery": true, "js": true}
 
 // rangesOverData tells whether a range pipe is one data field ({{range .Roles}}) or the lines of one
 // ({{range lines .Message}}), with or without declared variables: a length that the data decides,

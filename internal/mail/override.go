@@ -62,8 +62,9 @@ func (s *set) renderOverride(src Source, data any) (Rendered, error) {
 			return Rendered{}, &partError{p.field, err}
 		}
 	}
+	fm := boundedFuncs()
 	var b bytes.Buffer
-	subj, err := texttemplate.New("subject").Funcs(funcs).Option("missingkey=error").Parse(src.Subject)
+	subj, err := texttemplate.New("subject").Funcs(fm).Option("missingkey=error").Parse(src.Subject)
 	if err == nil {
 		err = checkSecretUse(s.secret, subj.Tree, inSubject)
 	}
@@ -76,7 +77,7 @@ func (s *set) renderOverride(src Source, data any) (Rendered, error) {
 	subject := oneLine(b.String(), 200)
 	p := page{Subject: subject, Tenant: reflect.ValueOf(data).FieldByName("TenantName").String(), Data: data}
 
-	content, err := s.overrideContent(src.HTML, data)
+	content, err := s.overrideContent(src.HTML, data, fm)
 	if err != nil {
 		return Rendered{}, &partError{"html", err}
 	}
@@ -88,7 +89,7 @@ func (s *set) renderOverride(src Source, data any) (Rendered, error) {
 
 	text, err := s.text.Clone()
 	if err == nil {
-		_, err = text.New("content").Parse(src.Text)
+		_, err = text.Funcs(fm).New("content").Parse(src.Text)
 	}
 	if err == nil {
 		err = checkSecretUse(s.secret, text.Lookup("content").Tree, inText)
@@ -107,12 +108,12 @@ func (s *set) renderOverride(src Source, data any) (Rendered, error) {
 // result through the allowlist, so that neither the source nor any data can put active markup in a mail.
 // The content may hand the email's secret only to the reader (see checkSecretUse), which is checked on
 // the tree html/template escaped: its escapers tell where each action stands in the markup.
-func (s *set) overrideContent(src string, data any) (htmltemplate.HTML, error) {
+func (s *set) overrideContent(src string, data any, fm texttemplate.FuncMap) (htmltemplate.HTML, error) {
 	t, err := s.htmlProto.Clone()
 	if err != nil {
 		return "", err
 	}
-	if _, err := t.New("content").Parse(src); err != nil {
+	if _, err := t.Funcs(htmltemplate.FuncMap(fm)).New("content").Parse(src); err != nil {
 		return "", err
 	}
 	var b bytes.Buffer
@@ -184,6 +185,8 @@ func CheckSource(name string, src Source) (Source, error) {
 			code, msg = "Bounds", be.msg
 		case errors.Is(pe.err, errRenderSize):
 			code, msg = "RenderSize", fmt.Sprintf("renders more than %d KiB with the sample data: loop or repeat less", MaxRendered>>10)
+		case errors.Is(pe.err, errComputeSize):
+			code, msg = "RenderSize", fmt.Sprintf("computes more than %d KiB with the sample data: loop or repeat less", MaxComputed>>10)
 		}
 		return Source{}, mdm.FieldErrors(mdm.FieldError{Code: code, Field: pe.field, Message: msg})
 	}
