@@ -143,8 +143,10 @@ func (s *set) keepsSecret(r Rendered, data any) (html, text bool) {
 // disallowed markup stripped from the HTML. It must parse, render with the email's sample data and,
 // for an email that delivers a PIN or a link, show it in both parts. Unknown name -> not_found; bad
 // source -> invalid with field errors on subject, html or text. In an email that carries a secret, the
-// secret may appear in the HTML only as text or through the layout's helpers, never in the subject,
-// and the HTML may show no images.
+// secret may appear in the HTML only as text or through the layout's helpers, in the text only as a
+// lone {{.Link}}, in both apart from other text, never in the subject, and the HTML may show no
+// images. Every part must be bounded (see bounds.go and budget.go): it loops only over data, calls
+// only the layout's helpers, and renders and computes within MaxRendered and MaxComputed.
 func CheckSource(name string, src Source) (Source, error) {
 	s, ok := defaults[name]
 	if !ok {

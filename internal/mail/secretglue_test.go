@@ -52,6 +52,7 @@ func TestCheckSourceAcceptsSecretStandingAlone(t *testing.T) {
 		{"spaces", `<p>Reset: {{.Link}} now</p>`, "Reset: {{.Link}} now"},
 		{"tags and line breaks", `<p><strong>{{.Link}}</strong></p>`, "Reset:\n{{.Link}}\n"},
 		{"whole part", `{{.Link}}`, `{{.Link}}`},
+		{"next to helpers", `{{template "h1" "Reset"}}{{.Link}}{{template "note" "Thanks"}}`, "{{.Link}}"},
 		{"inside if and else", `<p>{{if .Username}} {{.Link}} {{else}}<b>{{.Link}}</b>{{end}}</p>`, "Go:\n{{if .Username}}{{.Link}}{{else}}{{.Link}}{{end}}\nThanks"},
 	}
 	for _, tc := range cases {

@@ -83,36 +83,41 @@ func (w *secretWalk) list(l *parse.ListNode, dotIsData bool, before, after edge)
 		return
 	}
 	for i, n := range l.Nodes {
-		w.node(n, dotIsData, edgeBefore(l.Nodes, i, before), edgeAfter(l.Nodes, i, after))
+		w.node(n, dotIsData, w.edgeBefore(l.Nodes, i, before), w.edgeAfter(l.Nodes, i, after))
 	}
 }
 
 // edgeBefore is what stands before nodes[i]: the nearest non-empty text, or the list's own edge.
-func edgeBefore(nodes []parse.Node, i int, outer edge) edge {
+func (w *secretWalk) edgeBefore(nodes []parse.Node, i int, outer edge) edge {
 	for j := i - 1; j >= 0; j-- {
-		t, ok := nodes[j].(*parse.TextNode)
-		if !ok {
-			return edge{opaque: true}
-		}
-		if len(t.Text) > 0 {
-			return edge{text: string(t.Text)}
+		if e, known := w.edgeOf(nodes[j]); known {
+			return e
 		}
 	}
 	return outer
 }
 
 // edgeAfter is what stands after nodes[i].
-func edgeAfter(nodes []parse.Node, i int, outer edge) edge {
+func (w *secretWalk) edgeAfter(nodes []parse.Node, i int, outer edge) edge {
 	for j := i + 1; j < len(nodes); j++ {
-		t, ok := nodes[j].(*parse.TextNode)
-		if !ok {
-			return edge{opaque: true}
-		}
-		if len(t.Text) > 0 {
-			return edge{text: string(t.Text)}
+		if e, known := w.edgeOf(nodes[j]); known {
+			return e
 		}
 	}
 	return outer
+}
+
+// edgeOf is the edge that node n makes; not known for an empty text, which makes none.
+func (w *secretWalk) edgeOf(n parse.Node) (edge, bool) {
+	switch n := n.(type) {
+	case *parse.TextNode:
+		return edge{text: string(n.Text)}, len(n.Text) > 0
+	case *parse.TemplateNode:
+		if w.html && htmlHelpers[n.Name] { // each helper is one element: <p>…</p>, <table>…</table>
+			return edge{text: "<>"}, true
+		}
+	}
+	return edge{opaque: true}, true
 }
 
 func (w *secretWalk) node(n parse.Node, dotIsData bool, before, after edge) {
