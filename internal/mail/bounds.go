@@ -3,6 +3,7 @@ package mail
 import (
 	"fmt"
 	"io"
+	"reflect"
 	"sort"
 	"strings"
 	"text/template/parse"
@@ -30,19 +31,20 @@ type boundsError struct{ msg string }
 func (e *boundsError) Error() string { return e.msg }
 
 // checkBounds refuses, in an unexecuted parse tree, every {{template}} call other than helpers and
-// every {{range}} over anything but a data field or lines of one.
-func checkBounds(tree *parse.Tree, helpers map[string]bool) error {
+// every {{range}} over anything but a list field of data (of type data) or the lines of a field.
+func checkBounds(tree *parse.Tree, helpers map[string]bool, data reflect.Type) error {
 	if tree == nil || tree.Root == nil {
 		return nil
 	}
-	b := &boundsWalk{tree: tree, helpers: helpers}
-	b.list(tree.Root)
+	b := &boundsWalk{tree: tree, helpers: helpers, data: data}
+	b.list(tree.Root, true)
 	return b.err
 }
 
 type boundsWalk struct {
 	tree    *parse.Tree
 	helpers map[string]bool
+	data    reflect.Type
 	err     error
 }
 
@@ -52,41 +54,42 @@ func (b *boundsWalk) fail(n parse.Node, format string, args ...any) {
 	}
 }
 
-func (b *boundsWalk) list(l *parse.ListNode) {
+// list walks a list of nodes; dotIsData tells whether dot is still the email's data there.
+func (b *boundsWalk) list(l *parse.ListNode, dotIsData bool) {
 	if l == nil {
 		return
 	}
 	for _, n := range l.Nodes {
-		b.node(n)
+		b.node(n, dotIsData)
 	}
 }
 
-func (b *boundsWalk) node(n parse.Node) {
+func (b *boundsWalk) node(n parse.Node, dotIsData bool) {
 	switch n := n.(type) {
 	case *parse.ActionNode:
 		b.pipe(n, n.Pipe)
 	case *parse.IfNode:
 		b.pipe(n, n.Pipe)
-		b.list(n.List)
-		b.list(n.ElseList)
+		b.list(n.List, dotIsData)
+		b.list(n.ElseList, dotIsData)
 	case *parse.WithNode:
 		b.pipe(n, n.Pipe)
-		b.list(n.List)
-		b.list(n.ElseList)
+		b.list(n.List, false)
+		b.list(n.ElseList, dotIsData)
 	case *parse.RangeNode:
-		if !rangesOverData(n.Pipe) {
-			b.fail(n, "{{range %s}} is not allowed: range may only go over a data field, as in {{range .Roles}}, or its lines, as in {{range lines .Message}}", shownPipe(n.Pipe))
+		if !b.rangesOverData(n.Pipe, dotIsData) {
+			b.fail(n, "{{range %s}} is not allowed: range may only go over a list of the email's data, as in {{range .Roles}}, or the lines of a field, as in {{range lines .Message}}", shownPipe(n.Pipe))
 		}
 		b.pipe(n, n.Pipe)
-		b.list(n.List)
-		b.list(n.ElseList)
+		b.list(n.List, false)
+		b.list(n.ElseList, dotIsData)
 	case *parse.TemplateNode:
 		if !b.helpers[n.Name] {
 			b.fail(n, "{{template %q}} is not allowed: %s", n.Name, helperList(b.helpers))
 		}
 		b.pipe(n, n.Pipe)
 	case *parse.ListNode:
-		b.list(n)
+		b.list(n, dotIsData)
 	}
 }
 
@@ -115,18 +118,23 @@ func (b *boundsWalk) pipe(at parse.Node, p *parse.PipeNode) {
 
 var escaperFuncs = map[string]bool{"html": true, "urlquery": true, "js": true}
 
-// rangesOverData tells whether a range pipe is one data field ({{range .Roles}}) or the lines of one
-// ({{range lines .Message}}), with or without declared variables: a length that the data decides,
-// not the source.
-func rangesOverData(p *parse.PipeNode) bool {
+// rangesOverData tells whether a range pipe is a list field of the email's data ({{range .Roles}}) or
+// the lines of a field ({{range lines .Message}}), with or without declared variables: a length that
+// the data decides, not the source. A field of something else may be a number ({{range
+// .ExpiresAt.Unix}} counts to billions), so the list must be the data's own.
+func (b *boundsWalk) rangesOverData(p *parse.PipeNode, dotIsData bool) bool {
 	if p == nil || len(p.Cmds) != 1 {
 		return false
 	}
 	args := p.Cmds[0].Args
 	switch len(args) {
 	case 1:
-		_, ok := args[0].(*parse.FieldNode)
-		return ok
+		f, ok := args[0].(*parse.FieldNode)
+		if !ok || !dotIsData || len(f.Ident) != 1 || b.data == nil {
+			return false
+		}
+		sf, ok := b.data.FieldByName(f.Ident[0])
+		return ok && sf.Type.Kind() == reflect.Slice
 	case 2:
 		fn, ok := args[0].(*parse.IdentifierNode)
 		_, field := args[1].(*parse.FieldNode)

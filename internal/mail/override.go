@@ -33,7 +33,7 @@ func (e *partError) Unwrap() error { return e.err }
 // parsePart parses one source alone, with the functions templates may call, so that syntax errors and
 // unknown functions are found before the source meets the layout. A source may not define templates:
 // that could replace the layout; and it may only loop and call templates within bounds (checkBounds).
-func parsePart(src string, helpers map[string]bool) error {
+func parsePart(src string, helpers map[string]bool, data reflect.Type) error {
 	t, err := texttemplate.New("content").Funcs(funcs).Parse(src)
 	if err != nil {
 		return err
@@ -43,7 +43,7 @@ func parsePart(src string, helpers map[string]bool) error {
 			return fmt.Errorf("must not define templates ({{define %q}})", d.Name())
 		}
 	}
-	return checkBounds(t.Tree, helpers)
+	return checkBounds(t.Tree, helpers, data)
 }
 
 // contentSlot marks where an override's content goes in the rendered layout. It is random per process,
@@ -58,7 +58,7 @@ func (s *set) renderOverride(src Source, data any) (Rendered, error) {
 		helpers    map[string]bool
 	}{{"subject", src.Subject, nil}, {"html", src.HTML, htmlHelpers}, {"text", src.Text, textHelpers}}
 	for _, p := range parts {
-		if err := parsePart(p.src, p.helpers); err != nil {
+		if err := parsePart(p.src, p.helpers, s.dataType); err != nil {
 			return Rendered{}, &partError{p.field, err}
 		}
 	}
