@@ -32,8 +32,8 @@ func (e *partError) Unwrap() error { return e.err }
 
 // parsePart parses one source alone, with the functions templates may call, so that syntax errors and
 // unknown functions are found before the source meets the layout. A source may not define templates:
-// that could replace the layout.
-func parsePart(src string) error {
+// that could replace the layout; and it may only loop and call templates within bounds (checkBounds).
+func parsePart(src string, helpers map[string]bool, data reflect.Type) error {
 	t, err := texttemplate.New("content").Funcs(funcs).Parse(src)
 	if err != nil {
 		return err
@@ -43,7 +43,7 @@ func parsePart(src string) error {
 			return fmt.Errorf("must not define templates ({{define %q}})", d.Name())
 		}
 	}
-	return nil
+	return checkBounds(t.Tree, helpers, data)
 }
 
 // contentSlot marks where an override's content goes in the rendered layout. It is random per process,
@@ -53,18 +53,23 @@ var contentSlot = "steward-content-" + rand.Text()
 // renderOverride renders src (a tenant's override of s) with data: the subject, the HTML content
 // sanitized and then wrapped in the shared layout, and the text content in the text layout.
 func (s *set) renderOverride(src Source, data any) (Rendered, error) {
-	for _, p := range []struct{ field, src string }{{"subject", src.Subject}, {"html", src.HTML}, {"text", src.Text}} {
-		if err := parsePart(p.src); err != nil {
+	parts := []struct {
+		field, src string
+		helpers    map[string]bool
+	}{{"subject", src.Subject, nil}, {"html", src.HTML, htmlHelpers}, {"text", src.Text, textHelpers}}
+	for _, p := range parts {
+		if err := parsePart(p.src, p.helpers, s.dataType); err != nil {
 			return Rendered{}, &partError{p.field, err}
 		}
 	}
+	fm := boundedFuncs()
 	var b bytes.Buffer
-	subj, err := texttemplate.New("subject").Funcs(funcs).Option("missingkey=error").Parse(src.Subject)
+	subj, err := texttemplate.New("subject").Funcs(fm).Option("missingkey=error").Parse(src.Subject)
 	if err == nil {
-		err = checkSecretUse(s.secret, subj.Tree, false)
+		err = checkSecretUse(s.secret, subj.Tree, inSubject)
 	}
 	if err == nil {
-		err = subj.Execute(&b, data)
+		err = subj.Execute(capped(&b), data)
 	}
 	if err != nil {
 		return Rendered{}, &partError{"subject", err}
@@ -72,7 +77,7 @@ func (s *set) renderOverride(src Source, data any) (Rendered, error) {
 	subject := oneLine(b.String(), 200)
 	p := page{Subject: subject, Tenant: reflect.ValueOf(data).FieldByName("TenantName").String(), Data: data}
 
-	content, err := s.overrideContent(src.HTML, data)
+	content, err := s.overrideContent(src.HTML, data, fm)
 	if err != nil {
 		return Rendered{}, &partError{"html", err}
 	}
@@ -84,11 +89,14 @@ func (s *set) renderOverride(src Source, data any) (Rendered, error) {
 
 	text, err := s.text.Clone()
 	if err == nil {
-		_, err = text.New("content").Parse(src.Text)
+		_, err = text.Funcs(fm).New("content").Parse(src.Text)
+	}
+	if err == nil {
+		err = checkSecretUse(s.secret, text.Lookup("content").Tree, inText)
 	}
 	b.Reset()
 	if err == nil {
-		err = text.ExecuteTemplate(&b, "layout", p)
+		err = text.ExecuteTemplate(capped(&b), "layout", p)
 	}
 	if err != nil {
 		return Rendered{}, &partError{"text", err}
@@ -100,22 +108,26 @@ func (s *set) renderOverride(src Source, data any) (Rendered, error) {
 // result through the allowlist, so that neither the source nor any data can put active markup in a mail.
 // The content may hand the email's secret only to the reader (see checkSecretUse), which is checked on
 // the tree html/template escaped: its escapers tell where each action stands in the markup.
-func (s *set) overrideContent(src string, data any) (htmltemplate.HTML, error) {
+func (s *set) overrideContent(src string, data any, fm texttemplate.FuncMap) (htmltemplate.HTML, error) {
 	t, err := s.htmlProto.Clone()
 	if err != nil {
 		return "", err
 	}
-	if _, err := t.New("content").Parse(src); err != nil {
+	if _, err := t.Funcs(htmltemplate.FuncMap(fm)).New("content").Parse(src); err != nil {
 		return "", err
 	}
 	var b bytes.Buffer
-	if err := t.ExecuteTemplate(&b, "content", data); err != nil {
+	if err := t.ExecuteTemplate(capped(&b), "content", data); err != nil {
 		return "", err
 	}
-	if err := checkSecretUse(s.secret, t.Lookup("content").Tree, true); err != nil {
+	if err := checkSecretUse(s.secret, t.Lookup("content").Tree, inHTML); err != nil {
 		return "", err
 	}
-	return htmltemplate.HTML(sanitizeHTML(b.String(), s.secret == "")), nil //nolint:gosec // sanitized just now
+	clean := sanitizeHTML(b.String(), s.secret == "")
+	if err := s.checkSecretStandsAlone(clean, data); err != nil {
+		return "", err
+	}
+	return htmltemplate.HTML(clean), nil //nolint:gosec // sanitized just now
 }
 
 // keepsSecret tells whether a rendering shows the email's secret (its PIN or link) in both parts.
@@ -131,8 +143,10 @@ func (s *set) keepsSecret(r Rendered, data any) (html, text bool) {
 // disallowed markup stripped from the HTML. It must parse, render with the email's sample data and,
 // for an email that delivers a PIN or a link, show it in both parts. Unknown name -> not_found; bad
 // source -> invalid with field errors on subject, html or text. In an email that carries a secret, the
-// secret may appear in the HTML only as text or through the layout's helpers, never in the subject,
-// and the HTML may show no images.
+// secret may appear in the HTML only as text or through the layout's helpers, in the text only as a
+// lone {{.Link}}, in both apart from other text, never in the subject, and the HTML may show no
+// images. Every part must be bounded (see bounds.go and budget.go): it loops only over data, calls
+// only the layout's helpers, and renders and computes within MaxRendered and MaxComputed.
 func CheckSource(name string, src Source) (Source, error) {
 	s, ok := defaults[name]
 	if !ok {
@@ -165,8 +179,16 @@ func CheckSource(name string, src Source) (Source, error) {
 		}
 		code, msg := "Template", templateMessage(pe.err)
 		var se *secretPlacementError
-		if errors.As(pe.err, &se) {
+		var be *boundsError
+		switch {
+		case errors.As(pe.err, &se):
 			code, msg = "SecretPlacement", se.msg
+		case errors.As(pe.err, &be):
+			code, msg = "Bounds", be.msg
+		case errors.Is(pe.err, errRenderSize):
+			code, msg = "RenderSize", fmt.Sprintf("renders more than %d KiB with the sample data: loop or repeat less", MaxRendered>>10)
+		case errors.Is(pe.err, errComputeSize):
+			code, msg = "RenderSize", fmt.Sprintf("computes more than %d KiB with the sample data: loop or repeat less", MaxComputed>>10)
 		}
 		return Source{}, mdm.FieldErrors(mdm.FieldError{Code: code, Field: pe.field, Message: msg})
 	}

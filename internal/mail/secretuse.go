@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"text/template/parse"
+	"unicode"
+	"unicode/utf8"
 )
 
 // A tenant's HTML override must not be able to send an email's one-time secret (its PIN or link)
@@ -12,6 +14,9 @@ import (
 // where the markup is text, or as the argument of the layout's fixed helpers, whose own markup decides
 // where it goes. Every other mention (in a tag, {{with}}, {{$x := …}}, printf, urlquery, the whole data
 // through {{.}} or {{$}}…) is refused. Subjects are stored readable, so they may not mention it at all.
+// The text part has no markup but the same rule: only a lone {{.Link}}. And in both bodies the lone
+// action must stand alone, with no text glued to it: mail clients turn
+// "https://evil.example/?u={{.Link}}" into one link to evil.example.
 
 // secretHelpers are the layout templates an override may hand the secret to.
 var secretHelpers = map[string]bool{"button": true, "fallback": true, "code": true}
@@ -25,22 +30,42 @@ type secretPlacementError struct{ msg string }
 
 func (e *secretPlacementError) Error() string { return e.msg }
 
+// part is which part of an override a tree is.
+type part int
+
+const (
+	inSubject part = iota
+	inHTML         // escaped by html/template: lone actions and helpers are allowed in text
+	inText         // plain text: lone actions are allowed
+)
+
 // secretWalk checks one parsed template for the secret field.
 type secretWalk struct {
 	field string
 	tree  *parse.Tree
-	html  bool // the tree was escaped by html/template: lone actions and helpers are allowed in text
+	part  part
+	html  bool
 	err   error
 }
 
-// checkSecretUse checks an escaped html/template content tree (html) or a subject tree (!html) for
-// uses of the secret field; nil when none is refused.
-func checkSecretUse(field string, tree *parse.Tree, html bool) error {
+// edge is what stands next to a node in the output: a text, or something else (an action, a loop)
+// whose output the source does not tell.
+type edge struct {
+	text   string
+	opaque bool
+}
+
+// outside is the edge of a whole part: the layouts put a line break around the content.
+var outside = edge{text: "\n"}
+
+// checkSecretUse checks a subject tree, an escaped html/template content tree or a text content tree
+// for uses of the secret field; nil when none is refused.
+func checkSecretUse(field string, tree *parse.Tree, p part) error {
 	if field == "" || tree == nil || tree.Root == nil {
 		return nil
 	}
-	w := &secretWalk{field: field, tree: tree, html: html}
-	w.list(tree.Root, true)
+	w := &secretWalk{field: field, tree: tree, part: p, html: p == inHTML}
+	w.list(tree.Root, true, outside, outside)
 	return w.err
 }
 
@@ -48,47 +73,82 @@ func (w *secretWalk) fail(n parse.Node, format string, args ...any) {
 	if w.err != nil {
 		return
 	}
-	loc, _ := w.tree.ErrorContext(n)
-	if i := strings.Index(loc, ":"); i >= 0 { // "content:3:12" -> "line 3"
-		loc = "line " + strings.SplitN(loc[i+1:], ":", 2)[0]
-	}
-	w.err = &secretPlacementError{msg: fmt.Sprintf(format, args...) + " (" + loc + ")"}
+	w.err = &secretPlacementError{msg: fmt.Sprintf(format, args...) + " (" + lineOf(w.tree, n) + ")"}
 }
 
-// list walks a list of nodes; dotIsData tells whether dot is still the email's whole data there.
-func (w *secretWalk) list(l *parse.ListNode, dotIsData bool) {
+// list walks a list of nodes; dotIsData tells whether dot is still the email's whole data there, and
+// before and after are what stands around the list in the output.
+func (w *secretWalk) list(l *parse.ListNode, dotIsData bool, before, after edge) {
 	if l == nil {
 		return
 	}
-	for _, n := range l.Nodes {
-		w.node(n, dotIsData)
+	for i, n := range l.Nodes {
+		w.node(n, dotIsData, w.edgeBefore(l.Nodes, i, before), w.edgeAfter(l.Nodes, i, after))
 	}
 }
 
-func (w *secretWalk) node(n parse.Node, dotIsData bool) {
+// edgeBefore is what stands before nodes[i]: the nearest non-empty text, or the list's own edge.
+func (w *secretWalk) edgeBefore(nodes []parse.Node, i int, outer edge) edge {
+	for j := i - 1; j >= 0; j-- {
+		if e, known := w.edgeOf(nodes[j]); known {
+			return e
+		}
+	}
+	return outer
+}
+
+// edgeAfter is what stands after nodes[i].
+func (w *secretWalk) edgeAfter(nodes []parse.Node, i int, outer edge) edge {
+	for j := i + 1; j < len(nodes); j++ {
+		if e, known := w.edgeOf(nodes[j]); known {
+			return e
+		}
+	}
+	return outer
+}
+
+// edgeOf is the edge that node n makes; not known for an empty text, which makes none.
+func (w *secretWalk) edgeOf(n parse.Node) (edge, bool) {
+	switch n := n.(type) {
+	case *parse.TextNode:
+		return edge{text: string(n.Text)}, len(n.Text) > 0
+	case *parse.TemplateNode:
+		if w.html && htmlHelpers[n.Name] { // each helper is one element: <p>…</p>, <table>…</table>
+			return edge{text: "<>"}, true
+		}
+	}
+	return edge{opaque: true}, true
+}
+
+func (w *secretWalk) node(n parse.Node, dotIsData bool, before, after edge) {
+	opaque := edge{opaque: true}
 	switch n := n.(type) {
 	case *parse.ActionNode:
-		if w.html && w.loneSecret(n.Pipe) {
-			if !w.inText(n.Pipe) {
+		if w.part != inSubject && w.loneSecret(n.Pipe) {
+			if w.html && !w.inText(n.Pipe) {
 				w.fail(n, "%s must not be inside a tag or attribute: it may only appear as text or through the layout's helpers (%s)", w.placeholder(), w.helpers())
+				return
+			}
+			if !w.standsAlone(before, after) {
+				w.fail(n, "%s must stand alone: put %s before and after it, so that no text (such as a web address) is glued to it", w.placeholder(), w.separators())
 			}
 			return
 		}
 		w.pipe(n, n.Pipe, dotIsData)
 	case *parse.IfNode:
 		w.pipe(n, n.Pipe, dotIsData)
-		w.list(n.List, dotIsData)
-		w.list(n.ElseList, dotIsData)
+		w.list(n.List, dotIsData, before, after)
+		w.list(n.ElseList, dotIsData, before, after)
 	case *parse.RangeNode:
 		// The pipe may not mention the data as a whole or the secret, so inside the body dot is
-		// something else.
+		// something else. A body repeats, so its edges are not known.
 		w.pipe(n, n.Pipe, dotIsData)
-		w.list(n.List, false)
-		w.list(n.ElseList, dotIsData)
+		w.list(n.List, false, opaque, opaque)
+		w.list(n.ElseList, dotIsData, before, after)
 	case *parse.WithNode:
 		w.pipe(n, n.Pipe, dotIsData)
-		w.list(n.List, false)
-		w.list(n.ElseList, dotIsData)
+		w.list(n.List, false, opaque, opaque)
+		w.list(n.ElseList, dotIsData, before, after)
 	case *parse.TemplateNode:
 		if w.html && w.helperCall(n) {
 			return
@@ -99,8 +159,26 @@ func (w *secretWalk) node(n parse.Node, dotIsData bool) {
 		}
 		w.pipe(n, n.Pipe, dotIsData)
 	case *parse.ListNode:
-		w.list(n, dotIsData)
+		w.list(n, dotIsData, before, after)
 	}
+}
+
+// standsAlone tells whether a lone secret action has a separator on both sides: white space (a line
+// break included), or in HTML the end or start of a tag.
+func (w *secretWalk) standsAlone(before, after edge) bool {
+	if before.opaque || after.opaque {
+		return false
+	}
+	last, _ := utf8.DecodeLastRuneInString(before.text)
+	first, _ := utf8.DecodeRuneInString(after.text)
+	return (unicode.IsSpace(last) || w.html && last == '>') && (unicode.IsSpace(first) || w.html && first == '<')
+}
+
+func (w *secretWalk) separators() string {
+	if w.html {
+		return "a space, a line break or a tag"
+	}
+	return "a space or a line break"
 }
 
 // pipe refuses any mention of the secret or of the whole data in p, reported on the node at.
@@ -112,11 +190,14 @@ func (w *secretWalk) pipe(at parse.Node, p *parse.PipeNode, dotIsData bool) {
 		for _, a := range c.Args {
 			switch w.mentions(a, dotIsData) {
 			case mentionsSecret:
-				if !w.html {
+				switch w.part {
+				case inSubject:
 					w.fail(at, "must not contain %s: subjects are stored and shown readable, and the secret belongs only in the body", w.placeholder())
-					return
+				case inText:
+					w.fail(at, "%s may only appear alone as %s, not in %s", w.placeholder(), w.placeholder(), describe(at, p))
+				default:
+					w.fail(at, "%s may only appear alone as %s in text or through the layout's helpers (%s), not in %s", w.placeholder(), w.placeholder(), w.helpers(), describe(at, p))
 				}
-				w.fail(at, "%s may only appear alone as %s in text or through the layout's helpers (%s), not in %s", w.placeholder(), w.placeholder(), w.helpers(), describe(at, p))
 				return
 			case mentionsData:
 				w.fail(at, "must not use the whole data ({{.}} or {{$}}) in %s: it holds %s", describe(at, p), w.placeholder())

@@ -110,8 +110,8 @@ func TestCheckSourceAcceptsSecretInTextAndHelpers(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			field := secretTemplates[tc.template]
-			// The text part has no attributes: the secret may stand anywhere in it.
-			src := Source{Subject: "For {{.TenantName}}", HTML: tc.html, Text: "Open https://steward.example/?go={{." + field + "}}"}
+			// The text part has no attributes: the secret may stand anywhere in it, apart from other text.
+			src := Source{Subject: "For {{.TenantName}}", HTML: tc.html, Text: "Open\n{{." + field + "}} now"}
 			if _, err := CheckSource(tc.template, src); err != nil {
 				t.Fatalf("refused: %v", err)
 			}

