@@ -95,8 +95,9 @@ func TestPortalPINRequest(t *testing.T) {
 	e.call("POST", "/api/v1/account/regpin", ta, fmt.Sprintf(`{"accountId":%d}`, halfID)).must(t, 200, &halfPIN)
 	e.call("PUT", "/api/v1/registrationsettings", ta, `{"authType":"PASSWORD_ONLY"}`).must(t, 200, nil)
 	usePassword := "signs in to the portal with its password"
-	if st, page := e.browser().signIn("pat@portal.example.com", "pin", issued.PIN); st != 403 || !strings.Contains(page, usePassword) {
-		t.Errorf("PIN sign-in under PASSWORD_ONLY: %d, want 403 saying to use the password", st)
+	if st, page := e.browser().signIn("pat@portal.example.com", "pin", issued.PIN); st != 403 || !strings.Contains(page, usePassword) ||
+		!strings.Contains(page, `name="password"`) {
+		t.Errorf("PIN sign-in under PASSWORD_ONLY: %d, want 403 saying to use the password, with the password form", st)
 	}
 	if st, _ := e.browser().signIn("hal@portal.example.com", "pin", halfPIN.PIN); st != 200 {
 		t.Errorf("half account's PIN under PASSWORD_ONLY: %d, want 200", st)

@@ -134,8 +134,9 @@ func (c *console) portalLogin(w http.ResponseWriter, r *http.Request) error {
 		default:
 			return err
 		}
+		// A refused PIN sign-in (the account signs in with its password) comes back as the password form.
 		return renderPortal(w, statusOf(err), "go_signin", page{Title: "Self-service sign in",
-			Data: portalSignInView{Form: f, WithPIN: withPIN}})
+			Data: portalSignInView{Form: f, WithPIN: withPIN && mdm.ErrorCode(err) != mdm.Forbidden}})
 	}
 	http.SetCookie(w, &http.Cookie{Name: httpx.PortalCookie, Value: token, Path: "/", HttpOnly: true,
 		Secure: c.SecureCookies, SameSite: http.SameSiteLaxMode, MaxAge: int(accounts.PortalSessionLifetime.Seconds())})
