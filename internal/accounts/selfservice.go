@@ -252,7 +252,10 @@ func (s *Service) sendResetLink(ctx context.Context, a *mdm.Account) error {
 		} else if err != nil && !mdm.IsCode(err, mdm.NotFound) {
 			return err
 		}
-		if err := tx.Tokens().Revoke(ctx, mdm.TokenPurposePasswordReset, a.TenantID, a.ID); err != nil {
+		// Only a stale link is replaced: a concurrent request's fresh link stays, so this request's insert
+		// meets the one-unused-link index and answers "too soon" instead of mailing a second link.
+		if err := tx.Tokens().RevokeOlder(ctx, mdm.TokenPurposePasswordReset, a.TenantID, a.ID,
+			s.now().Add(-ResetRequestInterval)); err != nil {
 			return err
 		}
 		token, now := secret.Token(), s.now()

@@ -105,6 +105,9 @@ type TokenStore interface {
 	Create(ctx context.Context, t *OneTimeToken) error
 	// Revoke deletes the account's unused tokens of purpose (a new PIN replaces the old one).
 	Revoke(ctx context.Context, purpose string, tenantID TenantID, accountID AccountID) error
+	// RevokeOlder deletes the account's unused tokens of purpose created before cutoff, and leaves newer
+	// ones: a request that replaces a stale link must not delete a concurrent request's fresh one.
+	RevokeOlder(ctx context.Context, purpose string, tenantID TenantID, accountID AccountID, cutoff time.Time) error
 	Get(ctx context.Context, hash []byte) (*OneTimeToken, error)
 	// Latest returns the account's most recently created token of purpose, used or not (a PIN's status,
 	// a reset link's age), or not_found when it has none.

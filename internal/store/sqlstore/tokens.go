@@ -29,6 +29,12 @@ func (s tokenStore) Revoke(ctx context.Context, purpose string, tenantID mdm.Ten
 	return dbError(err)
 }
 
+func (s tokenStore) RevokeOlder(ctx context.Context, purpose string, tenantID mdm.TenantID, accountID mdm.AccountID, cutoff time.Time) error {
+	_, err := s.q.ExecContext(ctx, `DELETE FROM one_time_tokens WHERE purpose=$1 AND tenant_id=$2 AND account_id=$3
+		AND used_at IS NULL AND created_at < $4`, purpose, tenantID, accountID, ms(cutoff))
+	return dbError(err)
+}
+
 const tokenColumns = `hash, purpose, tenant_id, account_id, expires_at, used_at, created_at, failed_attempts, last_failed_at`
 
 func (s tokenStore) Get(ctx context.Context, hash []byte) (*mdm.OneTimeToken, error) {

@@ -11,6 +11,7 @@ var tokenTests = []test{
 	{"CreateGetUse", testTokens},
 	{"ConcurrentUse", testTokenConcurrentUse},
 	{"Revoke", testTokenRevoke},
+	{"RevokeOlder", testTokenRevokeOlder},
 	{"Latest", testTokenLatest},
 	{"CountFailure", testTokenCountFailure},
 	{"CountFailureConcurrent", testTokenCountFailureConcurrent},
@@ -239,4 +240,32 @@ func testTokenLatest(t *testing.T, f *fixture) {
 	}
 	_, err = ts.Latest(f.ctx, mdm.TokenPurposeRegistrationPIN, f.B.ID, a.ID)
 	wantCode(t, "Latest of A's account under B's tenant", err, mdm.NotFound)
+}
+
+func testTokenRevokeOlder(t *testing.T, f *fixture) {
+	a := f.account(t, f.A.ID, "a@example.com")
+	b := f.account(t, f.B.ID, "b@example.com")
+	ts := f.s.Tokens()
+	mk := func(acc mdm.Account, age time.Duration) mdm.OneTimeToken {
+		tok := mdm.OneTimeToken{Hash: randomBytes(t, 32), Purpose: mdm.TokenPurposePasswordReset, TenantID: acc.TenantID,
+			AccountID: acc.ID, ExpiresAt: f.now.Add(time.Hour), CreatedAt: f.now.Add(-age)}
+		must(t, "create token", ts.Create(f.ctx, &tok))
+		return tok
+	}
+	stale := mk(a, 20*time.Minute)
+	must(t, "RevokeOlder across tenants", ts.RevokeOlder(f.ctx, mdm.TokenPurposePasswordReset, f.B.ID, a.ID, f.now))
+	if _, err := ts.Get(f.ctx, stale.Hash); err != nil {
+		t.Errorf("A's link after B's RevokeOlder: %v", err)
+	}
+	must(t, "RevokeOlder", ts.RevokeOlder(f.ctx, mdm.TokenPurposePasswordReset, f.A.ID, a.ID, f.now.Add(-15*time.Minute)))
+	_, err := ts.Get(f.ctx, stale.Hash)
+	wantCode(t, "stale link after RevokeOlder", err, mdm.NotFound)
+	fresh := mk(a, time.Minute)
+	other := mk(b, time.Hour)
+	must(t, "RevokeOlder", ts.RevokeOlder(f.ctx, mdm.TokenPurposePasswordReset, f.A.ID, a.ID, f.now.Add(-15*time.Minute)))
+	for name, tok := range map[string]mdm.OneTimeToken{"fresh link": fresh, "B's old link": other} {
+		if _, err := ts.Get(f.ctx, tok.Hash); err != nil {
+			t.Errorf("%s after RevokeOlder: %v", name, err)
+		}
+	}
 }
