@@ -153,9 +153,10 @@ type field struct {
 	Required     bool
 	Inputmode    string
 	Min          string
+	Rows         string // lines of a textarea (Type "textarea")
 }
 
-// newField builds a field; opts are key=value pairs: hint, autocomplete, required, inputmode, min.
+// newField builds a field; opts are key=value pairs: hint, autocomplete, required, inputmode, min, rows.
 func newField(f form, name, label, typ string, opts ...string) field {
 	fd := field{Form: f, Name: name, Label: label, Type: typ}
 	for _, o := range opts {
@@ -171,6 +172,8 @@ func newField(f form, name, label, typ string, opts ...string) field {
 			fd.Inputmode = v
 		case "min":
 			fd.Min = v
+		case "rows":
+			fd.Rows = v
 		default:
 			panic("web: unknown field option " + k)
 		}
