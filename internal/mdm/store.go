@@ -14,6 +14,7 @@ type Stores interface {
 	RegistrationSettings() RegistrationSettingsStore
 	Groups() GroupStore
 	Devices() DeviceStore
+	Commands() CommandStore
 	SupportAdmins() SupportAdminStore
 	EmailTemplates() EmailTemplateStore
 }

@@ -6,30 +6,6 @@ import (
 	"steward/internal/mdm"
 )
 
-type deviceStore stores
-
-var _ mdm.DeviceStore = deviceStore{}
-
-func (s deviceStore) ForAccount(ctx context.Context, tenantID mdm.TenantID, accountID mdm.AccountID) ([]mdm.Device, error) {
-	rows, err := s.q.QueryContext(ctx, `SELECT id, tenant_id, account_id, platform, registration_state, created_at
-		FROM devices WHERE tenant_id=$1 AND account_id=$2 ORDER BY created_at, id`, tenantID, accountID)
-	if err != nil {
-		return nil, dbError(err)
-	}
-	defer rows.Close()
-	out := []mdm.Device{}
-	for rows.Next() {
-		var d mdm.Device
-		var created int64
-		if err := rows.Scan(&d.ID, &d.TenantID, &d.AccountID, &d.Platform, &d.RegistrationState, &created); err != nil {
-			return nil, dbError(err)
-		}
-		d.CreatedAt = fromMS(created)
-		out = append(out, d)
-	}
-	return out, dbError(rows.Err())
-}
-
 type supportAdminStore stores
 
 var _ mdm.SupportAdminStore = supportAdminStore{}

@@ -1,0 +1,99 @@
+// Package android serves Steward's Android agent protocol, version 1, under /api/agent/v1:
+//
+//	POST /api/agent/v1/register          RegisterRequest → RegisterResponse (201)
+//	POST /api/agent/v1/checkin           CheckinRequest  → CheckinResponse
+//	GET  /api/agent/v1/commands          → CommandsResponse (the due commands, now marked sent)
+//	PUT  /api/agent/v1/commands/{id}     CommandResult   → {} (the answer to one command)
+//
+// Every body is JSON inside the API envelope ({"errors": …, "result": …}). Register authenticates the
+// user with the credentials their registration setting asks for and returns the device's credential
+// (shown once). Every other call carries it as "Authorization: Bearer <credential>"; an unknown,
+// retired or wiped device's credential gets 401. A check-in may carry the full facts and app list (when
+// they changed; omit them otherwise), answers to commands, and the device's push token; its reply holds
+// the due commands, the registration state and the check-in interval. A device that is woken by a push
+// (data message {"steward":"wake"}) checks in at once.
+package android
+
+// Facts is what the agent reports about the device. Booleans the agent cannot tell are false.
+type Facts struct {
+	DeviceName        string `json:"deviceName"`
+	Model             string `json:"deviceModel"`
+	PrettyModel       string `json:"prettyModel,omitempty"`
+	Manufacturer      string `json:"manufacturer"`
+	OSVersion         string `json:"platformVersion"`
+	OSBuild           string `json:"osBuildVersion,omitempty"`
+	SerialNumber      string `json:"serialNumber,omitempty"`
+	IMEI              string `json:"imei,omitempty"`
+	WifiMAC           string `json:"wifiMacAddress,omitempty"`
+	FormFactor        string `json:"formFactor,omitempty"` // "phone" or "tablet"
+	Rooted            bool   `json:"rooted"`
+	PasscodeCompliant bool   `json:"passcodeCompliant"`
+	Encrypted         bool   `json:"encrypted"`
+	Roaming           bool   `json:"roaming"`
+	TotalCapacityMB   int64  `json:"totalCapacityMB,omitempty"`
+	AvailableCapMB    int64  `json:"availableCapacityMB,omitempty"`
+	ClientVersion     string `json:"clientVersion,omitempty"`
+}
+
+// App is one installed app.
+type App struct {
+	AppID   string `json:"appId"` // package name
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// RegisterRequest registers a device for a user. PIN and Password are what the user's registration
+// setting asks for (the invitation PIN on the first registration).
+type RegisterRequest struct {
+	Username  string `json:"username"`
+	PIN       string `json:"pin,omitempty"`
+	Password  string `json:"password,omitempty"`
+	Facts     Facts  `json:"facts"`
+	Apps      []App  `json:"apps,omitempty"`
+	PushToken string `json:"pushToken,omitempty"`
+}
+
+// RegisterResponse carries the device's credential, shown this once.
+type RegisterResponse struct {
+	DeviceID               int64  `json:"deviceId"`
+	GUID                   string `json:"guid"`
+	Credential             string `json:"credential"`
+	DeviceKind             string `json:"deviceKind"`
+	RegistrationState      string `json:"registrationState"`
+	CheckinIntervalSeconds int    `json:"checkinIntervalSeconds"`
+}
+
+// Command is one command for the device to carry out, in order.
+type Command struct {
+	ID      int64             `json:"id"`
+	Type    string            `json:"type"` // LOCK, UNLOCK, WIPE, RETIRE, FORCE_CHECKIN, MESSAGE
+	Payload map[string]string `json:"payload,omitempty"`
+}
+
+// CommandResult is the device's answer to one command.
+type CommandResult struct {
+	ID     int64  `json:"id"`
+	Status string `json:"status"` // ACKNOWLEDGED, ERROR or NOT_NOW
+	Error  string `json:"error,omitempty"`
+	Result string `json:"result,omitempty"`
+}
+
+// CheckinRequest is one check-in. Facts and Apps are omitted when unchanged since the last report.
+type CheckinRequest struct {
+	Facts     *Facts          `json:"facts,omitempty"`
+	Apps      *[]App          `json:"apps,omitempty"`
+	Results   []CommandResult `json:"results,omitempty"`
+	PushToken *string         `json:"pushToken,omitempty"`
+}
+
+// CheckinResponse tells the device what to do next.
+type CheckinResponse struct {
+	Commands               []Command `json:"commands"`
+	RegistrationState      string    `json:"registrationState"`
+	CheckinIntervalSeconds int       `json:"checkinIntervalSeconds"`
+}
+
+// CommandsResponse lists the due commands.
+type CommandsResponse struct {
+	Commands []Command `json:"commands"`
+}
