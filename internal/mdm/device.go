@@ -81,6 +81,7 @@ type Device struct {
 	ViolatedPolicies     []string
 	CustomAttributes     map[string]string
 	AppCount             int       // installed apps last reported
+	PushToken            string    // where to wake the device (FCM registration token, APNs token); "" for none
 	LastCheckin          time.Time // zero: never checked in since registering
 	RegisteredAt         time.Time // lastRegistrationTime
 	CreatedAt            time.Time
@@ -144,6 +145,7 @@ type CheckinTouch struct {
 // ids whose state is one of from to state and returns their ids. SetAccount gives ids a new owner of the
 // same tenant (not_found for an unknown account). Delete removes those of ids that exist, with their
 // apps and commands, and returns how many. ClearAccount leaves an account's devices without an owner.
+// SetPushToken stores where to wake the device (not_found for an unknown device).
 type DeviceStore interface {
 	Create(ctx context.Context, d NewDevice, now time.Time) (*Device, error)
 	Get(ctx context.Context, tenantID TenantID, id DeviceID) (*Device, error)
@@ -160,6 +162,7 @@ type DeviceStore interface {
 	SetCustomAttributes(ctx context.Context, tenantID TenantID, id DeviceID, attrs map[string]string, now time.Time) error
 	Delete(ctx context.Context, tenantID TenantID, ids []DeviceID) (int, error)
 	ClearAccount(ctx context.Context, tenantID TenantID, accountIDs []AccountID) error
+	SetPushToken(ctx context.Context, tenantID TenantID, id DeviceID, token string, now time.Time) error
 }
 
 // CommandID identifies a queued command within its tenant.

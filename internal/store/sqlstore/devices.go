@@ -77,6 +77,10 @@ func (s deviceStore) ClearAccount(ctx context.Context, tenantID mdm.TenantID, ac
 	return notBuilt
 }
 
+func (s deviceStore) SetPushToken(ctx context.Context, tenantID mdm.TenantID, id mdm.DeviceID, token string, now time.Time) error {
+	return notBuilt
+}
+
 type commandStore stores
 
 var _ mdm.CommandStore = commandStore{}
