@@ -21,12 +21,15 @@ var rules = map[string][]string{
 	"internal/mail":           {"internal/mdm", "internal/authz", "internal/audit", "internal/secret"}, // audit: the template editor
 	"internal/accounts":       {"internal/mdm", "internal/authz", "internal/audit", "internal/fq", "internal/mail", "internal/secret"},
 	"internal/tenants":        {"internal/mdm", "internal/authz", "internal/audit", "internal/mail", "internal/secret"},
+	"internal/devices":        {"internal/mdm", "internal/authz", "internal/audit", "internal/mail", "internal/secret"},
+	"internal/android":        {"internal/mdm", "internal/httpx", "internal/devices"},
+	"internal/sim":            {"internal/android"}, // the agent protocol's wire types only: a simulator is a client
 	"internal/store/sqlstore": {"internal/mdm"},
 	"internal/httpx":          {"internal/mdm"},
 	"internal/httpapi": {"internal/mdm", "internal/authz", "internal/fq", "internal/form", "internal/httpx",
-		"internal/audit", "internal/mail", "internal/tenants", "internal/accounts"},
+		"internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices", "internal/android"},
 	"internal/web": {"internal/mdm", "internal/authz", "internal/fq", "internal/form", "internal/httpx",
-		"internal/httpapi", "internal/audit", "internal/mail", "internal/tenants", "internal/accounts"},
+		"internal/httpapi", "internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices"},
 }
 
 // stdlibOnly packages may import nothing outside the standard library (besides allowed project packages).
