@@ -290,39 +290,40 @@ func testDeviceLimits(t *testing.T, f *fixture) {
 }
 
 // testDeviceConcurrentSeats: registrations racing for the last seats never exceed them, also when
-// they run on several connections (replicas) of PostgreSQL.
+// they run on several connections (replicas) of PostgreSQL. Several rounds, each in a new tenant, so
+// that later rounds race on connections the first one opened rather than queueing behind new ones.
 func testDeviceConcurrentSeats(t *testing.T, f *fixture) {
-	const workers, seats = 8, 3
-	owners := make([]mdm.Account, workers)
-	for i := range owners {
-		owners[i] = f.account(t, f.A.ID, fmt.Sprintf("user%d@a.example.com", i))
-	}
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range workers {
-		nd := newDevice(t, owners[i], i)
-		nd.Seats, nd.PerAccount = seats, 1
-		wg.Go(func() {
-			<-start
-			_, errs[i] = f.s.Devices().Create(f.ctx, nd, f.now)
-		})
-	}
-	close(start)
-	wg.Wait()
-	ok := 0
-	for i, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case !mdm.IsCode(err, mdm.Conflict):
-			t.Errorf("registration %d: %v, want nil or conflict", i, err)
+	const rounds, workers, seats = 3, 8, 3
+	for r := range rounds {
+		tn := f.tenant(t, fmt.Sprintf("Race %d", r), seats)
+		errs := make([]error, workers)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range workers {
+			owner := f.account(t, tn.ID, fmt.Sprintf("user%d-%d@race.example.com", r, i))
+			nd := newDevice(t, owner, i)
+			nd.Seats, nd.PerAccount = seats, 1
+			wg.Go(func() {
+				<-start
+				_, errs[i] = f.s.Devices().Create(f.ctx, nd, f.now)
+			})
 		}
-	}
-	page, err := f.s.Devices().List(f.ctx, f.A.ID, mdm.ListOptions{Rows: 50})
-	must(t, "List", err)
-	if ok != seats || page.TotalCount != seats {
-		t.Errorf("%d registrations succeeded and %d devices exist, want %d of each", ok, page.TotalCount, seats)
+		close(start)
+		wg.Wait()
+		ok := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case !mdm.IsCode(err, mdm.Conflict):
+				t.Errorf("round %d, registration %d: %v, want nil or conflict", r, i, err)
+			}
+		}
+		page, err := f.s.Devices().List(f.ctx, tn.ID, mdm.ListOptions{Rows: 50})
+		must(t, "List", err)
+		if ok != seats || page.TotalCount != seats {
+			t.Errorf("round %d: %d registrations succeeded and %d devices exist, want %d of each", r, ok, page.TotalCount, seats)
+		}
 	}
 }
 
