@@ -17,6 +17,7 @@ var deviceTests = []test{
 	{"ConcurrentSeats", testDeviceConcurrentSeats},
 	{"Admin", testDeviceAdmin},
 	{"TouchCheckins", testDeviceTouchCheckins},
+	{"List", testDeviceList},
 }
 
 // facts returns plausible facts for the n-th test device.
@@ -24,7 +25,7 @@ func facts(n int) mdm.DeviceFacts {
 	return mdm.DeviceFacts{
 		DeviceName: fmt.Sprintf("Phone %d", n), Model: "SM-G991B", PrettyModel: "Galaxy S21", Manufacturer: "samsung",
 		OSVersion: "14", OSBuild: "UP1A.231005.007", SerialNumber: fmt.Sprintf("R5CR%06d", n),
-		IMEI: fmt.Sprintf("3548%011d", n), WifiMAC: fmt.Sprintf("02:00:00:00:%02x:%02x", n/256, n%256),
+		IMEI: fmt.Sprintf("3548%011d", n), WifiMAC: fmt.Sprintf("a2:bc:00:00:%02x:%02x", n/256, n%256),
 		FormFactor: "phone", PasscodeCompliant: true, Encrypted: true, TotalCapacityMB: 128000,
 		AvailableCapMB: 64000, ClientVersion: "1.0.0",
 	}
