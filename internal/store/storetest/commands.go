@@ -308,6 +308,22 @@ func testCommandPrune(t *testing.T, f *fixture) {
 	if n, err := cs.Prune(f.ctx, f.now, 0); err != nil || n != 0 {
 		t.Errorf("Prune(limit 0) = %d, %v", n, err)
 	}
+	// Once the newest command is pruned, the next one still gets a new id: a late answer to the old
+	// one must not complete it.
+	f.enqueue(t, f.B.ID, []mdm.DeviceID{b.ID}, mdm.CmdMessage, b.ID)
+	answer(f.B.ID, b.ID, 2, mdm.CmdAcknowledged, old)
+	page, err := cs.History(f.ctx, f.B.ID, b.ID, mdm.ListOptions{})
+	must(t, "History", err)
+	newest := page.Items[0].ID
+	if n, err := cs.Prune(f.ctx, cutoff, 10); err != nil || n != 2 {
+		t.Fatalf("Prune = %d, %v; want 2", n, err)
+	}
+	f.enqueue(t, f.B.ID, []mdm.DeviceID{b.ID}, mdm.CmdLock, b.ID)
+	page, err = cs.History(f.ctx, f.B.ID, b.ID, mdm.ListOptions{})
+	must(t, "History", err)
+	if len(page.Items) != 2 || page.Items[0].ID <= newest {
+		t.Errorf("a command queued after pruning command %d: %+v", newest, page.Items)
+	}
 }
 
 // testCommandHistory: newest first by default, filtered and sorted on request.

@@ -374,6 +374,14 @@ func testDeviceAdmin(t *testing.T, f *fixture) {
 	if counts[mdm.CmdPending] != 1 {
 		t.Errorf("pending commands after deleting one of two devices: %d, want 1", counts[mdm.CmdPending])
 	}
+	// Ids are never reused, also not the newest one's: a stale action must not reach a newcomer.
+	newest, _ := f.device(t, ann, 4)
+	if n, err := ds.Delete(f.ctx, f.A.ID, []mdm.DeviceID{newest.ID}); err != nil || n != 1 {
+		t.Fatalf("Delete newest = %d, %v", n, err)
+	}
+	if next, _ := f.device(t, ann, 5); next.ID <= newest.ID {
+		t.Errorf("a device registered after deleting device %d got id %d", newest.ID, next.ID)
+	}
 	_, err = ds.Delete(f.ctx, f.A.ID, make([]mdm.DeviceID, 10_001))
 	wantCode(t, "Delete of 10,001 ids", err, mdm.Invalid)
 }
