@@ -11,6 +11,11 @@ import (
 // SetState moves those of ids whose state is one of from to state, in one statement, and returns their
 // ids in ascending order.
 func (s deviceStore) SetState(ctx context.Context, tenantID mdm.TenantID, ids []mdm.DeviceID, from []string, state string, now time.Time) ([]mdm.DeviceID, error) {
+	switch state {
+	case mdm.StateActive, mdm.StateRetirePending, mdm.StateRetired, mdm.StateWipePending, mdm.StateWiped:
+	default:
+		return nil, mdm.Errorf(mdm.Invalid, "unknown registration state %q", state)
+	}
 	idList, err := jsonList(ids)
 	if err != nil {
 		return nil, err

@@ -73,6 +73,9 @@ func (s deviceStore) Create(ctx context.Context, nd mdm.NewDevice, now time.Time
 	if nd.GUID == "" || len(nd.CredentialHash) == 0 {
 		return nil, mdm.Errorf(mdm.Invalid, "a device needs a GUID and a credential")
 	}
+	if nd.Platform != mdm.PlatformAndroid && nd.Platform != mdm.PlatformIOS {
+		return nil, mdm.Errorf(mdm.Invalid, "unknown platform %q", nd.Platform)
+	}
 	var out *mdm.Device
 	err := stores(s).atomic(ctx, func(tx stores) error {
 		lock := `SELECT id FROM tenants WHERE id=$1`

@@ -107,6 +107,12 @@ func testDeviceCreateGet(t *testing.T, f *fixture) {
 	noCred.CredentialHash = nil
 	_, err = ds.Create(f.ctx, noCred, f.now)
 	wantCode(t, "Create without a credential", err, mdm.Invalid)
+	noPlatform := newDevice(t, ann, 6)
+	noPlatform.Platform = "WINDOWS"
+	_, err = ds.Create(f.ctx, noPlatform, f.now)
+	wantCode(t, "Create for an unknown platform", err, mdm.Invalid)
+	_, err = ds.SetState(f.ctx, f.A.ID, []mdm.DeviceID{d.ID}, []string{mdm.StateActive}, "LOST", f.now)
+	wantCode(t, "SetState to an unknown state", err, mdm.Invalid)
 	if active, ever, err := ds.CountForAccount(f.ctx, f.A.ID, ann.ID); err != nil || active != 1 || ever != 1 {
 		t.Errorf("CountForAccount after failed creates = %d, %d, %v; want 1, 1", active, ever, err)
 	}
