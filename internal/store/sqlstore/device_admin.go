@@ -20,7 +20,7 @@ func (s deviceStore) SetState(ctx context.Context, tenantID mdm.TenantID, ids []
 		return nil, err
 	}
 	rows, err := s.q.QueryContext(ctx, `UPDATE devices SET registration_state=$1, modified_at=$2
-		WHERE tenant_id=$3 AND id IN (`+stores(s).intsIn("$4")+`) AND registration_state IN (`+stores(s).textsIn("$5")+`)
+		WHERE `+stores(s).unindexed("tenant_id")+`=$3 AND `+stores(s).inInts("id", "$4")+` AND `+stores(s).inTexts("registration_state", "$5")+`
 		RETURNING id`, state, ms(now), tenantID, idList, fromList)
 	if err != nil {
 		return nil, dbError(err)
@@ -42,7 +42,7 @@ func (s deviceStore) SetAccount(ctx context.Context, tenantID mdm.TenantID, ids 
 			return notFound(err, "account")
 		}
 		res, err := tx.q.ExecContext(ctx, `UPDATE devices SET account_id=$1, modified_at=$2
-			WHERE tenant_id=$3 AND id IN (`+tx.intsIn("$4")+`)`, accountID, ms(now), tenantID, idList)
+			WHERE `+tx.unindexed("tenant_id")+`=$3 AND `+tx.inInts("id", "$4"), accountID, ms(now), tenantID, idList)
 		if err != nil {
 			return dbError(err)
 		}
@@ -61,12 +61,12 @@ func (s deviceStore) Delete(ctx context.Context, tenantID mdm.TenantID, ids []md
 	var n int64
 	err = stores(s).atomic(ctx, func(tx stores) error {
 		for _, table := range []string{"device_apps", "device_commands"} {
-			if _, err := tx.q.ExecContext(ctx, `DELETE FROM `+table+` WHERE tenant_id=$1 AND device_id IN (`+tx.intsIn("$2")+`)`,
+			if _, err := tx.q.ExecContext(ctx, `DELETE FROM `+table+` WHERE tenant_id=$1 AND `+tx.inInts("device_id", "$2"),
 				tenantID, idList); err != nil {
 				return dbError(err)
 			}
 		}
-		res, err := tx.q.ExecContext(ctx, `DELETE FROM devices WHERE tenant_id=$1 AND id IN (`+tx.intsIn("$2")+`)`, tenantID, idList)
+		res, err := tx.q.ExecContext(ctx, `DELETE FROM devices WHERE `+tx.unindexed("tenant_id")+`=$1 AND `+tx.inInts("id", "$2"), tenantID, idList)
 		if err != nil {
 			return dbError(err)
 		}
@@ -82,7 +82,7 @@ func (s deviceStore) ClearAccount(ctx context.Context, tenantID mdm.TenantID, ac
 	if err != nil {
 		return err
 	}
-	_, err = s.q.ExecContext(ctx, `UPDATE devices SET account_id=NULL WHERE tenant_id=$1 AND account_id IN (`+stores(s).intsIn("$2")+`)`,
+	_, err = s.q.ExecContext(ctx, `UPDATE devices SET account_id=NULL WHERE tenant_id=$1 AND `+stores(s).inInts("account_id", "$2"),
 		tenantID, list)
 	return dbError(err)
 }
