@@ -328,4 +328,12 @@ func TestDeviceWakePush(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// The queue and the sender show in the metrics.
+	m := e.call("GET", "/metrics", "", "").Body
+	for _, want := range []string{`steward_device_commands{status="PENDING"} 1`, `steward_push_wakes_total{outcome="sent"} 1`,
+		`steward_push_wakes_queued 0`} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
