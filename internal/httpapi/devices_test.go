@@ -15,7 +15,7 @@ func TestDeviceOutShape(t *testing.T) {
 	at := time.UnixMilli(1_700_000_000_000)
 	d := mdm.Device{ID: 7, GUID: "g", AccountID: 3, Platform: mdm.PlatformAndroid, Kind: mdm.KindAndroidPhone,
 		RegistrationState: mdm.StateActive, PushToken: "secret-push-token", FactsHash: []byte("fh"), AppsHash: []byte("ah"),
-		Facts: mdm.DeviceFacts{Model: "Pixel 8", Jailbroken: true, TotalCapacityMB: 131072, AvailableCapMB: 1536},
+		Facts:      mdm.DeviceFacts{Model: "Pixel 8", Jailbroken: true, TotalCapacityMB: 131072, AvailableCapMB: 1536},
 		OwnerEmail: "ann@example.com", OwnerUsername: "ann@example.com", OwnerFirstName: "Ann", OwnerLastName: "Lee",
 		CustomAttributes: map[string]string{"k": "v"}, RegisteredAt: at, CreatedAt: at, ModifiedAt: at}
 	raw, err := json.Marshal(deviceOut(d, 42))
