@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"steward/internal/devices"
+	"steward/internal/httpx"
 	"steward/internal/mdm"
 )
 
@@ -62,6 +63,7 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
+	httpx.SetTenant(r, reg.Device.TenantID)
 	return writeResult(w, http.StatusCreated, registeredOut(reg))
 }
 
@@ -146,10 +148,14 @@ func (h *Handler) device(w http.ResponseWriter, r *http.Request) (*mdm.Device, e
 		return nil, mdm.Errorf(mdm.Unauthenticated, "a device credential is required: Authorization: Bearer <credential>")
 	}
 	d, err := h.devices.AuthenticateDevice(r.Context(), cred)
-	if mdm.IsCode(err, mdm.Unauthenticated) {
-		w.Header().Set("WWW-Authenticate", BearerChallenge)
+	if err != nil {
+		if mdm.IsCode(err, mdm.Unauthenticated) {
+			w.Header().Set("WWW-Authenticate", BearerChallenge)
+		}
+		return nil, err
 	}
-	return d, err
+	httpx.SetTenant(r, d.TenantID)
+	return d, nil
 }
 
 // readJSON decodes the JSON body into dst. It answers 415 and 413 itself (done is then true), and
