@@ -198,7 +198,8 @@ func testCommandEnqueueStates(t *testing.T, f *fixture) {
 	_, err = f.s.Devices().SetState(f.ctx, f.A.ID, ids[2:3], []string{mdm.StateActive}, mdm.StateWipePending, f.now)
 	must(t, "SetState", err)
 	cmd := mdm.NewCommand{Type: mdm.CmdMessage, Payload: map[string]string{"message": "hi"}, CreatedBy: "admin"}
-	got, err := cs.Enqueue(f.ctx, f.A.ID, ids, []string{mdm.StateActive, mdm.StateWipePending}, cmd, f.now)
+	// A device named twice gets one command.
+	got, err := cs.Enqueue(f.ctx, f.A.ID, append(ids, ids[0]), []string{mdm.StateActive, mdm.StateWipePending}, cmd, f.now)
 	must(t, "Enqueue", err)
 	if d := diff([]mdm.DeviceID{ids[0], ids[2], ids[3]}, got); d != "" {
 		t.Errorf("Enqueue skips the retired device (-want +got):\n%s", d)
