@@ -106,7 +106,7 @@ func newFixture(t testing.TB, store *sqlstore.Store) *fixture {
 	c := &clock{t: time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f := &fixture{t: t, ctx: ctx, store: store, clock: c, counts: &counts{n: map[string]int{}}, waker: &loopbackWaker{}}
-	f.acc = accounts.New(store, keys, log, accounts.WithClock(c.now))
+	f.acc = accounts.New(countingStore{store, f.counts}, keys, log, accounts.WithClock(c.now))
 	f.svc = devices.New(countingStore{store, f.counts}, keys, f.acc, log, devices.WithClock(c.now),
 		devices.WithWaker(f.waker), devices.WithMail(mail.NewMailer(keys, c.now), func() { f.mailed++ }),
 		devices.WithCheckinInterval(time.Minute))
@@ -251,10 +251,20 @@ func (w *loopbackWaker) take() []devices.WakeTarget {
 	return out
 }
 
-// counts counts the store calls the devices service makes.
+// counts counts the store calls the services make; failCreate makes the next device Create fail as
+// when another registration took the last seat.
 type counts struct {
-	mu sync.Mutex
-	n  map[string]int
+	mu         sync.Mutex
+	n          map[string]int
+	failCreate bool
+}
+
+func (c *counts) failNextCreate() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fail := c.failCreate
+	c.failCreate = false
+	return fail
 }
 
 func (c *counts) add(name string) { c.mu.Lock(); c.n[name]++; c.mu.Unlock() }
@@ -290,6 +300,13 @@ func (s countingTx) Commands() mdm.CommandStore { return countingCommands{s.Stor
 type countingDevices struct {
 	mdm.DeviceStore
 	c *counts
+}
+
+func (d countingDevices) Create(ctx context.Context, nd mdm.NewDevice, now time.Time) (*mdm.Device, error) {
+	if d.c.failNextCreate() {
+		return nil, mdm.Errorf(mdm.Conflict, "all device licenses of the tenant are in use")
+	}
+	return d.DeviceStore.Create(ctx, nd, now)
 }
 
 func (d countingDevices) ByCredential(ctx context.Context, hash []byte) (*mdm.Device, error) {

@@ -204,6 +204,32 @@ func TestRegistrationLimits(t *testing.T) {
 	})
 }
 
+func TestRegistrationRefusedAtCreateKeepsThePIN(t *testing.T) {
+	eachDB(t, func(t *testing.T, f *fixture) {
+		for _, auth := range []mdm.RegistrationAuthType{mdm.PINOnly, mdm.PasswordOnly} {
+			f.setting("t-1", auth, 5)
+			a := f.user("t-1", "u-"+strings.ToLower(string(auth))+"@acme.example.com", userPW)
+			pin := f.pin(a)
+			reg := func() error {
+				_, err := f.svc.Register(f.ctx, devices.Registration{Username: a.Username, PIN: pin, Platform: mdm.PlatformAndroid,
+					Facts: phoneFacts("K")})
+				return err
+			}
+			// The limits pass their check, then the last seat goes to another registration.
+			f.counts.failCreate = true
+			if err := reg(); !mdm.IsCode(err, mdm.Conflict) {
+				t.Fatalf("%s: registration losing the last seat: %v, want conflict", auth, err)
+			}
+			if _, ever, _ := f.store.Devices().CountForAccount(f.ctx, "t-1", a.ID); ever != 0 {
+				t.Errorf("%s: %d devices stored", auth, ever)
+			}
+			if err := reg(); err != nil {
+				t.Errorf("%s: the same PIN afterwards: %v", auth, err)
+			}
+		}
+	})
+}
+
 func TestDeviceCredential(t *testing.T) {
 	eachDB(t, func(t *testing.T, f *fixture) {
 		a := f.user("t-1", "sam@acme.example.com", userPW)

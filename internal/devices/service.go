@@ -23,6 +23,15 @@ type Registrar interface {
 	AuthenticateRegistration(ctx context.Context, username, pin, password string) (*mdm.Account, *mdm.RegistrationSettings, error)
 }
 
+// TxRegistrar is a Registrar that also runs the registration's writes (create) in the transaction
+// that uses the PIN up, so that a registration refused at that point (the last seat taken meanwhile)
+// leaves the PIN usable. accounts.Service implements it; Register uses it when the Registrar does.
+type TxRegistrar interface {
+	Registrar
+	RegisterDevice(ctx context.Context, username, pin, password string,
+		create func(tx mdm.Stores, a *mdm.Account, set *mdm.RegistrationSettings) error) (*mdm.Account, *mdm.RegistrationSettings, error)
+}
+
 // Waker asks devices to check in now (an FCM-style push for Android, APNs for Apple). Wake must not
 // block on the network for long: implementations send in the background.
 type Waker interface {
