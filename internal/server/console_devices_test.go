@@ -1,0 +1,225 @@
+package server
+
+import (
+	"html"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"steward/internal/accounts"
+	"steward/internal/authz"
+	"steward/internal/mdm"
+	"steward/internal/sim"
+)
+
+// simDevice registers a simulated Android device for a new half account email of admin's tenant (with
+// a registration PIN, as the default setting asks) and checks it in once. It returns the device and its
+// id on the server.
+func simDevice(t *testing.T, s *Server, ts *httptest.Server, admin *mdm.Principal, email string, model int) (*sim.Device, mdm.DeviceID) {
+	t.Helper()
+	ctx := mdm.WithPrincipal(t.Context(), admin)
+	created, err := s.accounts.CreateAccounts(ctx, []accounts.NewAccount{{EmailAddress: email}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin, err := s.accounts.IssueRegistrationPIN(ctx, created[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := sim.NewDevice(ts.Client(), uint64(model)*7919+uint64(len(email)), sim.DeviceOptions{Model: model})
+	if err := d.Register(t.Context(), ts.URL, email, pin.PIN); err != nil {
+		t.Fatalf("register a device for %s: %v", email, err)
+	}
+	if err := d.CheckIn(t.Context()); err != nil {
+		t.Fatalf("check in %s's device: %v", email, err)
+	}
+	return d, mdm.DeviceID(d.State().DeviceID)
+}
+
+// consoleUserWithRoles adds a full account of admin's tenant with roles, signs it in and returns its client.
+func consoleUserWithRoles(t *testing.T, s *Server, ts *httptest.Server, admin *mdm.Principal, email string, roles ...string) *consoleClient {
+	t.Helper()
+	ctx := mdm.WithPrincipal(t.Context(), admin)
+	if _, err := s.accounts.CreateAccounts(ctx, []accounts.NewAccount{{EmailAddress: email, FirstName: "Test", LastName: "User",
+		Password: testAdminPassword, Roles: roles}}, false); err != nil {
+		t.Fatal(err)
+	}
+	return signIn(t, ts, email, testAdminPassword)
+}
+
+var commandRow = regexp.MustCompile(`<tr data-command-id="\d+" data-type="(\w+)" data-status="(\w+)">`)
+
+// commandsOf lists "TYPE STATUS" of a device page's command history, newest first.
+func commandsOf(body string) []string {
+	var out []string
+	for _, m := range commandRow.FindAllStringSubmatch(body, -1) {
+		out = append(out, m[1]+" "+m[2])
+	}
+	return out
+}
+
+// TestConsoleDevices drives the Devices pages without JavaScript: the list and its filters, the device
+// page, every action with its confirmation, what a Device Read Only user is refused, and tenant
+// isolation.
+func TestConsoleDevices(t *testing.T) {
+	s, ts := startConsole(t)
+	_, hooli := consoleTenant(t, s, "Hooli", "gavin@hooli.example.com")
+	_, other := consoleTenant(t, s, "Endframe", "kevin@endframe.example.com")
+	ann, annID := simDevice(t, s, ts, hooli, "ann@hooli.example.com", 1)
+	_, bobID := simDevice(t, s, ts, other, "bob@endframe.example.com", 2)
+	annPath := "/console/devices/" + strconv.FormatInt(int64(annID), 10)
+	annName := html.EscapeString(ann.State().Facts.DeviceName) // as the pages show it
+
+	admin := signIn(t, ts, "gavin@hooli.example.com", testAdminPassword)
+	list := admin.do("GET", "/console/devices", nil).expect(t, http.StatusOK, "the Devices list",
+		`href="`+annPath+`"`, "ann@hooli.example.com", `href="/console/devices" aria-current="page"`)
+	list.lacks(t, "the Devices list", "bob@endframe.example.com")
+
+	t.Run("filters", func(t *testing.T) {
+		admin.do("GET", "/console/devices?state=ACTIVE&platform=ANDROID", nil).expect(t, http.StatusOK, "active Android",
+			`href="`+annPath+`"`, "registrationState=ACTIVE and platformType=ANDROID")
+		admin.do("GET", "/console/devices?state=WIPED", nil).expect(t, http.StatusOK, "wiped", `id="device-empty"`).
+			lacks(t, "wiped", `href="`+annPath+`"`)
+		admin.do("GET", "/console/devices?q="+url.QueryEscape("ann@hooli"), nil).expect(t, http.StatusOK, "search by owner",
+			`href="`+annPath+`"`)
+		admin.do("GET", "/console/devices?q=nobody-has-this", nil).expect(t, http.StatusOK, "search misses",
+			"No device matches “nobody-has-this”")
+		// Unknown filter values and sorts are ignored rather than passed to the database.
+		admin.do("GET", "/console/devices?state=x'%20or%201=1&sort=credential_hash", nil).expect(t, http.StatusOK,
+			"bad filter values", `href="`+annPath+`"`)
+		admin.do("GET", "/console/devices?sort=-lastCheckin", nil, "HX-Request", "true", "HX-Target", "device-list").
+			expect(t, http.StatusOK, "the list fragment", `id="device-list"`, `aria-sort="descending"`).
+			lacks(t, "the list fragment", "<html")
+	})
+
+	t.Run("other tenants' devices are not found", func(t *testing.T) {
+		bobPath := "/console/devices/" + strconv.FormatInt(int64(bobID), 10)
+		admin.do("GET", bobPath, nil).expect(t, http.StatusNotFound, "another tenant's device")
+		admin.do("POST", bobPath+"/actions/lock", url.Values{}).expect(t, http.StatusNotFound, "lock another tenant's device")
+		admin.do("POST", bobPath+"/delete", url.Values{}).expect(t, http.StatusNotFound, "delete another tenant's device")
+		admin.do("GET", "/console/devices/abc", nil).expect(t, http.StatusNotFound, "a malformed id")
+	})
+
+	t.Run("read only sees no actions and is refused them", func(t *testing.T) {
+		reader := consoleUserWithRoles(t, s, ts, hooli, "rita@hooli.example.com", authz.RoleDeviceReadOnly)
+		page := reader.do("GET", annPath, nil).expect(t, http.StatusOK, "the device page for a reader",
+			annName, "ann@hooli.example.com", `id="device-commands"`)
+		page.lacks(t, "the device page for a reader", `id="action-`, `id="change-owner"`, `id="save-attributes"`,
+			`action="`+annPath+`/actions/`)
+		for _, post := range []struct{ path string }{
+			{annPath + "/actions/lock"}, {annPath + "/actions/wipe"}, {annPath + "/actions/unlock"},
+			{annPath + "/message"}, {annPath + "/owner"}, {annPath + "/attributes"}, {annPath + "/delete"},
+		} {
+			reader.do("POST", post.path, url.Values{"message": {"x"}, "push": {"on"}, "pushText": {"x"},
+				"email": {"rita@hooli.example.com"}, "attributes": {"a = 1"}}).expect(t, http.StatusForbidden, post.path)
+		}
+		for _, get := range []string{annPath + "/actions/wipe", annPath + "/actions/retire", annPath + "/delete"} {
+			reader.do("GET", get, nil).expect(t, http.StatusForbidden, get)
+		}
+		if got := commandsOf(admin.do("GET", annPath, nil).body); len(got) != 0 {
+			t.Errorf("refused actions queued commands: %v", got)
+		}
+		// The user page lists the user's devices for a reader too.
+		usersPage := reader.do("GET", "/console/users?q=ann", nil).expect(t, http.StatusOK, "users")
+		m := regexp.MustCompile(`href="/console/users/(\d+)"`).FindStringSubmatch(usersPage.body)
+		if m == nil {
+			t.Fatalf("no user link for ann:\n%s", usersPage.body)
+		}
+		reader.do("GET", "/console/users/"+m[1], nil).expect(t, http.StatusOK, "ann's user page", `id="user-devices"`, `href="`+annPath+`"`)
+	})
+
+	t.Run("a user without device roles sees no Devices", func(t *testing.T) {
+		u := consoleUserWithRoles(t, s, ts, hooli, "uma@hooli.example.com", authz.RoleUserReadOnly)
+		u.do("GET", "/console/users", nil).expect(t, http.StatusOK, "users").lacks(t, "users", `href="/console/devices"`)
+		u.do("GET", "/console/devices", nil).expect(t, http.StatusForbidden, "the Devices list")
+		u.do("GET", annPath, nil).expect(t, http.StatusForbidden, "the device page")
+	})
+
+	t.Run("lock, acknowledged at the next check-in", func(t *testing.T) {
+		r := admin.do("POST", annPath+"/actions/lock", url.Values{"message": {"Call IT"}, "phoneNumber": {"+49 30 1234"}})
+		loc := r.location(t, annPath+"?done=lock")
+		page := admin.do("GET", loc, nil).expect(t, http.StatusOK, "after lock", "Lock queued for "+annName+".",
+			`hx-trigger="every 2s"`, "“Call IT”")
+		if got := commandsOf(page.body); len(got) != 1 || got[0] != "LOCK PENDING" {
+			t.Fatalf("history %v, want LOCK PENDING", got)
+		}
+		if err := ann.CheckIn(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		frag := admin.do("GET", annPath+"/commands", nil, "HX-Request", "true").expect(t, http.StatusOK, "the history fragment")
+		frag.lacks(t, "the history fragment", `hx-trigger`, "<html")
+		if got := commandsOf(frag.body); len(got) != 1 || got[0] != "LOCK ACKNOWLEDGED" {
+			t.Errorf("history %v, want LOCK ACKNOWLEDGED", got)
+		}
+		if !ann.State().Locked {
+			t.Errorf("the simulated device is not locked")
+		}
+	})
+
+	t.Run("message needs a text", func(t *testing.T) {
+		admin.do("POST", annPath+"/message", url.Values{"push": {"on"}}).expect(t, http.StatusBadRequest, "empty push",
+			"Enter the text of the notification.")
+		admin.do("POST", annPath+"/message", url.Values{}).expect(t, http.StatusBadRequest, "neither push nor email",
+			"Choose a push notification, an email or both.")
+		r := admin.do("POST", annPath+"/message", url.Values{"push": {"on"}, "pushText": {"Please update"}})
+		admin.do("GET", r.location(t, annPath+"?done=message"), nil).expect(t, http.StatusOK, "after message",
+			"Message sent to the owner of "+annName+".")
+	})
+
+	t.Run("attributes and owner", func(t *testing.T) {
+		admin.do("POST", annPath+"/attributes", url.Values{"attributes": {"cost center = 42\nnot a pair"}}).
+			expect(t, http.StatusBadRequest, "a bad attribute line", "Line 2 is not")
+		r := admin.do("POST", annPath+"/attributes", url.Values{"attributes": {"cost center = 42\nsite = Berlin"}})
+		admin.do("GET", r.location(t, annPath+"?done=attributes"), nil).expect(t, http.StatusOK, "after saving attributes",
+			"<dt>cost center</dt><dd>42</dd>", "<dt>site</dt><dd>Berlin</dd>")
+
+		admin.do("POST", annPath+"/owner", url.Values{"email": {"bob@endframe.example.com"}}).
+			expect(t, http.StatusNotFound, "another tenant's user as owner", "No user of this tenant has this email address.")
+		if _, err := s.accounts.CreateAccounts(mdm.WithPrincipal(t.Context(), hooli),
+			[]accounts.NewAccount{{EmailAddress: "carla@hooli.example.com"}}, false); err != nil {
+			t.Fatal(err)
+		}
+		r = admin.do("POST", annPath+"/owner", url.Values{"email": {"carla@hooli.example.com"}})
+		admin.do("GET", r.location(t, annPath+"?done=owner"), nil).expect(t, http.StatusOK, "after changing the owner",
+			`id="owner-link"`, "carla@hooli.example.com")
+	})
+
+	t.Run("wipe, cancelled; retire", func(t *testing.T) {
+		admin.do("GET", annPath+"/actions/wipe", nil).expect(t, http.StatusOK, "confirm wipe",
+			"factory settings", `action="`+annPath+`/actions/wipe"`)
+		admin.do("GET", annPath+"/actions/lock", nil).expect(t, http.StatusNotFound, "no confirmation for lock")
+		r := admin.do("POST", annPath+"/actions/wipe", url.Values{})
+		page := admin.do("GET", r.location(t, annPath+"?done=wipe"), nil).expect(t, http.StatusOK, "after wipe",
+			`data-state="WIPE_PENDING"`, `id="action-wipeCancel"`)
+		page.lacks(t, "after wipe", `id="action-lock"`, `id="action-wipe"`)
+		r = admin.do("POST", annPath+"/actions/wipeCancel", url.Values{})
+		page = admin.do("GET", r.location(t, annPath+"?done=wipeCancel"), nil).expect(t, http.StatusOK, "after cancel",
+			`data-state="ACTIVE"`, `id="action-lock"`)
+		if got := commandsOf(page.body); len(got) == 0 || got[0] != "WIPE CANCELLED" {
+			t.Errorf("history %v, want the WIPE cancelled first", got)
+		}
+		admin.do("POST", annPath+"/actions/wipeCancel", url.Values{}).expect(t, http.StatusConflict, "cancel with no wipe")
+		admin.do("POST", annPath+"/actions/explode", url.Values{}).expect(t, http.StatusNotFound, "an unknown action")
+
+		admin.do("GET", annPath+"/actions/retire", nil).expect(t, http.StatusOK, "confirm retire", "user's own data stays")
+		r = admin.do("POST", annPath+"/actions/retire", url.Values{})
+		admin.do("GET", r.location(t, annPath+"?done=retire"), nil).expect(t, http.StatusOK, "after retire",
+			`data-state="RETIRE_PENDING"`, "Retire queued for "+annName+".")
+		if err := ann.CheckIn(t.Context()); err != nil && !strings.Contains(err.Error(), "stopped") {
+			t.Logf("check-in after retire: %v", err)
+		}
+		admin.do("GET", annPath, nil).expect(t, http.StatusOK, "retired", `data-state="RETIRED"`)
+	})
+
+	t.Run("delete the record", func(t *testing.T) {
+		admin.do("GET", annPath+"/delete", nil).expect(t, http.StatusOK, "confirm delete", "credential stops working")
+		r := admin.do("POST", annPath+"/delete", url.Values{})
+		admin.do("GET", r.location(t, "/console/devices?done=deleted"), nil).expect(t, http.StatusOK, "after delete",
+			"The device record was deleted.").lacks(t, "after delete", `href="`+annPath+`"`)
+		admin.do("GET", annPath, nil).expect(t, http.StatusNotFound, "the deleted device")
+	})
+}
