@@ -162,7 +162,7 @@ func TestConsoleDevices(t *testing.T) {
 
 	t.Run("message needs a text", func(t *testing.T) {
 		admin.do("POST", annPath+"/message", url.Values{"push": {"on"}}).expect(t, http.StatusBadRequest, "empty push",
-			"Enter the text of the notification.")
+			"Give the message to push.")
 		admin.do("POST", annPath+"/message", url.Values{}).expect(t, http.StatusBadRequest, "neither push nor email",
 			"Choose a push notification, an email or both.")
 		r := admin.do("POST", annPath+"/message", url.Values{"push": {"on"}, "pushText": {"Please update"}})
@@ -171,11 +171,11 @@ func TestConsoleDevices(t *testing.T) {
 	})
 
 	t.Run("attributes and owner", func(t *testing.T) {
-		admin.do("POST", annPath+"/attributes", url.Values{"attributes": {"cost center = 42\nnot a pair"}}).
+		admin.do("POST", annPath+"/attributes", url.Values{"attributes": {"cost_center = 42\nnot a pair"}}).
 			expect(t, http.StatusBadRequest, "a bad attribute line", "Line 2 is not")
-		r := admin.do("POST", annPath+"/attributes", url.Values{"attributes": {"cost center = 42\nsite = Berlin"}})
+		r := admin.do("POST", annPath+"/attributes", url.Values{"attributes": {"cost_center = 42\nsite = Berlin"}})
 		admin.do("GET", r.location(t, annPath+"?done=attributes"), nil).expect(t, http.StatusOK, "after saving attributes",
-			"<dt>cost center</dt><dd>42</dd>", "<dt>site</dt><dd>Berlin</dd>")
+			"<dt>cost_center</dt><dd>42</dd>", "<dt>site</dt><dd>Berlin</dd>")
 
 		admin.do("POST", annPath+"/owner", url.Values{"email": {"bob@endframe.example.com"}}).
 			expect(t, http.StatusNotFound, "another tenant's user as owner", "No user of this tenant has this email address.")

@@ -49,13 +49,13 @@ func (v *deviceView) Allows(action string) bool {
 	return v.Act && actionAllowed(devices.Action(action), v.Device.RegistrationState)
 }
 
-// actionAllowed is which registration states each action makes sense in.
+// actionAllowed is which registration states each action applies to, as the devices service has it.
 func actionAllowed(a devices.Action, state string) bool {
 	switch a {
-	case devices.Lock, devices.Unlock, devices.Retire, devices.Wipe, "message":
+	case devices.Lock, devices.Unlock, devices.ForceCheckin, devices.Retire, "message":
 		return state == mdm.StateActive
-	case devices.ForceCheckin:
-		return state == mdm.StateActive || state == mdm.StateRetirePending || state == mdm.StateWipePending
+	case devices.Wipe:
+		return state == mdm.StateActive || state == mdm.StateRetirePending
 	case devices.WipeCancel:
 		return state == mdm.StateWipePending
 	}
@@ -170,7 +170,7 @@ func (c *console) deviceCommands(w http.ResponseWriter, r *http.Request) error {
 }
 
 // maxAttributes bounds the custom attributes form.
-const maxAttributes = 100
+const maxAttributes = 50
 
 // attributesText is the attributes as the edit box shows them: one "name = value" a line.
 func attributesText(attrs []attribute) string {

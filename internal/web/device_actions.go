@@ -88,7 +88,8 @@ func (c *console) deviceAction(w http.ResponseWriter, r *http.Request) error {
 		f.Values["message"], f.Values["phoneNumber"] = opts.Message, opts.PhoneNumber
 	}
 	n, err := c.Devices.Act(r.Context(), a.action, []mdm.DeviceID{id}, opts)
-	if err == nil && n > 0 {
+	// A cancelled wipe queues nothing; every other action queues one command.
+	if err == nil && (n > 0 || a.action == devices.WipeCancel) {
 		redirectDevice(w, r, id, name)
 		return nil
 	}
@@ -132,27 +133,19 @@ func (c *console) messageDevice(w http.ResponseWriter, r *http.Request) error {
 	m := devices.Message{DeviceIDs: []mdm.DeviceID{id}, Push: f.Values["push"] == "on", PushText: f.Values["pushText"],
 		Email: f.Values["email"] == "on", Subject: f.Values["subject"], Body: f.Values["body"]}
 	status := http.StatusBadRequest
-	switch {
-	case !m.Push && !m.Email:
+	if !m.Push && !m.Email {
 		f.Global = "Choose a push notification, an email or both."
-	case m.Push && m.PushText == "":
-		f.Errors["pushText"] = "Enter the text of the notification."
-	case m.Email && (m.Subject == "" || m.Body == ""):
-		if m.Subject == "" {
-			f.Errors["subject"] = "Enter a subject."
-		}
-		if m.Body == "" {
-			f.Errors["body"] = "Enter the message."
-		}
-	default:
+	} else {
 		n, err := c.Devices.SendMessage(r.Context(), m)
-		if err == nil && n > 0 {
+		switch {
+		case err == nil && n > 0:
 			redirectDevice(w, r, id, "message")
 			return nil
-		}
-		if err == nil {
+		case err == nil:
 			status, f.Global = http.StatusConflict, "The message was not sent: the device is not active or has no owner."
-		} else {
+		case mdm.IsCode(err, mdm.Unavailable):
+			status, f.Global = statusOf(err), messageOf(err)
+		default:
 			var ok bool
 			if status, ok = f.setError(err, "pushText", "subject", "body"); !ok {
 				return err

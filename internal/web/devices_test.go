@@ -113,8 +113,8 @@ func TestActionAllowed(t *testing.T) {
 	all := []devices.Action{devices.Lock, devices.Unlock, devices.ForceCheckin, devices.Retire, devices.Wipe, devices.WipeCancel, "message"}
 	want := map[string][]devices.Action{
 		mdm.StateActive:        {devices.Lock, devices.Unlock, devices.ForceCheckin, devices.Retire, devices.Wipe, "message"},
-		mdm.StateWipePending:   {devices.ForceCheckin, devices.WipeCancel},
-		mdm.StateRetirePending: {devices.ForceCheckin},
+		mdm.StateWipePending:   {devices.WipeCancel},
+		mdm.StateRetirePending: {devices.Wipe},
 		mdm.StateRetired:       nil,
 		mdm.StateWiped:         nil,
 	}
@@ -185,7 +185,7 @@ func TestDevicePageShowsOnlyAllowedActions(t *testing.T) {
 		{"actions, active", []string{authz.RoleDeviceActions}, mdm.StateActive, []string{`id="action-lock"`,
 			`id="action-unlock"`, `id="action-forceCheckin"`, `id="action-retire"`, `id="action-wipe"`, `id="action-message"`}},
 		{"actions, wipe pending", []string{authz.RoleDeviceActions}, mdm.StateWipePending,
-			[]string{`id="action-forceCheckin"`, `id="action-wipeCancel"`}},
+			[]string{`id="action-wipeCancel"`}},
 		{"management", []string{authz.RoleDeviceManagement}, mdm.StateActive,
 			[]string{`id="action-delete"`, `id="change-owner"`, `id="save-attributes"`}},
 		{"tenant admin, retired", []string{authz.RoleTenantAdmin}, mdm.StateRetired,
