@@ -108,6 +108,9 @@ func (d *Device) register(ctx context.Context, baseURL string, req android.Regis
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	baseURL = strings.TrimRight(baseURL, "/")
+	if d.wiped { // registering again after a factory reset: the stock apps are back
+		d.apps = newApps(d.rng, d.hw)
+	}
 	req.Facts, req.Apps, req.PushToken = d.facts, slices.Clone(d.apps), d.pushToken
 	var res android.RegisterResponse
 	start := time.Now()
