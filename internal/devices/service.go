@@ -111,6 +111,10 @@ type Service struct {
 	mailer   *mail.Mailer
 	mailed   func()
 	interval time.Duration
+
+	retention time.Duration // how long completed commands are kept
+	seen      *lastSeen     // coalesced check-in times, written by Flush
+	auth      *authCache    // recently authenticated devices and tenant states
 }
 
 // Option configures a Service.
@@ -130,93 +134,56 @@ func WithMail(m *mail.Mailer, mailed func()) Option {
 // WithCheckinInterval sets the interval devices are told to check in on (default 15 minutes).
 func WithCheckinInterval(d time.Duration) Option { return func(s *Service) { s.interval = d } }
 
+// WithRetention sets how long acknowledged, failed and cancelled commands are kept (default 7 days).
+func WithRetention(d time.Duration) Option { return func(s *Service) { s.retention = d } }
+
 // New returns the service.
 func New(store mdm.Store, keys *secret.Keys, reg Registrar, log *slog.Logger, opts ...Option) *Service {
 	s := &Service{store: store, keys: keys, reg: reg, log: log, now: time.Now, mailed: func() {},
-		interval: 15 * time.Minute}
+		interval: 15 * time.Minute, retention: DefaultRetention, seen: newLastSeen()}
 	for _, o := range opts {
 		o(s)
 	}
+	s.auth = newAuthCache(authCacheSize, authCacheTTL, s.now)
 	return s
 }
 
-var errNotBuilt = mdm.Errorf(mdm.Internal, "not built yet")
+// Background work intervals.
+const (
+	flushEvery = time.Second
+	pruneEvery = time.Hour
+)
 
-// Register registers a device for the user whose credentials r carries, within the devices-per-user
-// limit of their setting and the tenant's license seats, and issues its credential.
-func (s *Service) Register(ctx context.Context, r Registration) (*Registered, error) {
-	return nil, errNotBuilt
+// Run does the background work until ctx ends: it flushes coalesced check-in times every second and
+// prunes the command queue hourly (and once at the start). It flushes once more before returning.
+func (s *Service) Run(ctx context.Context) {
+	flush := time.NewTicker(flushEvery)
+	defer flush.Stop()
+	prune := time.NewTicker(pruneEvery)
+	defer prune.Stop()
+	s.prune(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			// The request context is gone; the last flush gets a short one of its own.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			if err := s.Flush(fctx); err != nil {
+				s.log.ErrorContext(fctx, "last check-in times not saved", "error", err)
+			}
+			cancel()
+			return
+		case <-flush.C:
+			if err := s.Flush(ctx); err != nil && ctx.Err() == nil {
+				s.log.ErrorContext(ctx, "saving check-in times", "error", err)
+			}
+		case <-prune.C:
+			s.prune(ctx)
+		}
+	}
 }
 
-// AuthenticateDevice returns the device whose credential this is (unauthenticated for an unknown
-// credential or a retired or wiped device; forbidden when its tenant is suspended).
-func (s *Service) AuthenticateDevice(ctx context.Context, credential string) (*mdm.Device, error) {
-	return nil, errNotBuilt
+func (s *Service) prune(ctx context.Context) {
+	if _, err := s.Prune(ctx); err != nil && ctx.Err() == nil {
+		s.log.ErrorContext(ctx, "pruning completed commands", "error", err)
+	}
 }
-
-// CheckIn records a check-in of d: last seen (coalesced), facts and apps when they changed, command
-// results; and returns the commands due.
-func (s *Service) CheckIn(ctx context.Context, d *mdm.Device, c CheckIn) (*CheckInReply, error) {
-	return nil, errNotBuilt
-}
-
-// FetchCommands returns the commands due for d, at most limit, oldest first, and marks them sent.
-func (s *Service) FetchCommands(ctx context.Context, d *mdm.Device, limit int) ([]mdm.Command, error) {
-	return nil, errNotBuilt
-}
-
-// Acknowledge stores d's answer to one of its commands.
-func (s *Service) Acknowledge(ctx context.Context, d *mdm.Device, r mdm.CommandResult) error {
-	return errNotBuilt
-}
-
-// List lists the caller's tenant's devices (DeviceRead).
-func (s *Service) List(ctx context.Context, opts mdm.ListOptions) (mdm.Page[mdm.Device], error) {
-	return mdm.Page[mdm.Device]{}, errNotBuilt
-}
-
-// Get returns one device (DeviceRead).
-func (s *Service) Get(ctx context.Context, id mdm.DeviceID) (*mdm.Device, error) {
-	return nil, errNotBuilt
-}
-
-// Apps lists the apps a device last reported (DeviceRead).
-func (s *Service) Apps(ctx context.Context, id mdm.DeviceID) ([]mdm.InstalledApp, error) {
-	return nil, errNotBuilt
-}
-
-// Commands lists a device's command history, newest first by default (DeviceRead).
-func (s *Service) Commands(ctx context.Context, id mdm.DeviceID, opts mdm.ListOptions) (mdm.Page[mdm.Command], error) {
-	return mdm.Page[mdm.Command]{}, errNotBuilt
-}
-
-// SetCustomAttributes replaces a device's custom attributes (DeviceManage).
-func (s *Service) SetCustomAttributes(ctx context.Context, id mdm.DeviceID, attrs map[string]string) error {
-	return errNotBuilt
-}
-
-// UpdateAccount gives devices a new owner in the same tenant (DeviceManage).
-func (s *Service) UpdateAccount(ctx context.Context, accountID mdm.AccountID, ids []mdm.DeviceID) error {
-	return errNotBuilt
-}
-
-// Delete removes device records, their apps and commands (DeviceManage). The devices' credentials stop
-// working at once.
-func (s *Service) Delete(ctx context.Context, ids []mdm.DeviceID) (int, error) {
-	return 0, errNotBuilt
-}
-
-// Act queues action for every device of ids (DeviceAction), all or none, and wakes them. It returns
-// how many commands it queued.
-func (s *Service) Act(ctx context.Context, action Action, ids []mdm.DeviceID, opts ActionOptions) (int, error) {
-	return 0, errNotBuilt
-}
-
-// SendMessage pushes and/or emails a message to the owners of m.DeviceIDs (DeviceAction).
-func (s *Service) SendMessage(ctx context.Context, m Message) (int, error) {
-	return 0, errNotBuilt
-}
-
-// Run does the background work until ctx ends: it flushes coalesced check-in times and prunes the
-// command queue. It flushes once more before returning.
-func (s *Service) Run(ctx context.Context) {}

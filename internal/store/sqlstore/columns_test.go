@@ -18,6 +18,8 @@ func TestEveryFieldHasAColumn(t *testing.T) {
 		"audit":    {mdm.AuditFields, auditColumns},
 		"mail":     {mdm.MailFields, mailColumns},
 		"groups":   {mdm.GroupFields, groupColumns},
+		"devices":  {mdm.DeviceFields, deviceColumns},
+		"commands": {mdm.CommandFields, commandColumns},
 	} {
 		for f := range c.fields {
 			if _, ok := c.columns[f]; !ok {

@@ -37,6 +37,8 @@ func Run(t *testing.T, open func(t *testing.T) mdm.Store) {
 		{"SelfService", selfServiceTests},
 		{"EmailTemplates", emailTemplateTests},
 		{"InTx", txTests},
+		{"Devices", deviceTests},
+		{"Commands", commandTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -33,6 +33,34 @@ CREATE TABLE audit_log (
 
 CREATE INDEX audit_log_tenant ON audit_log (tenant_id, id);
 
+CREATE TABLE device_apps (
+    tenant_id TEXT NOT NULL,
+    device_id INTEGER NOT NULL,
+    app_id    TEXT NOT NULL,
+    name      TEXT NOT NULL,
+    version   TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, device_id, app_id)
+);
+
+CREATE TABLE device_commands (
+    id           INTEGER PRIMARY KEY,
+    tenant_id    TEXT NOT NULL,
+    device_id    INTEGER NOT NULL,
+    type         TEXT NOT NULL,
+    payload      TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    created_by   TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    sent_at      INTEGER,
+    completed_at INTEGER,
+    result       TEXT NOT NULL,
+    error        TEXT NOT NULL
+);
+
+CREATE INDEX device_commands_device ON device_commands (tenant_id, device_id, status, id);
+
+CREATE INDEX device_commands_done ON device_commands (status, completed_at);
+
 CREATE TABLE devices (
     id                 INTEGER PRIMARY KEY,
     tenant_id          TEXT NOT NULL REFERENCES tenants(id),
@@ -40,11 +68,21 @@ CREATE TABLE devices (
     platform           TEXT NOT NULL,
     registration_state TEXT NOT NULL,
     created_at         INTEGER NOT NULL
-);
+, guid TEXT NOT NULL DEFAULT '', kind TEXT NOT NULL DEFAULT '', credential_hash BLOB, device_name TEXT NOT NULL DEFAULT '', model TEXT NOT NULL DEFAULT '', pretty_model TEXT NOT NULL DEFAULT '', manufacturer TEXT NOT NULL DEFAULT '', os_version TEXT NOT NULL DEFAULT '', os_build TEXT NOT NULL DEFAULT '', serial_number TEXT NOT NULL DEFAULT '', imei TEXT NOT NULL DEFAULT '', wifi_mac TEXT NOT NULL DEFAULT '', form_factor TEXT NOT NULL DEFAULT '', jailbroken INTEGER NOT NULL DEFAULT 0, passcode_compliant INTEGER NOT NULL DEFAULT 0, encrypted INTEGER NOT NULL DEFAULT 0, roaming INTEGER NOT NULL DEFAULT 0, total_capacity_mb INTEGER NOT NULL DEFAULT 0, available_capacity_mb INTEGER NOT NULL DEFAULT 0, client_version TEXT NOT NULL DEFAULT '', compliance_state INTEGER NOT NULL DEFAULT 1, quarantined INTEGER NOT NULL DEFAULT 0, policy_violation_count INTEGER NOT NULL DEFAULT 0, violated_policies TEXT NOT NULL DEFAULT '[]', custom_attributes TEXT NOT NULL DEFAULT '{}', app_count INTEGER NOT NULL DEFAULT 0, push_token TEXT NOT NULL DEFAULT '', facts_hash BLOB, apps_hash BLOB, last_checkin INTEGER NOT NULL DEFAULT 0, registered_at INTEGER NOT NULL DEFAULT 0, modified_at INTEGER NOT NULL DEFAULT 0);
 
 CREATE INDEX devices_account ON devices (tenant_id, account_id);
 
+CREATE UNIQUE INDEX devices_credential ON devices (credential_hash);
+
+CREATE UNIQUE INDEX devices_guid ON devices (tenant_id, guid) WHERE guid <> '';
+
+CREATE INDEX devices_last_checkin ON devices (tenant_id, last_checkin);
+
+CREATE INDEX devices_serial ON devices (tenant_id, lower(serial_number));
+
 CREATE INDEX devices_tenant ON devices (tenant_id, platform, registration_state);
+
+CREATE INDEX devices_wifi_mac ON devices (tenant_id, lower(wifi_mac));
 
 CREATE TABLE email_templates (
     tenant_id   TEXT NOT NULL REFERENCES tenants(id),

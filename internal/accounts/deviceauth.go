@@ -1,0 +1,136 @@
+package accounts
+
+import (
+	"context"
+	"strings"
+
+	"steward/internal/mdm"
+)
+
+// errBadRegistration is the one answer for wrong registration credentials: an unknown user, a wrong
+// or missing PIN or password all read the same.
+var errBadRegistration = mdm.Errorf(mdm.Unauthenticated, "wrong email address, PIN or password")
+
+// AuthenticateRegistration checks what a user presents to register a device and returns the account
+// and its effective registration setting. The account's first registration takes the invitation PIN
+// (as does every registration of a half account, which has nothing else); later ones take what the
+// setting asks: the password, the PIN, or both. A PIN is used up only once everything else holds,
+// the devices-per-user limit and the tenant's seats included, so a registration refused for a full
+// limit leaves the PIN usable. Guesses count against the same limits as sign-in and VerifyPIN.
+func (s *Service) AuthenticateRegistration(ctx context.Context, username, pin, password string) (*mdm.Account, *mdm.RegistrationSettings, error) {
+	username = strings.TrimSpace(username)
+	if username == "" || len(username) > 254 || !mdm.CleanText(username) || !strings.Contains(username, "@") {
+		return nil, nil, errBadRegistration
+	}
+	a, err := s.store.Accounts().ByUsername(ctx, username)
+	if mdm.IsCode(err, mdm.NotFound) {
+		return nil, nil, s.unknownRegistrant(ctx, username, pin, password)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	set, err := s.registrationSettingsFor(ctx, s.store, a)
+	if err != nil {
+		return nil, nil, err
+	}
+	_, ever, err := s.store.Devices().CountForAccount(ctx, a.TenantID, a.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	needPIN, needPassword := registrationNeeds(a, set, ever)
+	if needPassword {
+		// Authenticate also refuses a disabled account and a suspended tenant.
+		if _, err := s.Authenticate(ctx, username, password); err != nil {
+			return nil, nil, registrationError(err)
+		}
+	}
+	if !needPIN {
+		if err := registrationRoom(ctx, s.store, a, set); err != nil {
+			return nil, nil, err
+		}
+		return a, set, nil
+	}
+	a, err = s.verifyPIN(ctx, username, pin, pinCheck{use: true, accept: func(tx mdm.Stores, acc *mdm.Account) (bool, error) {
+		return true, registrationRoom(ctx, tx, acc, set)
+	}})
+	if err != nil {
+		return nil, nil, registrationError(err)
+	}
+	return a, set, nil
+}
+
+// registrationNeeds says which credentials a registration of a takes under set, ever being how many
+// devices a has registered so far.
+func registrationNeeds(a *mdm.Account, set *mdm.RegistrationSettings, ever int) (pin, password bool) {
+	if ever == 0 || a.PasswordHash == "" {
+		return true, false
+	}
+	switch set.AuthType {
+	case mdm.PasswordOnly:
+		return false, true
+	case mdm.PINAndPassword:
+		return true, true
+	default:
+		return true, false
+	}
+}
+
+// unknownRegistrant checks what an unknown user presented as a known user's would be (the same work,
+// the same limits, the failure counted) and answers errBadRegistration.
+func (s *Service) unknownRegistrant(ctx context.Context, username, pin, password string) error {
+	if password != "" {
+		if _, err := s.Authenticate(ctx, username, password); !mdm.IsCode(err, mdm.Unauthenticated) && err != nil {
+			return err
+		}
+	}
+	if pin != "" {
+		if _, err := s.VerifyPIN(ctx, username, pin); !mdm.IsCode(err, mdm.Unauthenticated) && err != nil {
+			return err
+		}
+	}
+	return errBadRegistration
+}
+
+// registrationError turns the wrong-credential answers of the password and PIN checks into the one
+// registration answer; everything else (a disabled account after its right password, a suspended
+// tenant, a limit, too many attempts) passes through.
+func registrationError(err error) error {
+	if err == errBadCredentials || err == errBadPIN {
+		return errBadRegistration
+	}
+	return err
+}
+
+// registrationRoom refuses a registration that the devices-per-user limit of set or the tenant's
+// license seats would not admit. The device store checks both again, atomically, when it creates the
+// device; this check comes first so that a PIN is not used up by a registration bound to fail.
+func registrationRoom(ctx context.Context, tx mdm.Stores, a *mdm.Account, set *mdm.RegistrationSettings) error {
+	if set.DevicesPerUser > 0 {
+		active, _, err := tx.Devices().CountForAccount(ctx, a.TenantID, a.ID)
+		if err != nil {
+			return err
+		}
+		if active >= set.DevicesPerUser {
+			return mdm.Errorf(mdm.Conflict, "%s already has %d registered devices, the most the registration setting allows: "+
+				"retire one first", a.Username, active)
+		}
+	}
+	t, err := tx.Tenants().Get(ctx, a.TenantID)
+	if err != nil {
+		return err
+	}
+	if t.LicenseDevices <= 0 {
+		return nil
+	}
+	page, err := tx.Devices().List(ctx, a.TenantID, mdm.ListOptions{Rows: 1, Filter: mdm.And{
+		mdm.Compare{Field: "registrationState", Op: mdm.Ne, Value: mdm.StateRetired},
+		mdm.Compare{Field: "registrationState", Op: mdm.Ne, Value: mdm.StateWiped},
+	}})
+	if err != nil {
+		return err
+	}
+	if page.TotalCount >= t.LicenseDevices {
+		return mdm.Errorf(mdm.Conflict, "all %d device licenses of the tenant are in use", t.LicenseDevices)
+	}
+	return nil
+}

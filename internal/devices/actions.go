@@ -1,0 +1,190 @@
+package devices
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"steward/internal/audit"
+	"steward/internal/authz"
+	"steward/internal/mdm"
+)
+
+// actionSpec is what an action queues and which registration states it applies to and leads to.
+type actionSpec struct {
+	command string
+	from    []string // the states a device must be in
+	to      string   // the state it moves to, "" to stay
+}
+
+var actions = map[Action]actionSpec{
+	Lock:         {command: mdm.CmdLock, from: []string{mdm.StateActive}},
+	Unlock:       {command: mdm.CmdUnlock, from: []string{mdm.StateActive}},
+	ForceCheckin: {command: mdm.CmdForceCheckin, from: []string{mdm.StateActive}},
+	Wipe:         {command: mdm.CmdWipe, from: []string{mdm.StateActive, mdm.StateRetirePending}, to: mdm.StateWipePending},
+	Retire:       {command: mdm.CmdRetire, from: []string{mdm.StateActive}, to: mdm.StateRetirePending},
+	// wipeCancel queues nothing: it cancels the wipe that has not been carried out yet.
+	WipeCancel: {from: []string{mdm.StateWipePending}, to: mdm.StateActive},
+}
+
+// Lock option bounds.
+const (
+	maxLockMessage = 256
+	maxPhone       = 32
+)
+
+// lockPayload checks a lock's options and returns the command payload.
+func lockPayload(o ActionOptions) (map[string]string, error) {
+	msg, phone, pin := strings.TrimSpace(o.Message), strings.TrimSpace(o.PhoneNumber), strings.TrimSpace(o.PIN)
+	var v mdm.Validator
+	v.Check(printable(msg, 4*maxLockMessage) && len([]rune(msg)) <= maxLockMessage, "message", "Size",
+		fmt.Sprintf("must be at most %d printable characters", maxLockMessage))
+	v.Check(len(phone) <= maxPhone && strings.Trim(phone, "0123456789+()- ") == "", "phoneNumber", "Invalid",
+		fmt.Sprintf("at most %d digits, spaces and + ( ) -", maxPhone))
+	v.Check(pin == "" || len(pin) == 6 && strings.Trim(pin, "0123456789") == "", "pin", "Invalid", "must be 6 digits")
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	payload := map[string]string{}
+	for k, val := range map[string]string{"message": msg, "phoneNumber": phone, "pin": pin} {
+		if val != "" {
+			payload[k] = val
+		}
+	}
+	return payload, nil
+}
+
+// Act queues action for every device of ids (DeviceAction), all or none, and wakes them. It returns
+// how many commands it queued (none for wipeCancel, which cancels the pending wipes). A device unknown
+// in the tenant makes it not_found, a device in a state the action does not apply to conflict; both
+// name the devices.
+func (s *Service) Act(ctx context.Context, action Action, ids []mdm.DeviceID, opts ActionOptions) (int, error) {
+	p := mdm.PrincipalFrom(ctx)
+	tenantID, err := authz.RequireTenant(p, authz.DeviceAction)
+	if err != nil {
+		return 0, err
+	}
+	spec, ok := actions[action]
+	if !ok {
+		return 0, mdm.Errorf(mdm.Invalid, "unknown device action %q", truncate(string(action), 40))
+	}
+	ids, err = cleanIDs("ids", ids)
+	if err != nil {
+		return 0, err
+	}
+	var payload map[string]string
+	if action == Lock {
+		if payload, err = lockPayload(opts); err != nil {
+			return 0, err
+		}
+	}
+	now := s.now()
+	queued := 0
+	err = s.store.InTx(ctx, func(tx mdm.Stores) error {
+		if spec.command != "" {
+			got, err := tx.Commands().Enqueue(ctx, tenantID, ids, spec.from,
+				mdm.NewCommand{Type: spec.command, Payload: payload, CreatedBy: p.Username}, now)
+			if err != nil {
+				return err
+			}
+			if len(got) != len(ids) {
+				return refused(ctx, tx, tenantID, ids, got, string(action), spec.from)
+			}
+			queued = len(got)
+		}
+		if spec.to != "" {
+			moved, err := tx.Devices().SetState(ctx, tenantID, ids, spec.from, spec.to, now)
+			if err != nil {
+				return err
+			}
+			if len(moved) != len(ids) {
+				return refused(ctx, tx, tenantID, ids, moved, string(action), spec.from)
+			}
+		}
+		if action == WipeCancel {
+			for _, id := range ids {
+				if _, err := tx.Commands().Cancel(ctx, tenantID, id, mdm.CmdWipe, now); err != nil {
+					return err
+				}
+			}
+		}
+		details := map[string]any{"ids": ids}
+		if action == Lock && payload["message"] != "" {
+			details["message"] = payload["message"]
+		}
+		return audit.Write(ctx, tx.Audit(), now, audit.Entry{TenantID: tenantID, Action: "device." + string(action),
+			TargetType: "device", TargetID: auditTarget(ids), Details: details})
+	})
+	if err != nil {
+		return 0, err
+	}
+	if spec.to != "" {
+		s.auth.forget(tenantID, ids...)
+	}
+	s.log.InfoContext(ctx, "device action queued", "tenant_id", tenantID, "action", string(action), "devices", len(ids))
+	if queued > 0 {
+		s.wake(ctx, tenantID, ids)
+	}
+	return queued, nil
+}
+
+// refused explains why an action did not apply to every device of ids (done being those it did
+// apply to): not_found naming the devices unknown in the tenant, else conflict naming those in
+// another state. The caller returns it, which rolls the transaction back.
+func refused(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID, ids, done []mdm.DeviceID, action string, states []string) error {
+	var gone []mdm.DeviceID
+	var wrong []string
+	for _, id := range ids {
+		if slices.Contains(done, id) {
+			continue
+		}
+		d, err := tx.Devices().Get(ctx, tenantID, id)
+		if mdm.IsCode(err, mdm.NotFound) {
+			gone = append(gone, id)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if len(wrong) < 10 {
+			wrong = append(wrong, fmt.Sprintf("%d (%s)", id, d.RegistrationState))
+		}
+	}
+	if len(gone) > 0 {
+		return mdm.Errorf(mdm.NotFound, "device %s not found: nothing was queued", idList(gone))
+	}
+	return mdm.Errorf(mdm.Conflict, "%s applies to devices that are %s; device %s is not: nothing was queued",
+		action, strings.Join(states, " or "), strings.Join(wrong, ", "))
+}
+
+// wakeChunk is how many devices one read for push tokens covers.
+const wakeChunk = 200
+
+// wake asks the devices to check in now. It reads their push tokens after the commit; a failure only
+// delays the devices to their next scheduled check-in, so it is logged, not returned.
+func (s *Service) wake(ctx context.Context, tenantID mdm.TenantID, ids []mdm.DeviceID) {
+	if s.waker == nil {
+		return
+	}
+	var targets []WakeTarget
+	for chunk := range slices.Chunk(ids, wakeChunk) {
+		or := make(mdm.Or, len(chunk))
+		for i, id := range chunk {
+			or[i] = mdm.Compare{Field: "id", Op: mdm.Eq, Value: int64(id)}
+		}
+		page, err := s.store.Devices().List(ctx, tenantID, mdm.ListOptions{Rows: len(chunk), Filter: or})
+		if err != nil {
+			s.log.WarnContext(ctx, "devices not woken", "tenant_id", tenantID, "error", err)
+			return
+		}
+		for _, d := range page.Items {
+			if d.PushToken != "" {
+				targets = append(targets, WakeTarget{TenantID: tenantID, DeviceID: d.ID, Platform: d.Platform, PushToken: d.PushToken})
+			}
+		}
+	}
+	if len(targets) > 0 {
+		s.waker.Wake(ctx, targets)
+	}
+}

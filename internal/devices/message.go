@@ -1,0 +1,129 @@
+package devices
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"steward/internal/audit"
+	"steward/internal/authz"
+	"steward/internal/mail"
+	"steward/internal/mdm"
+)
+
+// Message bounds.
+const (
+	maxSubject = 200
+	maxBody    = 4000
+)
+
+// SendMessage pushes and/or emails a message to the owners of m.DeviceIDs (DeviceAction): a MESSAGE
+// command for each device (push), and one email (the Send Message template) to each distinct owner
+// with an address (email). All devices must be known in the tenant, and ACTIVE for a push. It returns
+// how many commands and emails it queued.
+func (s *Service) SendMessage(ctx context.Context, m Message) (int, error) {
+	p := mdm.PrincipalFrom(ctx)
+	tenantID, err := authz.RequireTenant(p, authz.DeviceAction)
+	if err != nil {
+		return 0, err
+	}
+	ids, err := cleanIDs("deviceIds", m.DeviceIDs)
+	if err != nil {
+		return 0, err
+	}
+	subject, body, text := strings.TrimSpace(m.Subject), strings.TrimSpace(m.Body), strings.TrimSpace(m.PushText)
+	if text == "" {
+		text = body
+	}
+	var v mdm.Validator
+	v.Check(m.Push || m.Email, "push", "Required", "choose push, email or both")
+	v.Check(!m.Push || text != "", "pushText", "Required", "give the message to push")
+	v.Check(!m.Email || body != "", "body", "Required", "give the message to email")
+	v.Check(printable(subject, 4*maxSubject) && len([]rune(subject)) <= maxSubject, "subject", "Size",
+		fmt.Sprintf("must be at most %d printable characters", maxSubject))
+	v.Check(mdm.CleanText(body) && len([]rune(body)) <= maxBody, "body", "Size", fmt.Sprintf("must be at most %d characters", maxBody))
+	v.Check(mdm.CleanText(text) && len([]rune(text)) <= maxBody, "pushText", "Size", fmt.Sprintf("must be at most %d characters", maxBody))
+	if err := v.Err(); err != nil {
+		return 0, err
+	}
+	if m.Email && s.mailer == nil {
+		return 0, mdm.Errorf(mdm.Unavailable, "email is not set up on this server")
+	}
+	now := s.now()
+	commands, mails := 0, 0
+	err = s.store.InTx(ctx, func(tx mdm.Stores) error {
+		if m.Push {
+			got, err := tx.Commands().Enqueue(ctx, tenantID, ids, []string{mdm.StateActive},
+				mdm.NewCommand{Type: mdm.CmdMessage, Payload: map[string]string{"message": text}, CreatedBy: p.Username}, now)
+			if err != nil {
+				return err
+			}
+			if len(got) != len(ids) {
+				return refused(ctx, tx, tenantID, ids, got, "message", []string{mdm.StateActive})
+			}
+			commands = len(got)
+		}
+		if m.Email {
+			n, err := s.mailOwners(ctx, tx, tenantID, p, ids, subject, body)
+			if err != nil {
+				return err
+			}
+			if n == 0 && !m.Push {
+				return mdm.Errorf(mdm.Conflict, "none of the devices has an owner with an email address: nothing was sent")
+			}
+			mails = n
+		}
+		return audit.Write(ctx, tx.Audit(), now, audit.Entry{TenantID: tenantID, Action: "device.message",
+			TargetType: "device", TargetID: auditTarget(ids), Details: map[string]any{"ids": ids, "push": m.Push,
+				"email": m.Email, "emails": mails, "subject": subject}})
+	})
+	if err != nil {
+		return 0, err
+	}
+	if mails > 0 {
+		s.mailed()
+	}
+	if commands > 0 {
+		s.wake(ctx, tenantID, ids)
+	}
+	return commands + mails, nil
+}
+
+// mailOwners queues one Send Message email to each distinct owner of ids that has an address, in tx.
+func (s *Service) mailOwners(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID, p *mdm.Principal, ids []mdm.DeviceID, subject, body string) (int, error) {
+	t, err := tx.Tenants().Get(ctx, tenantID)
+	if err != nil {
+		return 0, err
+	}
+	sender := p.Username
+	if a, err := tx.Accounts().Get(ctx, tenantID, mdm.AccountID(p.ID)); err == nil {
+		if name := strings.TrimSpace(a.FirstName + " " + a.LastName); name != "" {
+			sender = name
+		}
+	}
+	var gone []mdm.DeviceID
+	sent := map[mdm.AccountID]bool{}
+	for _, id := range ids {
+		d, err := tx.Devices().Get(ctx, tenantID, id)
+		if mdm.IsCode(err, mdm.NotFound) {
+			gone = append(gone, id)
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if d.AccountID == 0 || d.OwnerEmail == "" || sent[d.AccountID] {
+			continue
+		}
+		sent[d.AccountID] = true
+		if _, err := s.mailer.Enqueue(ctx, tx.Outbox(), tenantID, mail.TemplateAdminMessage, d.OwnerEmail,
+			mail.AdminMessageData{TenantName: t.Name, FirstName: d.OwnerFirstName, SenderName: sender, Subject: subject,
+				Message: body}); err != nil {
+			return 0, err
+		}
+	}
+	if len(gone) > 0 {
+		return 0, mdm.Errorf(mdm.NotFound, "device %s not found: nothing was sent", idList(gone))
+	}
+	return len(sent), nil
+}

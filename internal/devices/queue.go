@@ -1,0 +1,118 @@
+package devices
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"steward/internal/audit"
+	"steward/internal/mdm"
+)
+
+// Delivery: a SENT command the device has not answered within resendAfter goes out again; one
+// check-in or fetch carries at most deliverLimit commands (the rest follow at the next one).
+const (
+	resendAfter  = 2 * time.Minute
+	deliverLimit = 10
+	maxFetch     = 100
+)
+
+// FetchCommands returns the commands due for d, at most limit, oldest first, and marks them sent.
+func (s *Service) FetchCommands(ctx context.Context, d *mdm.Device, limit int) ([]mdm.Command, error) {
+	if limit <= 0 || limit > maxFetch {
+		return nil, mdm.FieldErrors(mdm.FieldError{Code: "Range", Field: "limit",
+			Message: fmt.Sprintf("must be between 1 and %d", maxFetch)})
+	}
+	now := s.now()
+	s.seen.touch(d.TenantID, d.ID, now)
+	return s.deliver(ctx, d, limit, now)
+}
+
+// deliver returns the commands due for d and marks them sent. When nothing is due it writes nothing.
+func (s *Service) deliver(ctx context.Context, d *mdm.Device, limit int, now time.Time) ([]mdm.Command, error) {
+	if d.RegistrationState == mdm.StateRetired || d.RegistrationState == mdm.StateWiped {
+		return []mdm.Command{}, nil
+	}
+	cmds, err := s.store.Commands().Due(ctx, d.TenantID, d.ID, now.Add(-resendAfter), limit)
+	if err != nil || len(cmds) == 0 {
+		return []mdm.Command{}, err
+	}
+	ids := make([]mdm.CommandID, len(cmds))
+	for i := range cmds {
+		ids[i] = cmds[i].ID
+	}
+	if err := s.store.Commands().MarkSent(ctx, d.TenantID, ids, now); err != nil {
+		return nil, err
+	}
+	for i := range cmds {
+		cmds[i].Status, cmds[i].SentAt = mdm.CmdSent, &now
+	}
+	return cmds, nil
+}
+
+// Acknowledge stores d's answer to one of its commands (not_found when the command is not d's or has
+// been answered already). An acknowledged wipe or retire completes the device's registration state.
+func (s *Service) Acknowledge(ctx context.Context, d *mdm.Device, r mdm.CommandResult) error {
+	var v mdm.Validator
+	cleanResult(&v, "result", r)
+	if err := v.Err(); err != nil {
+		return err
+	}
+	now := s.now()
+	s.seen.touch(d.TenantID, d.ID, now)
+	var moved string
+	err := s.store.InTx(ctx, func(tx mdm.Stores) error {
+		var err error
+		moved, err = s.complete(ctx, tx, d, r, now)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.afterComplete(d, moved)
+	return nil
+}
+
+// complete stores one answer of d and, for an acknowledged wipe or retire, moves d to WIPED or
+// RETIRED. It returns the state d moved to, or "".
+func (s *Service) complete(ctx context.Context, tx mdm.Stores, d *mdm.Device, r mdm.CommandResult, now time.Time) (string, error) {
+	c, err := tx.Commands().Complete(ctx, d.TenantID, d.ID, r, now)
+	if err != nil {
+		return "", err
+	}
+	if c.Status != mdm.CmdAcknowledged {
+		return "", nil
+	}
+	var from, to string
+	switch c.Type {
+	case mdm.CmdWipe:
+		from, to = mdm.StateWipePending, mdm.StateWiped
+	case mdm.CmdRetire:
+		from, to = mdm.StateRetirePending, mdm.StateRetired
+	default:
+		return "", nil
+	}
+	ids, err := tx.Devices().SetState(ctx, d.TenantID, []mdm.DeviceID{d.ID}, []string{from}, to, now)
+	if err != nil || len(ids) == 0 {
+		return "", err
+	}
+	action := "device.wiped"
+	if to == mdm.StateRetired {
+		action = "device.retired"
+	}
+	err = audit.Write(ctx, tx.Audit(), now, audit.Entry{TenantID: d.TenantID, Action: action, TargetType: "device",
+		TargetID: fmt.Sprint(d.ID), Details: map[string]any{"id": d.ID, "commandId": c.ID}})
+	return to, err
+}
+
+// afterComplete drops d from the authentication cache once its state moved: a wiped or retired
+// device's credential stops working at once.
+func (s *Service) afterComplete(d *mdm.Device, moved string) {
+	if moved == "" {
+		return
+	}
+	d.RegistrationState = moved
+	s.auth.forget(d.TenantID, d.ID)
+	s.log.Info("device confirmed its "+map[string]string{mdm.StateWiped: "wipe", mdm.StateRetired: "retirement"}[moved],
+		"tenant_id", d.TenantID, "device_id", d.ID)
+}

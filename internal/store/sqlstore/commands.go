@@ -1,0 +1,222 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"time"
+	"unicode/utf8"
+
+	"steward/internal/mdm"
+)
+
+type commandStore stores
+
+var _ mdm.CommandStore = commandStore{}
+
+const commandCols = `id, tenant_id, device_id, type, payload, status, created_by, created_at, sent_at, completed_at, result, error`
+
+// Bounds on what a device's answer may store, so that one chatty device cannot grow the table.
+const (
+	maxResultBytes = 64 << 10
+	maxErrorBytes  = 4 << 10
+)
+
+// Default page size of Due when the caller gives none.
+const defaultDue = 100
+
+func scanCommand(row interface{ Scan(...any) error }) (mdm.Command, error) {
+	var c mdm.Command
+	var payload string
+	var created int64
+	var sent, completed sql.NullInt64
+	err := row.Scan(&c.ID, &c.TenantID, &c.DeviceID, &c.Type, &payload, &c.Status, &c.CreatedBy, &created,
+		&sent, &completed, &c.Result, &c.Error)
+	if err != nil {
+		return c, err
+	}
+	if err := json.Unmarshal([]byte(payload), &c.Payload); err != nil {
+		return c, err
+	}
+	if c.Payload == nil {
+		c.Payload = map[string]string{}
+	}
+	c.CreatedAt, c.SentAt, c.CompletedAt = fromMS(created), fromNullMS(sent), fromNullMS(completed)
+	return c, nil
+}
+
+// Enqueue fans one command out to every listed device of the tenant that is in one of states, in a
+// single INSERT … SELECT, and returns the devices it queued for in ascending order.
+func (s commandStore) Enqueue(ctx context.Context, tenantID mdm.TenantID, deviceIDs []mdm.DeviceID, states []string, c mdm.NewCommand, now time.Time) ([]mdm.DeviceID, error) {
+	if c.Type == "" {
+		return nil, mdm.Errorf(mdm.Invalid, "a command needs a type")
+	}
+	ids, err := jsonList(deviceIDs)
+	if err != nil {
+		return nil, err
+	}
+	stateList, err := jsonList(states)
+	if err != nil {
+		return nil, err
+	}
+	payload := c.Payload
+	if payload == nil {
+		payload = map[string]string{}
+	}
+	p, err := json.Marshal(payload)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.q.QueryContext(ctx, `INSERT INTO device_commands (tenant_id, device_id, type, payload, status,
+		created_by, created_at, result, error)
+		SELECT d.tenant_id, d.id, $2, $3, 'PENDING', $4, $5, '', '' FROM devices d
+		WHERE d.tenant_id=$1 AND d.id IN (`+stores(s).intsIn("$6")+`)
+		AND d.registration_state IN (`+stores(s).textsIn("$7")+`)
+		ORDER BY d.id
+		RETURNING device_id`, tenantID, c.Type, string(p), c.CreatedBy, ms(now), ids, stateList)
+	if err != nil {
+		return nil, dbError(err)
+	}
+	return scanIDs[mdm.DeviceID](rows)
+}
+
+// Due returns the device's commands to deliver now, oldest first: PENDING and NOT_NOW ones, and SENT
+// ones that went unanswered since before resendBefore.
+func (s commandStore) Due(ctx context.Context, tenantID mdm.TenantID, deviceID mdm.DeviceID, resendBefore time.Time, limit int) ([]mdm.Command, error) {
+	if limit <= 0 {
+		limit = defaultDue
+	}
+	rows, err := s.q.QueryContext(ctx, `SELECT `+commandCols+` FROM device_commands
+		WHERE tenant_id=$1 AND device_id=$2
+		AND (status IN ('PENDING', 'NOT_NOW') OR (status='SENT' AND sent_at < $3))
+		ORDER BY id LIMIT $4`, tenantID, deviceID, ms(resendBefore), limit)
+	if err != nil {
+		return nil, dbError(err)
+	}
+	defer rows.Close()
+	out := []mdm.Command{}
+	for rows.Next() {
+		c, err := scanCommand(rows)
+		if err != nil {
+			return nil, dbError(err)
+		}
+		out = append(out, c)
+	}
+	return out, dbError(rows.Err())
+}
+
+// MarkSent marks delivered commands SENT; one already answered or cancelled keeps its state.
+func (s commandStore) MarkSent(ctx context.Context, tenantID mdm.TenantID, ids []mdm.CommandID, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	list, err := jsonList(ids)
+	if err != nil {
+		return err
+	}
+	_, err = s.q.ExecContext(ctx, `UPDATE device_commands SET status='SENT', sent_at=$1
+		WHERE tenant_id=$2 AND id IN (`+stores(s).intsIn("$3")+`) AND status IN ('PENDING', 'SENT', 'NOT_NOW')`,
+		ms(now), tenantID, list)
+	return dbError(err)
+}
+
+// Complete stores the device's answer to one of its open commands. NOT_NOW leaves the command open (it
+// is sent again), so it gets no completion time.
+func (s commandStore) Complete(ctx context.Context, tenantID mdm.TenantID, deviceID mdm.DeviceID, r mdm.CommandResult, now time.Time) (*mdm.Command, error) {
+	var completed any
+	switch r.Status {
+	case mdm.CmdAcknowledged, mdm.CmdError:
+		completed = ms(now)
+	case mdm.CmdNotNow:
+	default:
+		return nil, mdm.Errorf(mdm.Invalid, "a command result is ACKNOWLEDGED, ERROR or NOT_NOW, not %q", r.Status)
+	}
+	c, err := scanCommand(s.q.QueryRowContext(ctx, `UPDATE device_commands SET status=$1, completed_at=$2, result=$3, error=$4
+		WHERE tenant_id=$5 AND device_id=$6 AND id=$7 AND status IN ('PENDING', 'SENT', 'NOT_NOW')
+		RETURNING `+commandCols,
+		r.Status, completed, truncateUTF8(r.Result, maxResultBytes), truncateUTF8(r.Error, maxErrorBytes), tenantID, deviceID, r.ID))
+	if err != nil {
+		return nil, notFound(err, "open command")
+	}
+	return &c, nil
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a character.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// Cancel cancels the device's open commands of type typ.
+func (s commandStore) Cancel(ctx context.Context, tenantID mdm.TenantID, deviceID mdm.DeviceID, typ string, now time.Time) (int, error) {
+	res, err := s.q.ExecContext(ctx, `UPDATE device_commands SET status='CANCELLED', completed_at=$1
+		WHERE tenant_id=$2 AND device_id=$3 AND type=$4 AND status IN ('PENDING', 'SENT', 'NOT_NOW')`,
+		ms(now), tenantID, deviceID, typ)
+	if err != nil {
+		return 0, dbError(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), dbError(err)
+}
+
+var commandColumns = map[string]string{
+	"id": "id", "type": "type", "status": "status", "createdAt": "created_at", "completedAt": "completed_at",
+	"createdBy": "created_by",
+}
+
+// History lists the device's commands, newest first unless opts sorts otherwise.
+func (s commandStore) History(ctx context.Context, tenantID mdm.TenantID, deviceID mdm.DeviceID, opts mdm.ListOptions) (mdm.Page[mdm.Command], error) {
+	if tenantID == "" || tenantID == mdm.AllTenants {
+		return mdm.Page[mdm.Command]{}, mdm.Errorf(mdm.Internal, "command history is read per tenant")
+	}
+	if len(opts.Sort) == 0 {
+		opts.Sort = []mdm.SortField{{Field: "id", Desc: true}}
+	}
+	l := &listQuery{columns: commandColumns, search: []string{"type", "created_by"}}
+	l.cond("tenant_id=" + l.arg(tenantID))
+	l.cond("device_id=" + l.arg(deviceID))
+	return page(ctx, s.q, l, opts, commandCols, "device_commands", "id", func(r *sql.Rows) (mdm.Command, error) { return scanCommand(r) })
+}
+
+// Prune deletes at most limit finished commands completed before before, oldest first, in every tenant.
+func (s commandStore) Prune(ctx context.Context, before time.Time, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	res, err := s.q.ExecContext(ctx, `DELETE FROM device_commands WHERE (tenant_id, id) IN (
+		SELECT tenant_id, id FROM device_commands
+		WHERE status IN ('ACKNOWLEDGED', 'ERROR', 'CANCELLED') AND completed_at < $1
+		ORDER BY completed_at LIMIT $2)`, ms(before), limit)
+	if err != nil {
+		return 0, dbError(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), dbError(err)
+}
+
+// Counts returns the number of commands in each state in every tenant, zero for a state with none.
+func (s commandStore) Counts(ctx context.Context) (map[string]int, error) {
+	out := map[string]int{}
+	for _, st := range []string{mdm.CmdPending, mdm.CmdSent, mdm.CmdAcknowledged, mdm.CmdError, mdm.CmdNotNow, mdm.CmdCancelled} {
+		out[st] = 0
+	}
+	rows, err := s.q.QueryContext(ctx, `SELECT status, COUNT(*) FROM device_commands GROUP BY status`)
+	if err != nil {
+		return nil, dbError(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, dbError(err)
+		}
+		out[st] = n
+	}
+	return out, dbError(rows.Err())
+}

@@ -1,0 +1,34 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+
+	"steward/internal/mdm"
+)
+
+// deviceColumns maps every field of mdm.DeviceFields to its column; the owner's fields come from the
+// joined account.
+var deviceColumns = map[string]string{
+	"id": "d.id", "guid": "d.guid", "platformType": "d.platform", "deviceKind": "d.kind",
+	"registrationState": "d.registration_state", "deviceName": "d.device_name", "deviceModel": "d.model",
+	"prettyModel": "d.pretty_model", "manufacturer": "d.manufacturer", "platformVersion": "d.os_version",
+	"serialNumber": "d.serial_number", "imei": "d.imei", "wifiMacAddress": "d.wifi_mac",
+	"jailbroken": "d.jailbroken", "passcodeCompliant": "d.passcode_compliant", "encrypted": "d.encrypted",
+	"roaming": "d.roaming", "complianceState": "d.compliance_state", "quarantined": "d.quarantined",
+	"policyViolationCount": "d.policy_violation_count", "lastCheckin": "d.last_checkin",
+	"lastRegistrationTime": "d.registered_at", "createdAt": "d.created_at", "ownerId": "d.account_id",
+	"uid": "a.username", "emailAddress": "a.email", "clientVersion": "d.client_version",
+}
+
+// deviceSearch is what free text (q) matches: the name, serial, model, IMEI and owner's email.
+var deviceSearch = []string{"d.device_name", "d.serial_number", "d.model", "d.pretty_model", "d.imei", "a.email"}
+
+func (s deviceStore) List(ctx context.Context, tenantID mdm.TenantID, opts mdm.ListOptions) (mdm.Page[mdm.Device], error) {
+	if tenantID == "" || tenantID == mdm.AllTenants {
+		return mdm.Page[mdm.Device]{}, mdm.Errorf(mdm.Internal, "devices are listed per tenant")
+	}
+	l := &listQuery{columns: deviceColumns, search: deviceSearch}
+	l.cond("d.tenant_id=" + l.arg(tenantID))
+	return page(ctx, s.q, l, opts, deviceCols, deviceFrom, "d.id", func(r *sql.Rows) (mdm.Device, error) { return scanDevice(r) })
+}

@@ -1,0 +1,39 @@
+package sqlstore
+
+import (
+	"encoding/json"
+
+	"steward/internal/mdm"
+)
+
+// maxIDs bounds the id lists a statement takes; the services cap bulk actions at this size.
+const maxIDs = 10_000
+
+// jsonList encodes values as one JSON array argument, so that a statement takes any number of ids in
+// one placeholder instead of one placeholder per id.
+func jsonList[T any](values []T) (string, error) {
+	if len(values) > maxIDs {
+		return "", mdm.Errorf(mdm.Invalid, "at most %d ids at once", maxIDs)
+	}
+	if values == nil {
+		values = []T{}
+	}
+	b, err := json.Marshal(values)
+	return string(b), err
+}
+
+// intsIn is a subquery yielding the integers of the JSON array in placeholder ph.
+func (s stores) intsIn(ph string) string {
+	if s.pg {
+		return "SELECT jsonb_array_elements_text(" + ph + "::jsonb)::bigint"
+	}
+	return "SELECT value FROM json_each(" + ph + ")"
+}
+
+// textsIn is a subquery yielding the strings of the JSON array in placeholder ph.
+func (s stores) textsIn(ph string) string {
+	if s.pg {
+		return "SELECT jsonb_array_elements_text(" + ph + "::jsonb)"
+	}
+	return "SELECT value FROM json_each(" + ph + ")"
+}
