@@ -4,12 +4,15 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"steward/internal/mdm"
 )
 
 // chromium starts headless Chromium for a test and returns a context to run actions in (90 s at most).
@@ -69,9 +72,9 @@ func TestDeviceLockInChromium(t *testing.T) {
 	ctx := chromium(t)
 	s, ts := startConsole(t)
 	_, hooli := consoleTenant(t, s, "Hooli", "gavin@hooli.example.com")
-	dev, id := simDevice(t, s, ts, hooli, "ann@hooli.example.com", 1)
+	dev := newTestAgent(t, s, hooli, "ann@hooli.example.com", "Ann's Pixel")
+	id, name := dev.id, dev.name
 	devPath := "/console/devices/" + strconv.FormatInt(int64(id), 10)
-	name := dev.State().Facts.DeviceName
 
 	shotDir := os.Getenv("STEWARD_SCREENSHOTS")
 	shot := func(file string) chromedp.Action {
@@ -156,11 +159,9 @@ func TestDeviceLockInChromium(t *testing.T) {
 	// The device checks in: it fetches the lock, carries it out and answers. The page, which polls its
 	// command history while a command waits, shows the answer without a reload.
 	run("mark the page", chromedp.Evaluate(`window.stewardMarker = "device page"`, nil))
-	if err := dev.CheckIn(t.Context()); err != nil {
-		t.Fatalf("check in: %v", err)
-	}
-	if !dev.State().Locked {
-		t.Errorf("the simulated device did not lock")
+	dev.checkIn(t)
+	if !slices.Contains(dev.done, mdm.CmdLock) {
+		t.Errorf("the device was not given the lock; it carried out %v", dev.done)
 	}
 	var status string
 	run("see the lock acknowledged",

@@ -16,6 +16,7 @@ import (
 
 	"steward/internal/accounts"
 	"steward/internal/audit"
+	"steward/internal/devices"
 	"steward/internal/httpapi"
 	"steward/internal/httpx"
 	"steward/internal/mail"
@@ -34,6 +35,7 @@ type Server struct {
 	keys     *secret.Keys
 	accounts *accounts.Service
 	tenants  *tenants.Service
+	devices  *devices.Service
 	api      *httpapi.API
 	worker   *mail.Worker
 	handler  http.Handler
@@ -71,7 +73,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	emailTemplates := mail.NewEditor(store, time.Now)
 	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Accounts: s.accounts,
 		EmailTemplates: emailTemplates})
-	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox,
+	s.devices = devices.New(store, keys, s.accounts, log, devices.WithMail(mailer, wake))
+	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Devices: s.devices,
 		EmailTemplates: emailTemplates, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
 	s.handler = s.routes(console)
 	return s, nil
