@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kong"
 
@@ -42,6 +43,12 @@ type serveCmd struct {
 	SecretKey     string   `name:"secret-key" env:"STEWARD_SECRET_KEY" help:"Base64 32-byte server key (default: <data-dir>/secret.key, created on first start). Replicas must share it."`
 	Demo          bool     `help:"Create a Demo tenant and print where and how to sign in."`
 	LogFormat     string   `name:"log-format" env:"STEWARD_LOG_FORMAT" default:"json" enum:"json,text" help:"Log format: json or text."`
+
+	CheckinInterval  time.Duration `name:"checkin-interval" env:"STEWARD_CHECKIN_INTERVAL" default:"15m" help:"How often devices are told to check in (10s to 24h)."`
+	CommandRetention time.Duration `name:"command-retention" env:"STEWARD_COMMAND_RETENTION" default:"168h" help:"How long answered and cancelled device commands are kept (1h to 8760h)."`
+	PushURL          string        `name:"push-url" env:"STEWARD_PUSH_URL" help:"FCM HTTP v1 style push service that wakes Android devices, e.g. https://fcm.googleapis.com; without it devices check in on their interval."`
+	PushProject      string        `name:"push-project" env:"STEWARD_PUSH_PROJECT" help:"Project of the push service (the {project} of /v1/projects/{project}/messages:send)."`
+	PushKey          string        `name:"push-key" env:"STEWARD_PUSH_KEY" help:"Bearer credential for the push service (prefer the environment variable)."`
 }
 
 func (c *serveCmd) config() (server.Config, error) {
@@ -60,7 +67,8 @@ func (c *serveCmd) config() (server.Config, error) {
 	return server.Config{TrustedProxies: proxies, Addr: c.Addr, DataDir: c.DataDir, DatabaseURL: c.DatabaseURL, SMTPURL: c.SMTPURL,
 		MailFrom: c.MailFrom, BaseURL: c.BaseURL, TLSCert: c.TLSCert, TLSKey: c.TLSKey, TLSSelfSigned: c.TLSSelfSigned,
 		AllowPlain: c.AllowPlain, SecretKey: c.SecretKey, AdminPassword: os.Getenv("STEWARD_ADMIN_PASSWORD"),
-		Demo: c.Demo, LogFormat: c.LogFormat}, nil
+		Demo: c.Demo, LogFormat: c.LogFormat, CheckinInterval: c.CheckinInterval, CommandRetention: c.CommandRetention,
+		PushURL: c.PushURL, PushProject: c.PushProject, PushKey: c.PushKey}, nil
 }
 
 func (c *serveCmd) Run(ctx context.Context, out io.Writer) error {

@@ -71,7 +71,7 @@ func WriteError(w http.ResponseWriter, _ *http.Request, err error) {
 	if len(body.FieldErrors) == 0 {
 		body.GlobalErrors = []globalError{{Code: string(code), Message: msg}}
 	}
-	if code == mdm.Unauthenticated {
+	if code == mdm.Unauthenticated && w.Header().Get("WWW-Authenticate") == "" {
 		w.Header().Set("WWW-Authenticate", `Basic realm="Steward", charset="UTF-8"`)
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -8,8 +8,10 @@ import (
 	"regexp"
 	"slices"
 	"sort"
-	"steward/internal/authz"
+	"strconv"
 	"strings"
+
+	"steward/internal/authz"
 
 	"steward/internal/form"
 	"steward/internal/mdm"
@@ -68,10 +70,14 @@ func (a *API) OpenAPI() map[string]any {
 			"responses":   responses(rt),
 		}
 		desc := rt.Description
-		if rt.Needs != "" {
+		switch {
+		case rt.DeviceAuth:
+			desc = strings.TrimSpace("Requires: " + accessText(rt) + ". " + desc)
+			op["security"] = []map[string][]string{{"device": {}}}
+		case rt.Needs != "":
 			desc = strings.TrimSpace("Requires: " + accessText(rt) + ". " + desc)
 			op["security"] = []map[string][]string{{"basic": {}}}
-		} else {
+		default:
 			op["security"] = []map[string][]string{}
 		}
 		if desc != "" {
@@ -90,10 +96,11 @@ func (a *API) OpenAPI() map[string]any {
 		}
 		if rt.Body != nil {
 			s := schemaOf(reflect.TypeOf(rt.Body))
-			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{
-				"application/json":                  map[string]any{"schema": s},
-				"application/x-www-form-urlencoded": map[string]any{"schema": s},
-			}}
+			content := map[string]any{"application/json": map[string]any{"schema": s}}
+			if !rt.JSONOnly {
+				content["application/x-www-form-urlencoded"] = map[string]any{"schema": s}
+			}
+			op["requestBody"] = map[string]any{"required": true, "content": content}
 		}
 		path := pathParam.ReplaceAllString(rt.Path, "{$1}")
 		if paths[path] == nil {
@@ -111,6 +118,8 @@ func (a *API) OpenAPI() map[string]any {
 		"paths": paths,
 		"components": map[string]any{"securitySchemes": map[string]any{
 			"basic": map[string]any{"type": "http", "scheme": "basic"},
+			"device": map[string]any{"type": "http", "scheme": "bearer",
+				"description": "The device credential an Android agent got at registration (agent protocol only)."},
 		}},
 	}
 }
@@ -139,7 +148,7 @@ var errorSchema = map[string]any{"type": "object", "properties": map[string]any{
 }}
 
 func responses(rt Route) map[string]any {
-	if !strings.HasPrefix(rt.Path, "/api/v1/") {
+	if !strings.HasPrefix(rt.Path, "/api/v1/") && !strings.HasPrefix(rt.Path, "/api/agent/") {
 		return map[string]any{"200": map[string]any{"description": "OK"}}
 	}
 	result := map[string]any{"type": "integer", "description": "1 on success"}
@@ -160,10 +169,22 @@ func responses(rt Route) map[string]any {
 	errResp := func(d string) map[string]any {
 		return map[string]any{"description": d, "content": map[string]any{"application/json": map[string]any{"schema": errorSchema}}}
 	}
-	out := map[string]any{"200": ok, "400": errResp("Bad input: fieldErrors name each field")}
-	if rt.Needs != "" {
+	success := "200"
+	if rt.Status != 0 {
+		success = strconv.Itoa(rt.Status)
+	}
+	out := map[string]any{success: ok, "400": errResp("Bad input: fieldErrors name each field")}
+	switch {
+	case rt.DeviceAuth:
+		out["401"] = errResp("No, unknown, retired or wiped device credential (WWW-Authenticate: Bearer)")
+		out["403"] = errResp("The device's tenant is suspended")
+	case rt.Needs != "":
 		out["401"] = errResp("No or wrong credentials")
 		out["403"] = errResp("The caller may not do this")
+	}
+	if rt.JSONOnly {
+		out["413"] = errResp("The body is larger than 1 MiB")
+		out["415"] = errResp("The body is not application/json")
 	}
 	if strings.Contains(rt.Path, "{") {
 		out["404"] = errResp("Not found")
@@ -233,6 +254,9 @@ lists page with <code>start</code> and <code>rows</code> (1–500); timestamps a
 
 // accessText says in words who may call a route.
 func accessText(rt Route) string {
+	if rt.DeviceAuth {
+		return "device credential (Bearer)"
+	}
 	switch rt.Needs {
 	case "":
 		return "public"

@@ -1,12 +1,15 @@
 package httpapi
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
-	"steward/internal/accounts"
 
+	"steward/internal/accounts"
+	"steward/internal/android"
 	"steward/internal/audit"
 	"steward/internal/authz"
+	"steward/internal/devices"
 	"steward/internal/httpx"
 	"steward/internal/mail"
 	"steward/internal/mdm"
@@ -20,10 +23,13 @@ type API struct {
 	audit    *audit.Service
 	outbox   *mail.Outbox
 	accounts *accounts.Service
+	devices  *devices.Service
+	agent    *android.Handler
 	mux      *http.ServeMux
 	routes   []Route
 
 	emailTemplates *mail.Editor
+	deviceSpace    func(ctx context.Context, tenantID mdm.TenantID) (mdm.SpaceID, error)
 }
 
 // Deps are the services the API calls.
@@ -35,6 +41,11 @@ type Deps struct {
 	Accounts *accounts.Service
 
 	EmailTemplates *mail.Editor
+	// Devices serves /api/v1/device…; Agent the Android agent protocol under /api/agent/v1 (nil: not served).
+	Devices *devices.Service
+	Agent   *android.Handler
+	// DeviceSpace returns a tenant's default device space (dmPartitionId), whatever the caller's roles.
+	DeviceSpace func(ctx context.Context, tenantID mdm.TenantID) (mdm.SpaceID, error)
 }
 
 // Route is one API operation: how it is served and how it is documented.
@@ -53,7 +64,12 @@ type Route struct {
 	Body           any  // request body type (zero value), nil for none
 	Result         any  // result type (zero value)
 	List           bool // the result is a searchResult page of Result
-	handler        httpx.HandlerFunc
+	// DeviceAuth marks a device protocol route: the device authenticates itself with its credential
+	// (Bearer) in the handler; no user, API user or session principal is ever let through.
+	DeviceAuth bool
+	JSONOnly   bool // the body is JSON only (no form encoding)
+	Status     int  // the success status when not 200 (for the document)
+	handler    httpx.HandlerFunc
 }
 
 // Param is a documented query parameter.
@@ -64,6 +80,8 @@ type Param struct {
 // Allows reports whether the route's declaration lets p through (the matrix test holds each handler to it).
 func (rt Route) Allows(p *mdm.Principal) bool {
 	switch {
+	case rt.DeviceAuth:
+		return p == nil
 	case rt.Needs == "":
 		return true
 	case p == nil:
@@ -88,6 +106,7 @@ func New(d Deps) *API {
 	a := &API{log: d.Log, tenants: d.Tenants, audit: d.Audit, outbox: d.Outbox, accounts: d.Accounts,
 		mux: http.NewServeMux()}
 	a.emailTemplates = d.EmailTemplates
+	a.devices, a.agent, a.deviceSpace = d.Devices, d.Agent, d.DeviceSpace
 	a.tenantRoutes()
 	a.auditRoutes()
 	a.mailRoutes()
@@ -97,6 +116,10 @@ func New(d Deps) *API {
 	a.groupRoutes()
 	a.selfServiceRoutes()
 	a.emailTemplateRoutes()
+	if a.devices != nil {
+		a.deviceRoutes()
+	}
+	a.agentRoutes()
 	a.docRoutes()
 	a.mux.Handle("/api/", a.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return mdm.Errorf(mdm.NotFound, "no API operation at %s %s", r.Method, r.URL.Path)

@@ -233,12 +233,20 @@ const SessionCookie = "steward_session"
 // (mdm.PortalPrincipal), which authz lets do nothing but the user's own self-service calls.
 const PortalCookie = "steward_portal"
 
+// AgentPrefix is where the device agent protocols live. Authenticate leaves these requests alone: they
+// carry a device credential, never a user's, and no principal is resolved for them.
+const AgentPrefix = "/api/agent/"
+
 // Authenticate puts the caller's principal in the context: from HTTP Basic credentials, else from the
 // console session cookie, else from the portal session cookie. Wrong credentials are answered at once
 // through writeErr (401, or 403 for a suspended tenant); a request without any goes on anonymous and
 // each handler decides.
 func Authenticate(auth Authenticator, writeErr ErrorWriter, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, AgentPrefix) {
+			next.ServeHTTP(w, r) // the device protocol authenticates the device itself (Bearer device credential)
+			return
+		}
 		var p *mdm.Principal
 		var err error
 		if h := r.Header.Get("Authorization"); h != "" {

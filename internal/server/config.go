@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Config is everything `steward serve` is told. Flags and STEWARD_* variables fill it (cmd/steward).
@@ -29,6 +30,12 @@ type Config struct {
 	AdminPassword  string // creates the "admin" System Admin on first start
 	Demo           bool
 	LogFormat      string // json or text
+	// Devices.
+	CheckinInterval  time.Duration // what devices are told; 0: the default (15 minutes)
+	CommandRetention time.Duration // answered commands are kept this long; 0: the default (7 days)
+	PushURL          string        // FCM HTTP v1 style push service; "": no wake-ups
+	PushProject      string
+	PushKey          string
 }
 
 // TLS reports whether the listener terminates TLS itself.
@@ -70,8 +77,34 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("--base-url %q: want an absolute http(s) URL", c.BaseURL)
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if err := c.validateDevices(); err != nil {
+		return err
+	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		return fmt.Errorf("--log-format must be json or text")
+	}
+	return nil
+}
+
+func (c *Config) validateDevices() error {
+	if c.CheckinInterval != 0 && (c.CheckinInterval < 10*time.Second || c.CheckinInterval > 24*time.Hour) {
+		return fmt.Errorf("--checkin-interval %s: want 10s to 24h", c.CheckinInterval)
+	}
+	if c.CommandRetention != 0 && (c.CommandRetention < time.Hour || c.CommandRetention > 24*365*time.Hour) {
+		return fmt.Errorf("--command-retention %s: want 1h to 8760h", c.CommandRetention)
+	}
+	if c.PushURL == "" {
+		if c.PushProject != "" || c.PushKey != "" {
+			return fmt.Errorf("--push-project and --push-key need --push-url")
+		}
+		return nil
+	}
+	u, err := url.Parse(c.PushURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--push-url %q: want an absolute http(s) URL", c.PushURL)
+	}
+	if c.PushProject == "" {
+		return fmt.Errorf("--push-url needs --push-project")
 	}
 	return nil
 }

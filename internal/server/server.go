@@ -10,12 +10,15 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"steward/internal/accounts"
+	"steward/internal/android"
 	"steward/internal/audit"
+	"steward/internal/devices"
 	"steward/internal/httpapi"
 	"steward/internal/httpx"
 	"steward/internal/mail"
@@ -34,6 +37,8 @@ type Server struct {
 	keys     *secret.Keys
 	accounts *accounts.Service
 	tenants  *tenants.Service
+	devices  *devices.Service
+	pusher   *android.Pusher // nil without --push-url
 	api      *httpapi.API
 	worker   *mail.Worker
 	handler  http.Handler
@@ -66,15 +71,57 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.accounts = accounts.New(store, keys, log, accounts.WithMail(mailer, cfg.BaseURL, wake))
 	s.tenants = tenants.New(store, mailer, keys, cfg.BaseURL, time.Now, wake)
+	s.devices = devices.New(store, keys, s.accounts, log, s.deviceOptions(mailer, wake)...)
 	auditSvc := audit.New(store)
 	outbox := mail.NewOutbox(store, mailer)
 	emailTemplates := mail.NewEditor(store, time.Now)
 	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Accounts: s.accounts,
-		EmailTemplates: emailTemplates})
+		EmailTemplates: emailTemplates, Devices: s.devices, Agent: android.NewHandler(s.devices, log),
+		DeviceSpace: s.deviceSpace})
 	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox,
 		EmailTemplates: emailTemplates, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
 	s.handler = s.routes(console)
 	return s, nil
+}
+
+// deviceOptions configures the devices service: mail for the message action, the check-in interval,
+// the command retention and, with --push-url, the push sender that wakes Android devices.
+func (s *Server) deviceOptions(mailer *mail.Mailer, wake func()) []devices.Option {
+	opts := []devices.Option{devices.WithMail(mailer, wake)}
+	if s.cfg.CheckinInterval > 0 {
+		opts = append(opts, devices.WithCheckinInterval(s.cfg.CheckinInterval))
+	}
+	if s.cfg.CommandRetention > 0 {
+		opts = append(opts, devices.WithRetention(s.cfg.CommandRetention))
+	}
+	if s.cfg.PushURL != "" {
+		s.pusher = android.NewPusher(android.PushConfig{URL: s.cfg.PushURL, Project: s.cfg.PushProject, Key: s.cfg.PushKey,
+			Unregistered: s.forgetPushToken}, s.log)
+		opts = append(opts, devices.WithWaker(s.pusher))
+	}
+	return opts
+}
+
+// forgetPushToken clears a device's push token that the push service does not know, unless the
+// device has reported a new one since.
+func (s *Server) forgetPushToken(ctx context.Context, t devices.WakeTarget) {
+	d, err := s.store.Devices().Get(ctx, t.TenantID, t.DeviceID)
+	if err != nil || d.PushToken != t.PushToken {
+		return
+	}
+	if err := s.store.Devices().SetPushToken(ctx, t.TenantID, t.DeviceID, "", time.Now()); err != nil {
+		s.log.WarnContext(ctx, "clearing an unregistered push token", "tenant_id", string(t.TenantID),
+			"device_id", int64(t.DeviceID), "err", err.Error())
+	}
+}
+
+// deviceSpace is a tenant's default device space (dmPartitionId in the device API).
+func (s *Server) deviceSpace(ctx context.Context, tenantID mdm.TenantID) (mdm.SpaceID, error) {
+	t, err := s.store.Tenants().Get(ctx, tenantID)
+	if err != nil {
+		return 0, err
+	}
+	return t.DefaultDmPartitionID, nil
 }
 
 // OpenStore opens and migrates the configured database.
@@ -152,6 +199,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 
 // Store is the database (for admin commands and tests).
 func (s *Server) Store() *sqlstore.Store { return s.store }
+
+// Devices is the devices service (for the simulator and tests).
+func (s *Server) Devices() *devices.Service { return s.devices }
 
 // Accounts is the sign-in service (for admin commands and tests).
 func (s *Server) Accounts() *accounts.Service { return s.accounts }
@@ -241,17 +291,24 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 	return err
 }
 
-// Background starts the background work (the mail worker, when SMTP is set) and returns a function that
-// stops it and waits for it to finish.
+// Background starts the background work (the mail worker when SMTP is set, the devices service's
+// check-in flushing and queue pruning, the push sender when --push-url is set) and returns a function
+// that stops it and waits for it to finish.
 func (s *Server) Background() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	if s.worker == nil {
-		close(done)
-	} else {
-		go func() { defer close(done); s.worker.Run(ctx) }()
+	var wg sync.WaitGroup
+	run := func(f func(context.Context)) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f(ctx) }()
 	}
-	return func() { cancel(); <-done }
+	if s.worker != nil {
+		run(s.worker.Run)
+	}
+	run(s.devices.Run)
+	if s.pusher != nil {
+		run(s.pusher.Run)
+	}
+	return func() { cancel(); wg.Wait() }
 }
 
 func (s *Server) certificate() (tls.Certificate, error) {
