@@ -272,12 +272,18 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
+	stopDemo := func() {}
+	if s.cfg.Demo {
+		stopDemo = s.startDemoDevices(ctx, ln.Addr(), srv.TLSConfig)
+	}
 	select {
 	case err := <-errc:
+		stopDemo()
 		stopBackground()
 		return err
 	case <-ctx.Done():
 	}
+	stopDemo()
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
