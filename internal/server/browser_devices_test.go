@@ -2,9 +2,9 @@ package server
 
 import (
 	"context"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,7 +12,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"steward/internal/accounts"
 	"steward/internal/mdm"
+	"steward/internal/sim"
 )
 
 // chromium starts headless Chromium for a test and returns a context to run actions in (90 s at most).
@@ -64,6 +66,30 @@ func chromium(t *testing.T) context.Context {
 	return ctx
 }
 
+// simDevice registers a simulated Android device (internal/sim, over the agent protocol) for a new half
+// account email of admin's tenant with a registration PIN, as the default setting asks, and checks it in
+// once.
+func simDevice(t *testing.T, s *Server, ts *httptest.Server, admin *mdm.Principal, email string) *sim.Device {
+	t.Helper()
+	ctx := mdm.WithPrincipal(t.Context(), admin)
+	created, err := s.accounts.CreateAccounts(ctx, []accounts.NewAccount{{EmailAddress: email}}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin, err := s.accounts.IssueRegistrationPIN(ctx, created[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := sim.NewDevice(ts.Client(), 42, sim.DeviceOptions{Model: 1})
+	if err := d.Register(t.Context(), ts.URL, email, pin.PIN); err != nil {
+		t.Fatalf("register a device for %s: %v", email, err)
+	}
+	if err := d.CheckIn(t.Context()); err != nil {
+		t.Fatalf("check in %s's device: %v", email, err)
+	}
+	return d
+}
+
 // TestDeviceLockInChromium: a Tenant Admin finds a registered simulated device in the Devices list,
 // opens it, locks it, and watches the command history turn from pending to acknowledged when the
 // device checks in, without reloading the page. Set STEWARD_SCREENSHOTS to a directory to keep
@@ -72,9 +98,9 @@ func TestDeviceLockInChromium(t *testing.T) {
 	ctx := chromium(t)
 	s, ts := startConsole(t)
 	_, hooli := consoleTenant(t, s, "Hooli", "gavin@hooli.example.com")
-	dev := newTestAgent(t, s, hooli, "ann@hooli.example.com", "Ann's Pixel")
-	id, name := dev.id, dev.name
-	devPath := "/console/devices/" + strconv.FormatInt(int64(id), 10)
+	dev := simDevice(t, s, ts, hooli, "ann@hooli.example.com")
+	id, name := dev.State().DeviceID, dev.State().Facts.DeviceName
+	devPath := "/console/devices/" + strconv.FormatInt(id, 10)
 
 	shotDir := os.Getenv("STEWARD_SCREENSHOTS")
 	shot := func(file string) chromedp.Action {
@@ -99,7 +125,7 @@ func TestDeviceLockInChromium(t *testing.T) {
 		}
 	}
 
-	row := `#device-list tr[data-device-id="` + strconv.FormatInt(int64(id), 10) + `"]`
+	row := `#device-list tr[data-device-id="` + strconv.FormatInt(id, 10) + `"]`
 	var rowText string
 	run("sign in as the Tenant Admin and open Devices",
 		chromedp.Navigate(ts.URL+"/login"),
@@ -159,9 +185,11 @@ func TestDeviceLockInChromium(t *testing.T) {
 	// The device checks in: it fetches the lock, carries it out and answers. The page, which polls its
 	// command history while a command waits, shows the answer without a reload.
 	run("mark the page", chromedp.Evaluate(`window.stewardMarker = "device page"`, nil))
-	dev.checkIn(t)
-	if !slices.Contains(dev.done, mdm.CmdLock) {
-		t.Errorf("the device was not given the lock; it carried out %v", dev.done)
+	if err := dev.CheckIn(t.Context()); err != nil {
+		t.Fatalf("check in: %v", err)
+	}
+	if st := dev.State(); !st.Locked || st.LockMessage != "Please call IT" {
+		t.Errorf("the simulated device is not locked with the message: locked %v, message %q", st.Locked, st.LockMessage)
 	}
 	var status string
 	run("see the lock acknowledged",
