@@ -309,3 +309,13 @@ type actionButton struct {
 func (v *deviceView) Button(action, label, class string) actionButton {
 	return actionButton{ID: v.Device.ID, Action: action, Label: label, Class: class}
 }
+
+// Storage says how much of the device's storage is free, in GB ("" when it did not report it).
+func (v *deviceView) Storage() string {
+	f := v.Device.Facts
+	if f.TotalCapacityMB <= 0 {
+		return ""
+	}
+	gb := func(mb int64) string { return strconv.FormatFloat(float64(mb)/1024, 'f', 1, 64) }
+	return gb(f.AvailableCapMB) + " GB free of " + gb(f.TotalCapacityMB) + " GB"
+}
