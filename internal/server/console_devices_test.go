@@ -2,6 +2,7 @@ package server
 
 import (
 	"html"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -132,6 +133,48 @@ func TestConsoleDevices(t *testing.T) {
 		admin.do("GET", "/console/devices?sort=-lastCheckin", nil, "HX-Request", "true", "HX-Target", "device-list").
 			expect(t, http.StatusOK, "the list fragment", `id="device-list"`, `aria-sort="descending"`).
 			lacks(t, "the list fragment", "<html")
+	})
+
+	t.Run("the owner sees the device in the portal", func(t *testing.T) {
+		ctx := mdm.WithPrincipal(t.Context(), hooli)
+		pg, err := s.accounts.ListAccounts(ctx, mdm.ListOptions{Rows: 1,
+			Filter: mdm.Compare{Field: "emailAddress", Op: mdm.Eq, Value: "ann@hooli.example.com"}})
+		if err != nil || len(pg.Items) != 1 {
+			t.Fatalf("find ann: %v %v", pg.Items, err)
+		}
+		pin, err := s.accounts.IssueRegistrationPIN(ctx, pg.Items[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		portal := &consoleClient{t: t, base: ts.URL, client: ts.Client()}
+		r := portal.do("POST", "/go/login", url.Values{"email": {"ann@hooli.example.com"}, "method": {"pin"}, "pin": {pin.PIN}})
+		var cookie *http.Cookie
+		for _, c := range r.header.Values("Set-Cookie") {
+			if name, value, ok := strings.Cut(strings.Split(c, ";")[0], "="); ok && name == "steward_portal" {
+				cookie = &http.Cookie{Name: name, Value: value}
+			}
+		}
+		if r.status != http.StatusSeeOther || cookie == nil {
+			t.Fatalf("portal sign-in with a PIN: %d\n%s", r.status, r.body)
+		}
+		// The portal reads stored check-in times, which the service writes in batches.
+		if err := s.devices.Flush(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", ts.URL+"/go", nil)
+		req.AddCookie(cookie)
+		res, err := ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		body := string(b)
+		for _, want := range []string{`id="go-devices"`, annName, "Android phone", "Pixel 8", `data-state="ACTIVE"`, "just now"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the portal lacks %q\n%s", want, body)
+			}
+		}
 	})
 
 	t.Run("other tenants' devices are not found", func(t *testing.T) {
