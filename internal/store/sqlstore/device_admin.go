@@ -20,7 +20,7 @@ func (s deviceStore) SetState(ctx context.Context, tenantID mdm.TenantID, ids []
 		return nil, err
 	}
 	rows, err := s.q.QueryContext(ctx, `UPDATE devices SET registration_state=$1, modified_at=$2
-		WHERE tenant_id=$3 AND id IN (`+stores(s).intsIn("$4")+`) AND registration_state IN (`+stores(s).textsIn("$5")+`)
+		WHERE `+stores(s).unindexed("tenant_id")+`=$3 AND id IN (`+stores(s).intsIn("$4")+`) AND registration_state IN (`+stores(s).textsIn("$5")+`)
 		RETURNING id`, state, ms(now), tenantID, idList, fromList)
 	if err != nil {
 		return nil, dbError(err)
@@ -42,7 +42,7 @@ func (s deviceStore) SetAccount(ctx context.Context, tenantID mdm.TenantID, ids 
 			return notFound(err, "account")
 		}
 		res, err := tx.q.ExecContext(ctx, `UPDATE devices SET account_id=$1, modified_at=$2
-			WHERE tenant_id=$3 AND id IN (`+tx.intsIn("$4")+`)`, accountID, ms(now), tenantID, idList)
+			WHERE `+tx.unindexed("tenant_id")+`=$3 AND id IN (`+tx.intsIn("$4")+`)`, accountID, ms(now), tenantID, idList)
 		if err != nil {
 			return dbError(err)
 		}
@@ -66,7 +66,7 @@ func (s deviceStore) Delete(ctx context.Context, tenantID mdm.TenantID, ids []md
 				return dbError(err)
 			}
 		}
-		res, err := tx.q.ExecContext(ctx, `DELETE FROM devices WHERE tenant_id=$1 AND id IN (`+tx.intsIn("$2")+`)`, tenantID, idList)
+		res, err := tx.q.ExecContext(ctx, `DELETE FROM devices WHERE `+tx.unindexed("tenant_id")+`=$1 AND id IN (`+tx.intsIn("$2")+`)`, tenantID, idList)
 		if err != nil {
 			return dbError(err)
 		}

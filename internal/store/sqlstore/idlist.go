@@ -37,3 +37,14 @@ func (s stores) textsIn(ph string) string {
 	}
 	return "SELECT value FROM json_each(" + ph + ")"
 }
+
+// unindexed spells a column that SQLite must not pick an index for. In statements that name their rows
+// by an id list, SQLite (which keeps no statistics here) would otherwise walk every row of the tenant,
+// or every command in a state, through an index on that column and test each against the list; the
+// unary + keeps it on the id lookups. PostgreSQL plans from statistics and has no + for text.
+func (s stores) unindexed(col string) string {
+	if s.pg {
+		return col
+	}
+	return "+" + col
+}

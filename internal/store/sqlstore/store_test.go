@@ -156,8 +156,8 @@ func TestOpenRejectsOtherURLs(t *testing.T) {
 	}
 }
 
-// TestUsageCountsDevices covers the device half of the site report. No store writes devices yet, so
-// the test inserts rows directly.
+// TestUsageCountsDevices covers the device half of the site report. It inserts rows directly, so that
+// it can count platforms and states the device store never writes.
 func TestUsageCountsDevices(t *testing.T) {
 	forEachDB(t, func(t *testing.T, open func(t *testing.T) *sqlstore.Store) {
 		ctx := t.Context()
@@ -204,8 +204,8 @@ func TestUsageCountsDevices(t *testing.T) {
 	})
 }
 
-// TestDevicesForAccount lists one account's devices and never another tenant's. No store writes devices
-// yet, so the test inserts rows directly.
+// TestDevicesForAccount lists one account's devices and never another tenant's. It inserts rows
+// directly, so that a device of tenant B can name an account id of tenant A, which Create refuses.
 func TestDevicesForAccount(t *testing.T) {
 	forEachDB(t, func(t *testing.T, open func(t *testing.T) *sqlstore.Store) {
 		ctx := t.Context()

@@ -18,6 +18,7 @@ var deviceTests = []test{
 	{"Admin", testDeviceAdmin},
 	{"TouchCheckins", testDeviceTouchCheckins},
 	{"List", testDeviceList},
+	{"Usage", testDeviceUsage},
 }
 
 // facts returns plausible facts for the n-th test device.
@@ -374,6 +375,14 @@ func testDeviceAdmin(t *testing.T, f *fixture) {
 	if counts[mdm.CmdPending] != 1 {
 		t.Errorf("pending commands after deleting one of two devices: %d, want 1", counts[mdm.CmdPending])
 	}
+	// Ids are never reused, also not the newest one's: a stale action must not reach a newcomer.
+	newest, _ := f.device(t, ann, 4)
+	if n, err := ds.Delete(f.ctx, f.A.ID, []mdm.DeviceID{newest.ID}); err != nil || n != 1 {
+		t.Fatalf("Delete newest = %d, %v", n, err)
+	}
+	if next, _ := f.device(t, ann, 5); next.ID <= newest.ID {
+		t.Errorf("a device registered after deleting device %d got id %d", newest.ID, next.ID)
+	}
 	_, err = ds.Delete(f.ctx, f.A.ID, make([]mdm.DeviceID, 10_001))
 	wantCode(t, "Delete of 10,001 ids", err, mdm.Invalid)
 }
@@ -408,5 +417,45 @@ func testDeviceTouchCheckins(t *testing.T, f *fixture) {
 		if !got.ModifiedAt.Equal(f.now) {
 			t.Errorf("device %d: a check-in changed ModifiedAt to %v", c.id, got.ModifiedAt)
 		}
+	}
+}
+
+// testDeviceUsage: the site report counts the devices that hold a seat, per platform and tenant.
+func testDeviceUsage(t *testing.T, f *fixture) {
+	ds := f.s.Devices()
+	ann := f.account(t, f.A.ID, "ann@a.example.com")
+	bob := f.account(t, f.B.ID, "bob@b.example.com")
+	a1, _ := f.device(t, ann, 1)
+	a2, _ := f.device(t, ann, 2)
+	f.device(t, ann, 3)
+	ios := newDevice(t, bob, 4)
+	ios.Platform, ios.Kind = mdm.PlatformIOS, mdm.KindIPhone
+	_, err := ds.Create(f.ctx, ios, f.now)
+	must(t, "Create iPhone", err)
+	_, err = ds.SetState(f.ctx, f.A.ID, []mdm.DeviceID{a1.ID}, []string{mdm.StateActive}, mdm.StateWiped, f.now)
+	must(t, "wipe", err)
+	_, err = ds.SetState(f.ctx, f.A.ID, []mdm.DeviceID{a2.ID}, []string{mdm.StateActive}, mdm.StateRetirePending, f.now)
+	must(t, "retire", err)
+	got, err := f.s.Tenants().Usage(f.ctx)
+	must(t, "Usage", err)
+	for _, u := range got {
+		var want mdm.TenantUsage
+		switch u.TenantID {
+		case f.A.ID:
+			want = mdm.TenantUsage{TenantID: f.A.ID, Name: "Tenant A", State: mdm.TenantActive, Users: 1, LicensedSeats: 10,
+				UsedSeats: 2, DevicesByPlatform: map[string]int{mdm.PlatformAndroid: 2}}
+		case f.B.ID:
+			want = mdm.TenantUsage{TenantID: f.B.ID, Name: "Tenant B", State: mdm.TenantActive, Users: 1, LicensedSeats: 20,
+				UsedSeats: 1, DevicesByPlatform: map[string]int{mdm.PlatformIOS: 1}}
+		default:
+			t.Errorf("Usage lists an unknown tenant %s", u.TenantID)
+			continue
+		}
+		if d := diff(want, u); d != "" {
+			t.Errorf("Usage of %s (-want +got):\n%s", u.Name, d)
+		}
+	}
+	if len(got) != 2 {
+		t.Errorf("Usage lists %d tenants, want 2", len(got))
 	}
 }
