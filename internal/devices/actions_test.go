@@ -134,6 +134,28 @@ func TestWipeAndWipeCancel(t *testing.T) {
 	})
 }
 
+func TestWipeOvertakesAPendingRetire(t *testing.T) {
+	eachDB(t, func(t *testing.T, f *fixture) {
+		r := f.register(f.user("t-1", "sam@acme.example.com", userPW), "W3")
+		ids := []mdm.DeviceID{r.Device.ID}
+		for _, act := range []devices.Action{devices.Retire, devices.Wipe} {
+			if _, err := f.svc.Act(f.admin1, act, ids, devices.ActionOptions{}); err != nil {
+				t.Fatalf("%s: %v", act, err)
+			}
+		}
+		reply, err := f.svc.CheckIn(f.ctx, f.device(r.Credential), devices.CheckIn{})
+		if err != nil || reply.RegistrationState != mdm.StateWipePending {
+			t.Fatalf("check-in: %+v, %v", reply, err)
+		}
+		if diff := cmp.Diff([]string{mdm.CmdWipe}, commandTypes(reply.Commands)); diff != "" {
+			t.Errorf("delivered (-want +got):\n%s", diff)
+		}
+		if _, err := f.svc.Act(f.admin1, devices.Retire, ids, devices.ActionOptions{}); !mdm.IsCode(err, mdm.Conflict) {
+			t.Errorf("retire while wiping: %v, want conflict", err)
+		}
+	})
+}
+
 func TestActOnAnotherTenantsDevice(t *testing.T) {
 	eachDB(t, func(t *testing.T, f *fixture) {
 		mine := f.register(f.user("t-1", "sam@acme.example.com", userPW), "T1")

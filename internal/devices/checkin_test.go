@@ -1,6 +1,7 @@
 package devices_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -171,6 +172,23 @@ func TestCheckInResults(t *testing.T) {
 		}
 		if _, err := f.svc.FetchCommands(f.ctx, d, 0); !mdm.IsCode(err, mdm.Invalid) {
 			t.Errorf("fetch limit 0: %v, want invalid", err)
+		}
+	})
+}
+
+func TestRunFlushesBeforeItReturns(t *testing.T) {
+	eachDB(t, func(t *testing.T, f *fixture) {
+		r := f.register(f.user("t-1", "sam@acme.example.com", userPW), "U1")
+		ctx, cancel := context.WithCancel(f.ctx)
+		done := make(chan struct{})
+		go func() { f.svc.Run(ctx); close(done) }()
+		if _, err := f.svc.CheckIn(f.ctx, f.device(r.Credential), devices.CheckIn{}); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		<-done
+		if s := f.stored("t-1", r.Device.ID); !s.LastCheckin.Equal(f.clock.now()) {
+			t.Errorf("stored last check-in %v after Run returned, want %v", s.LastCheckin, f.clock.now())
 		}
 	})
 }

@@ -37,7 +37,7 @@ func (c *clock) add(d time.Duration) {
 
 // fixture is two tenants, each with a Tenant Admin, on a fresh database, and the services on top.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	store  *sqlstore.Store
 	counts *counts
@@ -93,7 +93,7 @@ func freshPostgres(t *testing.T, raw string) *sqlstore.Store {
 	return store
 }
 
-func newFixture(t *testing.T, store *sqlstore.Store) *fixture {
+func newFixture(t testing.TB, store *sqlstore.Store) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := store.Migrate(ctx); err != nil {

@@ -4,15 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"strings"
 
 	"steward/internal/audit"
 	"steward/internal/mdm"
 	"steward/internal/secret"
 )
-
-// credentialPrefix marks a device credential, so that one pasted in the wrong place is recognisable.
-const credentialPrefix = "sdc_"
 
 // Register registers a device for the user whose credentials r carries, within the devices-per-user
 // limit of their setting and the tenant's license seats, and issues its credential. Bad input is
@@ -95,38 +91,4 @@ func newUUID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
-// AuthenticateDevice returns the device whose credential this is (unauthenticated for an unknown
-// credential or a retired or wiped device; forbidden when its tenant is suspended).
-func (s *Service) AuthenticateDevice(ctx context.Context, credential string) (*mdm.Device, error) {
-	unknown := mdm.Errorf(mdm.Unauthenticated, "unknown device credential")
-	if !strings.HasPrefix(credential, credentialPrefix) || len(credential) > 100 {
-		return nil, unknown
-	}
-	hash := s.keys.Hash(credential)
-	d, ok := s.auth.device(hash)
-	if !ok {
-		var err error
-		d, err = s.store.Devices().ByCredential(ctx, hash)
-		if mdm.IsCode(err, mdm.NotFound) {
-			return nil, unknown
-		}
-		if err != nil {
-			return nil, err
-		}
-		s.auth.addDevice(hash, d)
-	}
-	t, ok := s.auth.tenant(d.TenantID)
-	if !ok {
-		tenant, err := s.store.Tenants().Get(ctx, d.TenantID)
-		if err != nil {
-			return nil, err
-		}
-		t = s.auth.addTenant(tenant)
-	}
-	if !t.active {
-		return nil, mdm.Errorf(mdm.Forbidden, "tenant %s is suspended", t.name)
-	}
-	return d, nil
 }

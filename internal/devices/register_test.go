@@ -186,6 +186,18 @@ func TestRegistrationLimits(t *testing.T) {
 		if _, ever, _ := f.store.Devices().CountForAccount(f.ctx, "t-1", b.ID); ever != 0 {
 			t.Errorf("%d devices stored for the refused user", ever)
 		}
+		// Refused before the PIN was used: with one more seat the same PIN registers.
+		bPIN := f.pin(b)
+		if err := reg(b, bPIN); !mdm.IsCode(err, mdm.Conflict) {
+			t.Fatalf("over the license seats: %v, want conflict", err)
+		}
+		seats = 3
+		if _, err := f.store.Tenants().Update(f.ctx, "t-1", mdm.TenantPatch{LicenseDevices: &seats}, f.clock.now()); err != nil {
+			t.Fatal(err)
+		}
+		if err := reg(b, bPIN); err != nil {
+			t.Fatalf("PIN after a seat was added: %v", err)
+		}
 		// Another tenant's seats are its own.
 		c := f.user("t-2", "cy@globex.example.com", userPW)
 		f.register(c, "G1")
@@ -235,6 +247,37 @@ func TestDeviceCredential(t *testing.T) {
 		f.clock.add(6e9)
 		if _, err := f.svc.AuthenticateDevice(f.ctx, r2.Credential); !mdm.IsCode(err, mdm.Forbidden) {
 			t.Errorf("suspended tenant: %v, want forbidden", err)
+		}
+	})
+}
+
+func TestDisabledAccountAndSuspendedTenantCannotRegister(t *testing.T) {
+	eachDB(t, func(t *testing.T, f *fixture) {
+		a := f.user("t-1", "sam@acme.example.com", userPW)
+		pin := f.pin(a)
+		off := false
+		if _, err := f.store.Accounts().Update(f.ctx, "t-1", a.ID, mdm.AccountPatch{Enabled: &off}, f.clock.now()); err != nil {
+			t.Fatal(err)
+		}
+		reg := func(u mdm.Account, pin string) error {
+			_, err := f.svc.Register(f.ctx, devices.Registration{Username: u.Username, PIN: pin, Platform: mdm.PlatformAndroid,
+				Facts: phoneFacts("Z")})
+			return err
+		}
+		if err := reg(a, pin); !mdm.IsCode(err, mdm.Unauthenticated) {
+			t.Errorf("disabled account: %v, want unauthenticated", err)
+		}
+		c := f.user("t-2", "cy@globex.example.com", userPW)
+		cPIN := f.pin(c)
+		suspended := mdm.TenantSuspended
+		if _, err := f.store.Tenants().Update(f.ctx, "t-2", mdm.TenantPatch{State: &suspended}, f.clock.now()); err != nil {
+			t.Fatal(err)
+		}
+		if err := reg(c, cPIN); !mdm.IsCode(err, mdm.Forbidden) {
+			t.Errorf("suspended tenant: %v, want forbidden", err)
+		}
+		if _, ever, _ := f.store.Devices().CountForAccount(f.ctx, "t-2", c.ID); ever != 0 {
+			t.Errorf("%d devices stored", ever)
 		}
 	})
 }
