@@ -57,6 +57,9 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) error {
 	}
 	reg, err := h.devices.Register(r.Context(), registrationIn(in))
 	if err != nil {
+		if mdm.IsCode(err, mdm.Unauthenticated) {
+			w.Header().Set("WWW-Authenticate", BearerChallenge) // every 401 of the protocol carries its own challenge
+		}
 		return err
 	}
 	h.log.InfoContext(r.Context(), "android device registered", "tenant_id", string(reg.Device.TenantID),
