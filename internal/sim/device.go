@@ -115,7 +115,7 @@ func (d *Device) register(ctx context.Context, baseURL string, req android.Regis
 	var res android.RegisterResponse
 	start := time.Now()
 	err := call(ctx, d.client, http.MethodPost, baseURL+registerPath, nil, req, &res)
-	d.observe("register", time.Since(start), err)
+	d.observe(ctx, "register", time.Since(start), err)
 	if err != nil {
 		return err
 	}
@@ -183,7 +183,7 @@ func (d *Device) checkinOnce(ctx context.Context) ([]android.Command, error) {
 	var res android.CheckinResponse
 	start := time.Now()
 	err := call(ctx, d.client, http.MethodPost, d.baseURL+checkinPath, bearer(d.credential), req, &res)
-	d.observe("checkin", time.Since(start), err)
+	d.observe(ctx, "checkin", time.Since(start), err)
 	if err != nil {
 		if StatusOf(err) == http.StatusUnauthorized {
 			// The server no longer knows this credential: the device was deleted, retired or wiped.
@@ -261,8 +261,10 @@ func (d *Device) stop() {
 	}
 }
 
-func (d *Device) observe(op string, took time.Duration, err error) {
-	if d.obs != nil && !errors.Is(err, context.Canceled) {
+// observe reports one exchange, unless the caller gave up on it (the run ended): that is no failure of
+// the server's.
+func (d *Device) observe(ctx context.Context, op string, took time.Duration, err error) {
+	if d.obs != nil && ctx.Err() == nil {
 		d.obs.Request(op, took, err)
 	}
 }
