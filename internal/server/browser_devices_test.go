@@ -146,14 +146,22 @@ func TestDeviceLockInChromium(t *testing.T) {
 		}
 	}
 
-	run("the state filter swaps the list in place",
+	sortedByCheckin := `#device-list th[aria-sort="descending"] a[href*="sort=lastCheckin"]`
+	run("the state filter swaps the list in place and keeps the sort",
 		chromedp.Evaluate(`window.stewardMarker = "same page"`, nil),
+		chromedp.Click(`#device-list th a[href*="sort=lastCheckin"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#device-list th[aria-sort="ascending"] a[href*="sort=-lastCheckin"]`, chromedp.ByQuery),
+		settled,
+		chromedp.Click(`#device-list th a[href*="sort=-lastCheckin"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(sortedByCheckin, chromedp.ByQuery),
+		settled,
 		chromedp.SetValue(`#filter-state`, "WIPED", chromedp.ByQuery),
 		chromedp.Evaluate(`document.querySelector("#filter-state").dispatchEvent(new Event("change", {bubbles: true}))`, nil),
 		chromedp.WaitVisible(`#device-empty`, chromedp.ByQuery),
 		chromedp.SetValue(`#filter-state`, "ACTIVE", chromedp.ByQuery),
 		chromedp.Evaluate(`document.querySelector("#filter-state").dispatchEvent(new Event("change", {bubbles: true}))`, nil),
 		chromedp.WaitVisible(row, chromedp.ByQuery),
+		chromedp.WaitVisible(sortedByCheckin, chromedp.ByQuery),
 		settled,
 	)
 	var marker string
