@@ -213,4 +213,10 @@ func TestDeviceLockInChromium(t *testing.T) {
 	if marker != "device page" {
 		t.Errorf("the page was reloaded; want the history to refresh itself")
 	}
+
+	run("the owner's user page lists the device",
+		chromedp.Click(`#owner-link`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#user-devices tr[data-device-id="`+strconv.FormatInt(id, 10)+`"] a[href="`+devPath+`"]`, chromedp.ByQuery),
+		shot("steward-user-devices.png"),
+	)
 }

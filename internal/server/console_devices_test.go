@@ -4,7 +4,6 @@ import (
 	"html"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -80,14 +79,14 @@ func (a *testAgent) checkIn(t *testing.T) {
 }
 
 // consoleUserWithRoles adds a full account of admin's tenant with roles, signs it in and returns its client.
-func consoleUserWithRoles(t *testing.T, s *Server, ts *httptest.Server, admin *mdm.Principal, email string, roles ...string) *consoleClient {
+func consoleUserWithRoles(t *testing.T, s *Server, base string, admin *mdm.Principal, email string, roles ...string) *consoleClient {
 	t.Helper()
 	ctx := mdm.WithPrincipal(t.Context(), admin)
 	if _, err := s.accounts.CreateAccounts(ctx, []accounts.NewAccount{{EmailAddress: email, FirstName: "Test", LastName: "User",
 		Password: testAdminPassword, Roles: roles}}, false); err != nil {
 		t.Fatal(err)
 	}
-	return signIn(t, ts, email, testAdminPassword)
+	return signInAt(t, base, &http.Client{}, email, testAdminPassword)
 }
 
 var commandRow = regexp.MustCompile(`<tr data-command-id="\d+" data-type="(\w+)" data-status="(\w+)">`)
@@ -105,7 +104,14 @@ func commandsOf(body string) []string {
 // page, every action with its confirmation, what a Device Read Only user is refused, and tenant
 // isolation.
 func TestConsoleDevices(t *testing.T) {
-	s, ts := startConsole(t)
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) { testConsoleDevices(t, db(t)) })
+	}
+}
+
+func testConsoleDevices(t *testing.T, databaseURL string) {
+	e := newAPIEnv(t, databaseURL, nil)
+	s, base := e.srv, e.url
 	_, hooli := consoleTenant(t, s, "Hooli", "gavin@hooli.example.com")
 	_, other := consoleTenant(t, s, "Endframe", "kevin@endframe.example.com")
 	ann := newTestAgent(t, s, hooli, "ann@hooli.example.com", "Ann's <Pixel>")
@@ -113,7 +119,7 @@ func TestConsoleDevices(t *testing.T) {
 	annPath := "/console/devices/" + strconv.FormatInt(int64(ann.id), 10)
 	annName := html.EscapeString(ann.name) // as the pages show it
 
-	admin := signIn(t, ts, "gavin@hooli.example.com", testAdminPassword)
+	admin := signInAt(t, base, &http.Client{}, "gavin@hooli.example.com", testAdminPassword)
 	list := admin.do("GET", "/console/devices", nil).expect(t, http.StatusOK, "the Devices list",
 		`href="`+annPath+`"`, "ann@hooli.example.com", `href="/console/devices" aria-current="page"`)
 	list.lacks(t, "the Devices list", "bob@endframe.example.com")
@@ -146,7 +152,8 @@ func TestConsoleDevices(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		portal := &consoleClient{t: t, base: ts.URL, client: ts.Client()}
+		portal := &consoleClient{t: t, base: base, client: &http.Client{
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 		r := portal.do("POST", "/go/login", url.Values{"email": {"ann@hooli.example.com"}, "method": {"pin"}, "pin": {pin.PIN}})
 		var cookie *http.Cookie
 		for _, c := range r.header.Values("Set-Cookie") {
@@ -161,9 +168,9 @@ func TestConsoleDevices(t *testing.T) {
 		if err := s.devices.Flush(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		req, _ := http.NewRequestWithContext(t.Context(), "GET", ts.URL+"/go", nil)
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", base+"/go", nil)
 		req.AddCookie(cookie)
-		res, err := ts.Client().Do(req)
+		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -186,7 +193,7 @@ func TestConsoleDevices(t *testing.T) {
 	})
 
 	t.Run("read only sees no actions and is refused them", func(t *testing.T) {
-		reader := consoleUserWithRoles(t, s, ts, hooli, "rita@hooli.example.com", authz.RoleDeviceReadOnly)
+		reader := consoleUserWithRoles(t, s, base, hooli, "rita@hooli.example.com", authz.RoleDeviceReadOnly)
 		page := reader.do("GET", annPath, nil).expect(t, http.StatusOK, "the device page for a reader",
 			annName, "ann@hooli.example.com", `id="device-commands"`)
 		page.lacks(t, "the device page for a reader", `id="action-`, `id="change-owner"`, `id="save-attributes"`,
@@ -214,7 +221,7 @@ func TestConsoleDevices(t *testing.T) {
 	})
 
 	t.Run("a user without device roles sees no Devices", func(t *testing.T) {
-		u := consoleUserWithRoles(t, s, ts, hooli, "uma@hooli.example.com", authz.RoleUserReadOnly)
+		u := consoleUserWithRoles(t, s, base, hooli, "uma@hooli.example.com", authz.RoleUserReadOnly)
 		u.do("GET", "/console/users", nil).expect(t, http.StatusOK, "users").lacks(t, "users", `href="/console/devices"`)
 		u.do("GET", "/console/devices", nil).expect(t, http.StatusForbidden, "the Devices list")
 		u.do("GET", annPath, nil).expect(t, http.StatusForbidden, "the device page")
@@ -246,7 +253,16 @@ func TestConsoleDevices(t *testing.T) {
 			"Choose a push notification, an email or both.")
 		r := admin.do("POST", annPath+"/message", url.Values{"push": {"on"}, "pushText": {"Please update"}})
 		admin.do("GET", r.location(t, annPath+"?done=message"), nil).expect(t, http.StatusOK, "after message",
-			"Message sent to the owner of "+annName+".")
+			"Message sent to the owner of "+annName+".", "“Please update”")
+
+		before := len(outboxTo(t, s, hooli.TenantID, "ann@hooli.example.com"))
+		admin.do("POST", annPath+"/message", url.Values{"email": {"on"}, "subject": {"Hello"}}).
+			expect(t, http.StatusBadRequest, "an email without a body", `id="f-body-error"`)
+		r = admin.do("POST", annPath+"/message", url.Values{"email": {"on"}, "subject": {"Your phone"}, "body": {"Please bring it to IT."}})
+		r.location(t, annPath+"?done=message")
+		if got := len(outboxTo(t, s, hooli.TenantID, "ann@hooli.example.com")); got != before+1 {
+			t.Errorf("ann has %d messages in the outbox, want %d", got, before+1)
+		}
 	})
 
 	t.Run("attributes and owner", func(t *testing.T) {
