@@ -278,6 +278,10 @@ func testConsoleDevices(t *testing.T, databaseURL string) {
 			[]accounts.NewAccount{{EmailAddress: "carla@hooli.example.com"}}, false); err != nil {
 			t.Fatal(err)
 		}
+		admin.do("GET", "/console/devices/owners?email=carla", nil, "HX-Request", "true").expect(t, http.StatusOK,
+			"the owner picker", `<option value="carla@hooli.example.com">`).lacks(t, "the owner picker", "<html")
+		admin.do("GET", "/console/devices/owners?email=bob", nil, "HX-Request", "true").expect(t, http.StatusOK,
+			"the owner picker").lacks(t, "the owner picker", "bob@endframe.example.com")
 		r = admin.do("POST", annPath+"/owner", url.Values{"email": {"carla@hooli.example.com"}})
 		admin.do("GET", r.location(t, annPath+"?done=owner"), nil).expect(t, http.StatusOK, "after changing the owner",
 			`id="owner-link"`, "carla@hooli.example.com")

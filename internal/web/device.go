@@ -294,6 +294,27 @@ func (c *console) changeDeviceOwner(w http.ResponseWriter, r *http.Request) erro
 	return c.renderDevice(w, r, status, v, nil)
 }
 
+// ownerChoices is how many users the owner picker suggests.
+const ownerChoices = 10
+
+// ownerOptions suggests users for the owner picker as the administrator types (a datalist's options).
+func (c *console) ownerOptions(w http.ResponseWriter, r *http.Request) error {
+	q := strings.TrimSpace(r.URL.Query().Get("email"))
+	if len(q) > 200 {
+		q = q[:200]
+	}
+	var accounts []mdm.Account
+	if q != "" {
+		pg, err := c.Accounts.ListAccounts(r.Context(), mdm.ListOptions{Rows: ownerChoices, Query: q,
+			Sort: []mdm.SortField{{Field: "emailAddress"}}})
+		if err != nil {
+			return err
+		}
+		accounts = pg.Items
+	}
+	return fragment(w, http.StatusOK, "device", "owner_options", accounts)
+}
+
 // redirectDevice sends the browser back to the device page with a confirmation.
 func redirectDevice(w http.ResponseWriter, r *http.Request, id mdm.DeviceID, done string) {
 	http.Redirect(w, r, "/console/devices/"+strconv.FormatInt(int64(id), 10)+"?done="+done, http.StatusSeeOther)

@@ -19,6 +19,7 @@ func (c *console) deviceRoutes() {
 	c.signedIn("GET /console/devices/{id}/commands", c.deviceCommands)
 	c.signedIn("POST /console/devices/{id}/attributes", c.setDeviceAttributes)
 	c.signedIn("POST /console/devices/{id}/owner", c.changeDeviceOwner)
+	c.signedIn("GET /console/devices/owners", c.ownerOptions)
 	c.signedIn("POST /console/devices/{id}/message", c.messageDevice)
 	c.signedIn("GET /console/devices/{id}/actions/{action}", c.confirmDeviceAction)
 	c.signedIn("POST /console/devices/{id}/actions/{action}", c.deviceAction)
