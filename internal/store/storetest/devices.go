@@ -19,6 +19,7 @@ var deviceTests = []test{
 	{"TouchCheckins", testDeviceTouchCheckins},
 	{"List", testDeviceList},
 	{"Usage", testDeviceUsage},
+	{"CreateInTx", testDeviceCreateInTx},
 }
 
 // facts returns plausible facts for the n-th test device.
@@ -106,6 +107,12 @@ func testDeviceCreateGet(t *testing.T, f *fixture) {
 	noCred.CredentialHash = nil
 	_, err = ds.Create(f.ctx, noCred, f.now)
 	wantCode(t, "Create without a credential", err, mdm.Invalid)
+	noPlatform := newDevice(t, ann, 6)
+	noPlatform.Platform = "WINDOWS"
+	_, err = ds.Create(f.ctx, noPlatform, f.now)
+	wantCode(t, "Create for an unknown platform", err, mdm.Invalid)
+	_, err = ds.SetState(f.ctx, f.A.ID, []mdm.DeviceID{d.ID}, []string{mdm.StateActive}, "LOST", f.now)
+	wantCode(t, "SetState to an unknown state", err, mdm.Invalid)
 	if active, ever, err := ds.CountForAccount(f.ctx, f.A.ID, ann.ID); err != nil || active != 1 || ever != 1 {
 		t.Errorf("CountForAccount after failed creates = %d, %d, %v; want 1, 1", active, ever, err)
 	}
@@ -457,5 +464,52 @@ func testDeviceUsage(t *testing.T, f *fixture) {
 	}
 	if len(got) != 2 {
 		t.Errorf("Usage lists %d tenants, want 2", len(got))
+	}
+}
+
+// testDeviceCreateInTx: Create works inside a caller's transaction, and a rollback stores nothing.
+func testDeviceCreateInTx(t *testing.T, f *fixture) {
+	ann := f.account(t, f.A.ID, "ann@a.example.com")
+	rolledBack := newDevice(t, ann, 1)
+	errRollback := fmt.Errorf("roll back")
+	err := f.s.InTx(f.ctx, func(tx mdm.Stores) error {
+		d, err := tx.Devices().Create(f.ctx, rolledBack, f.now)
+		if err != nil {
+			return err
+		}
+		// Visible inside the transaction.
+		if _, err := tx.Devices().Get(f.ctx, f.A.ID, d.ID); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if err != errRollback {
+		t.Fatalf("InTx = %v, want the rollback error", err)
+	}
+	_, err = f.s.Devices().ByCredential(f.ctx, rolledBack.CredentialHash)
+	wantCode(t, "a rolled back device", err, mdm.NotFound)
+
+	var created *mdm.Device
+	nd := newDevice(t, ann, 2)
+	nd.PerAccount, nd.Seats = 1, 1
+	must(t, "InTx", f.s.InTx(f.ctx, func(tx mdm.Stores) error {
+		var err error
+		created, err = tx.Devices().Create(f.ctx, nd, f.now)
+		if err != nil {
+			return err
+		}
+		// The limits see the transaction's own device.
+		_, err = tx.Devices().Create(f.ctx, newDevice(t, ann, 3), f.now)
+		if err != nil {
+			return err
+		}
+		again := newDevice(t, ann, 4)
+		again.PerAccount = 2
+		_, err = tx.Devices().Create(f.ctx, again, f.now)
+		wantCode(t, "a third device under a limit of 2, in the same transaction", err, mdm.Conflict)
+		return nil
+	}))
+	if got, err := f.s.Devices().Get(f.ctx, f.A.ID, created.ID); err != nil || got.GUID != nd.GUID {
+		t.Errorf("after commit: %+v, %v", got, err)
 	}
 }
