@@ -62,8 +62,6 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
-	h.log.InfoContext(r.Context(), "android device registered", "tenant_id", string(reg.Device.TenantID),
-		"device_id", int64(reg.Device.ID))
 	return writeResult(w, http.StatusCreated, registeredOut(reg))
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"steward/internal/android"
+	"steward/internal/mdm"
 )
 
 // TestDeviceListFilters: fq over the device fields, the owner's email, the serial number, and the
@@ -280,7 +282,7 @@ func TestDevicePermissions(t *testing.T) {
 }
 
 // TestDeviceWakePush: with a push service configured, an action wakes the device through it (here a
-// loopback double of the FCM HTTP v1 API).
+// loopback double of the FCM HTTP v1 API); a token the service does not know is cleared from the device.
 func TestDeviceWakePush(t *testing.T) {
 	var mu sync.Mutex
 	var tokens []string
@@ -300,13 +302,18 @@ func TestDeviceWakePush(t *testing.T) {
 		mu.Lock()
 		tokens = append(tokens, m.Message.Token)
 		mu.Unlock()
+		if m.Message.Token == "stale-token" {
+			w.WriteHeader(404)
+			io.WriteString(w, `{"error":{"code":404,"status":"NOT_FOUND","message":"Requested entity was not found."}}`)
+			return
+		}
 		io.WriteString(w, `{"name":"projects/steward-test/messages/1"}`)
 	}))
 	defer double.Close()
 	e := newAPIEnv(t, "", func(c *Config) {
 		c.PushURL, c.PushProject, c.PushKey = double.URL, "steward-test", "push-key-1"
 	})
-	_, ta := e.createTenant("Wakeup")
+	tenant, ta := e.createTenant("Wakeup")
 	d := e.enrolled(ta, "woken@wakeup.example.com", "WAKE1")
 	token := "fcm-registration-token-1"
 	e.checkin(d.Credential, android.CheckinRequest{PushToken: &token})
@@ -328,10 +335,29 @@ func TestDeviceWakePush(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// A stale token: the service answers 404 and the device's token is forgotten.
+	stale := e.enrolled(ta, "stale@wakeup.example.com", "WAKE2")
+	staleToken := "stale-token"
+	e.checkin(stale.Credential, android.CheckinRequest{PushToken: &staleToken})
+	e.act(ta, "forceCheckin", stale.DeviceID)
+	for {
+		dev, err := e.srv.Store().Devices().Get(context.Background(), mdm.TenantID(tenant.ID), mdm.DeviceID(stale.DeviceID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dev.PushToken == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the stale push token was not cleared")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
 	// The queue and the sender show in the metrics.
 	m := e.call("GET", "/metrics", "", "").Body
-	for _, want := range []string{`steward_device_commands{status="PENDING"} 1`, `steward_push_wakes_total{outcome="sent"} 1`,
-		`steward_push_wakes_queued 0`} {
+	for _, want := range []string{`steward_device_commands{status="PENDING"} 2`, `steward_push_wakes_total{outcome="sent"} 1`,
+		`steward_push_wakes_total{outcome="unregistered"} 1`, `steward_push_wakes_queued 0`} {
 		if !strings.Contains(m, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
