@@ -34,6 +34,7 @@ type simCmd struct {
 	Concurrency    int           `default:"64" help:"Check-ins in flight at most."`
 	Registering    int           `default:"8" help:"Registrations in flight at most."`
 	Seed           uint64        `default:"1" help:"The same seed gives the same devices."`
+	Drift          bool          `default:"true" negatable:"" help:"Let inventory change over time (capacity, apps, OS updates); --no-drift makes idle check-ins only."`
 	PushListen     string        `name:"push-listen" help:"Loopback address for the wake-up push receiver, e.g. 127.0.0.1:0 (off by default)."`
 	PushKey        string        `name:"push-key" env:"STEWARD_SIM_PUSH_KEY" help:"Bearer key the push receiver requires (default: any)."`
 }
@@ -97,7 +98,7 @@ func (c *simCmd) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 	stats := sim.NewStats()
 	fleet := sim.NewFleet(sim.Config{BaseURL: c.URL, Devices: c.Devices, Interval: c.Interval, Jitter: c.Jitter,
 		NonCompliant: int(math.Round(c.NonCompliant * float64(c.Devices))), Concurrency: c.Concurrency,
-		Registering: c.Registering, Seed: c.Seed, PushTokens: c.PushListen != "", Client: client, Stats: stats,
+		Registering: c.Registering, Seed: c.Seed, Static: !c.Drift, PushTokens: c.PushListen != "", Client: client, Stats: stats,
 		Provisioner: &sim.APIProvisioner{Client: client, BaseURL: c.URL, Username: c.Username, Password: password,
 			Domain: c.Domain, Prefix: prefix, DevicesPerUser: c.DevicesPerUser}})
 

@@ -39,6 +39,7 @@ type Observer interface {
 type DeviceOptions struct {
 	NonCompliant bool     // rooted and/or without a passcode
 	Model        int      // 1..Models(): that catalogue entry; 0: one drawn by how common it is
+	Static       bool     // the inventory never changes by itself (to measure idle check-ins alone)
 	PushToken    string   // reported at registration so the server can wake the device; "" for none
 	Observer     Observer // nil: nobody listens
 }
@@ -51,6 +52,7 @@ type Device struct {
 	rng    *rand.Rand
 	obs    Observer
 	hw     hardware
+	static bool
 
 	baseURL    string
 	credential string
@@ -88,7 +90,7 @@ func NewDevice(client *http.Client, seed uint64, opts DeviceOptions) *Device {
 	if opts.Model > 0 && opts.Model <= len(fleetMix) {
 		hw = fleetMix[opts.Model-1]
 	}
-	return &Device{client: client, rng: rng, obs: opts.Observer, hw: hw,
+	return &Device{client: client, rng: rng, obs: opts.Observer, hw: hw, static: opts.Static,
 		facts: newFacts(rng, hw, opts.NonCompliant), apps: newApps(rng, hw), pushToken: opts.PushToken,
 		answered: map[int64]android.CommandResult{}, executed: map[string]int{}}
 }
@@ -143,7 +145,9 @@ func (d *Device) CheckIn(ctx context.Context) error {
 	case d.credential == "":
 		return ErrNotRegistered
 	}
-	d.drift()
+	if !d.static {
+		d.drift()
+	}
 	for round := 0; round < 4; round++ {
 		cmds, err := d.checkinOnce(ctx)
 		if err != nil {

@@ -22,6 +22,7 @@ type Config struct {
 	Registering  int           // registrations in flight at most (default 8)
 	Seed         uint64        // the same seed gives the same devices
 	PushTokens   bool          // give every device a push token so the server can wake it (see PushHandler)
+	Static       bool          // no inventory drift: every check-in is idle unless a command changes something
 	Client       *http.Client  // shared by every device (default NewHTTPClient(Concurrency))
 	Provisioner  Provisioner
 	Stats        *Stats // default NewStats()
@@ -52,7 +53,7 @@ func NewFleet(cfg Config) *Fleet {
 	}
 	f := &Fleet{cfg: cfg, stats: cfg.Stats, tokens: map[string]int{}}
 	for i := 0; i < cfg.Devices; i++ {
-		opts := DeviceOptions{Observer: cfg.Stats,
+		opts := DeviceOptions{Observer: cfg.Stats, Static: cfg.Static,
 			// Spread evenly: device i is non-compliant when the running count steps up at i.
 			NonCompliant: (i+1)*cfg.NonCompliant/cfg.Devices != i*cfg.NonCompliant/cfg.Devices}
 		if cfg.Devices <= 2*len(fleetMix) {
