@@ -57,4 +57,25 @@ func TestCommandsExist(t *testing.T) {
 	parse(t, "migrate", "--data-dir", "x")
 	parse(t, "admin", "create-system-admin", "--username", "ops", "--password-stdin")
 	parse(t, "version")
+	parse(t, "sim", "--username", "ta@example.com", "--devices", "5", "--interval", "1s", "--push-listen", "127.0.0.1:0")
+}
+
+func TestSimFlags(t *testing.T) {
+	c := parse(t, "sim", "--username", "ta@example.com")
+	if c.Sim.URL != "http://127.0.0.1:8080" || c.Sim.Devices != 100 || c.Sim.Interval.String() != "30s" ||
+		c.Sim.Jitter != 0.2 || c.Sim.NonCompliant != 0.1 || c.Sim.Report.String() != "10s" || c.Sim.Domain != "sim.example.com" {
+		t.Errorf("defaults: %+v", c.Sim)
+	}
+	if err := c.Sim.validate(); err != nil {
+		t.Errorf("defaults do not validate: %v", err)
+	}
+	for _, args := range [][]string{
+		{"--url", "ftp://x"}, {"--devices", "0"}, {"--jitter", "1.5"}, {"--noncompliant=-0.1"},
+		{"--push-listen", "0.0.0.0:9000"}, {"--report", "0s"},
+	} {
+		c := parse(t, append([]string{"sim", "--username", "ta@example.com"}, args...)...)
+		if err := c.Sim.validate(); err == nil {
+			t.Errorf("%v was accepted", args)
+		}
+	}
 }

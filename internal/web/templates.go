@@ -26,6 +26,7 @@ var pages = parsePages()
 var funcs = template.FuncMap{
 	"asset":     assetURL,
 	"when":      formatTime,
+	"ago":       relativeTime,
 	"sentence":  sentence,
 	"field":     newField,
 	"json":      compactJSON,
@@ -205,6 +206,8 @@ type pager struct {
 	Shown int
 	// HXTarget, when set, makes the page links swap only that element (by id) with htmx.
 	HXTarget string
+	// Params are further query parameters kept across pages (a list's filters and sort).
+	Params url.Values
 }
 
 const pageRows = 25
@@ -241,6 +244,9 @@ func (p pager) NextURL() string { return p.url(p.Start + p.Rows) }
 
 func (p pager) url(start int) string {
 	v := url.Values{}
+	for k, vals := range p.Params {
+		v[k] = vals
+	}
 	if p.Query != "" {
 		v.Set("q", p.Query)
 	}

@@ -20,6 +20,9 @@ type userView struct {
 	Roles     rolePicker
 	Manage    bool
 	Self      bool
+	// Devices are the user's devices, shown when the caller may read devices (ShowDevices).
+	Devices     []mdm.Device
+	ShowDevices bool
 }
 
 // userView loads what the user page shows; edit, when set, is a refused edit form to show again.
@@ -38,6 +41,9 @@ func (c *console) userView(r *http.Request, id mdm.AccountID, edit *form, roles 
 	}
 	p := mdm.PrincipalFrom(r.Context())
 	v := &userView{Account: a, PIN: pin, Effective: eff, Manage: can(p, string(authz.UserManage)), Self: int64(a.ID) == p.ID}
+	if v.Devices, v.ShowDevices, err = c.userDevices(r, id); err != nil {
+		return nil, err
+	}
 	if edit != nil {
 		v.Edit = *edit
 	} else {

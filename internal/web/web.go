@@ -1,6 +1,6 @@
 // Package web is Steward's server-rendered console: sign-in, account activation, the System Admin's
 // tenants, site report, outbox and audit pages, and the tenant administrators' pages (overview, users,
-// groups, roles, registration settings). Pages are
+// groups, roles, registration settings, devices). Pages are
 // html/template (escaped by default) enhanced with htmx; templates and assets are embedded. CSRF is
 // handled by the cross-origin protection the server wraps around every request.
 package web
@@ -14,6 +14,7 @@ import (
 
 	"steward/internal/accounts"
 	"steward/internal/audit"
+	"steward/internal/devices"
 	"steward/internal/httpx"
 	"steward/internal/mail"
 	"steward/internal/mdm"
@@ -27,6 +28,7 @@ type Deps struct {
 	Tenants  *tenants.Service
 	Audit    *audit.Service
 	Outbox   *mail.Outbox
+	Devices  *devices.Service
 	// EmailTemplates edits the tenant's system emails.
 	EmailTemplates *mail.Editor
 	// SecureCookies sets the Secure flag on cookies (the base URL is https).
@@ -94,6 +96,7 @@ func New(d Deps) http.Handler {
 	c.signedIn("POST /console/emailtemplates/{name}/reset", c.resetEmailTemplate)
 	c.signedIn("GET /console/support", c.supportPage)
 	c.signedIn("POST /console/support", c.saveSupport)
+	c.deviceRoutes()
 	c.signedIn("GET /console/registration/new", c.newOverridePage)
 	c.signedIn("POST /console/registration/new", c.createOverride)
 	c.signedIn("GET /console/registration/groups/{id}", c.overridePage)
