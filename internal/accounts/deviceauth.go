@@ -18,6 +18,14 @@ var errBadRegistration = mdm.Errorf(mdm.Unauthenticated, "wrong email address, P
 // the devices-per-user limit and the tenant's seats included, so a registration refused for a full
 // limit leaves the PIN usable. Guesses count against the same limits as sign-in and VerifyPIN.
 func (s *Service) AuthenticateRegistration(ctx context.Context, username, pin, password string) (*mdm.Account, *mdm.RegistrationSettings, error) {
+	return s.RegisterDevice(ctx, username, pin, password, nil)
+}
+
+// RegisterDevice is AuthenticateRegistration that also runs create, the registration's own writes, in
+// the transaction that uses the PIN up (in a transaction of its own when no PIN is asked for): when
+// create fails (another registration took the last seat meanwhile), the PIN stays unused.
+func (s *Service) RegisterDevice(ctx context.Context, username, pin, password string,
+	create func(tx mdm.Stores, a *mdm.Account, set *mdm.RegistrationSettings) error) (*mdm.Account, *mdm.RegistrationSettings, error) {
 	username = strings.TrimSpace(username)
 	if username == "" || len(username) > 254 || !mdm.CleanText(username) || !strings.Contains(username, "@") {
 		return nil, nil, errBadRegistration
@@ -45,14 +53,24 @@ func (s *Service) AuthenticateRegistration(ctx context.Context, username, pin, p
 		}
 	}
 	if !needPIN {
-		if err := registrationRoom(ctx, s.store, a, set); err != nil {
+		err := s.store.InTx(ctx, func(tx mdm.Stores) error {
+			if err := registrationRoom(ctx, tx, a, set); err != nil || create == nil {
+				return err
+			}
+			return create(tx, a, set)
+		})
+		if err != nil {
 			return nil, nil, err
 		}
 		return a, set, nil
 	}
-	a, err = s.verifyPIN(ctx, username, pin, pinCheck{use: true, accept: func(tx mdm.Stores, acc *mdm.Account) (bool, error) {
+	check := pinCheck{use: true, accept: func(tx mdm.Stores, acc *mdm.Account) (bool, error) {
 		return true, registrationRoom(ctx, tx, acc, set)
-	}})
+	}}
+	if create != nil {
+		check.then = func(tx mdm.Stores, acc *mdm.Account) error { return create(tx, acc, set) }
+	}
+	a, err = s.verifyPIN(ctx, username, pin, check)
 	if err != nil {
 		return nil, nil, registrationError(err)
 	}

@@ -43,10 +43,13 @@ func (s *Service) VerifyPIN(ctx context.Context, email, pin string) (*mdm.Accoun
 // answers errBadPIN as well.
 type pinAccepted func(tx mdm.Stores, a *mdm.Account) (bool, error)
 
-// pinCheck says what a right PIN must also satisfy (accept, may be nil) and whether it is used up.
+// pinCheck says what a right PIN must also satisfy (accept, may be nil) and whether it is used up;
+// then (may be nil) is the caller's work that the PIN is used up for, done in the same transaction, so
+// that when it fails the PIN stays unused.
 type pinCheck struct {
 	accept pinAccepted
 	use    bool
+	then   func(tx mdm.Stores, a *mdm.Account) error
 }
 
 func (s *Service) verifyPIN(ctx context.Context, email, pin string, c pinCheck) (*mdm.Account, error) {
@@ -157,9 +160,13 @@ func (s *Service) checkPIN(ctx context.Context, email, pin string, c pinCheck) (
 		} else if err != nil {
 			return err
 		}
-		return audit.Write(mdm.WithPrincipal(ctx, &mdm.Principal{Kind: mdm.AccountPrincipal, ID: int64(acc.ID),
+		err = audit.Write(mdm.WithPrincipal(ctx, &mdm.Principal{Kind: mdm.AccountPrincipal, ID: int64(acc.ID),
 			Username: acc.Username, TenantID: acc.TenantID}), tx.Audit(), s.now(), audit.Entry{TenantID: acc.TenantID,
 			Action: "account.pin_used", TargetType: "account", TargetID: acc.Username, Details: map[string]any{"id": acc.ID}})
+		if err != nil || c.then == nil {
+			return err
+		}
+		return c.then(tx, acc)
 	})
 	if err != nil {
 		return nil, acc, err

@@ -269,6 +269,10 @@ func (s *Service) DeleteAccounts(ctx context.Context, ids []mdm.AccountID) error
 			}
 			names = append(names, a.Username)
 		}
+		// Their devices stay, without an owner, until an administrator gives them one or removes them.
+		if err := tx.Devices().ClearAccount(ctx, tenantID, ids); err != nil {
+			return err
+		}
 		if _, err := tx.Accounts().Delete(ctx, tenantID, ids); err != nil {
 			return err
 		}

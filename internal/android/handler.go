@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"steward/internal/devices"
+	"steward/internal/httpx"
 	"steward/internal/mdm"
 )
 
@@ -57,10 +58,12 @@ func (h *Handler) Register(w http.ResponseWriter, r *http.Request) error {
 	}
 	reg, err := h.devices.Register(r.Context(), registrationIn(in))
 	if err != nil {
+		if mdm.IsCode(err, mdm.Unauthenticated) {
+			w.Header().Set("WWW-Authenticate", BearerChallenge) // every 401 of the protocol carries its own challenge
+		}
 		return err
 	}
-	h.log.InfoContext(r.Context(), "android device registered", "tenant_id", string(reg.Device.TenantID),
-		"device_id", int64(reg.Device.ID))
+	httpx.SetTenant(r, reg.Device.TenantID)
 	return writeResult(w, http.StatusCreated, registeredOut(reg))
 }
 
@@ -145,10 +148,14 @@ func (h *Handler) device(w http.ResponseWriter, r *http.Request) (*mdm.Device, e
 		return nil, mdm.Errorf(mdm.Unauthenticated, "a device credential is required: Authorization: Bearer <credential>")
 	}
 	d, err := h.devices.AuthenticateDevice(r.Context(), cred)
-	if mdm.IsCode(err, mdm.Unauthenticated) {
-		w.Header().Set("WWW-Authenticate", BearerChallenge)
+	if err != nil {
+		if mdm.IsCode(err, mdm.Unauthenticated) {
+			w.Header().Set("WWW-Authenticate", BearerChallenge)
+		}
+		return nil, err
 	}
-	return d, err
+	httpx.SetTenant(r, d.TenantID)
+	return d, nil
 }
 
 // readJSON decodes the JSON body into dst. It answers 415 and 413 itself (done is then true), and

@@ -177,3 +177,18 @@ func TestRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+func TestPusherDoesNotRetryARefusedKey(t *testing.T) {
+	double, srv := newPushDouble(t, map[string][]int{"a": {401}, "b": {403}})
+	p := NewPusher(PushConfig{URL: srv.URL, Project: "p1", Key: "wrong", Backoff: time.Millisecond},
+		slog.New(slog.DiscardHandler))
+	p.Wake(context.Background(), []devices.WakeTarget{target(1, "a"), target(2, "b")})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "both wakes to be dropped", func() bool { return p.Stats().Dropped == 2 })
+	if _, calls := double.snapshot(); !cmp.Equal(calls, map[string]int{"a": 1, "b": 1}) {
+		t.Errorf("calls %v, want one each (no retry of a refused key)", calls)
+	}
+}

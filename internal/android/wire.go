@@ -12,6 +12,11 @@
 // they changed; omit them otherwise), answers to commands, and the device's push token; its reply holds
 // the due commands, the registration state and the check-in interval. A device that is woken by a push
 // (data message {"steward":"wake"}) checks in at once.
+//
+// Bodies are application/json only (415 otherwise) and at most 1 MiB (413). Fields the server does not
+// know are ignored, so that an agent newer than the server keeps working against it; a field with a
+// bad value gets 400 with fieldErrors naming it by its wire path (facts.deviceModel, results[0].status).
+// Every 401 carries "WWW-Authenticate: Bearer".
 package android
 
 // Facts is what the agent reports about the device. Booleans the agent cannot tell are false.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"steward/internal/audit"
 	"steward/internal/authz"
@@ -94,7 +95,7 @@ func (s *Service) Act(ctx context.Context, action Action, ids []mdm.DeviceID, op
 			queued = len(got)
 		}
 		if spec.to != "" {
-			moved, err := tx.Devices().SetState(ctx, tenantID, ids, spec.from, spec.to, now)
+			moved, err := s.moveState(ctx, tx, tenantID, ids, action, spec, now)
 			if err != nil {
 				return err
 			}
@@ -127,6 +128,26 @@ func (s *Service) Act(ctx context.Context, action Action, ids []mdm.DeviceID, op
 		s.wake(ctx, tenantID, ids)
 	}
 	return queued, nil
+}
+
+// moveState moves ids to the action's state. A wipe overtakes a retire still pending: the RETIRE
+// command is cancelled, or the device would take it first (the queue is FIFO) and leave management
+// before it sees the wipe.
+func (s *Service) moveState(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID, ids []mdm.DeviceID, action Action, spec actionSpec, now time.Time) ([]mdm.DeviceID, error) {
+	if action != Wipe {
+		return tx.Devices().SetState(ctx, tenantID, ids, spec.from, spec.to, now)
+	}
+	retiring, err := tx.Devices().SetState(ctx, tenantID, ids, []string{mdm.StateRetirePending}, spec.to, now)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range retiring {
+		if _, err := tx.Commands().Cancel(ctx, tenantID, id, mdm.CmdRetire, now); err != nil {
+			return nil, err
+		}
+	}
+	active, err := tx.Devices().SetState(ctx, tenantID, ids, []string{mdm.StateActive}, spec.to, now)
+	return append(retiring, active...), err
 }
 
 // refused explains why an action did not apply to every device of ids (done being those it did

@@ -4,15 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"strings"
 
 	"steward/internal/audit"
 	"steward/internal/mdm"
 	"steward/internal/secret"
 )
-
-// credentialPrefix marks a device credential, so that one pasted in the wrong place is recognisable.
-const credentialPrefix = "sdc_"
 
 // Register registers a device for the user whose credentials r carries, within the devices-per-user
 // limit of their setting and the tenant's license seats, and issues its credential. Bad input is
@@ -32,18 +28,14 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Registered, er
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	acc, set, err := s.reg.AuthenticateRegistration(ctx, r.Username, r.PIN, r.Password)
-	if err != nil {
-		return nil, err
-	}
 	credential := credentialPrefix + secret.Token()
 	now := s.now()
-	nd := mdm.NewDevice{TenantID: acc.TenantID, AccountID: acc.ID, GUID: newUUID(), Platform: r.Platform,
-		Kind:  mdm.DeviceKindFor(r.Platform, facts.Model, facts.PrettyModel, facts.FormFactor),
-		Facts: facts, FactsHash: factsHash(facts), CredentialHash: s.keys.Hash(credential),
-		PerAccount: set.DevicesPerUser}
+	nd := mdm.NewDevice{GUID: newUUID(), Platform: r.Platform, Facts: facts, FactsHash: factsHash(facts),
+		Kind:           mdm.DeviceKindFor(r.Platform, facts.Model, facts.PrettyModel, facts.FormFactor),
+		CredentialHash: s.keys.Hash(credential)}
 	var d *mdm.Device
-	err = s.store.InTx(ctx, func(tx mdm.Stores) error {
+	create := func(tx mdm.Stores, acc *mdm.Account, set *mdm.RegistrationSettings) error {
+		d = nil
 		t, err := tx.Tenants().Get(ctx, acc.TenantID)
 		if err != nil {
 			return err
@@ -51,7 +43,7 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Registered, er
 		if t.State != mdm.TenantActive {
 			return mdm.Errorf(mdm.Forbidden, "tenant %s is suspended", t.Name)
 		}
-		nd.Seats = t.LicenseDevices
+		nd.TenantID, nd.AccountID, nd.PerAccount, nd.Seats = acc.TenantID, acc.ID, set.DevicesPerUser, t.LicenseDevices
 		created, err := tx.Devices().Create(ctx, nd, now)
 		if err != nil {
 			return err
@@ -74,18 +66,33 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Registered, er
 		}
 		d, err = tx.Devices().Get(ctx, acc.TenantID, created.ID)
 		return err
-	})
-	if err != nil {
-		if mdm.IsCode(err, mdm.Conflict) {
-			// The limits were checked before the PIN was used; another registration took the last place since.
-			s.log.WarnContext(ctx, "device registration refused after the credentials were accepted",
-				"tenant_id", acc.TenantID, "account_id", acc.ID, "error", err)
-		}
+	}
+	if err := s.registerWith(ctx, r, create); err != nil {
 		return nil, err
 	}
-	s.log.InfoContext(ctx, "device registered", "tenant_id", d.TenantID, "device_id", d.ID, "account_id", acc.ID,
+	s.log.InfoContext(ctx, "device registered", "tenant_id", d.TenantID, "device_id", d.ID, "account_id", d.AccountID,
 		"platform", d.Platform, "kind", d.Kind)
 	return &Registered{Device: d, Credential: credential, CheckinInterval: s.interval}, nil
+}
+
+// registerWith checks r's credentials and runs create: in the transaction that uses the PIN up when the
+// Registrar can, else in a transaction of its own after the check.
+func (s *Service) registerWith(ctx context.Context, r Registration, create func(tx mdm.Stores, a *mdm.Account, set *mdm.RegistrationSettings) error) error {
+	if tr, ok := s.reg.(TxRegistrar); ok {
+		_, _, err := tr.RegisterDevice(ctx, r.Username, r.PIN, r.Password, create)
+		return err
+	}
+	acc, set, err := s.reg.AuthenticateRegistration(ctx, r.Username, r.PIN, r.Password)
+	if err != nil {
+		return err
+	}
+	err = s.store.InTx(ctx, func(tx mdm.Stores) error { return create(tx, acc, set) })
+	if mdm.IsCode(err, mdm.Conflict) {
+		// The limits were checked before the PIN was used; another registration took the last place since.
+		s.log.WarnContext(ctx, "device registration refused after the credentials were accepted",
+			"tenant_id", acc.TenantID, "account_id", acc.ID, "error", err)
+	}
+	return err
 }
 
 // newUUID returns a random (version 4) UUID.
@@ -95,38 +102,4 @@ func newUUID() string {
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
-// AuthenticateDevice returns the device whose credential this is (unauthenticated for an unknown
-// credential or a retired or wiped device; forbidden when its tenant is suspended).
-func (s *Service) AuthenticateDevice(ctx context.Context, credential string) (*mdm.Device, error) {
-	unknown := mdm.Errorf(mdm.Unauthenticated, "unknown device credential")
-	if !strings.HasPrefix(credential, credentialPrefix) || len(credential) > 100 {
-		return nil, unknown
-	}
-	hash := s.keys.Hash(credential)
-	d, ok := s.auth.device(hash)
-	if !ok {
-		var err error
-		d, err = s.store.Devices().ByCredential(ctx, hash)
-		if mdm.IsCode(err, mdm.NotFound) {
-			return nil, unknown
-		}
-		if err != nil {
-			return nil, err
-		}
-		s.auth.addDevice(hash, d)
-	}
-	t, ok := s.auth.tenant(d.TenantID)
-	if !ok {
-		tenant, err := s.store.Tenants().Get(ctx, d.TenantID)
-		if err != nil {
-			return nil, err
-		}
-		t = s.auth.addTenant(tenant)
-	}
-	if !t.active {
-		return nil, mdm.Errorf(mdm.Forbidden, "tenant %s is suspended", t.name)
-	}
-	return d, nil
 }

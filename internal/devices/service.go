@@ -23,6 +23,15 @@ type Registrar interface {
 	AuthenticateRegistration(ctx context.Context, username, pin, password string) (*mdm.Account, *mdm.RegistrationSettings, error)
 }
 
+// TxRegistrar is a Registrar that also runs the registration's writes (create) in the transaction
+// that uses the PIN up, so that a registration refused at that point (the last seat taken meanwhile)
+// leaves the PIN usable. accounts.Service implements it; Register uses it when the Registrar does.
+type TxRegistrar interface {
+	Registrar
+	RegisterDevice(ctx context.Context, username, pin, password string,
+		create func(tx mdm.Stores, a *mdm.Account, set *mdm.RegistrationSettings) error) (*mdm.Account, *mdm.RegistrationSettings, error)
+}
+
 // Waker asks devices to check in now (an FCM-style push for Android, APNs for Apple). Wake must not
 // block on the network for long: implementations send in the background.
 type Waker interface {
@@ -134,8 +143,15 @@ func WithMail(m *mail.Mailer, mailed func()) Option {
 // WithCheckinInterval sets the interval devices are told to check in on (default 15 minutes).
 func WithCheckinInterval(d time.Duration) Option { return func(s *Service) { s.interval = d } }
 
-// WithRetention sets how long acknowledged, failed and cancelled commands are kept (default 7 days).
-func WithRetention(d time.Duration) Option { return func(s *Service) { s.retention = d } }
+// WithRetention sets how long acknowledged, failed and cancelled commands are kept (default 7 days;
+// zero or less keeps the default).
+func WithRetention(d time.Duration) Option {
+	return func(s *Service) {
+		if d > 0 {
+			s.retention = d
+		}
+	}
+}
 
 // New returns the service.
 func New(store mdm.Store, keys *secret.Keys, reg Registrar, log *slog.Logger, opts ...Option) *Service {
@@ -165,7 +181,7 @@ func (s *Service) Run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			// The request context is gone; the last flush gets a short one of its own.
+			// ctx has ended; the last flush gets a short context of its own.
 			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			if err := s.Flush(fctx); err != nil {
 				s.log.ErrorContext(fctx, "last check-in times not saved", "error", err)

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"reflect"
 	"regexp"
@@ -321,7 +322,7 @@ func (a *API) actionRoutes() {
 						PIN: r.Form.Get("osxLockPin")}
 				}
 				if _, err := a.devices.Act(r.Context(), ac.action, ids, opts); err != nil {
-					return err
+					return renameFields(err, map[string]string{"pin": "osxLockPin"})
 				}
 				return ok(w, 1)
 			})
@@ -356,7 +357,8 @@ func (a *API) actionRoutes() {
 				return err
 			}
 			if _, err := a.devices.SendMessage(r.Context(), m); err != nil {
-				return err
+				return renameFields(err, map[string]string{"push": "sendPushNotification", "pushText": "pushNotificationMessage",
+					"subject": "emailSubject", "body": "emailBody"})
 			}
 			return ok(w, 1)
 		})
@@ -465,6 +467,23 @@ func updateAccountParams(w http.ResponseWriter, r *http.Request) (mdm.AccountID,
 	}
 	dids, err := checkDeviceIDs("deviceIds", ids)
 	return mdm.AccountID(account), dids, err
+}
+
+// renameFields names the service's field errors by the API's parameter names.
+func renameFields(err error, names map[string]string) error {
+	var e *mdm.Error
+	if !errors.As(err, &e) || len(e.Fields) == 0 {
+		return err
+	}
+	out := *e
+	out.Fields = make([]mdm.FieldError, len(e.Fields))
+	for i, f := range e.Fields {
+		if n, ok := names[f.Field]; ok {
+			f.Field = n
+		}
+		out.Fields[i] = f
+	}
+	return &out
 }
 
 func isJSON(r *http.Request) bool {

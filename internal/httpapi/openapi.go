@@ -244,7 +244,8 @@ h2{border-bottom:1px solid #ccd;margin-top:2rem}code{background:#eef1f5;padding:
 .a{color:#555;font-size:.9em}</style></head><body>
 <h1>Steward API</h1>
 <p>The machine-readable document is <a href="/api/openapi.json">/api/openapi.json</a> (OpenAPI 3.1).
-Authenticate with HTTP Basic. Responses use the <code>{"errors": …, "result": …}</code> envelope;
+Authenticate with HTTP Basic; the Android agent protocol (<code>/api/agent/v1</code>) authenticates each device
+with the Bearer credential it got at registration. Responses use the <code>{"errors": …, "result": …}</code> envelope;
 lists page with <code>start</code> and <code>rows</code> (1–500); timestamps are epoch milliseconds.</p>
 {{range $i, $r := .}}{{if or (eq $i 0) (ne $r.Tag (index $ (sub1 $i)).Tag)}}<h2>{{$r.Tag}}</h2>{{end}}
 <div class="op"><div><span class="m">{{$r.Method}}</span><code>{{$r.Path}}</code> — {{$r.Summary}}</div>

@@ -136,6 +136,16 @@ func SetRoute(r *http.Request) {
 	}
 }
 
+// SetTenant records the caller's tenant for the access log when no principal names it (a device
+// authenticated by its own protocol).
+func SetTenant(r *http.Request, id mdm.TenantID) {
+	if i := info(r.Context()); i != nil {
+		i.mu.Lock()
+		i.tenantID = id
+		i.mu.Unlock()
+	}
+}
+
 // Observer receives one call per finished request (metrics).
 type Observer func(route, method string, status int, elapsed time.Duration)
 

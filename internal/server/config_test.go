@@ -28,6 +28,13 @@ func TestConfigValidate(t *testing.T) {
 		{"bad addr", Config{Addr: "8080"}, "host:port", ""},
 		{"bad base URL", Config{Addr: "127.0.0.1:1", BaseURL: "mdm.example.com"}, "absolute", ""},
 		{"bad log format", Config{Addr: "127.0.0.1:1", LogFormat: "xml"}, "log-format", ""},
+		{"check-in interval too short", Config{Addr: "127.0.0.1:1", CheckinInterval: time.Second}, "--checkin-interval", ""},
+		{"check-in interval", Config{Addr: "127.0.0.1:1", CheckinInterval: time.Minute}, "", "http://127.0.0.1:1"},
+		{"retention too short", Config{Addr: "127.0.0.1:1", CommandRetention: time.Minute}, "--command-retention", ""},
+		{"push without project", Config{Addr: "127.0.0.1:1", PushURL: "https://fcm.example.com"}, "--push-project", ""},
+		{"push URL not absolute", Config{Addr: "127.0.0.1:1", PushURL: "fcm.example.com", PushProject: "p"}, "--push-url", ""},
+		{"push key without URL", Config{Addr: "127.0.0.1:1", PushKey: "k"}, "need --push-url", ""},
+		{"push", Config{Addr: "127.0.0.1:1", PushURL: "https://fcm.example.com", PushProject: "p", PushKey: "k"}, "", "http://127.0.0.1:1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

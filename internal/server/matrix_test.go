@@ -12,9 +12,12 @@ import (
 	"steward/internal/secret"
 )
 
-// TestRouteRoleMatrix calls every route as anonymous, as the System Admin, and as a user holding each
-// role (and none), and checks that the handler lets through exactly whom the route's declaration
-// (Route.Needs) allows: 401 for anonymous and 403 for the rest when refused, never 401/403 when allowed.
+// TestRouteRoleMatrix calls every route as anonymous, as the System Admin, as a user holding each role
+// (and none), as a portal session and as a registered device, and checks that the handler lets through
+// exactly whom the route's declaration (Route.Needs) allows: 401 for anonymous and 403 for the rest
+// when refused, never 401/403 when allowed. Device protocol routes (Route.DeviceAuth) let through the
+// device only and answer everyone else 401 with the Bearer challenge; a device credential is no
+// principal anywhere else (401).
 func TestRouteRoleMatrix(t *testing.T) {
 	e := newAPIEnv(t, "", nil)
 	tenant, _ := e.createTenant("Matrix")
@@ -25,10 +28,11 @@ func TestRouteRoleMatrix(t *testing.T) {
 		auth      string
 		principal *mdm.Principal
 		portal    string // a /go portal session cookie instead of Basic credentials
+		device    string // a device credential (Bearer) instead
 	}
 	callers := []caller{
-		{"anonymous", "", nil, ""},
-		{"System Admin", e.admin(), &mdm.Principal{Kind: mdm.SystemAdminPrincipal}, ""},
+		{"anonymous", "", nil, "", ""},
+		{"System Admin", e.admin(), &mdm.Principal{Kind: mdm.SystemAdminPrincipal}, "", ""},
 	}
 	roleSets := [][]string{nil}
 	for _, r := range authz.Roles() {
@@ -47,7 +51,7 @@ func TestRouteRoleMatrix(t *testing.T) {
 			name = roles[0]
 		}
 		callers = append(callers, caller{name, email + ":" + pw,
-			&mdm.Principal{Kind: mdm.AccountPrincipal, TenantID: mdm.TenantID(tenant.ID), Roles: roles}, ""})
+			&mdm.Principal{Kind: mdm.AccountPrincipal, TenantID: mdm.TenantID(tenant.ID), Roles: roles}, "", ""})
 	}
 
 	// A Tenant Admin signed in to the /go portal: the portal session holds SelfService and nothing else.
@@ -56,7 +60,9 @@ func TestRouteRoleMatrix(t *testing.T) {
 		t.Fatalf("portal sign-in: %d", st)
 	}
 	callers = append(callers, caller{"portal session", "", &mdm.Principal{Kind: mdm.PortalPrincipal,
-		TenantID: mdm.TenantID(tenant.ID), Roles: []string{mdm.RoleTenantAdmin}}, b.cookie("steward_portal")})
+		TenantID: mdm.TenantID(tenant.ID), Roles: []string{mdm.RoleTenantAdmin}}, b.cookie("steward_portal"), ""})
+	device := e.enrolled("ta@matrix.example.com:Tenant-admin-pw-1", "dev@matrix.example.com", "MATRIX1")
+	callers = append(callers, caller{name: "device", device: device.Credential})
 
 	cells := 0
 	for _, rt := range e.srv.api.Routes() {
@@ -69,13 +75,35 @@ func TestRouteRoleMatrix(t *testing.T) {
 		for _, c := range callers {
 			cells++
 			var r *response
-			if c.portal != "" {
+			switch {
+			case c.portal != "":
 				r = e.callPortal(rt.Method, path, c.portal, body)
-			} else {
+			case c.device != "":
+				req := newRequest(t, rt.Method, e.url+path, body)
+				req.Header.Set("Authorization", "Bearer "+c.device)
+				if body != "" {
+					req.Header.Set("Content-Type", "application/json")
+				}
+				r = e.send(req)
+			default:
 				r = e.call(rt.Method, path, c.auth, body)
 			}
-			allowed := c.principal != nil && rt.Allows(c.principal) || c.principal == nil && rt.Needs == ""
 			denied := r.Status == 401 || r.Status == 403
+			if c.device != "" || rt.DeviceAuth {
+				// The device protocol: only the device gets through; a device is nobody elsewhere, except
+				// on the protocol's public registration.
+				allowed := c.device != "" && (rt.DeviceAuth || strings.HasPrefix(rt.Path, "/api/agent/"))
+				switch {
+				case allowed && denied:
+					t.Errorf("%s %s as %s: %d, want it allowed: %s", rt.Method, rt.Path, c.name, r.Status, r.Body)
+				case !allowed && r.Status != 401:
+					t.Errorf("%s %s as %s: %d, want 401", rt.Method, rt.Path, c.name, r.Status)
+				case rt.DeviceAuth && !allowed && !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer"):
+					t.Errorf("%s %s as %s: WWW-Authenticate %q, want Bearer", rt.Method, rt.Path, c.name, r.Header.Get("WWW-Authenticate"))
+				}
+				continue
+			}
+			allowed := c.principal != nil && rt.Allows(c.principal) || c.principal == nil && rt.Needs == ""
 			switch {
 			case allowed && denied:
 				t.Errorf("%s %s as %s: %d, want it allowed: %s", rt.Method, rt.Path, c.name, r.Status, r.Body)

@@ -168,6 +168,11 @@ func (s *Server) routes(console http.Handler) http.Handler {
 		}
 		io.WriteString(w, "ready\n")
 	})
+	var pushStats func() android.PushStats
+	if s.pusher != nil {
+		pushStats = s.pusher.Stats
+	}
+	m.registry.MustRegister(newQueueCollector(s.devices.QueueCounts, pushStats))
 	metricsHandler := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 	plain("GET /metrics", metricsHandler.ServeHTTP)
 	s.api.AddOperational(
@@ -175,7 +180,7 @@ func (s *Server) routes(console http.Handler) http.Handler {
 		httpapi.Route{Method: "GET", Path: "/readyz", Tag: "Operations",
 			Summary: "Readiness: the database answers and every migration is applied (503 otherwise)"},
 		httpapi.Route{Method: "GET", Path: "/metrics", Tag: "Operations",
-			Summary: "Prometheus metrics: requests by route and status, latencies, database pool, Go runtime"},
+			Summary: "Prometheus metrics: requests by route and status, latencies, database pool, device command queue, push wake-ups, Go runtime"},
 	)
 	mux.Handle("/api/", s.api)
 	mux.Handle("/", console)

@@ -70,8 +70,8 @@ func (s commandStore) Enqueue(ctx context.Context, tenantID mdm.TenantID, device
 	rows, err := s.q.QueryContext(ctx, `INSERT INTO device_commands (tenant_id, device_id, type, payload, status,
 		created_by, created_at, result, error)
 		SELECT d.tenant_id, d.id, $2, $3, 'PENDING', $4, $5, '', '' FROM devices d
-		WHERE d.tenant_id=$1 AND d.id IN (`+stores(s).intsIn("$6")+`)
-		AND d.registration_state IN (`+stores(s).textsIn("$7")+`)
+		WHERE `+stores(s).unindexed("d.tenant_id")+`=$1 AND `+stores(s).inInts("d.id", "$6")+`
+		AND `+stores(s).inTexts("d.registration_state", "$7")+`
 		ORDER BY d.id
 		RETURNING device_id`, tenantID, c.Type, string(p), c.CreatedBy, ms(now), ids, stateList)
 	if err != nil {
@@ -115,7 +115,8 @@ func (s commandStore) MarkSent(ctx context.Context, tenantID mdm.TenantID, ids [
 		return err
 	}
 	_, err = s.q.ExecContext(ctx, `UPDATE device_commands SET status='SENT', sent_at=$1
-		WHERE tenant_id=$2 AND id IN (`+stores(s).intsIn("$3")+`) AND status IN ('PENDING', 'SENT', 'NOT_NOW')`,
+		WHERE `+stores(s).unindexed("tenant_id")+`=$2 AND `+stores(s).inInts("id", "$3")+`
+		AND `+stores(s).unindexed("status")+` IN ('PENDING', 'SENT', 'NOT_NOW')`,
 		ms(now), tenantID, list)
 	return dbError(err)
 }

@@ -11,6 +11,11 @@ import (
 // SetState moves those of ids whose state is one of from to state, in one statement, and returns their
 // ids in ascending order.
 func (s deviceStore) SetState(ctx context.Context, tenantID mdm.TenantID, ids []mdm.DeviceID, from []string, state string, now time.Time) ([]mdm.DeviceID, error) {
+	switch state {
+	case mdm.StateActive, mdm.StateRetirePending, mdm.StateRetired, mdm.StateWipePending, mdm.StateWiped:
+	default:
+		return nil, mdm.Errorf(mdm.Invalid, "unknown registration state %q", state)
+	}
 	idList, err := jsonList(ids)
 	if err != nil {
 		return nil, err
@@ -20,7 +25,7 @@ func (s deviceStore) SetState(ctx context.Context, tenantID mdm.TenantID, ids []
 		return nil, err
 	}
 	rows, err := s.q.QueryContext(ctx, `UPDATE devices SET registration_state=$1, modified_at=$2
-		WHERE tenant_id=$3 AND id IN (`+stores(s).intsIn("$4")+`) AND registration_state IN (`+stores(s).textsIn("$5")+`)
+		WHERE `+stores(s).unindexed("tenant_id")+`=$3 AND `+stores(s).inInts("id", "$4")+` AND `+stores(s).inTexts("registration_state", "$5")+`
 		RETURNING id`, state, ms(now), tenantID, idList, fromList)
 	if err != nil {
 		return nil, dbError(err)
@@ -42,7 +47,7 @@ func (s deviceStore) SetAccount(ctx context.Context, tenantID mdm.TenantID, ids 
 			return notFound(err, "account")
 		}
 		res, err := tx.q.ExecContext(ctx, `UPDATE devices SET account_id=$1, modified_at=$2
-			WHERE tenant_id=$3 AND id IN (`+tx.intsIn("$4")+`)`, accountID, ms(now), tenantID, idList)
+			WHERE `+tx.unindexed("tenant_id")+`=$3 AND `+tx.inInts("id", "$4"), accountID, ms(now), tenantID, idList)
 		if err != nil {
 			return dbError(err)
 		}
@@ -61,12 +66,12 @@ func (s deviceStore) Delete(ctx context.Context, tenantID mdm.TenantID, ids []md
 	var n int64
 	err = stores(s).atomic(ctx, func(tx stores) error {
 		for _, table := range []string{"device_apps", "device_commands"} {
-			if _, err := tx.q.ExecContext(ctx, `DELETE FROM `+table+` WHERE tenant_id=$1 AND device_id IN (`+tx.intsIn("$2")+`)`,
+			if _, err := tx.q.ExecContext(ctx, `DELETE FROM `+table+` WHERE tenant_id=$1 AND `+tx.inInts("device_id", "$2"),
 				tenantID, idList); err != nil {
 				return dbError(err)
 			}
 		}
-		res, err := tx.q.ExecContext(ctx, `DELETE FROM devices WHERE tenant_id=$1 AND id IN (`+tx.intsIn("$2")+`)`, tenantID, idList)
+		res, err := tx.q.ExecContext(ctx, `DELETE FROM devices WHERE `+tx.unindexed("tenant_id")+`=$1 AND `+tx.inInts("id", "$2"), tenantID, idList)
 		if err != nil {
 			return dbError(err)
 		}
@@ -82,7 +87,7 @@ func (s deviceStore) ClearAccount(ctx context.Context, tenantID mdm.TenantID, ac
 	if err != nil {
 		return err
 	}
-	_, err = s.q.ExecContext(ctx, `UPDATE devices SET account_id=NULL WHERE tenant_id=$1 AND account_id IN (`+stores(s).intsIn("$2")+`)`,
+	_, err = s.q.ExecContext(ctx, `UPDATE devices SET account_id=NULL WHERE tenant_id=$1 AND `+stores(s).inInts("account_id", "$2"),
 		tenantID, list)
 	return dbError(err)
 }

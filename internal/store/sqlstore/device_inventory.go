@@ -141,7 +141,7 @@ func (s deviceStore) touchSQL() string {
 	}
 	return `UPDATE devices SET last_checkin = t.at
 		FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS at FROM json_each($2)) AS t
-		WHERE devices.tenant_id=$1 AND devices.id=t.id AND devices.last_checkin < t.at`
+		WHERE +devices.tenant_id=$1 AND devices.id=t.id AND devices.last_checkin < t.at`
 }
 
 // SetCustomAttributes replaces the device's custom attributes.

@@ -65,17 +65,22 @@ func scanDevice(row interface{ Scan(...any) error }) (mdm.Device, error) {
 }
 
 // Create registers the device under both limits. The limits are checked and the row inserted in one
-// transaction; on PostgreSQL the tenant row is locked first, so that registrations of one tenant on
-// several replicas take turns (SQLite has a single writer anyway).
+// transaction (the caller's, when there is one); on PostgreSQL the tenant row is locked first, so that
+// registrations of one tenant on several replicas take turns (SQLite has a single writer anyway). FOR
+// NO KEY UPDATE, not FOR UPDATE: inserts that merely reference the tenant take a key-share lock,
+// which this one leaves free.
 func (s deviceStore) Create(ctx context.Context, nd mdm.NewDevice, now time.Time) (*mdm.Device, error) {
 	if nd.GUID == "" || len(nd.CredentialHash) == 0 {
 		return nil, mdm.Errorf(mdm.Invalid, "a device needs a GUID and a credential")
+	}
+	if nd.Platform != mdm.PlatformAndroid && nd.Platform != mdm.PlatformIOS {
+		return nil, mdm.Errorf(mdm.Invalid, "unknown platform %q", nd.Platform)
 	}
 	var out *mdm.Device
 	err := stores(s).atomic(ctx, func(tx stores) error {
 		lock := `SELECT id FROM tenants WHERE id=$1`
 		if tx.pg {
-			lock += ` FOR UPDATE`
+			lock += ` FOR NO KEY UPDATE`
 		}
 		var tid mdm.TenantID
 		if err := tx.q.QueryRowContext(ctx, lock, nd.TenantID).Scan(&tid); err != nil {

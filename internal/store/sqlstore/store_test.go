@@ -57,7 +57,7 @@ type pgServer struct {
 
 // postgresServer skips the test when STEWARD_TEST_POSTGRES is unset (outside CI) and fails it when the
 // server cannot be reached. CI must run the PostgreSQL suite, so there an unset variable fails too.
-func postgresServer(t *testing.T) *pgServer {
+func postgresServer(t testing.TB) *pgServer {
 	t.Helper()
 	raw := os.Getenv(pgEnv)
 	if raw == "" && os.Getenv("CI") == "true" {
@@ -87,7 +87,7 @@ func postgresServer(t *testing.T) *pgServer {
 }
 
 // open creates an empty database for t alone and drops it when t ends, so tests can run in parallel.
-func (pg *pgServer) open(t *testing.T) *sqlstore.Store {
+func (pg *pgServer) open(t testing.TB) *sqlstore.Store {
 	t.Helper()
 	b := make([]byte, 8)
 	rand.Read(b)
@@ -125,7 +125,7 @@ func forEachDB(t *testing.T, fn func(t *testing.T, open func(t *testing.T) *sqls
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
 		pg := postgresServer(t)
-		fn(t, pg.open)
+		fn(t, func(t *testing.T) *sqlstore.Store { return pg.open(t) })
 	})
 }
 
@@ -156,8 +156,8 @@ func TestOpenRejectsOtherURLs(t *testing.T) {
 	}
 }
 
-// TestUsageCountsDevices covers the device half of the site report. No store writes devices yet, so
-// the test inserts rows directly.
+// TestUsageCountsDevices covers the device half of the site report. It inserts rows directly, so that
+// it can count platforms and states the device store never writes.
 func TestUsageCountsDevices(t *testing.T) {
 	forEachDB(t, func(t *testing.T, open func(t *testing.T) *sqlstore.Store) {
 		ctx := t.Context()
@@ -204,8 +204,8 @@ func TestUsageCountsDevices(t *testing.T) {
 	})
 }
 
-// TestDevicesForAccount lists one account's devices and never another tenant's. No store writes devices
-// yet, so the test inserts rows directly.
+// TestDevicesForAccount lists one account's devices and never another tenant's. It inserts rows
+// directly, so that a device of tenant B can name an account id of tenant A, which Create refuses.
 func TestDevicesForAccount(t *testing.T) {
 	forEachDB(t, func(t *testing.T, open func(t *testing.T) *sqlstore.Store) {
 		ctx := t.Context()

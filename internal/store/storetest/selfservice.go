@@ -88,8 +88,8 @@ func testOneResetLink(t *testing.T, f *fixture) {
 	}
 }
 
-// testNoDevices: an account without devices lists none (no store writes devices yet; the sqlstore tests
-// insert rows to check the rest).
+// testNoDevices: an account without devices lists an empty list, not nil (the Devices group covers
+// accounts with devices).
 func testNoDevices(t *testing.T, f *fixture) {
 	ann := f.account(t, f.A.ID, "ann@a.example.com")
 	got, err := f.s.Devices().ForAccount(context.Background(), f.A.ID, ann.ID)

@@ -42,8 +42,8 @@ CREATE TABLE device_apps (
     PRIMARY KEY (tenant_id, device_id, app_id)
 );
 
-CREATE TABLE device_commands (
-    id           INTEGER PRIMARY KEY,
+CREATE TABLE "device_commands" (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant_id    TEXT NOT NULL,
     device_id    INTEGER NOT NULL,
     type         TEXT NOT NULL,
@@ -61,14 +61,46 @@ CREATE INDEX device_commands_device ON device_commands (tenant_id, device_id, st
 
 CREATE INDEX device_commands_done ON device_commands (status, completed_at);
 
-CREATE TABLE devices (
-    id                 INTEGER PRIMARY KEY,
-    tenant_id          TEXT NOT NULL REFERENCES tenants(id),
-    account_id         INTEGER,
-    platform           TEXT NOT NULL,
-    registration_state TEXT NOT NULL,
-    created_at         INTEGER NOT NULL
-, guid TEXT NOT NULL DEFAULT '', kind TEXT NOT NULL DEFAULT '', credential_hash BLOB, device_name TEXT NOT NULL DEFAULT '', model TEXT NOT NULL DEFAULT '', pretty_model TEXT NOT NULL DEFAULT '', manufacturer TEXT NOT NULL DEFAULT '', os_version TEXT NOT NULL DEFAULT '', os_build TEXT NOT NULL DEFAULT '', serial_number TEXT NOT NULL DEFAULT '', imei TEXT NOT NULL DEFAULT '', wifi_mac TEXT NOT NULL DEFAULT '', form_factor TEXT NOT NULL DEFAULT '', jailbroken INTEGER NOT NULL DEFAULT 0, passcode_compliant INTEGER NOT NULL DEFAULT 0, encrypted INTEGER NOT NULL DEFAULT 0, roaming INTEGER NOT NULL DEFAULT 0, total_capacity_mb INTEGER NOT NULL DEFAULT 0, available_capacity_mb INTEGER NOT NULL DEFAULT 0, client_version TEXT NOT NULL DEFAULT '', compliance_state INTEGER NOT NULL DEFAULT 1, quarantined INTEGER NOT NULL DEFAULT 0, policy_violation_count INTEGER NOT NULL DEFAULT 0, violated_policies TEXT NOT NULL DEFAULT '[]', custom_attributes TEXT NOT NULL DEFAULT '{}', app_count INTEGER NOT NULL DEFAULT 0, push_token TEXT NOT NULL DEFAULT '', facts_hash BLOB, apps_hash BLOB, last_checkin INTEGER NOT NULL DEFAULT 0, registered_at INTEGER NOT NULL DEFAULT 0, modified_at INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE "devices" (
+    id                     INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id              TEXT NOT NULL REFERENCES tenants(id),
+    account_id             INTEGER,
+    platform               TEXT NOT NULL,
+    registration_state     TEXT NOT NULL,
+    created_at             INTEGER NOT NULL,
+    guid                   TEXT NOT NULL DEFAULT '',
+    kind                   TEXT NOT NULL DEFAULT '',
+    credential_hash        BLOB,
+    device_name            TEXT NOT NULL DEFAULT '',
+    model                  TEXT NOT NULL DEFAULT '',
+    pretty_model           TEXT NOT NULL DEFAULT '',
+    manufacturer           TEXT NOT NULL DEFAULT '',
+    os_version             TEXT NOT NULL DEFAULT '',
+    os_build               TEXT NOT NULL DEFAULT '',
+    serial_number          TEXT NOT NULL DEFAULT '',
+    imei                   TEXT NOT NULL DEFAULT '',
+    wifi_mac               TEXT NOT NULL DEFAULT '',
+    form_factor            TEXT NOT NULL DEFAULT '',
+    jailbroken             INTEGER NOT NULL DEFAULT 0,
+    passcode_compliant     INTEGER NOT NULL DEFAULT 0,
+    encrypted              INTEGER NOT NULL DEFAULT 0,
+    roaming                INTEGER NOT NULL DEFAULT 0,
+    total_capacity_mb      INTEGER NOT NULL DEFAULT 0,
+    available_capacity_mb  INTEGER NOT NULL DEFAULT 0,
+    client_version         TEXT NOT NULL DEFAULT '',
+    compliance_state       INTEGER NOT NULL DEFAULT 1,
+    quarantined            INTEGER NOT NULL DEFAULT 0,
+    policy_violation_count INTEGER NOT NULL DEFAULT 0,
+    violated_policies      TEXT NOT NULL DEFAULT '[]',
+    custom_attributes      TEXT NOT NULL DEFAULT '{}',
+    app_count              INTEGER NOT NULL DEFAULT 0,
+    push_token             TEXT NOT NULL DEFAULT '',
+    facts_hash             BLOB,
+    apps_hash              BLOB,
+    last_checkin           INTEGER NOT NULL DEFAULT 0,
+    registered_at          INTEGER NOT NULL DEFAULT 0,
+    modified_at            INTEGER NOT NULL DEFAULT 0
+);
 
 CREATE INDEX devices_account ON devices (tenant_id, account_id);
 
