@@ -26,7 +26,7 @@ import (
 const (
 	demoDeviceCount  = 12
 	demoNonCompliant = 2
-	demoInterval     = 20 * time.Second
+	demoInterval     = 10 * time.Second
 	// demoEverPerUser caps what restarts may register: a device whose credential no longer works (wiped,
 	// retired, deleted, or a new database) is registered afresh, but never beyond this many per user.
 	demoEverPerUser = 6
