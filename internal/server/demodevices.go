@@ -14,9 +14,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"steward/internal/accounts"
+	"steward/internal/devices"
 	"steward/internal/mdm"
 	"steward/internal/sim"
 )
@@ -26,7 +28,7 @@ import (
 const (
 	demoDeviceCount  = 12
 	demoNonCompliant = 2
-	demoInterval     = 20 * time.Second
+	demoInterval     = 10 * time.Second
 	// demoEverPerUser caps what restarts may register: a device whose credential no longer works (wiped,
 	// retired, deleted, or a new database) is registered afresh, but never beyond this many per user.
 	demoEverPerUser = 6
@@ -47,6 +49,22 @@ type demoDevice struct {
 	Index      int    `json:"index"`
 	DeviceID   int64  `json:"deviceId"`
 	Credential []byte `json:"credential"`
+}
+
+// demoWaker wakes the demo's devices in process when no push service is configured, so that an action
+// taken in the console reaches them at once, as a push would.
+type demoWaker struct{ fleet atomic.Pointer[sim.Fleet] }
+
+func (w *demoWaker) Wake(_ context.Context, targets []devices.WakeTarget) {
+	f := w.fleet.Load()
+	if f == nil {
+		return
+	}
+	for _, t := range targets {
+		if t.PushToken != "" {
+			f.Wake(t.PushToken)
+		}
+	}
 }
 
 // startDemoDevices runs the demo's simulated devices against this server, listening at addr, in the
@@ -116,6 +134,7 @@ func (s *Server) runDemoDevices(ctx context.Context, base string, client *http.C
 	var mu sync.Mutex // a new PIN replaces the user's last: one registration at a time
 	fleet := sim.NewFleet(sim.Config{BaseURL: base, Devices: demoDeviceCount, NonCompliant: demoNonCompliant,
 		Interval: demoInterval, Jitter: 0.2, Concurrency: 4, Registering: 1, Seed: 2026, Client: client,
+		PushTokens: s.demoWake != nil,
 		Provisioner: sim.ProvisionFunc(func(ctx context.Context, i int, register func(sim.Enrollment) error) error {
 			mu.Lock()
 			defer mu.Unlock()
@@ -134,6 +153,10 @@ func (s *Server) runDemoDevices(ctx context.Context, base string, client *http.C
 			return register(sim.Enrollment{Username: a.Username, PIN: pin.PIN})
 		})})
 
+	if s.demoWake != nil {
+		s.demoWake.fleet.Store(fleet)
+		defer s.demoWake.fleet.Store(nil)
+	}
 	path := filepath.Join(s.cfg.DataDir, demoDevicesFile)
 	resumed := s.resumeDemoDevices(ctx, fleet, base, path)
 	if err := fleet.Provision(ctx); err != nil {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"steward/internal/devices"
 	"steward/internal/mdm"
 	"steward/internal/sim"
 )
@@ -72,6 +73,21 @@ func TestDemoDevices(t *testing.T) {
 			if flagged != demoNonCompliant {
 				t.Errorf("%d non-compliant demo devices, want %d", flagged, demoNonCompliant)
 			}
+
+			// Without a push service the demo wakes its devices in process: a lock is carried out at once.
+			actx := mdm.WithPrincipal(ctx, &mdm.Principal{Kind: mdm.AccountPrincipal, ID: int64(admin.ID), Username: admin.Username,
+				TenantID: admin.TenantID, Roles: []string{mdm.RoleTenantAdmin}})
+			target := devs.Items[1].ID
+			if _, err := s.devices.Act(actx, devices.Lock, []mdm.DeviceID{target}, devices.ActionOptions{Message: "demo"}); err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, "the demo device acknowledged the lock", func() bool {
+				h, err := s.store.Commands().History(ctx, admin.TenantID, target, mdm.ListOptions{Rows: 10})
+				return err == nil && len(h.Items) == 1 && h.Items[0].Status == mdm.CmdAcknowledged
+			})
+			if w := s.demoWake.fleet.Load().Stats().Snapshot().Wakes; w != 1 {
+				t.Errorf("%d wakes, want 1", w)
+			}
 			stop()
 
 			stop = run()
@@ -81,8 +97,6 @@ func TestDemoDevices(t *testing.T) {
 			stop()
 
 			// A device deleted from the console is registered afresh at the next start, and only that one.
-			actx := mdm.WithPrincipal(ctx, &mdm.Principal{Kind: mdm.AccountPrincipal, ID: int64(admin.ID), Username: admin.Username,
-				TenantID: admin.TenantID, Roles: []string{mdm.RoleTenantAdmin}})
 			if _, err := s.devices.Delete(actx, []mdm.DeviceID{devs.Items[0].ID}); err != nil {
 				t.Fatal(err)
 			}

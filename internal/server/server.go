@@ -39,6 +39,7 @@ type Server struct {
 	tenants  *tenants.Service
 	devices  *devices.Service
 	pusher   *android.Pusher // nil without --push-url
+	demoWake *demoWaker      // wakes the demo's devices in process; nil unless --demo without --push-url
 	api      *httpapi.API
 	worker   *mail.Worker
 	handler  http.Handler
@@ -98,6 +99,9 @@ func (s *Server) deviceOptions(mailer *mail.Mailer, wake func()) []devices.Optio
 		s.pusher = android.NewPusher(android.PushConfig{URL: s.cfg.PushURL, Project: s.cfg.PushProject, Key: s.cfg.PushKey,
 			Unregistered: s.forgetPushToken}, s.log)
 		opts = append(opts, devices.WithWaker(s.pusher))
+	} else if s.cfg.Demo {
+		s.demoWake = &demoWaker{}
+		opts = append(opts, devices.WithWaker(s.demoWake))
 	}
 	return opts
 }

@@ -23,9 +23,11 @@ type agent struct {
 	queue    map[int64][]android.Command
 	checkins []android.CheckinRequest
 	pins     map[string]string // username → PIN
+	oneTime  bool              // a PIN works once
 }
 
-func newAgent(t *testing.T) (*agent, string) {
+// newAgent starts the stand-in; extra adds routes to it.
+func newAgent(t *testing.T, extra ...func(*agent, *http.ServeMux)) (*agent, string) {
 	a := &agent{creds: map[string]int64{}, states: map[int64]string{}, queue: map[int64][]android.Command{},
 		pins: map[string]string{"ann@example.com": "123456"}}
 	mux := http.NewServeMux()
@@ -48,6 +50,9 @@ func newAgent(t *testing.T) (*agent, string) {
 		if a.pins[req.Username] == "" || a.pins[req.Username] != req.PIN || req.Facts.Model == "" {
 			fail(w, 401, "unauthenticated")
 			return
+		}
+		if a.oneTime {
+			delete(a.pins, req.Username)
 		}
 		id := int64(len(a.creds) + 1)
 		cred := strings.Repeat("c", 40) + string(rune('a'+id))
@@ -80,6 +85,9 @@ func newAgent(t *testing.T) (*agent, string) {
 		}
 		reply(w, 200, android.CheckinResponse{Commands: cmds, RegistrationState: a.states[id], CheckinIntervalSeconds: 900})
 	})
+	for _, f := range extra {
+		f(a, mux)
+	}
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return a, srv.URL
