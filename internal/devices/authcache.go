@@ -111,6 +111,17 @@ func (c *authCache) forget(tenant mdm.TenantID, ids ...mdm.DeviceID) {
 	}
 }
 
+// forgetPushToken drops the device's entry when it carries token (cleared by another replica).
+func (c *authCache) forgetPushToken(tenant mdm.TenantID, id mdm.DeviceID, token string) {
+	c.mu.Lock()
+	h, ok := c.hashOf[deviceKey{tenant, id}]
+	carries := ok && c.byHash[h].device.PushToken == token
+	c.mu.Unlock()
+	if carries {
+		c.forget(tenant, id)
+	}
+}
+
 func (c *authCache) tenant(id mdm.TenantID) (tenantEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
