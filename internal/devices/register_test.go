@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"steward/internal/accounts"
 	"steward/internal/devices"
 	"steward/internal/mdm"
 )
@@ -203,6 +204,9 @@ func TestRegistrationLimits(t *testing.T) {
 		f.register(c, "G1")
 	})
 }
+
+// The accounts service is the Registrar: it creates the device in the transaction that uses the PIN.
+var _ devices.Registrar = (*accounts.Service)(nil)
 
 func TestRegistrationRefusedAtCreateKeepsThePIN(t *testing.T) {
 	eachDB(t, func(t *testing.T, f *fixture) {
