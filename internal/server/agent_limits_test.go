@@ -93,3 +93,34 @@ func TestAgentReportLimits(t *testing.T) {
 		t.Errorf("commands missing from the history: %v", results)
 	}
 }
+
+// TestAgentTypeErrorsNameJSONTypes: over HTTP, a body value of the wrong type gets 400 naming its wire
+// path and the JSON type expected, never a Go type name.
+func TestAgentTypeErrorsNameJSONTypes(t *testing.T) {
+	e := newAPIEnv(t, "", nil)
+	_, ta := e.createTenant("Types")
+	cred := e.enrolled(ta, "ty@types.example.com", "T1").Credential
+	for _, c := range []struct {
+		name, path, cred string
+		body             any
+		field, message   string
+	}{
+		{"a number for the username", "/api/agent/v1/register", "", map[string]any{"username": 5}, "username", "must be a string"},
+		{"an array for the check-in", "/api/agent/v1/checkin", cred, []int{1}, "body", "must be an object"},
+		{"a string for a result's id", "/api/agent/v1/checkin", cred,
+			map[string]any{"results": []any{map[string]any{"id": 1, "status": "NOT_NOW"}, map[string]any{"id": "x"}}},
+			"results[1].id", "must be a whole number"},
+		{"a capacity out of range", "/api/agent/v1/checkin", cred,
+			map[string]any{"facts": map[string]any{"deviceModel": "x", "platformVersion": "1", "totalCapacityMB": 1e30}},
+			"facts.totalCapacityMB", "must be a whole number in range, not 1e+30"},
+	} {
+		r := e.agent("POST", c.path, c.cred, c.body)
+		if r.Status != 400 || r.Env.Errors == nil || len(r.Env.Errors.FieldErrors) != 1 {
+			t.Errorf("%s: %d %s; want 400 with one field error", c.name, r.Status, r.Body)
+			continue
+		}
+		if f := r.Env.Errors.FieldErrors[0]; f.Field != c.field || f.Message != c.message {
+			t.Errorf("%s: %s %q; want %s %q", c.name, f.Field, f.Message, c.field, c.message)
+		}
+	}
+}
