@@ -25,11 +25,6 @@ type Registrar interface {
 		create func(tx mdm.Stores, a *mdm.Account, set *mdm.RegistrationSettings) error) (*mdm.Account, *mdm.RegistrationSettings, error)
 }
 
-// TxRegistrar is Registrar's former name.
-//
-// Deprecated: use Registrar.
-type TxRegistrar = Registrar
-
 // Waker asks devices to check in now (an FCM-style push for Android, APNs for Apple). Wake must not
 // block on the network for long: implementations send in the background.
 type Waker interface {
