@@ -83,6 +83,13 @@ func (s *Service) RegisterDevice(ctx context.Context, username, pin, password st
 	return a, set, nil
 }
 
+// RegistrationSettingsFor is the registration setting in force for account a (its groups' override or
+// the tenant default), read in tx: the devices service checks a new owner's devices-per-user limit
+// with it.
+func (s *Service) RegistrationSettingsFor(ctx context.Context, tx mdm.Stores, a *mdm.Account) (*mdm.RegistrationSettings, error) {
+	return s.registrationSettingsFor(ctx, tx, a)
+}
+
 // registrationNeeds says which credentials a registration of a takes under set, ever being how many
 // devices a has registered so far. A half account (no password) always uses its PIN. The first
 // registration takes the invitation PIN when the setting uses PINs; under PASSWORD_ONLY a full account

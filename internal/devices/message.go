@@ -59,7 +59,9 @@ func (s *Service) SendMessage(ctx context.Context, m Message) (int, error) {
 				return err
 			}
 			if len(got) != len(ids) {
-				return refused(ctx, tx, tenantID, ids, got, "message", []string{mdm.StateActive})
+				if err := refused(ctx, tx, tenantID, ids, got, "message", []string{mdm.StateActive}); err != nil {
+					return err
+				}
 			}
 			commands = len(got)
 		}
