@@ -236,21 +236,15 @@ func (s *Service) wake(ctx context.Context, tenantID mdm.TenantID, ids []mdm.Dev
 	if s.waker == nil {
 		return
 	}
+	found, err := devicesByID(ctx, s.store, tenantID, ids)
+	if err != nil {
+		s.log.WarnContext(ctx, "devices not woken", "tenant_id", tenantID, "error", err)
+		return
+	}
 	var targets []WakeTarget
-	for chunk := range slices.Chunk(ids, wakeChunk) {
-		or := make(mdm.Or, len(chunk))
-		for i, id := range chunk {
-			or[i] = mdm.Compare{Field: "id", Op: mdm.Eq, Value: int64(id)}
-		}
-		page, err := s.store.Devices().List(ctx, tenantID, mdm.ListOptions{Rows: len(chunk), Filter: or})
-		if err != nil {
-			s.log.WarnContext(ctx, "devices not woken", "tenant_id", tenantID, "error", err)
-			return
-		}
-		for _, d := range page.Items {
-			if d.PushToken != "" {
-				targets = append(targets, WakeTarget{TenantID: tenantID, DeviceID: d.ID, Platform: d.Platform, PushToken: d.PushToken})
-			}
+	for _, id := range ids {
+		if d, ok := found[id]; ok && d.PushToken != "" {
+			targets = append(targets, WakeTarget{TenantID: tenantID, DeviceID: d.ID, Platform: d.Platform, PushToken: d.PushToken})
 		}
 	}
 	if len(targets) > 0 {
