@@ -227,8 +227,8 @@ func wipeReceived(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID, ids
 	return mdm.Errorf(mdm.Conflict, "device %s has already received the wipe: nothing was cancelled", idList(sent))
 }
 
-// wakeChunk is how many devices one read for push tokens covers.
-const wakeChunk = 200
+// readChunk is how many devices one read of devices by id covers.
+const readChunk = 200
 
 // wake asks the devices to check in now. It reads their push tokens after the commit; a failure only
 // delays the devices to their next scheduled check-in, so it is logged, not returned.

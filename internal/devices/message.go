@@ -132,10 +132,10 @@ func (s *Service) mailOwners(ctx context.Context, tx mdm.Stores, tenantID mdm.Te
 	return len(sent), nil
 }
 
-// devicesByID reads the devices of ids that the tenant has, wakeChunk at a time rather than one by one.
+// devicesByID reads the devices of ids that the tenant has, readChunk at a time rather than one by one.
 func devicesByID(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID, ids []mdm.DeviceID) (map[mdm.DeviceID]*mdm.Device, error) {
 	out := make(map[mdm.DeviceID]*mdm.Device, len(ids))
-	for chunk := range slices.Chunk(ids, wakeChunk) {
+	for chunk := range slices.Chunk(ids, readChunk) {
 		or := make(mdm.Or, len(chunk))
 		for i, id := range chunk {
 			or[i] = mdm.Compare{Field: "id", Op: mdm.Eq, Value: int64(id)}
