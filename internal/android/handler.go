@@ -178,33 +178,6 @@ func readJSON(w http.ResponseWriter, r *http.Request, dst any) (done bool, err e
 	return false, decodeJSON(body, dst)
 }
 
-func decodeJSON(body []byte, dst any) error {
-	if len(strings.TrimSpace(string(body))) == 0 {
-		return mdm.Errorf(mdm.Invalid, "the request body is empty")
-	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	err := dec.Decode(dst)
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
-	switch {
-	case err == nil:
-		if dec.More() {
-			return mdm.Errorf(mdm.Invalid, "the request body holds more than one JSON value")
-		}
-		return nil
-	case errors.As(err, &typeErr):
-		field := typeErr.Field
-		if field == "" {
-			field = "body"
-		}
-		return mdm.FieldErrors(mdm.FieldError{Code: "Type", Field: field, Message: "must be a " + typeErr.Type.String()})
-	case errors.As(err, &syntaxErr):
-		return mdm.FieldErrors(mdm.FieldError{Code: "Syntax", Field: "body",
-			Message: "malformed JSON at byte " + strconv.FormatInt(syntaxErr.Offset, 10)})
-	}
-	return mdm.FieldErrors(mdm.FieldError{Code: "Syntax", Field: "body", Message: "malformed JSON"})
-}
-
 // writeResult writes result in the API envelope.
 func writeResult(w http.ResponseWriter, status int, result any) error {
 	w.Header().Set("Content-Type", "application/json")

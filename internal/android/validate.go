@@ -3,28 +3,25 @@ package android
 import (
 	"strconv"
 
+	"steward/internal/devices"
 	"steward/internal/mdm"
 )
 
-// Protocol bounds. The devices service checks the domain rules again; these keep a request's size and
-// shape sane and name the offending wire field.
+// The limits on what a device reports are the devices service's (devices.Max…), checked here too so
+// that a refusal names the wire field. The rest bound what only the protocol carries.
 const (
-	maxText     = 256
-	maxApps     = 5000
-	maxResults  = 100
-	maxResult   = 64 << 10
-	maxError    = 4096
-	maxPushTok  = 4096
 	maxUsername = 320
+	maxPIN      = 64
+	maxPassword = 1024
 )
 
 func validateRegister(r RegisterRequest) error {
 	var v mdm.Validator
 	v.Check(r.Username != "", "username", "Required", "is required")
 	text(&v, "username", r.Username, maxUsername)
-	text(&v, "pin", r.PIN, 64)
-	text(&v, "password", r.Password, 1024)
-	text(&v, "pushToken", r.PushToken, maxPushTok)
+	text(&v, "pin", r.PIN, maxPIN)
+	text(&v, "password", r.Password, maxPassword)
+	text(&v, "pushToken", r.PushToken, devices.MaxPushTokenBytes)
 	checkFacts(&v, "facts.", r.Facts)
 	checkApps(&v, r.Apps)
 	return v.Err()
@@ -39,11 +36,11 @@ func validateCheckin(r CheckinRequest) error {
 		checkApps(&v, *r.Apps)
 	}
 	if r.PushToken != nil {
-		text(&v, "pushToken", *r.PushToken, maxPushTok)
+		text(&v, "pushToken", *r.PushToken, devices.MaxPushTokenBytes)
 	}
-	v.Check(len(r.Results) <= maxResults, "results", "Size", "must hold at most "+strconv.Itoa(maxResults)+" results")
+	v.Check(len(r.Results) <= devices.MaxResults, "results", "Size", "must hold at most "+strconv.Itoa(devices.MaxResults)+" results")
 	for i, res := range r.Results {
-		if i >= maxResults {
+		if i >= devices.MaxResults {
 			break
 		}
 		prefix := "results[" + strconv.Itoa(i) + "]."
@@ -59,8 +56,8 @@ func checkResult(v *mdm.Validator, prefix string, r CommandResult) {
 	default:
 		v.Check(false, prefix+"status", "Enum", "must be ACKNOWLEDGED, ERROR or NOT_NOW")
 	}
-	text(v, prefix+"result", r.Result, maxResult)
-	text(v, prefix+"error", r.Error, maxError)
+	text(v, prefix+"result", r.Result, devices.MaxResultBytes)
+	text(v, prefix+"error", r.Error, devices.MaxErrorBytes)
 }
 
 func checkFacts(v *mdm.Validator, prefix string, f Facts) {
@@ -71,7 +68,7 @@ func checkFacts(v *mdm.Validator, prefix string, f Facts) {
 		{"manufacturer", f.Manufacturer}, {"platformVersion", f.OSVersion}, {"osBuildVersion", f.OSBuild},
 		{"serialNumber", f.SerialNumber}, {"imei", f.IMEI}, {"wifiMacAddress", f.WifiMAC}, {"clientVersion", f.ClientVersion},
 	} {
-		text(v, prefix+t.name, t.value, maxText)
+		text(v, prefix+t.name, t.value, devices.MaxFactBytes)
 	}
 	v.Check(f.FormFactor == "" || f.FormFactor == "phone" || f.FormFactor == "tablet", prefix+"formFactor", "Enum",
 		"must be phone or tablet")
@@ -80,16 +77,16 @@ func checkFacts(v *mdm.Validator, prefix string, f Facts) {
 }
 
 func checkApps(v *mdm.Validator, apps []App) {
-	v.Check(len(apps) <= maxApps, "apps", "Size", "must hold at most "+strconv.Itoa(maxApps)+" apps")
+	v.Check(len(apps) <= devices.MaxApps, "apps", "Size", "must hold at most "+strconv.Itoa(devices.MaxApps)+" apps")
 	for i, a := range apps {
-		if i >= maxApps {
+		if i >= devices.MaxApps {
 			break
 		}
 		prefix := "apps[" + strconv.Itoa(i) + "]."
 		v.Check(a.AppID != "", prefix+"appId", "Required", "is required")
-		text(v, prefix+"appId", a.AppID, maxText)
-		text(v, prefix+"name", a.Name, maxText)
-		text(v, prefix+"version", a.Version, maxText)
+		text(v, prefix+"appId", a.AppID, devices.MaxFactBytes)
+		text(v, prefix+"name", a.Name, devices.MaxFactBytes)
+		text(v, prefix+"version", a.Version, devices.MaxFactBytes)
 	}
 }
 

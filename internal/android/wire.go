@@ -17,6 +17,11 @@
 // know are ignored, so that an agent newer than the server keeps working against it; a field with a
 // bad value gets 400 with fieldErrors naming it by its wire path (facts.deviceModel, results[0].status).
 // Every 401 carries "WWW-Authenticate: Bearer".
+//
+// Limits (devices.Max…, the same for every protocol): each text fact and each app's appId, name and
+// version at most 256 bytes; at most 5000 apps in one report; a push token at most 4096 bytes; at most
+// 100 results in one check-in; a result's text at most 64 KiB (65536 bytes) and its error at most 4 KiB
+// (4096 bytes). A value at its limit is accepted; one byte or item more gets 400 naming the field.
 package android
 
 // Facts is what the agent reports about the device. Booleans the agent cannot tell are false.

@@ -10,6 +10,11 @@ import (
 // The authentication cache: a device checking in several times within authCacheTTL (a burst of
 // check-in, fetch and acknowledge) is looked up once. Every change this process makes to a device's
 // state, credential or inventory drops its entry; other replicas see such a change within the TTL.
+//
+// A lookup that read a device before a change committed must not put that old record back after the
+// change dropped it: forget counts an epoch and notes, per device, the epoch it was last forgotten at;
+// a lookup notes the epoch it began at (begin) and addDevice stores its result only when the device
+// was not forgotten since.
 const (
 	authCacheSize = 20000
 	authCacheTTL  = 5 * time.Second
@@ -34,11 +39,22 @@ type authCache struct {
 	byHash  map[string]authEntry // keyed by the credential's keyed hash
 	hashOf  map[deviceKey]string
 	tenants map[mdm.TenantID]tenantEntry
+
+	epoch     uint64               // how many times forget ran
+	forgotten map[deviceKey]uint64 // the epoch each device was last forgotten at
+	floor     uint64               // forgotten was cleared at this epoch: older lookups are not stored
 }
 
 func newAuthCache(max int, ttl time.Duration, now func() time.Time) *authCache {
 	return &authCache{max: max, ttl: ttl, now: now, byHash: map[string]authEntry{}, hashOf: map[deviceKey]string{},
-		tenants: map[mdm.TenantID]tenantEntry{}}
+		tenants: map[mdm.TenantID]tenantEntry{}, forgotten: map[deviceKey]uint64{}}
+}
+
+// begin returns the epoch a lookup starts at, for addDevice.
+func (c *authCache) begin() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.epoch
 }
 
 func (c *authCache) device(hash []byte) (*mdm.Device, bool) {
@@ -52,9 +68,13 @@ func (c *authCache) device(hash []byte) (*mdm.Device, bool) {
 	return &d, true
 }
 
-func (c *authCache) addDevice(hash []byte, d *mdm.Device) {
+// addDevice caches d, read by a lookup that began at epoch since, unless d was forgotten after that.
+func (c *authCache) addDevice(hash []byte, d *mdm.Device, since uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if since < c.floor || c.forgotten[deviceKey{d.TenantID, d.ID}] > since {
+		return
+	}
 	now := c.now()
 	if len(c.byHash) >= c.max {
 		for h, e := range c.byHash {
@@ -72,16 +92,33 @@ func (c *authCache) addDevice(hash []byte, d *mdm.Device) {
 	c.hashOf[deviceKey{d.TenantID, d.ID}] = string(hash)
 }
 
-// forget drops the entries of ids.
+// forget drops the entries of ids and keeps lookups already under way from storing them again.
 func (c *authCache) forget(tenant mdm.TenantID, ids ...mdm.DeviceID) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.epoch++
+	if len(c.forgotten)+len(ids) > c.max {
+		clear(c.forgotten)
+		c.floor = c.epoch
+	}
 	for _, id := range ids {
 		k := deviceKey{tenant, id}
+		c.forgotten[k] = c.epoch
 		if h, ok := c.hashOf[k]; ok {
 			delete(c.byHash, h)
 			delete(c.hashOf, k)
 		}
+	}
+}
+
+// forgetPushToken drops the device's entry when it carries token (cleared by another replica).
+func (c *authCache) forgetPushToken(tenant mdm.TenantID, id mdm.DeviceID, token string) {
+	c.mu.Lock()
+	h, ok := c.hashOf[deviceKey{tenant, id}]
+	carries := ok && c.byHash[h].device.PushToken == token
+	c.mu.Unlock()
+	if carries {
+		c.forget(tenant, id)
 	}
 }
 

@@ -21,6 +21,7 @@ func (s *Service) AuthenticateDevice(ctx context.Context, credential string) (*m
 	hash := s.keys.Hash(credential)
 	d, ok := s.auth.device(hash)
 	if !ok {
+		since := s.auth.begin()
 		var err error
 		d, err = s.store.Devices().ByCredential(ctx, hash)
 		if mdm.IsCode(err, mdm.NotFound) {
@@ -29,7 +30,7 @@ func (s *Service) AuthenticateDevice(ctx context.Context, credential string) (*m
 		if err != nil {
 			return nil, err
 		}
-		s.auth.addDevice(hash, d)
+		s.auth.addDevice(hash, d, since)
 	}
 	t, ok := s.auth.tenant(d.TenantID)
 	if !ok {

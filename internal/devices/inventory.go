@@ -13,15 +13,20 @@ import (
 	"steward/internal/mdm"
 )
 
-// Bounds on what a device reports.
+// Limits on what a device reports, one set for every protocol: the agent protocol checks them on the
+// wire to name the wire field, the service checks them again, and the store keeps texts of these sizes
+// whole. A value at a limit is accepted; one byte (or one item) more is refused.
 const (
-	maxFactLen   = 256
-	maxApps      = 2000
-	maxPushToken = 4096
-	maxResults   = 100
-	maxResultLen = 16 << 10
-	maxErrorLen  = 1024
+	MaxFactBytes      = 256      // each text fact, and each app's id, name and version
+	MaxApps           = 5000     // apps in one report
+	MaxPushTokenBytes = 4096     // a push token
+	MaxResults        = 100      // command results in one check-in
+	MaxResultBytes    = 64 << 10 // a command's result text
+	MaxErrorBytes     = 4 << 10  // a command's error text
 )
+
+// maxResults is the name the check-in code uses.
+const maxResults = MaxResults
 
 // printable reports whether s is valid UTF-8 of printable characters (spaces allowed) and at most max
 // bytes long.
@@ -50,8 +55,8 @@ func cleanFacts(v *mdm.Validator, f mdm.DeviceFacts) mdm.DeviceFacts {
 	}
 	for _, t := range text {
 		*t.p = strings.TrimSpace(*t.p)
-		v.Check(printable(*t.p, maxFactLen), "facts."+t.name, "Invalid",
-			fmt.Sprintf("must be at most %d printable characters", maxFactLen))
+		v.Check(printable(*t.p, MaxFactBytes), "facts."+t.name, "Invalid",
+			fmt.Sprintf("must be at most %d printable characters", MaxFactBytes))
 	}
 	f.WifiMAC = strings.ToLower(f.WifiMAC)
 	v.Check(f.WifiMAC == "" || macAddress(f.WifiMAC), "facts.wifiMacAddress", "Invalid",
@@ -82,30 +87,30 @@ func macAddress(s string) bool {
 
 // cleanApps checks a reported app list and returns it sorted by app id, one entry per app id.
 func cleanApps(v *mdm.Validator, apps []mdm.InstalledApp) []mdm.InstalledApp {
-	if len(apps) > maxApps {
-		v.Check(false, "apps", "Size", fmt.Sprintf("at most %d apps", maxApps))
+	if len(apps) > MaxApps {
+		v.Check(false, "apps", "Size", fmt.Sprintf("at most %d apps", MaxApps))
 		return nil
 	}
 	out := make([]mdm.InstalledApp, 0, len(apps))
 	bad := false
 	for _, a := range apps {
 		a.AppID, a.Name, a.Version = strings.TrimSpace(a.AppID), strings.TrimSpace(a.Name), strings.TrimSpace(a.Version)
-		if a.AppID == "" || !printable(a.AppID, maxFactLen) || !printable(a.Name, maxFactLen) || !printable(a.Version, maxFactLen) {
+		if a.AppID == "" || !printable(a.AppID, MaxFactBytes) || !printable(a.Name, MaxFactBytes) || !printable(a.Version, MaxFactBytes) {
 			bad = true
 			continue
 		}
 		out = append(out, a)
 	}
 	v.Check(!bad, "apps", "Invalid",
-		fmt.Sprintf("every app needs an app id; ids, names and versions are at most %d printable characters", maxFactLen))
+		fmt.Sprintf("every app needs an app id; ids, names and versions are at most %d printable characters", MaxFactBytes))
 	slices.SortStableFunc(out, func(a, b mdm.InstalledApp) int { return cmp.Compare(a.AppID, b.AppID) })
 	return slices.CompactFunc(out, func(a, b mdm.InstalledApp) bool { return a.AppID == b.AppID })
 }
 
 func cleanPushToken(v *mdm.Validator, token string) string {
 	token = strings.TrimSpace(token)
-	v.Check(printable(token, maxPushToken) && !strings.Contains(token, " "), "pushToken", "Invalid",
-		fmt.Sprintf("must be at most %d printable characters without spaces", maxPushToken))
+	v.Check(printable(token, MaxPushTokenBytes) && !strings.Contains(token, " "), "pushToken", "Invalid",
+		fmt.Sprintf("must be at most %d printable characters without spaces", MaxPushTokenBytes))
 	return token
 }
 
@@ -131,8 +136,8 @@ func cleanResult(v *mdm.Validator, field string, r mdm.CommandResult) {
 	v.Check(r.ID > 0, field+".id", "Invalid", "must be the id of a command sent to this device")
 	v.Check(r.Status == mdm.CmdAcknowledged || r.Status == mdm.CmdError || r.Status == mdm.CmdNotNow,
 		field+".status", "Invalid", "must be ACKNOWLEDGED, ERROR or NOT_NOW")
-	v.Check(mdm.CleanText(r.Result) && len(r.Result) <= maxResultLen, field+".result", "Size",
-		fmt.Sprintf("must be at most %d bytes of text", maxResultLen))
-	v.Check(mdm.CleanText(r.Error) && len(r.Error) <= maxErrorLen, field+".error", "Size",
-		fmt.Sprintf("must be at most %d bytes of text", maxErrorLen))
+	v.Check(mdm.CleanText(r.Result) && len(r.Result) <= MaxResultBytes, field+".result", "Size",
+		fmt.Sprintf("must be at most %d bytes of text", MaxResultBytes))
+	v.Check(mdm.CleanText(r.Error) && len(r.Error) <= MaxErrorBytes, field+".error", "Size",
+		fmt.Sprintf("must be at most %d bytes of text", MaxErrorBytes))
 }

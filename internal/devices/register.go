@@ -12,7 +12,8 @@ import (
 
 // Register registers a device for the user whose credentials r carries, within the devices-per-user
 // limit of their setting and the tenant's license seats, and issues its credential. Bad input is
-// refused before any credential is checked, so it never uses up a PIN.
+// refused before any credential is checked, so it never uses up a PIN; the device is created in the
+// Registrar's transaction that uses the PIN up, so a registration refused there keeps it too.
 func (s *Service) Register(ctx context.Context, r Registration) (*Registered, error) {
 	var v mdm.Validator
 	switch r.Platform {
@@ -67,32 +68,12 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Registered, er
 		d, err = tx.Devices().Get(ctx, acc.TenantID, created.ID)
 		return err
 	}
-	if err := s.registerWith(ctx, r, create); err != nil {
+	if _, _, err := s.reg.RegisterDevice(ctx, r.Username, r.PIN, r.Password, create); err != nil {
 		return nil, err
 	}
 	s.log.InfoContext(ctx, "device registered", "tenant_id", d.TenantID, "device_id", d.ID, "account_id", d.AccountID,
 		"platform", d.Platform, "kind", d.Kind)
 	return &Registered{Device: d, Credential: credential, CheckinInterval: s.interval}, nil
-}
-
-// registerWith checks r's credentials and runs create: in the transaction that uses the PIN up when the
-// Registrar can, else in a transaction of its own after the check.
-func (s *Service) registerWith(ctx context.Context, r Registration, create func(tx mdm.Stores, a *mdm.Account, set *mdm.RegistrationSettings) error) error {
-	if tr, ok := s.reg.(TxRegistrar); ok {
-		_, _, err := tr.RegisterDevice(ctx, r.Username, r.PIN, r.Password, create)
-		return err
-	}
-	acc, set, err := s.reg.AuthenticateRegistration(ctx, r.Username, r.PIN, r.Password)
-	if err != nil {
-		return err
-	}
-	err = s.store.InTx(ctx, func(tx mdm.Stores) error { return create(tx, acc, set) })
-	if mdm.IsCode(err, mdm.Conflict) {
-		// The limits were checked before the PIN was used; another registration took the last place since.
-		s.log.WarnContext(ctx, "device registration refused after the credentials were accepted",
-			"tenant_id", acc.TenantID, "account_id", acc.ID, "error", err)
-	}
-	return err
 }
 
 // newUUID returns a random (version 4) UUID.

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"steward/internal/accounts"
 	"steward/internal/devices"
 	"steward/internal/mdm"
 )
@@ -124,7 +125,7 @@ func TestBadRegistrationInputKeepsThePIN(t *testing.T) {
 	eachDB(t, func(t *testing.T, f *fixture) {
 		a := f.user("t-1", "sam@acme.example.com", userPW)
 		pin := f.pin(a)
-		many := make([]mdm.InstalledApp, 2001)
+		many := make([]mdm.InstalledApp, devices.MaxApps+1)
 		for i := range many {
 			many[i] = mdm.InstalledApp{AppID: "app" + strings.Repeat("x", i%50), Name: "x"}
 		}
@@ -135,14 +136,14 @@ func TestBadRegistrationInputKeepsThePIN(t *testing.T) {
 		ctrl := phoneFacts("X")
 		ctrl.SerialNumber = "abc\x01"
 		for name, r := range map[string]devices.Registration{
-			"iOS":          {Platform: mdm.PlatformIOS, Facts: phoneFacts("X")},
-			"no platform":  {Facts: phoneFacts("X")},
-			"long name":    {Platform: mdm.PlatformAndroid, Facts: long},
-			"bad MAC":      {Platform: mdm.PlatformAndroid, Facts: mac},
-			"control char": {Platform: mdm.PlatformAndroid, Facts: ctrl},
-			"2001 apps":    {Platform: mdm.PlatformAndroid, Facts: phoneFacts("X"), Apps: many},
-			"app no id":    {Platform: mdm.PlatformAndroid, Facts: phoneFacts("X"), Apps: []mdm.InstalledApp{{Name: "x"}}},
-			"push token":   {Platform: mdm.PlatformAndroid, Facts: phoneFacts("X"), PushToken: strings.Repeat("p", 5000)},
+			"iOS":           {Platform: mdm.PlatformIOS, Facts: phoneFacts("X")},
+			"no platform":   {Facts: phoneFacts("X")},
+			"long name":     {Platform: mdm.PlatformAndroid, Facts: long},
+			"bad MAC":       {Platform: mdm.PlatformAndroid, Facts: mac},
+			"control char":  {Platform: mdm.PlatformAndroid, Facts: ctrl},
+			"too many apps": {Platform: mdm.PlatformAndroid, Facts: phoneFacts("X"), Apps: many},
+			"app no id":     {Platform: mdm.PlatformAndroid, Facts: phoneFacts("X"), Apps: []mdm.InstalledApp{{Name: "x"}}},
+			"push token":    {Platform: mdm.PlatformAndroid, Facts: phoneFacts("X"), PushToken: strings.Repeat("p", devices.MaxPushTokenBytes+1)},
 		} {
 			r.Username, r.PIN = a.Username, pin
 			if _, err := f.svc.Register(f.ctx, r); !mdm.IsCode(err, mdm.Invalid) {
@@ -213,6 +214,9 @@ func TestRegistrationLimits(t *testing.T) {
 		f.register(c, "G1")
 	})
 }
+
+// The accounts service is the Registrar: it creates the device in the transaction that uses the PIN.
+var _ devices.Registrar = (*accounts.Service)(nil)
 
 func TestRegistrationRefusedAtCreateKeepsThePIN(t *testing.T) {
 	eachDB(t, func(t *testing.T, f *fixture) {

@@ -16,21 +16,19 @@ import (
 )
 
 // Registrar checks what a user presents to register a device, as their effective registration setting
-// asks: the invitation PIN on the account's first registration, then the password, the PIN, or both
-// (a PIN is used up by a successful registration). It returns the account and the effective setting
-// (for the devices-per-user limit). accounts.Service implements it.
+// asks: the invitation PIN on the account's first registration, then the password, the PIN, or both.
+// RegisterDevice runs create, the registration's writes, with the account and its effective setting
+// (for the devices-per-user limit) in the transaction that uses the PIN up, so that a registration
+// refused there (the last seat taken meanwhile) leaves the PIN usable. accounts.Service implements it.
 type Registrar interface {
-	AuthenticateRegistration(ctx context.Context, username, pin, password string) (*mdm.Account, *mdm.RegistrationSettings, error)
-}
-
-// TxRegistrar is a Registrar that also runs the registration's writes (create) in the transaction
-// that uses the PIN up, so that a registration refused at that point (the last seat taken meanwhile)
-// leaves the PIN usable. accounts.Service implements it; Register uses it when the Registrar does.
-type TxRegistrar interface {
-	Registrar
 	RegisterDevice(ctx context.Context, username, pin, password string,
 		create func(tx mdm.Stores, a *mdm.Account, set *mdm.RegistrationSettings) error) (*mdm.Account, *mdm.RegistrationSettings, error)
 }
+
+// TxRegistrar is Registrar's former name.
+//
+// Deprecated: use Registrar.
+type TxRegistrar = Registrar
 
 // Waker asks devices to check in now (an FCM-style push for Android, APNs for Apple). Wake must not
 // block on the network for long: implementations send in the background.

@@ -1,7 +1,10 @@
 package httpapi
 
 import (
+	"fmt"
+
 	"steward/internal/android"
+	"steward/internal/devices"
 )
 
 // agentAuth says how the agent protocol authenticates, in the route descriptions.
@@ -12,6 +15,12 @@ const agentAuth = "Authenticated by the device credential (Bearer) that registra
 // agentBody states the protocol's body rules, in the route descriptions.
 const agentBody = "Bodies are JSON only (415 otherwise) and at most 1 MiB (413); fields the server does not know are ignored " +
 	"(an agent newer than the server keeps working); bad fields get 400 with fieldErrors."
+
+// agentLimits states the limits on what a device reports, in the route descriptions.
+var agentLimits = fmt.Sprintf("Limits: each text fact and each app's appId, name and version at most %d bytes; at most %d apps; "+
+	"pushToken at most %d bytes; at most %d results per check-in; a result's result at most %d bytes (64 KiB) and its "+
+	"error at most %d bytes (4 KiB). A value at its limit is accepted; one byte or item more gets 400 naming the field. ",
+	devices.MaxFactBytes, devices.MaxApps, devices.MaxPushTokenBytes, devices.MaxResults, devices.MaxResultBytes, devices.MaxErrorBytes)
 
 // agentRoutes serves Steward's Android agent protocol, version 1 (package android has the wire types).
 func (a *API) agentRoutes() {
@@ -24,7 +33,7 @@ func (a *API) agentRoutes() {
 			"invitation PIN on the first registration). facts.deviceModel and facts.platformVersion are required; " +
 			"rooted maps to jailbroken. The result holds the device's credential, shown this once: present it as a Bearer " +
 			"credential on every other agent call. Limits (devices per user, license seats) give 409 and register nothing. " +
-			agentBody,
+			agentLimits + agentBody,
 		Body: android.RegisterRequest{}, Result: android.RegisterResponse{}, JSONOnly: true, Status: 201},
 		a.agent.Register)
 
@@ -33,7 +42,7 @@ func (a *API) agentRoutes() {
 		Description: agentAuth + "Send facts and apps only when they changed since the last report (the stored inventory " +
 			"is replaced, not merged); results answer commands (ACKNOWLEDGED, ERROR or NOT_NOW); pushToken is where to " +
 			"wake the device. The reply holds the due commands (now SENT), the registration state and the interval in " +
-			"seconds until the next check-in. " + agentBody,
+			"seconds until the next check-in. " + agentLimits + agentBody,
 		Body: android.CheckinRequest{}, Result: android.CheckinResponse{}, JSONOnly: true},
 		a.agent.Checkin)
 
@@ -47,7 +56,8 @@ func (a *API) agentRoutes() {
 	a.add(Route{Method: "PUT", Path: "/api/agent/v1/commands/{id}", Tag: "Android agent", DeviceAuth: true,
 		Summary: "Answer one command",
 		Description: agentAuth + "status ACKNOWLEDGED, ERROR (with error) or NOT_NOW (sent again later); result is free text " +
-			"(≤ 64 KiB). An acknowledged WIPE or RETIRE makes the device WIPED or RETIRED and ends its credential. A command " +
+			fmt.Sprintf("(at most %d bytes, 64 KiB; error at most %d bytes, 4 KiB). ", devices.MaxResultBytes, devices.MaxErrorBytes) +
+			"An acknowledged WIPE or RETIRE makes the device WIPED or RETIRED and ends its credential. A command " +
 			"that is not this device's, or already answered, is 404. " + agentBody,
 		Body: android.CommandResult{}, Result: struct{}{}, JSONOnly: true},
 		a.agent.Acknowledge)

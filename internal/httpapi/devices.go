@@ -269,9 +269,10 @@ func (a *API) deviceRoutes() {
 
 	a.add(Route{Method: "DELETE", Path: "/api/v1/device", Tag: "Devices", Needs: authz.DeviceManage,
 		Summary: "Delete device records",
-		Description: "deviceIds=… (repeat, or comma-separated). Removes the records, their apps and command history; the " +
-			"devices' credentials stop working at once (retire or wipe first to remove management from the device itself). " +
-			"Ids of no device of the tenant are skipped.",
+		Description: "deviceIds=… (repeat, or comma-separated; a repeated id counts once). Removes the records, their apps " +
+			"and command history; the devices' credentials stop working at once (retire or wipe first to remove management " +
+			"from the device itself). All or nothing: when any id is no device of the tenant, the answer is 404 naming those " +
+			"ids (\"device 7, 9 not found: nothing was deleted\") and no device is deleted. The result is 1.",
 		Query: []Param{{"deviceIds", "integer", "device id (repeatable)"}}},
 		func(w http.ResponseWriter, r *http.Request) error {
 			ids, err := deviceIDs(r, "deviceIds")

@@ -145,7 +145,9 @@ type CheckinTouch struct {
 // ids whose state is one of from to state and returns their ids. SetAccount gives ids a new owner of the
 // same tenant (not_found for an unknown account). Delete removes those of ids that exist, with their
 // apps and commands, and returns how many. ClearAccount leaves an account's devices without an owner.
-// SetPushToken stores where to wake the device (not_found for an unknown device). States returns the
+// SetPushToken stores where to wake the device (not_found for an unknown device). ClearPushToken clears
+// the device's push token only while it still is token, and reports whether it did (false, not an
+// error, for an unknown device or one that has reported another token since). States returns the
 // registration state of each of ids that is a device of the tenant (unknown ids are left out), in one
 // query.
 type DeviceStore interface {
@@ -165,6 +167,7 @@ type DeviceStore interface {
 	Delete(ctx context.Context, tenantID TenantID, ids []DeviceID) (int, error)
 	ClearAccount(ctx context.Context, tenantID TenantID, accountIDs []AccountID) error
 	SetPushToken(ctx context.Context, tenantID TenantID, id DeviceID, token string, now time.Time) error
+	ClearPushToken(ctx context.Context, tenantID TenantID, id DeviceID, token string, now time.Time) (bool, error)
 	States(ctx context.Context, tenantID TenantID, ids []DeviceID) (map[DeviceID]string, error)
 }
 

@@ -250,6 +250,10 @@ func (s *Server) saveDemoDevices(fleet *sim.Fleet, path string) error {
 	if err != nil {
 		return err
 	}
+	// With --database-url and --secret-key nothing else may have created the data directory.
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, raw, 0o600); err != nil {
 		return err

@@ -109,11 +109,7 @@ func (s *Server) deviceOptions(mailer *mail.Mailer, wake func()) []devices.Optio
 // forgetPushToken clears a device's push token that the push service does not know, unless the
 // device has reported a new one since.
 func (s *Server) forgetPushToken(ctx context.Context, t devices.WakeTarget) {
-	d, err := s.store.Devices().Get(ctx, t.TenantID, t.DeviceID)
-	if err != nil || d.PushToken != t.PushToken {
-		return
-	}
-	if err := s.store.Devices().SetPushToken(ctx, t.TenantID, t.DeviceID, "", time.Now()); err != nil {
+	if err := s.devices.DropPushToken(ctx, t); err != nil {
 		s.log.WarnContext(ctx, "clearing an unregistered push token", "tenant_id", string(t.TenantID),
 			"device_id", int64(t.DeviceID), "err", err.Error())
 	}

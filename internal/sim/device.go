@@ -75,12 +75,14 @@ type Device struct {
 
 	locked   bool
 	lockNote string
-	messages []string
-	executed map[string]int
-	stopped  bool
-	wiped    bool
-	retired  bool
-	ending   bool // a wipe or retire is carried out: deliver the answers, then stop
+	// passcodeCleared: an unlock removed the passcode and the user has not set a new one yet.
+	passcodeCleared bool
+	messages        []string
+	executed        map[string]int
+	stopped         bool
+	wiped           bool
+	retired         bool
+	ending          bool // a wipe or retire is carried out: deliver the answers, then stop
 }
 
 // NewDevice makes a device with facts and apps drawn from seed; client is shared by the whole fleet.
@@ -234,6 +236,7 @@ func (d *Device) execute(cmds []android.Command) {
 			// Android's "clear passcode": the device opens without one, so it no longer meets the
 			// passcode requirement until the user sets a new one.
 			d.locked, d.facts.PasscodeCompliant = false, false
+			d.passcodeCleared = true
 		case "FORCE_CHECKIN":
 			d.fullNext = true
 		case "MESSAGE":

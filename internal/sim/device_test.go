@@ -199,6 +199,15 @@ func TestCommandsAreCarriedOutAndAnswered(t *testing.T) {
 	if s := d.State(); s.Locked || s.Facts.PasscodeCompliant {
 		t.Errorf("after UNLOCK: locked %v, passcode compliant %v; want the passcode cleared", s.Locked, s.Facts.PasscodeCompliant)
 	}
+	// The user sets a new passcode soon after: the device does not stay non-compliant for good.
+	for i := 0; i < 100 && !d.State().Facts.PasscodeCompliant; i++ {
+		if err := d.CheckIn(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !d.State().Facts.PasscodeCompliant {
+		t.Error("100 check-ins after UNLOCK the passcode is still not set again")
+	}
 }
 
 func TestWipeAcknowledgesThenStops(t *testing.T) {

@@ -12,6 +12,8 @@ const (
 	capacityDriftChance = 0.15
 	appChangeChance     = 0.02
 	osUpdateChance      = 0.002
+	// newPasscodeChance: after an unlock cleared the passcode, the user sets a new one soon.
+	newPasscodeChance = 0.2
 )
 
 // drift changes the device a little, as time passes between check-ins.
@@ -24,6 +26,9 @@ func (d *Device) drift() {
 	}
 	if d.rng.Float64() < osUpdateChance {
 		d.updateOS()
+	}
+	if d.passcodeCleared && d.rng.Float64() < newPasscodeChance {
+		d.facts.PasscodeCompliant, d.passcodeCleared = true, false
 	}
 }
 

@@ -169,3 +169,21 @@ func (s deviceStore) SetPushToken(ctx context.Context, tenantID mdm.TenantID, id
 	}
 	return affected(res, "device")
 }
+
+// ClearPushToken compares and clears in one statement, so that a token the device reports meanwhile
+// is never lost.
+func (s deviceStore) ClearPushToken(ctx context.Context, tenantID mdm.TenantID, id mdm.DeviceID, token string, now time.Time) (bool, error) {
+	if token == "" {
+		return false, nil
+	}
+	res, err := s.q.ExecContext(ctx, `UPDATE devices SET push_token='', modified_at=$1 WHERE tenant_id=$2 AND id=$3 AND push_token=$4`,
+		ms(now), tenantID, id, token)
+	if err != nil {
+		return false, dbError(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, dbError(err)
+	}
+	return n > 0, nil
+}

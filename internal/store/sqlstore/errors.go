@@ -52,6 +52,11 @@ func dbError(err error) error {
 		// NUL or invalid UTF-8 in a text value: bad input, whichever layer let it through.
 		return mdm.Wrap(mdm.Invalid, err, "text must be UTF-8 without NUL characters")
 	}
+	if errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001") {
+		// A deadlock or serialization failure: PostgreSQL rolled the transaction back and the same
+		// request may succeed if sent again.
+		return mdm.Wrap(mdm.Unavailable, err, "the database was busy with a conflicting change: try again")
+	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return mdm.Wrap(mdm.Unavailable, err, "request cancelled or timed out")
 	}

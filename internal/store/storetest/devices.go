@@ -157,6 +157,9 @@ func testDeviceTenantsApart(t *testing.T, f *fixture) {
 	wantCode(t, "B reads A's apps", err, mdm.NotFound)
 	wantCode(t, "B sets A's attributes", ds.SetCustomAttributes(f.ctx, f.B.ID, a.ID, map[string]string{"k": "v"}, later), mdm.NotFound)
 	wantCode(t, "B sets A's push token", ds.SetPushToken(f.ctx, f.B.ID, a.ID, "tok", later), mdm.NotFound)
+	if ok, err := ds.ClearPushToken(f.ctx, f.B.ID, a.ID, "tok", later); ok || err != nil {
+		t.Errorf("B clears A's push token = %v, %v; want false, nil", ok, err)
+	}
 	must(t, "B touches A's device", ds.TouchCheckins(f.ctx, []mdm.CheckinTouch{{TenantID: f.B.ID, ID: a.ID, At: later}}))
 	moved, err := ds.SetState(f.ctx, f.B.ID, []mdm.DeviceID{a.ID}, []string{mdm.StateActive}, mdm.StateWipePending, later)
 	if err != nil || len(moved) != 0 {
@@ -205,7 +208,17 @@ func testDeviceInventory(t *testing.T, f *fixture) {
 	must(t, "SetApps", ds.SetApps(f.ctx, f.A.ID, d.ID, apps, appsHash, later))
 	attrs := map[string]string{"costCenter": "42", "site": "Zürich"}
 	must(t, "SetCustomAttributes", ds.SetCustomAttributes(f.ctx, f.A.ID, d.ID, attrs, later))
+	must(t, "SetPushToken", ds.SetPushToken(f.ctx, f.A.ID, d.ID, "fcm-old", later))
+	// ClearPushToken clears only the token it is given; the device reported another one meanwhile.
 	must(t, "SetPushToken", ds.SetPushToken(f.ctx, f.A.ID, d.ID, "fcm-token", later))
+	for _, c := range []struct {
+		id    mdm.DeviceID
+		token string
+	}{{d.ID, "fcm-old"}, {d.ID, ""}, {d.ID + 1000, "fcm-token"}} {
+		if ok, err := ds.ClearPushToken(f.ctx, f.A.ID, c.id, c.token, later); ok || err != nil {
+			t.Errorf("ClearPushToken(%d, %q) = %v, %v; want false, nil", c.id, c.token, ok, err)
+		}
+	}
 
 	want := d
 	want.Kind, want.Facts, want.FactsHash, want.AppsHash = mdm.KindAndroidTablet, nf, hash, appsHash
@@ -215,6 +228,13 @@ func testDeviceInventory(t *testing.T, f *fixture) {
 	if d := diff(want, *got); d != "" {
 		t.Errorf("after the inventory writes (-want +got):\n%s", d)
 	}
+	if ok, err := ds.ClearPushToken(f.ctx, f.A.ID, d.ID, "fcm-token", later); !ok || err != nil {
+		t.Errorf("ClearPushToken of the stored token = %v, %v; want true, nil", ok, err)
+	}
+	if got, _ := ds.Get(f.ctx, f.A.ID, d.ID); got.PushToken != "" {
+		t.Errorf("after ClearPushToken: token %q, want none", got.PushToken)
+	}
+	must(t, "SetPushToken", ds.SetPushToken(f.ctx, f.A.ID, d.ID, "fcm-token", later))
 	gotApps, err := ds.Apps(f.ctx, f.A.ID, d.ID)
 	must(t, "Apps", err)
 	wantApps := []mdm.InstalledApp{{AppID: "org.example.a", Name: "A", Version: "1"}, {AppID: "org.example.b", Name: "B", Version: "3"}}
