@@ -46,6 +46,12 @@ func (s *Service) RegisterDevice(ctx context.Context, username, pin, password st
 		return nil, nil, err
 	}
 	needPIN, needPassword := registrationNeeds(a, set, ever)
+	if !needPassword && password != "" {
+		// An unknown user's password costs a hash (unknownRegistrant); so does one given here.
+		if err := s.spendPassword(ctx, password); err != nil {
+			return nil, nil, err
+		}
+	}
 	if needPassword {
 		// Authenticate also refuses a disabled account and a suspended tenant.
 		if _, err := s.Authenticate(ctx, username, password); err != nil {
@@ -77,10 +83,19 @@ func (s *Service) RegisterDevice(ctx context.Context, username, pin, password st
 	return a, set, nil
 }
 
+// RegistrationSettingsFor is the registration setting in force for account a (its groups' override or
+// the tenant default), read in tx: the devices service checks a new owner's devices-per-user limit
+// with it.
+func (s *Service) RegistrationSettingsFor(ctx context.Context, tx mdm.Stores, a *mdm.Account) (*mdm.RegistrationSettings, error) {
+	return s.registrationSettingsFor(ctx, tx, a)
+}
+
 // registrationNeeds says which credentials a registration of a takes under set, ever being how many
-// devices a has registered so far.
+// devices a has registered so far. A half account (no password) always uses its PIN. The first
+// registration takes the invitation PIN when the setting uses PINs; under PASSWORD_ONLY a full account
+// was invited with its password and registers with it from the first device on.
 func registrationNeeds(a *mdm.Account, set *mdm.RegistrationSettings, ever int) (pin, password bool) {
-	if ever == 0 || a.PasswordHash == "" {
+	if a.PasswordHash == "" || ever == 0 && set.UsesPIN() {
 		return true, false
 	}
 	switch set.AuthType {
@@ -107,6 +122,18 @@ func (s *Service) unknownRegistrant(ctx context.Context, username, pin, password
 		}
 	}
 	return errBadRegistration
+}
+
+// spendPassword does the hashing work Authenticate would do on password, for a known user whose
+// registration does not check it, so that timing does not tell known users from unknown ones.
+func (s *Service) spendPassword(ctx context.Context, password string) error {
+	if len(password) > 256 || !mdm.CleanText(password) {
+		return nil // Authenticate refuses these before hashing
+	}
+	if err := s.spendDummyHash(ctx, password); err != errBadCredentials {
+		return err
+	}
+	return nil
 }
 
 // registrationError turns the wrong-credential answers of the password and PIN checks into the one

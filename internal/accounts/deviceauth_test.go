@@ -44,7 +44,9 @@ func TestRegistrationNeeds(t *testing.T) {
 		ever       int
 		pin, passw bool
 	}{
-		{full, mdm.PasswordOnly, 0, true, false},
+		{full, mdm.PasswordOnly, 0, false, true},
+		{full, mdm.PINOnly, 0, true, false},
+		{half, mdm.PasswordOnly, 0, true, false},
 		{full, mdm.PINAndPassword, 0, true, false},
 		{full, mdm.PasswordOnly, 1, false, true},
 		{full, mdm.PINOnly, 1, true, false},

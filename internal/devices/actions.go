@@ -25,9 +25,19 @@ var actions = map[Action]actionSpec{
 	ForceCheckin: {command: mdm.CmdForceCheckin, from: []string{mdm.StateActive}},
 	Wipe:         {command: mdm.CmdWipe, from: []string{mdm.StateActive, mdm.StateRetirePending}, to: mdm.StateWipePending},
 	Retire:       {command: mdm.CmdRetire, from: []string{mdm.StateActive}, to: mdm.StateRetirePending},
-	// wipeCancel queues nothing: it cancels the wipe that has not been carried out yet.
+	// wipeCancel queues nothing: it cancels the wipe that the device has not received yet.
 	WipeCancel: {from: []string{mdm.StateWipePending}, to: mdm.StateActive},
 }
+
+// collapses are the command types a repeat of which, queued before the device fetched the first,
+// would change nothing: the queue keeps one.
+var collapses = map[string]bool{mdm.CmdLock: true, mdm.CmdUnlock: true, mdm.CmdForceCheckin: true}
+
+// Command states for cancelling: every open one, and those a wipeCancel may still call back.
+var (
+	openStatuses = []string{mdm.CmdPending, mdm.CmdSent, mdm.CmdNotNow}
+	cancellable  = []string{mdm.CmdPending, mdm.CmdNotNow}
+)
 
 // Lock option bounds.
 const (
@@ -57,7 +67,8 @@ func lockPayload(o ActionOptions) (map[string]string, error) {
 }
 
 // Act queues action for every device of ids (DeviceAction), all or none, and wakes them. It returns
-// how many commands it queued (none for wipeCancel, which cancels the pending wipes). A device unknown
+// how many devices it queued the command for (a repeat the queue collapsed counts; none for
+// wipeCancel, which cancels the wipes not yet received: a received one is a conflict). A device unknown
 // in the tenant makes it not_found, a device in a state the action does not apply to conflict; both
 // name the devices.
 func (s *Service) Act(ctx context.Context, action Action, ids []mdm.DeviceID, opts ActionOptions) (int, error) {
@@ -83,16 +94,24 @@ func (s *Service) Act(ctx context.Context, action Action, ids []mdm.DeviceID, op
 	now := s.now()
 	queued := 0
 	err = s.store.InTx(ctx, func(tx mdm.Stores) error {
+		if action == WipeCancel {
+			if err := wipeReceived(ctx, tx, tenantID, ids); err != nil {
+				return err
+			}
+		}
 		if spec.command != "" {
-			got, err := tx.Commands().Enqueue(ctx, tenantID, ids, spec.from,
-				mdm.NewCommand{Type: spec.command, Payload: payload, CreatedBy: p.Username}, now)
+			got, err := tx.Commands().Enqueue(ctx, tenantID, ids, spec.from, mdm.NewCommand{Type: spec.command,
+				Payload: payload, CreatedBy: p.Username, Collapse: collapses[spec.command]}, now)
 			if err != nil {
 				return err
 			}
 			if len(got) != len(ids) {
-				return refused(ctx, tx, tenantID, ids, got, string(action), spec.from)
+				// The others are unknown, in another state, or already have this command next.
+				if err := refused(ctx, tx, tenantID, ids, got, string(action), spec.from); err != nil {
+					return err
+				}
 			}
-			queued = len(got)
+			queued = len(ids)
 		}
 		if spec.to != "" {
 			moved, err := s.moveState(ctx, tx, tenantID, ids, action, spec, now)
@@ -100,14 +119,15 @@ func (s *Service) Act(ctx context.Context, action Action, ids []mdm.DeviceID, op
 				return err
 			}
 			if len(moved) != len(ids) {
-				return refused(ctx, tx, tenantID, ids, moved, string(action), spec.from)
+				if err := refused(ctx, tx, tenantID, ids, moved, string(action), spec.from); err != nil {
+					return err
+				}
+				return mdm.Errorf(mdm.Conflict, "the devices changed meanwhile: nothing was queued")
 			}
 		}
 		if action == WipeCancel {
-			for _, id := range ids {
-				if _, err := tx.Commands().Cancel(ctx, tenantID, id, mdm.CmdWipe, now); err != nil {
-					return err
-				}
+			if _, err := tx.Commands().CancelOpen(ctx, tenantID, ids, mdm.CmdWipe, cancellable, now); err != nil {
+				return err
 			}
 		}
 		details := map[string]any{"ids": ids}
@@ -141,8 +161,8 @@ func (s *Service) moveState(ctx context.Context, tx mdm.Stores, tenantID mdm.Ten
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range retiring {
-		if _, err := tx.Commands().Cancel(ctx, tenantID, id, mdm.CmdRetire, now); err != nil {
+	if len(retiring) > 0 {
+		if _, err := tx.Commands().CancelOpen(ctx, tenantID, retiring, mdm.CmdRetire, openStatuses, now); err != nil {
 			return nil, err
 		}
 	}
@@ -152,35 +172,63 @@ func (s *Service) moveState(ctx context.Context, tx mdm.Stores, tenantID mdm.Ten
 
 // refused explains why an action did not apply to every device of ids (done being those it did
 // apply to): not_found naming the devices unknown in the tenant, else conflict naming those in
-// another state. The caller returns it, which rolls the transaction back.
+// another state. It reads the states of the others in one query, and returns nil when all of them
+// are in one of states (a repeat that the queue collapsed). The caller returns the error, which rolls
+// the transaction back.
 func refused(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID, ids, done []mdm.DeviceID, action string, states []string) error {
+	rest := others(ids, done)
+	got, err := tx.Devices().States(ctx, tenantID, rest)
+	if err != nil {
+		return err
+	}
 	var gone []mdm.DeviceID
 	var wrong []string
-	for _, id := range ids {
-		if slices.Contains(done, id) {
-			continue
-		}
-		d, err := tx.Devices().Get(ctx, tenantID, id)
-		if mdm.IsCode(err, mdm.NotFound) {
+	for _, id := range rest {
+		state, ok := got[id]
+		switch {
+		case !ok:
 			gone = append(gone, id)
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if len(wrong) < 10 {
-			wrong = append(wrong, fmt.Sprintf("%d (%s)", id, d.RegistrationState))
+		case !slices.Contains(states, state) && len(wrong) < 10:
+			wrong = append(wrong, fmt.Sprintf("%d (%s)", id, state))
 		}
 	}
 	if len(gone) > 0 {
 		return mdm.Errorf(mdm.NotFound, "device %s not found: nothing was queued", idList(gone))
 	}
+	if len(wrong) == 0 {
+		return nil
+	}
 	return mdm.Errorf(mdm.Conflict, "%s applies to devices that are %s; device %s is not: nothing was queued",
 		action, strings.Join(states, " or "), strings.Join(wrong, ", "))
 }
 
-// wakeChunk is how many devices one read for push tokens covers.
-const wakeChunk = 200
+// others returns those of ids (sorted) that are not in done.
+func others(ids, done []mdm.DeviceID) []mdm.DeviceID {
+	in := make(map[mdm.DeviceID]bool, len(done))
+	for _, id := range done {
+		in[id] = true
+	}
+	var out []mdm.DeviceID
+	for _, id := range ids {
+		if !in[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// wipeReceived refuses to cancel a wipe that a device of ids has already received (SENT): the device
+// may be carrying it out, so nothing is changed.
+func wipeReceived(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID, ids []mdm.DeviceID) error {
+	sent, err := tx.Commands().Having(ctx, tenantID, ids, mdm.CmdWipe, []string{mdm.CmdSent})
+	if err != nil || len(sent) == 0 {
+		return err
+	}
+	return mdm.Errorf(mdm.Conflict, "device %s has already received the wipe: nothing was cancelled", idList(sent))
+}
+
+// readChunk is how many devices one read of devices by id covers.
+const readChunk = 200
 
 // wake asks the devices to check in now. It reads their push tokens after the commit; a failure only
 // delays the devices to their next scheduled check-in, so it is logged, not returned.
@@ -188,21 +236,15 @@ func (s *Service) wake(ctx context.Context, tenantID mdm.TenantID, ids []mdm.Dev
 	if s.waker == nil {
 		return
 	}
+	found, err := devicesByID(ctx, s.store, tenantID, ids)
+	if err != nil {
+		s.log.WarnContext(ctx, "devices not woken", "tenant_id", tenantID, "error", err)
+		return
+	}
 	var targets []WakeTarget
-	for chunk := range slices.Chunk(ids, wakeChunk) {
-		or := make(mdm.Or, len(chunk))
-		for i, id := range chunk {
-			or[i] = mdm.Compare{Field: "id", Op: mdm.Eq, Value: int64(id)}
-		}
-		page, err := s.store.Devices().List(ctx, tenantID, mdm.ListOptions{Rows: len(chunk), Filter: or})
-		if err != nil {
-			s.log.WarnContext(ctx, "devices not woken", "tenant_id", tenantID, "error", err)
-			return
-		}
-		for _, d := range page.Items {
-			if d.PushToken != "" {
-				targets = append(targets, WakeTarget{TenantID: tenantID, DeviceID: d.ID, Platform: d.Platform, PushToken: d.PushToken})
-			}
+	for _, id := range ids {
+		if d, ok := found[id]; ok && d.PushToken != "" {
+			targets = append(targets, WakeTarget{TenantID: tenantID, DeviceID: d.ID, Platform: d.Platform, PushToken: d.PushToken})
 		}
 	}
 	if len(targets) > 0 {

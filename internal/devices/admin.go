@@ -158,7 +158,7 @@ func truncate(s string, n int) string {
 }
 
 // UpdateAccount gives devices a new owner in the same tenant (DeviceManage): all of ids or, if any is
-// unknown, none.
+// unknown or the new owner would pass the devices-per-user limit of their registration setting, none.
 func (s *Service) UpdateAccount(ctx context.Context, accountID mdm.AccountID, ids []mdm.DeviceID) error {
 	tenantID, err := authz.RequireTenant(mdm.PrincipalFrom(ctx), authz.DeviceManage)
 	if err != nil {
@@ -177,6 +177,14 @@ func (s *Service) UpdateAccount(ctx context.Context, accountID mdm.AccountID, id
 		if err != nil {
 			return err
 		}
+		set, err := s.settingsFor(ctx, tx, a)
+		if err != nil {
+			return err
+		}
+		before, _, err := tx.Devices().CountForAccount(ctx, tenantID, a.ID)
+		if err != nil {
+			return err
+		}
 		n, err := tx.Devices().SetAccount(ctx, tenantID, ids, accountID, now)
 		if err != nil {
 			return err
@@ -184,24 +192,50 @@ func (s *Service) UpdateAccount(ctx context.Context, accountID mdm.AccountID, id
 		if n != len(ids) {
 			return s.missing(ctx, tx, tenantID, ids, "no device changed owner")
 		}
+		after, _, err := tx.Devices().CountForAccount(ctx, tenantID, a.ID)
+		if err != nil {
+			return err
+		}
+		// An owner already over a lowered limit may still take retired or wiped devices.
+		if limit := set.DevicesPerUser; limit > 0 && after > limit && after > before {
+			return mdm.Errorf(mdm.Conflict, "%s would have %d registered devices, more than the %d their registration "+
+				"setting allows: no device changed owner", a.Username, after, limit)
+		}
 		return audit.Write(ctx, tx.Audit(), now, audit.Entry{TenantID: tenantID, Action: "device.update_account",
 			TargetType: "device", TargetID: auditTarget(ids), Details: map[string]any{"ids": ids, "accountId": a.ID,
 				"owner": a.Username}})
 	})
 }
 
-// missing returns not_found naming those of ids that are not devices of the tenant (read in tx, whose
-// changes the caller then rolls back by returning the error).
+// missing returns not_found naming those of ids that are not devices of the tenant (read in tx, in one
+// query, whose changes the caller then rolls back by returning the error).
 func (s *Service) missing(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID, ids []mdm.DeviceID, outcome string) error {
+	known, err := tx.Devices().States(ctx, tenantID, ids)
+	if err != nil {
+		return err
+	}
 	var gone []mdm.DeviceID
 	for _, id := range ids {
-		if _, err := tx.Devices().Get(ctx, tenantID, id); mdm.IsCode(err, mdm.NotFound) {
+		if _, ok := known[id]; !ok {
 			gone = append(gone, id)
-		} else if err != nil {
-			return err
 		}
 	}
 	return mdm.Errorf(mdm.NotFound, "device %s not found: %s", idList(gone), outcome)
+}
+
+// SettingsRegistrar is a Registrar that also reads the registration setting in force for an account
+// (its groups' override or the tenant default) in tx. accounts.Service implements it; without it the
+// tenant default applies.
+type SettingsRegistrar interface {
+	RegistrationSettingsFor(ctx context.Context, tx mdm.Stores, a *mdm.Account) (*mdm.RegistrationSettings, error)
+}
+
+// settingsFor is the registration setting in force for a, for its devices-per-user limit.
+func (s *Service) settingsFor(ctx context.Context, tx mdm.Stores, a *mdm.Account) (*mdm.RegistrationSettings, error) {
+	if r, ok := s.reg.(SettingsRegistrar); ok {
+		return r.RegistrationSettingsFor(ctx, tx, a)
+	}
+	return tx.RegistrationSettings().Get(ctx, a.TenantID)
 }
 
 // Delete removes device records, their apps and commands (DeviceManage): all of ids or, if any is

@@ -1,6 +1,7 @@
 package devices_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -164,8 +165,8 @@ func TestRetentionPrunesCompletedCommands(t *testing.T) {
 	eachDB(t, func(t *testing.T, f *fixture) {
 		r := f.register(f.user("t-1", "sam@acme.example.com", userPW), "X1")
 		ids := []mdm.DeviceID{r.Device.ID}
-		for range 3 {
-			if _, err := f.svc.Act(f.admin1, devices.Lock, ids, devices.ActionOptions{}); err != nil {
+		for i := range 3 {
+			if _, err := f.svc.Act(f.admin1, devices.Lock, ids, devices.ActionOptions{Message: fmt.Sprint("lock ", i)}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -191,9 +192,18 @@ func TestRetentionPrunesCompletedCommands(t *testing.T) {
 		if n, err := f.svc.Prune(f.ctx); err != nil || n != 2 {
 			t.Errorf("prune after the retention: %d, %v; want 2", n, err)
 		}
+		// The one never answered has expired: ERROR now, pruned a retention later.
 		counts, err = f.svc.QueueCounts(f.ctx)
-		if err != nil || counts[mdm.CmdAcknowledged] != 0 || counts[mdm.CmdSent] != 1 {
+		if err != nil || counts[mdm.CmdAcknowledged] != 0 || counts[mdm.CmdSent] != 0 || counts[mdm.CmdError] != 1 {
 			t.Errorf("queue counts after pruning: %v, %v", counts, err)
+		}
+		page, err := f.svc.Commands(f.admin1, d.ID, mdm.ListOptions{})
+		if err != nil || len(page.Items) != 1 || !strings.HasPrefix(page.Items[0].Error, "expired: not delivered within") {
+			t.Errorf("history after pruning: %+v, %v", page.Items, err)
+		}
+		f.clock.add(devices.DefaultRetention + time.Hour)
+		if n, err := f.svc.Prune(f.ctx); err != nil || n != 1 {
+			t.Errorf("prune a retention after the expiry: %d, %v; want 1", n, err)
 		}
 	})
 }

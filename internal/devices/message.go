@@ -3,6 +3,7 @@ package devices
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"steward/internal/audit"
@@ -59,7 +60,9 @@ func (s *Service) SendMessage(ctx context.Context, m Message) (int, error) {
 				return err
 			}
 			if len(got) != len(ids) {
-				return refused(ctx, tx, tenantID, ids, got, "message", []string{mdm.StateActive})
+				if err := refused(ctx, tx, tenantID, ids, got, "message", []string{mdm.StateActive}); err != nil {
+					return err
+				}
 			}
 			commands = len(got)
 		}
@@ -101,16 +104,17 @@ func (s *Service) mailOwners(ctx context.Context, tx mdm.Stores, tenantID mdm.Te
 			sender = name
 		}
 	}
+	found, err := devicesByID(ctx, tx, tenantID, ids)
+	if err != nil {
+		return 0, err
+	}
 	var gone []mdm.DeviceID
 	sent := map[mdm.AccountID]bool{}
 	for _, id := range ids {
-		d, err := tx.Devices().Get(ctx, tenantID, id)
-		if mdm.IsCode(err, mdm.NotFound) {
+		d, ok := found[id]
+		if !ok {
 			gone = append(gone, id)
 			continue
-		}
-		if err != nil {
-			return 0, err
 		}
 		if d.AccountID == 0 || d.OwnerEmail == "" || sent[d.AccountID] {
 			continue
@@ -126,4 +130,23 @@ func (s *Service) mailOwners(ctx context.Context, tx mdm.Stores, tenantID mdm.Te
 		return 0, mdm.Errorf(mdm.NotFound, "device %s not found: nothing was sent", idList(gone))
 	}
 	return len(sent), nil
+}
+
+// devicesByID reads the devices of ids that the tenant has, readChunk at a time rather than one by one.
+func devicesByID(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID, ids []mdm.DeviceID) (map[mdm.DeviceID]*mdm.Device, error) {
+	out := make(map[mdm.DeviceID]*mdm.Device, len(ids))
+	for chunk := range slices.Chunk(ids, readChunk) {
+		or := make(mdm.Or, len(chunk))
+		for i, id := range chunk {
+			or[i] = mdm.Compare{Field: "id", Op: mdm.Eq, Value: int64(id)}
+		}
+		page, err := tx.Devices().List(ctx, tenantID, mdm.ListOptions{Rows: len(chunk), Filter: or})
+		if err != nil {
+			return nil, err
+		}
+		for i := range page.Items {
+			out[page.Items[i].ID] = &page.Items[i]
+		}
+	}
+	return out, nil
 }

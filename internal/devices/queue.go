@@ -51,7 +51,8 @@ func (s *Service) deliver(ctx context.Context, d *mdm.Device, limit int, now tim
 }
 
 // Acknowledge stores d's answer to one of its commands (not_found when the command is not d's or has
-// been answered already). An acknowledged wipe or retire completes the device's registration state.
+// been answered already). An acknowledged wipe or retire completes the device's registration state; an
+// ERROR to one makes the device ACTIVE again.
 func (s *Service) Acknowledge(ctx context.Context, d *mdm.Device, r mdm.CommandResult) error {
 	var v mdm.Validator
 	cleanResult(&v, "result", r)
@@ -73,36 +74,54 @@ func (s *Service) Acknowledge(ctx context.Context, d *mdm.Device, r mdm.CommandR
 	return nil
 }
 
-// complete stores one answer of d and, for an acknowledged wipe or retire, moves d to WIPED or
-// RETIRED. It returns the state d moved to, or "".
+// stateMove is how an answer to a WIPE or RETIRE moves the device, and the audit action it writes.
+type stateMove struct {
+	from   []string
+	to     string
+	action string
+}
+
+// stateMoves are keyed by command type and answer. An acknowledgement counts whatever the device's
+// state: a wipe or retire the device received before it was cancelled (a retire overtaken by a wipe)
+// was still carried out. An ERROR ends the pending state, so that the administrator can act again.
+var stateMoves = map[[2]string]stateMove{
+	{mdm.CmdWipe, mdm.CmdAcknowledged}:   {from: notDone, to: mdm.StateWiped, action: "device.wiped"},
+	{mdm.CmdRetire, mdm.CmdAcknowledged}: {from: notDone, to: mdm.StateRetired, action: "device.retired"},
+	{mdm.CmdWipe, mdm.CmdError}:          {from: []string{mdm.StateWipePending}, to: mdm.StateActive, action: "device.wipe.failed"},
+	{mdm.CmdRetire, mdm.CmdError}:        {from: []string{mdm.StateRetirePending}, to: mdm.StateActive, action: "device.retire.failed"},
+}
+
+// notDone are the states of a device still under management.
+var notDone = []string{mdm.StateActive, mdm.StateRetirePending, mdm.StateWipePending}
+
+// complete stores one answer of d and moves d as stateMoves say: to WIPED or RETIRED, whose open
+// commands it cancels (the device takes no more), or back to ACTIVE. It returns the state d moved
+// to, or "".
 func (s *Service) complete(ctx context.Context, tx mdm.Stores, d *mdm.Device, r mdm.CommandResult, now time.Time) (string, error) {
 	c, err := tx.Commands().Complete(ctx, d.TenantID, d.ID, r, now)
 	if err != nil {
 		return "", err
 	}
-	if c.Status != mdm.CmdAcknowledged {
+	m, ok := stateMoves[[2]string{c.Type, c.Status}]
+	if !ok {
 		return "", nil
 	}
-	var from, to string
-	switch c.Type {
-	case mdm.CmdWipe:
-		from, to = mdm.StateWipePending, mdm.StateWiped
-	case mdm.CmdRetire:
-		from, to = mdm.StateRetirePending, mdm.StateRetired
-	default:
-		return "", nil
-	}
-	ids, err := tx.Devices().SetState(ctx, d.TenantID, []mdm.DeviceID{d.ID}, []string{from}, to, now)
+	ids, err := tx.Devices().SetState(ctx, d.TenantID, []mdm.DeviceID{d.ID}, m.from, m.to, now)
 	if err != nil || len(ids) == 0 {
 		return "", err
 	}
-	action := "device.wiped"
-	if to == mdm.StateRetired {
-		action = "device.retired"
+	if m.to != mdm.StateActive {
+		if _, err := tx.Commands().CancelOpen(ctx, d.TenantID, ids, "", openStatuses, now); err != nil {
+			return "", err
+		}
 	}
-	err = audit.Write(ctx, tx.Audit(), now, audit.Entry{TenantID: d.TenantID, Action: action, TargetType: "device",
-		TargetID: fmt.Sprint(d.ID), Details: map[string]any{"id": d.ID, "commandId": c.ID}})
-	return to, err
+	details := map[string]any{"id": d.ID, "commandId": c.ID}
+	if c.Status == mdm.CmdError {
+		details["error"] = c.Error
+	}
+	err = audit.Write(ctx, tx.Audit(), now, audit.Entry{TenantID: d.TenantID, Action: m.action, TargetType: "device",
+		TargetID: fmt.Sprint(d.ID), Details: details})
+	return m.to, err
 }
 
 // afterComplete drops d from the authentication cache once its state moved: a wiped or retired
@@ -113,6 +132,10 @@ func (s *Service) afterComplete(d *mdm.Device, moved string) {
 	}
 	d.RegistrationState = moved
 	s.auth.forget(d.TenantID, d.ID)
+	if moved == mdm.StateActive {
+		s.log.Warn("device refused a wipe or retirement: ACTIVE again", "tenant_id", d.TenantID, "device_id", d.ID)
+		return
+	}
 	s.log.Info("device confirmed its "+map[string]string{mdm.StateWiped: "wipe", mdm.StateRetired: "retirement"}[moved],
 		"tenant_id", d.TenantID, "device_id", d.ID)
 }

@@ -32,14 +32,24 @@ func TestRegistrationBySettingType(t *testing.T) {
 					return f.svc.Register(f.ctx, devices.Registration{Username: a.Username, PIN: pin, Password: pw,
 						Platform: mdm.PlatformAndroid, Facts: phoneFacts("S" + a.Username)})
 				}
-				// The first registration takes the invitation PIN, whatever the setting; the password alone fails.
-				if _, err := reg("", userPW); !mdm.IsCode(err, mdm.Unauthenticated) {
-					t.Fatalf("first registration with the password: %v, want unauthenticated", err)
-				}
+				// The first registration takes the invitation PIN when the setting uses PINs (the password
+				// alone fails); under PASSWORD_ONLY the full account registers with its password.
+				var first *devices.Registered
 				pin := f.pin(a)
-				first, err := reg(pin, "")
-				if err != nil {
-					t.Fatalf("first registration with the PIN: %v", err)
+				if c.auth == mdm.PasswordOnly {
+					var err error
+					if first, err = reg("", userPW); err != nil {
+						t.Fatalf("first registration with the password: %v", err)
+					}
+					pin = f.pin(a)
+				} else {
+					if _, err := reg("", userPW); !mdm.IsCode(err, mdm.Unauthenticated) {
+						t.Fatalf("first registration with the password: %v, want unauthenticated", err)
+					}
+					var err error
+					if first, err = reg(pin, ""); err != nil {
+						t.Fatalf("first registration with the PIN: %v", err)
+					}
 				}
 				if !strings.HasPrefix(first.Credential, "sdc_") || len(first.Credential) < 4+43 {
 					t.Errorf("credential %q: want sdc_ and 256 random bits", first.Credential)
@@ -212,7 +222,8 @@ func TestRegistrationRefusedAtCreateKeepsThePIN(t *testing.T) {
 	eachDB(t, func(t *testing.T, f *fixture) {
 		for _, auth := range []mdm.RegistrationAuthType{mdm.PINOnly, mdm.PasswordOnly} {
 			f.setting("t-1", auth, 5)
-			a := f.user("t-1", "u-"+strings.ToLower(string(auth))+"@acme.example.com", userPW)
+			// A half account: it registers with its PIN under every setting.
+			a := f.user("t-1", "u-"+strings.ToLower(string(auth))+"@acme.example.com", "")
 			pin := f.pin(a)
 			reg := func() error {
 				_, err := f.svc.Register(f.ctx, devices.Registration{Username: a.Username, PIN: pin, Platform: mdm.PlatformAndroid,

@@ -147,7 +147,9 @@ type CheckinTouch struct {
 // apps and commands, and returns how many. ClearAccount leaves an account's devices without an owner.
 // SetPushToken stores where to wake the device (not_found for an unknown device). ClearPushToken clears
 // the device's push token only while it still is token, and reports whether it did (false, not an
-// error, for an unknown device or one that has reported another token since).
+// error, for an unknown device or one that has reported another token since). States returns the
+// registration state of each of ids that is a device of the tenant (unknown ids are left out), in one
+// query.
 type DeviceStore interface {
 	Create(ctx context.Context, d NewDevice, now time.Time) (*Device, error)
 	Get(ctx context.Context, tenantID TenantID, id DeviceID) (*Device, error)
@@ -166,6 +168,7 @@ type DeviceStore interface {
 	ClearAccount(ctx context.Context, tenantID TenantID, accountIDs []AccountID) error
 	SetPushToken(ctx context.Context, tenantID TenantID, id DeviceID, token string, now time.Time) error
 	ClearPushToken(ctx context.Context, tenantID TenantID, id DeviceID, token string, now time.Time) (bool, error)
+	States(ctx context.Context, tenantID TenantID, ids []DeviceID) (map[DeviceID]string, error)
 }
 
 // CommandID identifies a queued command within its tenant.
@@ -209,11 +212,13 @@ type Command struct {
 	Error       string // the device's error message for ERROR
 }
 
-// NewCommand is a command to queue for several devices at once.
+// NewCommand is a command to queue for several devices at once. Collapse skips a device whose newest
+// command is a PENDING one of the same type and payload: repeating it would change nothing.
 type NewCommand struct {
 	Type      string
 	Payload   map[string]string
 	CreatedBy string
+	Collapse  bool
 }
 
 // CommandResult is a device's answer to one command.
@@ -237,11 +242,18 @@ var CommandFields = FieldSet{
 // limit, the device's commands to deliver now: PENDING and NOT_NOW ones, and SENT ones sent before
 // resendBefore (the device never answered); MarkSent marks them SENT. Complete stores a device's
 // answer to its own command (not_found when the command is not the device's, or is already
-// ACKNOWLEDGED, ERROR or CANCELLED) and returns the command. Cancel marks the device's PENDING, SENT
+// ACKNOWLEDGED, ERROR or CANCELLED) and returns the command; the one exception is an ACKNOWLEDGED
+// answer to a WIPE or RETIRE that was sent and then cancelled: the device carried it out, so it is
+// stored. Cancel marks the device's PENDING, SENT
 // or NOT_NOW commands of type typ CANCELLED and returns how many. History lists a device's commands.
 // Prune deletes at most limit ACKNOWLEDGED, ERROR and CANCELLED commands completed before before, in
 // every tenant, and returns how many. Counts returns the number of commands in each state, in every
-// tenant (for metrics and the queue-size report).
+// tenant (for metrics and the queue-size report). CancelOpen marks the commands of deviceIDs of type
+// typ ("" for every type) whose status is one of statuses CANCELLED, in one statement, and returns how
+// many. Having returns those of deviceIDs that have a command of type typ in one of statuses. Expire
+// marks at most limit open (PENDING, SENT, NOT_NOW) commands created before before ERROR with reason,
+// in every tenant, WIPE and RETIRE excepted (they wait for the device however long it is away), and
+// returns how many; Prune deletes them once they are old enough.
 type CommandStore interface {
 	Enqueue(ctx context.Context, tenantID TenantID, deviceIDs []DeviceID, states []string, c NewCommand, now time.Time) ([]DeviceID, error)
 	Due(ctx context.Context, tenantID TenantID, deviceID DeviceID, resendBefore time.Time, limit int) ([]Command, error)
@@ -251,4 +263,7 @@ type CommandStore interface {
 	History(ctx context.Context, tenantID TenantID, deviceID DeviceID, opts ListOptions) (Page[Command], error)
 	Prune(ctx context.Context, before time.Time, limit int) (int, error)
 	Counts(ctx context.Context) (map[string]int, error)
+	CancelOpen(ctx context.Context, tenantID TenantID, deviceIDs []DeviceID, typ string, statuses []string, now time.Time) (int, error)
+	Having(ctx context.Context, tenantID TenantID, deviceIDs []DeviceID, typ string, statuses []string) ([]DeviceID, error)
+	Expire(ctx context.Context, before, now time.Time, reason string, limit int) (int, error)
 }

@@ -45,8 +45,9 @@ func scanCommand(row interface{ Scan(...any) error }) (mdm.Command, error) {
 	return c, nil
 }
 
-// Enqueue fans one command out to every listed device of the tenant that is in one of states, in a
-// single INSERT … SELECT, and returns the devices it queued for in ascending order.
+// Enqueue fans one command out to every listed device of the tenant that is in one of states (and,
+// with c.Collapse, whose newest command is not the same one still pending), in a single INSERT …
+// SELECT, and returns the devices it queued for in ascending order.
 func (s commandStore) Enqueue(ctx context.Context, tenantID mdm.TenantID, deviceIDs []mdm.DeviceID, states []string, c mdm.NewCommand, now time.Time) ([]mdm.DeviceID, error) {
 	if c.Type == "" {
 		return nil, mdm.Errorf(mdm.Invalid, "a command needs a type")
@@ -67,11 +68,18 @@ func (s commandStore) Enqueue(ctx context.Context, tenantID mdm.TenantID, device
 	if err != nil {
 		return nil, err
 	}
+	collapse := ""
+	if c.Collapse {
+		// The device's newest command is this one, not yet sent: another would change nothing.
+		collapse = ` AND NOT EXISTS (SELECT 1 FROM device_commands c WHERE c.tenant_id=d.tenant_id AND c.device_id=d.id
+			AND c.status='PENDING' AND c.type=$2 AND c.payload=$3
+			AND c.id=(SELECT MAX(m.id) FROM device_commands m WHERE m.tenant_id=d.tenant_id AND m.device_id=d.id))`
+	}
 	rows, err := s.q.QueryContext(ctx, `INSERT INTO device_commands (tenant_id, device_id, type, payload, status,
 		created_by, created_at, result, error)
 		SELECT d.tenant_id, d.id, $2, $3, 'PENDING', $4, $5, '', '' FROM devices d
 		WHERE `+stores(s).unindexed("d.tenant_id")+`=$1 AND `+stores(s).inInts("d.id", "$6")+`
-		AND `+stores(s).inTexts("d.registration_state", "$7")+`
+		AND `+stores(s).inTexts("d.registration_state", "$7")+collapse+`
 		ORDER BY d.id
 		RETURNING device_id`, tenantID, c.Type, string(p), c.CreatedBy, ms(now), ids, stateList)
 	if err != nil {
@@ -121,8 +129,9 @@ func (s commandStore) MarkSent(ctx context.Context, tenantID mdm.TenantID, ids [
 	return dbError(err)
 }
 
-// Complete stores the device's answer to one of its open commands. NOT_NOW leaves the command open (it
-// is sent again), so it gets no completion time.
+// Complete stores the device's answer to one of its open commands, or its acknowledgement of a WIPE
+// or RETIRE sent before it was cancelled. NOT_NOW leaves the command open (it is sent again), so it
+// gets no completion time.
 func (s commandStore) Complete(ctx context.Context, tenantID mdm.TenantID, deviceID mdm.DeviceID, r mdm.CommandResult, now time.Time) (*mdm.Command, error) {
 	var completed any
 	switch r.Status {
@@ -132,8 +141,13 @@ func (s commandStore) Complete(ctx context.Context, tenantID mdm.TenantID, devic
 	default:
 		return nil, mdm.Errorf(mdm.Invalid, "a command result is ACKNOWLEDGED, ERROR or NOT_NOW, not %q", r.Status)
 	}
+	open := `status IN ('PENDING', 'SENT', 'NOT_NOW')`
+	if r.Status == mdm.CmdAcknowledged {
+		// A wipe or retire the device received before it was cancelled may still have been carried out.
+		open = `(` + open + ` OR status='CANCELLED' AND sent_at IS NOT NULL AND type IN ('WIPE', 'RETIRE'))`
+	}
 	c, err := scanCommand(s.q.QueryRowContext(ctx, `UPDATE device_commands SET status=$1, completed_at=$2, result=$3, error=$4
-		WHERE tenant_id=$5 AND device_id=$6 AND id=$7 AND status IN ('PENDING', 'SENT', 'NOT_NOW')
+		WHERE tenant_id=$5 AND device_id=$6 AND id=$7 AND `+open+`
 		RETURNING `+commandCols,
 		r.Status, completed, truncateUTF8(r.Result, maxResultBytes), truncateUTF8(r.Error, maxErrorBytes), tenantID, deviceID, r.ID))
 	if err != nil {
@@ -220,4 +234,63 @@ func (s commandStore) Counts(ctx context.Context) (map[string]int, error) {
 		out[st] = n
 	}
 	return out, dbError(rows.Err())
+}
+
+// CancelOpen cancels the commands of deviceIDs of type typ ("" for any) whose status is one of
+// statuses, in one statement.
+func (s commandStore) CancelOpen(ctx context.Context, tenantID mdm.TenantID, deviceIDs []mdm.DeviceID, typ string, statuses []string, now time.Time) (int, error) {
+	ids, err := jsonList(deviceIDs)
+	if err != nil {
+		return 0, err
+	}
+	states, err := jsonList(statuses)
+	if err != nil {
+		return 0, err
+	}
+	res, err := s.q.ExecContext(ctx, `UPDATE device_commands SET status='CANCELLED', completed_at=$1
+		WHERE tenant_id=$2 AND `+stores(s).inInts("device_id", "$3")+` AND `+stores(s).inTexts("status", "$4")+`
+		AND ($5='' OR type=$5)`, ms(now), tenantID, ids, states, typ)
+	if err != nil {
+		return 0, dbError(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), dbError(err)
+}
+
+// Having returns, in ascending order, those of deviceIDs that have a command of type typ in one of
+// statuses.
+func (s commandStore) Having(ctx context.Context, tenantID mdm.TenantID, deviceIDs []mdm.DeviceID, typ string, statuses []string) ([]mdm.DeviceID, error) {
+	ids, err := jsonList(deviceIDs)
+	if err != nil {
+		return nil, err
+	}
+	states, err := jsonList(statuses)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.q.QueryContext(ctx, `SELECT DISTINCT device_id FROM device_commands
+		WHERE tenant_id=$1 AND `+stores(s).inInts("device_id", "$2")+` AND type=$3
+		AND `+stores(s).inTexts("status", "$4"), tenantID, ids, typ, states)
+	if err != nil {
+		return nil, dbError(err)
+	}
+	return scanIDs[mdm.DeviceID](rows)
+}
+
+// Expire marks at most limit open commands created before before ERROR with reason, oldest first, in
+// every tenant. WIPE and RETIRE wait for their device however long it is away.
+func (s commandStore) Expire(ctx context.Context, before, now time.Time, reason string, limit int) (int, error) {
+	if limit <= 0 {
+		return 0, nil
+	}
+	res, err := s.q.ExecContext(ctx, `UPDATE device_commands SET status='ERROR', error=$1, completed_at=$2
+		WHERE (tenant_id, id) IN (
+		SELECT tenant_id, id FROM device_commands
+		WHERE status IN ('PENDING', 'SENT', 'NOT_NOW') AND type NOT IN ('WIPE', 'RETIRE') AND created_at < $3
+		ORDER BY created_at LIMIT $4)`, truncateUTF8(reason, maxErrorBytes), ms(now), ms(before), limit)
+	if err != nil {
+		return 0, dbError(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), dbError(err)
 }

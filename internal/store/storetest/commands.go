@@ -17,6 +17,10 @@ var commandTests = []test{
 	{"Cancel", testCommandCancel},
 	{"Prune", testCommandPrune},
 	{"History", testCommandHistory},
+	{"Collapse", testCommandCollapse},
+	{"CancelOpen", testCommandCancelOpen},
+	{"LateAcknowledgement", testCommandLateAcknowledgement},
+	{"Expire", testCommandExpire},
 }
 
 var everyState = []string{mdm.StateActive, mdm.StateRetirePending, mdm.StateRetired, mdm.StateWipePending, mdm.StateWiped}
@@ -359,4 +363,197 @@ func testCommandHistory(t *testing.T, f *fixture) {
 			}
 		})
 	}
+}
+
+// statuses returns the statuses of a device's commands, oldest first, as "TYPE STATUS".
+func (f *fixture) statuses(t *testing.T, tenant mdm.TenantID, id mdm.DeviceID) []string {
+	t.Helper()
+	page, err := f.s.Commands().History(f.ctx, tenant, id, mdm.ListOptions{Sort: []mdm.SortField{{Field: "id"}}})
+	must(t, "History", err)
+	out := []string{}
+	for _, c := range page.Items {
+		out = append(out, c.Type+" "+c.Status)
+	}
+	return out
+}
+
+// testCommandCollapse: with Collapse, a device whose newest command is the same one still pending gets
+// no second one; any other newest command, payload or state queues it.
+func testCommandCollapse(t *testing.T, f *fixture) {
+	cs := f.s.Commands()
+	ann := f.account(t, f.A.ID, "ann@a.example.com")
+	d1, _ := f.device(t, ann, 1)
+	d2, _ := f.device(t, ann, 2)
+	both := []mdm.DeviceID{d1.ID, d2.ID}
+	enqueue := func(ids []mdm.DeviceID, typ, msg string, want ...mdm.DeviceID) {
+		t.Helper()
+		got, err := cs.Enqueue(f.ctx, f.A.ID, ids, everyState, mdm.NewCommand{Type: typ, Payload: map[string]string{"message": msg},
+			CreatedBy: "admin", Collapse: true}, f.now)
+		must(t, "Enqueue", err)
+		if d := diff(want, got); d != "" {
+			t.Errorf("Enqueue %s %q for %v (-want +got):\n%s", typ, msg, ids, d)
+		}
+	}
+	enqueue(both[:1], mdm.CmdLock, "", d1.ID)
+	enqueue(both, mdm.CmdLock, "", d2.ID)
+	enqueue(both, mdm.CmdLock, "other", d1.ID, d2.ID)
+	enqueue(both[:1], mdm.CmdUnlock, "", d1.ID)
+	enqueue(both, mdm.CmdLock, "other", d1.ID)
+	due, err := cs.Due(f.ctx, f.A.ID, d2.ID, f.now, 10)
+	must(t, "Due", err)
+	must(t, "MarkSent", cs.MarkSent(f.ctx, f.A.ID, []mdm.CommandID{due[len(due)-1].ID}, f.now))
+	enqueue(both[1:], mdm.CmdLock, "other", d2.ID)
+	if d := diff([]string{"LOCK PENDING", "LOCK PENDING", "UNLOCK PENDING", "LOCK PENDING"}, f.statuses(t, f.A.ID, d1.ID)); d != "" {
+		t.Errorf("d1 (-want +got):\n%s", d)
+	}
+	if d := diff([]string{"LOCK PENDING", "LOCK SENT", "LOCK PENDING"}, f.statuses(t, f.A.ID, d2.ID)); d != "" {
+		t.Errorf("d2 (-want +got):\n%s", d)
+	}
+	// B's identical pending lock does not collapse A's.
+	bob := f.account(t, f.B.ID, "bob@b.example.com")
+	b, _ := f.device(t, bob, 3)
+	f.enqueue(t, f.B.ID, []mdm.DeviceID{b.ID}, mdm.CmdForceCheckin, b.ID)
+	got, err := cs.Enqueue(f.ctx, f.B.ID, []mdm.DeviceID{b.ID, d1.ID}, everyState, mdm.NewCommand{Type: mdm.CmdForceCheckin,
+		Payload: map[string]string{"message": "hello " + mdm.CmdForceCheckin}, Collapse: true}, f.now)
+	if err != nil || len(got) != 0 {
+		t.Errorf("B repeats its check-in request: %v, %v; want none queued", got, err)
+	}
+}
+
+// testCommandCancelOpen: one statement cancels the listed devices' commands of a type (or of every
+// type) in the given statuses, in the tenant only; Having finds devices by their commands.
+func testCommandCancelOpen(t *testing.T, f *fixture) {
+	cs := f.s.Commands()
+	ann := f.account(t, f.A.ID, "ann@a.example.com")
+	bob := f.account(t, f.B.ID, "bob@b.example.com")
+	d1, _ := f.device(t, ann, 1)
+	d2, _ := f.device(t, ann, 2)
+	b, _ := f.device(t, bob, 3)
+	f.enqueue(t, f.A.ID, []mdm.DeviceID{d1.ID, d2.ID}, mdm.CmdWipe, d1.ID, d2.ID)
+	f.enqueue(t, f.A.ID, []mdm.DeviceID{d1.ID, d2.ID}, mdm.CmdLock, d1.ID, d2.ID)
+	f.enqueue(t, f.B.ID, []mdm.DeviceID{b.ID}, mdm.CmdWipe, b.ID)
+	due, err := cs.Due(f.ctx, f.A.ID, d1.ID, f.now, 1)
+	must(t, "Due", err)
+	must(t, "MarkSent", cs.MarkSent(f.ctx, f.A.ID, []mdm.CommandID{due[0].ID}, f.now)) // d1's wipe
+	all := []mdm.DeviceID{d1.ID, d2.ID, b.ID}
+	sent, err := cs.Having(f.ctx, f.A.ID, all, mdm.CmdWipe, []string{mdm.CmdSent})
+	must(t, "Having", err)
+	if d := diff([]mdm.DeviceID{d1.ID}, sent); d != "" {
+		t.Errorf("Having a sent wipe (-want +got):\n%s", d)
+	}
+	pending, err := cs.Having(f.ctx, f.B.ID, all, mdm.CmdWipe, []string{mdm.CmdPending})
+	must(t, "Having", err)
+	if d := diff([]mdm.DeviceID{b.ID}, pending); d != "" {
+		t.Errorf("B Having a pending wipe (-want +got):\n%s", d)
+	}
+	n, err := cs.CancelOpen(f.ctx, f.A.ID, all, mdm.CmdWipe, []string{mdm.CmdPending, mdm.CmdNotNow}, f.now)
+	if err != nil || n != 1 {
+		t.Errorf("CancelOpen the unsent wipes = %d, %v; want 1", n, err)
+	}
+	n, err = cs.CancelOpen(f.ctx, f.A.ID, []mdm.DeviceID{d1.ID, b.ID}, "", []string{mdm.CmdPending, mdm.CmdSent, mdm.CmdNotNow}, f.now)
+	if err != nil || n != 2 {
+		t.Errorf("CancelOpen everything of d1 = %d, %v; want 2", n, err)
+	}
+	if d := diff([]string{"WIPE CANCELLED", "LOCK CANCELLED"}, f.statuses(t, f.A.ID, d1.ID)); d != "" {
+		t.Errorf("d1 (-want +got):\n%s", d)
+	}
+	if d := diff([]string{"WIPE CANCELLED", "LOCK PENDING"}, f.statuses(t, f.A.ID, d2.ID)); d != "" {
+		t.Errorf("d2 (-want +got):\n%s", d)
+	}
+	if d := diff([]string{"WIPE PENDING"}, f.statuses(t, f.B.ID, b.ID)); d != "" {
+		t.Errorf("B's device (-want +got):\n%s", d)
+	}
+}
+
+// testCommandLateAcknowledgement: a WIPE or RETIRE sent and then cancelled still takes the device's
+// acknowledgement (it was carried out), and only that; one never sent does not.
+func testCommandLateAcknowledgement(t *testing.T, f *fixture) {
+	cs := f.s.Commands()
+	ann := f.account(t, f.A.ID, "ann@a.example.com")
+	d, _ := f.device(t, ann, 1)
+	f.enqueue(t, f.A.ID, []mdm.DeviceID{d.ID}, mdm.CmdRetire, d.ID)
+	f.enqueue(t, f.A.ID, []mdm.DeviceID{d.ID}, mdm.CmdLock, d.ID)
+	f.enqueue(t, f.A.ID, []mdm.DeviceID{d.ID}, mdm.CmdWipe, d.ID)
+	due, err := cs.Due(f.ctx, f.A.ID, d.ID, f.now, 2)
+	must(t, "Due", err)
+	retire, lock := due[0], due[1]
+	must(t, "MarkSent", cs.MarkSent(f.ctx, f.A.ID, []mdm.CommandID{retire.ID, lock.ID}, f.now))
+	_, err = cs.CancelOpen(f.ctx, f.A.ID, []mdm.DeviceID{d.ID}, "", []string{mdm.CmdPending, mdm.CmdSent}, f.now)
+	must(t, "CancelOpen", err)
+	_, err = cs.Complete(f.ctx, f.A.ID, d.ID, mdm.CommandResult{ID: retire.ID, Status: mdm.CmdError}, f.now)
+	wantCode(t, "an error to the cancelled retire", err, mdm.NotFound)
+	_, err = cs.Complete(f.ctx, f.A.ID, d.ID, mdm.CommandResult{ID: lock.ID, Status: mdm.CmdAcknowledged}, f.now)
+	wantCode(t, "acknowledge the cancelled lock", err, mdm.NotFound)
+	_, err = cs.Complete(f.ctx, f.A.ID, d.ID, mdm.CommandResult{ID: lock.ID + 1, Status: mdm.CmdAcknowledged}, f.now)
+	wantCode(t, "acknowledge the wipe never sent", err, mdm.NotFound)
+	got, err := cs.Complete(f.ctx, f.A.ID, d.ID, mdm.CommandResult{ID: retire.ID, Status: mdm.CmdAcknowledged}, f.now)
+	must(t, "acknowledge the sent, cancelled retire", err)
+	if got.Status != mdm.CmdAcknowledged || got.Type != mdm.CmdRetire {
+		t.Errorf("late acknowledgement: %+v", got)
+	}
+	_, err = cs.Complete(f.ctx, f.A.ID, d.ID, mdm.CommandResult{ID: retire.ID, Status: mdm.CmdAcknowledged}, f.now)
+	wantCode(t, "acknowledge it twice", err, mdm.NotFound)
+}
+
+// testCommandExpire: open commands older than the cut-off become ERROR with the reason, at most limit
+// at a time, in every tenant; WIPE, RETIRE and answered ones are left alone.
+func testCommandExpire(t *testing.T, f *fixture) {
+	cs := f.s.Commands()
+	ann := f.account(t, f.A.ID, "ann@a.example.com")
+	bob := f.account(t, f.B.ID, "bob@b.example.com")
+	a, _ := f.device(t, ann, 1)
+	b, _ := f.device(t, bob, 2)
+	f.enqueue(t, f.A.ID, []mdm.DeviceID{a.ID}, mdm.CmdLock, a.ID)
+	f.enqueue(t, f.A.ID, []mdm.DeviceID{a.ID}, mdm.CmdWipe, a.ID)
+	f.enqueue(t, f.A.ID, []mdm.DeviceID{a.ID}, mdm.CmdRetire, a.ID)
+	f.enqueue(t, f.A.ID, []mdm.DeviceID{a.ID}, mdm.CmdMessage, a.ID)
+	f.enqueue(t, f.B.ID, []mdm.DeviceID{b.ID}, mdm.CmdForceCheckin, b.ID)
+	due, err := cs.Due(f.ctx, f.A.ID, a.ID, f.now, 10)
+	must(t, "Due", err)
+	must(t, "MarkSent", cs.MarkSent(f.ctx, f.A.ID, []mdm.CommandID{due[3].ID}, f.now))
+	_, err = cs.Complete(f.ctx, f.A.ID, a.ID, mdm.CommandResult{ID: due[3].ID, Status: mdm.CmdAcknowledged}, f.now)
+	must(t, "Complete", err)
+	later := f.now.Add(time.Hour)
+	if n, err := cs.Expire(f.ctx, f.now, later, "expired", 10); err != nil || n != 0 {
+		t.Errorf("Expire before anything is old = %d, %v", n, err)
+	}
+	if n, err := cs.Expire(f.ctx, f.now.Add(time.Millisecond), later, "expired: not delivered", 1); err != nil || n != 1 {
+		t.Errorf("Expire(limit 1) = %d, %v", n, err)
+	}
+	if n, err := cs.Expire(f.ctx, f.now.Add(time.Millisecond), later, "expired: not delivered", 10); err != nil || n != 1 {
+		t.Errorf("second Expire = %d, %v; want the 1 left", n, err)
+	}
+	if d := diff([]string{"LOCK ERROR", "WIPE PENDING", "RETIRE PENDING", "MESSAGE ACKNOWLEDGED"}, f.statuses(t, f.A.ID, a.ID)); d != "" {
+		t.Errorf("A's device (-want +got):\n%s", d)
+	}
+	page, err := cs.History(f.ctx, f.B.ID, b.ID, mdm.ListOptions{})
+	must(t, "History", err)
+	if c := page.Items[0]; c.Status != mdm.CmdError || c.Error != "expired: not delivered" || c.CompletedAt == nil || !c.CompletedAt.Equal(later) {
+		t.Errorf("B's expired command: %+v", c)
+	}
+	if n, err := cs.Expire(f.ctx, later, later, "x", 0); err != nil || n != 0 {
+		t.Errorf("Expire(limit 0) = %d, %v", n, err)
+	}
+}
+
+// testDeviceStates: States reads the listed devices' states in one query, in the tenant only.
+func testDeviceStates(t *testing.T, f *fixture) {
+	ann := f.account(t, f.A.ID, "ann@a.example.com")
+	bob := f.account(t, f.B.ID, "bob@b.example.com")
+	d1, _ := f.device(t, ann, 1)
+	d2, _ := f.device(t, ann, 2)
+	b, _ := f.device(t, bob, 3)
+	_, err := f.s.Devices().SetState(f.ctx, f.A.ID, []mdm.DeviceID{d2.ID}, []string{mdm.StateActive}, mdm.StateWipePending, f.now)
+	must(t, "SetState", err)
+	got, err := f.s.Devices().States(f.ctx, f.A.ID, []mdm.DeviceID{d1.ID, d2.ID, b.ID, b.ID + 1000})
+	must(t, "States", err)
+	want := map[mdm.DeviceID]string{d1.ID: mdm.StateActive, d2.ID: mdm.StateWipePending}
+	if d := diff(want, got); d != "" {
+		t.Errorf("States (-want +got):\n%s", d)
+	}
+	if got, err := f.s.Devices().States(f.ctx, f.A.ID, nil); err != nil || len(got) != 0 {
+		t.Errorf("States of no devices = %v, %v", got, err)
+	}
+	_, err = f.s.Devices().States(f.ctx, f.A.ID, make([]mdm.DeviceID, 10_001))
+	wantCode(t, "States of 10,001 ids", err, mdm.Invalid)
 }

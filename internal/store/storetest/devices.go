@@ -20,6 +20,7 @@ var deviceTests = []test{
 	{"List", testDeviceList},
 	{"Usage", testDeviceUsage},
 	{"CreateInTx", testDeviceCreateInTx},
+	{"States", testDeviceStates},
 }
 
 // facts returns plausible facts for the n-th test device.
