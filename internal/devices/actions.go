@@ -53,12 +53,14 @@ func lockPayload(o ActionOptions) (map[string]string, error) {
 		fmt.Sprintf("must be at most %d printable characters", maxLockMessage))
 	v.Check(len(phone) <= maxPhone && strings.Trim(phone, "0123456789+()- ") == "", "phoneNumber", "Invalid",
 		fmt.Sprintf("at most %d digits, spaces and + ( ) -", maxPhone))
-	v.Check(pin == "" || len(pin) == 6 && strings.Trim(pin, "0123456789") == "", "pin", "Invalid", "must be 6 digits")
+	// Apple's lock PIN is for Macs only, and Steward manages no Macs: refusing it beats storing a PIN
+	// that no device would use.
+	v.Check(pin == "", "pin", "Unsupported", "a lock PIN applies to macOS only, which Steward does not manage: leave it out")
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	payload := map[string]string{}
-	for k, val := range map[string]string{"message": msg, "phoneNumber": phone, "pin": pin} {
+	for k, val := range map[string]string{"message": msg, "phoneNumber": phone} {
 		if val != "" {
 			payload[k] = val
 		}

@@ -92,15 +92,14 @@ func TestActInput(t *testing.T) {
 			"long text":  {devices.Lock, id, devices.ActionOptions{Message: strings.Repeat("m", 257)}},
 			"phone":      {devices.Lock, id, devices.ActionOptions{PhoneNumber: "call me"}},
 			"long phone": {devices.Lock, id, devices.ActionOptions{PhoneNumber: strings.Repeat("1", 33)}},
-			"short PIN":  {devices.Lock, id, devices.ActionOptions{PIN: "12345"}},
-			"PIN letter": {devices.Lock, id, devices.ActionOptions{PIN: "12345a"}},
+			"macOS PIN":  {devices.Lock, id, devices.ActionOptions{PIN: "123456"}},
 		} {
 			if _, err := f.svc.Act(f.admin1, c.act, c.ids, c.opts); !mdm.IsCode(err, mdm.Invalid) {
 				t.Errorf("%s: %v, want invalid", name, err)
 			}
 		}
 		// Duplicates are one device, one command.
-		if n, err := f.svc.Act(f.admin1, devices.Lock, []mdm.DeviceID{r.Device.ID, r.Device.ID}, devices.ActionOptions{PIN: "123456"}); err != nil || n != 1 {
+		if n, err := f.svc.Act(f.admin1, devices.Lock, []mdm.DeviceID{r.Device.ID, r.Device.ID}, devices.ActionOptions{Message: "hi"}); err != nil || n != 1 {
 			t.Errorf("lock with a duplicate id: %d, %v; want 1", n, err)
 		}
 	})

@@ -344,7 +344,7 @@ func (q countingCommands) Due(ctx context.Context, tenantID mdm.TenantID, device
 	return q.CommandStore.Due(ctx, tenantID, deviceID, resendBefore, limit)
 }
 
-func (q countingCommands) MarkSent(ctx context.Context, tenantID mdm.TenantID, ids []mdm.CommandID, now time.Time) error {
+func (q countingCommands) MarkSent(ctx context.Context, tenantID mdm.TenantID, ids []mdm.CommandID, now time.Time) ([]mdm.CommandID, error) {
 	q.c.add("MarkSent")
 	return q.CommandStore.MarkSent(ctx, tenantID, ids, now)
 }

@@ -3,6 +3,7 @@ package devices
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"steward/internal/audit"
@@ -41,13 +42,19 @@ func (s *Service) deliver(ctx context.Context, d *mdm.Device, limit int, now tim
 	for i := range cmds {
 		ids[i] = cmds[i].ID
 	}
-	if err := s.store.Commands().MarkSent(ctx, d.TenantID, ids, now); err != nil {
+	marked, err := s.store.Commands().MarkSent(ctx, d.TenantID, ids, now)
+	if err != nil {
 		return nil, err
 	}
-	for i := range cmds {
-		cmds[i].Status, cmds[i].SentAt = mdm.CmdSent, &now
+	// A command cancelled or answered between the two statements was not marked: it is not delivered.
+	out := make([]mdm.Command, 0, len(marked))
+	for _, c := range cmds {
+		if slices.Contains(marked, c.ID) {
+			c.Status, c.SentAt = mdm.CmdSent, &now
+			out = append(out, c)
+		}
 	}
-	return cmds, nil
+	return out, nil
 }
 
 // Acknowledge stores d's answer to one of its commands (not_found when the command is not d's or has

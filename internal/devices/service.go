@@ -42,7 +42,7 @@ type WakeTarget struct {
 // Registration is what a device sends to register.
 type Registration struct {
 	Username  string // the user's UID (email address)
-	PIN       string
+	PIN       string // Apple's macOS lock PIN: refused, since Steward manages no Macs
 	Password  string
 	Platform  string // mdm.PlatformAndroid (mdm.PlatformIOS comes through the Apple protocol)
 	Facts     mdm.DeviceFacts

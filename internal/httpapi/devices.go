@@ -110,14 +110,10 @@ type commandJSON struct {
 	Error       string            `json:"error"`
 }
 
-// commandOut renders a command; a lock PIN is shown masked, since readers of the history need not
-// learn it.
+// commandOut renders a command.
 func commandOut(c mdm.Command) commandJSON {
 	payload := map[string]string{}
 	for k, v := range c.Payload {
-		if k == "pin" && v != "" {
-			v = "******"
-		}
 		payload[k] = v
 	}
 	return commandJSON{ID: c.ID, DeviceID: c.DeviceID, Type: c.Type, Payload: payload, Status: c.Status,
@@ -295,9 +291,9 @@ func (a *API) actionRoutes() {
 		query        []Param
 	}{
 		{devices.Lock, "Lock devices", "Queues LOCK. Optional message (≤ 256 characters) and phoneNumber (≤ 32 of 0-9 + ( ) - and space) " +
-			"shown on the lock screen; osxLockPin (6 digits) for macOS.",
+			"shown on the lock screen. osxLockPin is refused (400): it applies to Macs, which Steward does not manage.",
 			[]Param{{"message", "string", "lock-screen message"}, {"phoneNumber", "string", "lock-screen phone number"},
-				{"osxLockPin", "string", "macOS lock PIN, 6 digits"}}},
+				{"osxLockPin", "string", "macOS lock PIN: refused, no Macs are managed"}}},
 		{devices.Unlock, "Clear the passcode of devices", "Queues UNLOCK.", nil},
 		{devices.Wipe, "Factory-reset devices", "Queues WIPE; registrationState becomes WIPE_PENDING, then WIPED when the device " +
 			"confirms (its credential then stops working). Devices must be ACTIVE or RETIRE_PENDING.", nil},

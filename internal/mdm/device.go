@@ -257,7 +257,7 @@ var CommandFields = FieldSet{
 type CommandStore interface {
 	Enqueue(ctx context.Context, tenantID TenantID, deviceIDs []DeviceID, states []string, c NewCommand, now time.Time) ([]DeviceID, error)
 	Due(ctx context.Context, tenantID TenantID, deviceID DeviceID, resendBefore time.Time, limit int) ([]Command, error)
-	MarkSent(ctx context.Context, tenantID TenantID, ids []CommandID, now time.Time) error
+	MarkSent(ctx context.Context, tenantID TenantID, ids []CommandID, now time.Time) ([]CommandID, error)
 	Complete(ctx context.Context, tenantID TenantID, deviceID DeviceID, r CommandResult, now time.Time) (*Command, error)
 	Cancel(ctx context.Context, tenantID TenantID, deviceID DeviceID, typ string, now time.Time) (int, error)
 	History(ctx context.Context, tenantID TenantID, deviceID DeviceID, opts ListOptions) (Page[Command], error)

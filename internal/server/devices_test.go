@@ -204,7 +204,7 @@ func TestDeviceAPIRefusesBadInput(t *testing.T) {
 		{"PUT", "/api/v1/device/lock?ids=999999", "", 404, ""},
 		{"PUT", "/api/v1/device/lock?ids=" + id + ",999999", "", 404, ""},
 		{"PUT", "/api/v1/device/lock?ids=" + id + "&message=" + strings.Repeat("m", 300), "", 400, "message"},
-		{"PUT", "/api/v1/device/lock?ids=" + id + "&osxLockPin=12", "", 400, "osxLockPin"},
+		{"PUT", "/api/v1/device/lock?ids=" + id + "&osxLockPin=123456", "", 400, "osxLockPin"},
 		{"PUT", "/api/v1/device/wipeCancel?ids=" + id, "", 409, ""},
 		{"PUT", "/api/v1/device/message?deviceIds=" + id, "", 400, "sendPushNotification"},
 		{"PUT", "/api/v1/device/message?deviceIds=" + id + "&sendEmail=true&emailSubject=s", "", 400, "emailBody"},

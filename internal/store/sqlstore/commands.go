@@ -96,7 +96,7 @@ func (s commandStore) Due(ctx context.Context, tenantID mdm.TenantID, deviceID m
 	}
 	rows, err := s.q.QueryContext(ctx, `SELECT `+commandCols+` FROM device_commands
 		WHERE tenant_id=$1 AND device_id=$2
-		AND (status IN ('PENDING', 'NOT_NOW') OR (status='SENT' AND sent_at < $3))
+		AND (status='PENDING' OR (status IN ('SENT', 'NOT_NOW') AND sent_at < $3))
 		ORDER BY id LIMIT $4`, tenantID, deviceID, ms(resendBefore), limit)
 	if err != nil {
 		return nil, dbError(err)
@@ -113,20 +113,33 @@ func (s commandStore) Due(ctx context.Context, tenantID mdm.TenantID, deviceID m
 	return out, dbError(rows.Err())
 }
 
-// MarkSent marks delivered commands SENT; one already answered or cancelled keeps its state.
-func (s commandStore) MarkSent(ctx context.Context, tenantID mdm.TenantID, ids []mdm.CommandID, now time.Time) error {
+// MarkSent marks delivered commands SENT and returns those it marked: one answered or cancelled since
+// Due read it keeps its state and is left out, so that it is not delivered.
+func (s commandStore) MarkSent(ctx context.Context, tenantID mdm.TenantID, ids []mdm.CommandID, now time.Time) ([]mdm.CommandID, error) {
+	out := []mdm.CommandID{}
 	if len(ids) == 0 {
-		return nil
+		return out, nil
 	}
 	list, err := jsonList(ids)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = s.q.ExecContext(ctx, `UPDATE device_commands SET status='SENT', sent_at=$1
+	rows, err := s.q.QueryContext(ctx, `UPDATE device_commands SET status='SENT', sent_at=$1
 		WHERE `+stores(s).unindexed("tenant_id")+`=$2 AND `+stores(s).inInts("id", "$3")+`
-		AND `+stores(s).unindexed("status")+` IN ('PENDING', 'SENT', 'NOT_NOW')`,
+		AND `+stores(s).unindexed("status")+` IN ('PENDING', 'SENT', 'NOT_NOW') RETURNING id`,
 		ms(now), tenantID, list)
-	return dbError(err)
+	if err != nil {
+		return nil, dbError(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id mdm.CommandID
+		if err := rows.Scan(&id); err != nil {
+			return nil, dbError(err)
+		}
+		out = append(out, id)
+	}
+	return out, dbError(rows.Err())
 }
 
 // Complete stores the device's answer to one of its open commands, or its acknowledgement of a WIPE
@@ -146,10 +159,13 @@ func (s commandStore) Complete(ctx context.Context, tenantID mdm.TenantID, devic
 		// A wipe or retire the device received before it was cancelled may still have been carried out.
 		open = `(` + open + ` OR status='CANCELLED' AND sent_at IS NOT NULL AND type IN ('WIPE', 'RETIRE'))`
 	}
-	c, err := scanCommand(s.q.QueryRowContext(ctx, `UPDATE device_commands SET status=$1, completed_at=$2, result=$3, error=$4
+	// NOT_NOW restarts the resend delay: the device is busy now and gets the command again later, not
+	// in the reply to this very answer.
+	c, err := scanCommand(s.q.QueryRowContext(ctx, `UPDATE device_commands SET status=$1, completed_at=$2, result=$3, error=$4,
+		sent_at=CASE WHEN $1='NOT_NOW' THEN $8 ELSE sent_at END
 		WHERE tenant_id=$5 AND device_id=$6 AND id=$7 AND `+open+`
 		RETURNING `+commandCols,
-		r.Status, completed, truncateUTF8(r.Result, maxResultBytes), truncateUTF8(r.Error, maxErrorBytes), tenantID, deviceID, r.ID))
+		r.Status, completed, truncateUTF8(r.Result, maxResultBytes), truncateUTF8(r.Error, maxErrorBytes), tenantID, deviceID, r.ID, ms(now)))
 	if err != nil {
 		return nil, notFound(err, "open command")
 	}
@@ -205,8 +221,7 @@ func (s commandStore) Prune(ctx context.Context, before time.Time, limit int) (i
 	}
 	res, err := s.q.ExecContext(ctx, `DELETE FROM device_commands WHERE (tenant_id, id) IN (
 		SELECT tenant_id, id FROM device_commands
-		WHERE status IN ('ACKNOWLEDGED', 'ERROR', 'CANCELLED') AND completed_at < $1
-		ORDER BY completed_at LIMIT $2)`, ms(before), limit)
+		WHERE status IN ('ACKNOWLEDGED', 'ERROR', 'CANCELLED') AND completed_at < $1 LIMIT $2)`, ms(before), limit)
 	if err != nil {
 		return 0, dbError(err)
 	}

@@ -65,7 +65,7 @@ func testCommandQueue(t *testing.T, f *fixture) {
 		t.Errorf("queued command (-want +got):\n%s", d)
 	}
 	sent := f.now.Add(time.Minute)
-	must(t, "MarkSent", cs.MarkSent(f.ctx, f.A.ID, []mdm.CommandID{due[0].ID, due[1].ID}, sent))
+	markSent(t, f, "MarkSent", 2, f.A.ID, []mdm.CommandID{due[0].ID, due[1].ID}, sent)
 	due, err = cs.Due(f.ctx, f.A.ID, d1.ID, f.now, 10)
 	must(t, "Due after MarkSent", err)
 	if d := diff([]string{mdm.CmdForceCheckin}, commandTypes(due)); d != "" {
@@ -80,8 +80,8 @@ func testCommandQueue(t *testing.T, f *fixture) {
 	}
 }
 
-// testCommandRedelivery: unanswered SENT commands come back after resendBefore, NOT_NOW ones at the
-// next fetch; an answer closes a command once.
+// testCommandRedelivery: unanswered SENT commands come back after resendBefore, NOT_NOW ones a resend
+// delay after the answer; an answer closes a command once.
 func testCommandRedelivery(t *testing.T, f *fixture) {
 	cs := f.s.Commands()
 	ann := f.account(t, f.A.ID, "ann@a.example.com")
@@ -96,26 +96,28 @@ func testCommandRedelivery(t *testing.T, f *fixture) {
 	}
 	lock, wipe := due[0], due[1]
 	sent := f.now.Add(time.Minute)
-	must(t, "MarkSent", cs.MarkSent(f.ctx, f.A.ID, []mdm.CommandID{lock.ID, wipe.ID}, sent))
+	markSent(t, f, "MarkSent", 2, f.A.ID, []mdm.CommandID{lock.ID, wipe.ID}, sent)
 	// Not yet due again: they were sent at resendBefore, not before it.
 	if due, _ := cs.Due(f.ctx, f.A.ID, d1.ID, sent, 10); len(due) != 0 {
 		t.Errorf("Due right after sending = %v, want none", commandTypes(due))
 	}
-	// The device answers NOT_NOW to the wipe and never answers the lock.
-	_, err = cs.Complete(f.ctx, f.A.ID, d1.ID, mdm.CommandResult{ID: wipe.ID, Status: mdm.CmdNotNow}, sent)
+	// The device answers NOT_NOW to the wipe a while later and never answers the lock. NOT_NOW restarts
+	// the resend delay: not in the reply to that answer, but once the delay has passed.
+	busy := sent.Add(time.Minute)
+	_, err = cs.Complete(f.ctx, f.A.ID, d1.ID, mdm.CommandResult{ID: wipe.ID, Status: mdm.CmdNotNow}, busy)
 	must(t, "Complete NOT_NOW", err)
-	due, err = cs.Due(f.ctx, f.A.ID, d1.ID, sent, 10)
-	must(t, "Due", err)
-	if d := diff([]string{mdm.CmdWipe}, commandTypes(due)); d != "" {
-		t.Errorf("Due after NOT_NOW (-want +got):\n%s", d)
-	}
-	if due[0].Status != mdm.CmdNotNow || due[0].CompletedAt != nil {
-		t.Errorf("NOT_NOW command: status %s, completed %v; want NOT_NOW, open", due[0].Status, due[0].CompletedAt)
-	}
 	due, err = cs.Due(f.ctx, f.A.ID, d1.ID, sent.Add(time.Millisecond), 10)
 	must(t, "Due", err)
+	if d := diff([]string{mdm.CmdLock}, commandTypes(due)); d != "" {
+		t.Errorf("Due with the lock overdue, the wipe answered NOT_NOW since (-want +got):\n%s", d)
+	}
+	due, err = cs.Due(f.ctx, f.A.ID, d1.ID, busy.Add(time.Millisecond), 10)
+	must(t, "Due", err)
 	if d := diff([]string{mdm.CmdLock, mdm.CmdWipe}, commandTypes(due)); d != "" {
-		t.Errorf("Due once the lock is overdue, oldest first (-want +got):\n%s", d)
+		t.Errorf("Due once the NOT_NOW delay has passed, oldest first (-want +got):\n%s", d)
+	}
+	if due[1].Status != mdm.CmdNotNow || due[1].CompletedAt != nil {
+		t.Errorf("NOT_NOW command: status %s, completed %v; want NOT_NOW, open", due[1].Status, due[1].CompletedAt)
 	}
 
 	// Answers: only the device's own open commands, once; only the three answer states.
@@ -134,12 +136,19 @@ func testCommandRedelivery(t *testing.T, f *fixture) {
 	_, err = cs.Complete(f.ctx, f.A.ID, d1.ID, mdm.CommandResult{ID: lock.ID, Status: mdm.CmdAcknowledged}, done)
 	wantCode(t, "Complete twice", err, mdm.NotFound)
 	// A late MarkSent does not reopen an answered command.
-	must(t, "MarkSent", cs.MarkSent(f.ctx, f.A.ID, []mdm.CommandID{lock.ID}, done))
+	markSent(t, f, "MarkSent", 0, f.A.ID, []mdm.CommandID{lock.ID}, done)
 	page, err := cs.History(f.ctx, f.A.ID, d1.ID, mdm.ListOptions{Filter: mdm.Compare{Field: "id", Op: mdm.Eq, Value: int64(lock.ID)}})
 	must(t, "History", err)
 	if len(page.Items) != 1 || page.Items[0].Status != mdm.CmdError {
 		t.Errorf("lock after a late MarkSent: %+v", page.Items)
 	}
+	// A command cancelled between Due and MarkSent is not marked, so it is not delivered.
+	f.enqueue(t, f.A.ID, []mdm.DeviceID{d2.ID}, mdm.CmdWipe, d2.ID)
+	due, err = cs.Due(f.ctx, f.A.ID, d2.ID, done, 1)
+	must(t, "Due", err)
+	_, err = cs.CancelOpen(f.ctx, f.A.ID, []mdm.DeviceID{d2.ID}, mdm.CmdWipe, []string{mdm.CmdPending}, done)
+	must(t, "CancelOpen", err)
+	markSent(t, f, "MarkSent of a cancelled wipe", 0, f.A.ID, []mdm.CommandID{due[0].ID}, done)
 	// A huge result is cut to a bound, on a character boundary.
 	f.enqueue(t, f.A.ID, []mdm.DeviceID{d2.ID}, mdm.CmdForceCheckin, d2.ID)
 	due, err = cs.Due(f.ctx, f.A.ID, d2.ID, done, 1)
@@ -170,7 +179,7 @@ func testCommandTenantsApart(t *testing.T, f *fixture) {
 	if due, _ := cs.Due(f.ctx, f.B.ID, a.ID, f.now, 10); len(due) != 0 {
 		t.Errorf("B's Due for A's device = %v", commandTypes(due))
 	}
-	must(t, "B marks A's command", cs.MarkSent(f.ctx, f.B.ID, []mdm.CommandID{wipe.ID}, f.now))
+	markSent(t, f, "B marks A's command", 0, f.B.ID, []mdm.CommandID{wipe.ID}, f.now)
 	_, err = cs.Complete(f.ctx, f.B.ID, a.ID, mdm.CommandResult{ID: wipe.ID, Status: mdm.CmdAcknowledged}, f.now)
 	wantCode(t, "B answers A's command", err, mdm.NotFound)
 	_, err = cs.Complete(f.ctx, f.B.ID, b.ID, mdm.CommandResult{ID: wipe.ID, Status: mdm.CmdAcknowledged}, f.now)
@@ -245,7 +254,7 @@ func testCommandCancel(t *testing.T, f *fixture) {
 	due, err := cs.Due(f.ctx, f.A.ID, d.ID, f.now, 10)
 	must(t, "Due", err)
 	// One wipe acknowledged, one sent, one pending: the open two are cancelled.
-	must(t, "MarkSent", cs.MarkSent(f.ctx, f.A.ID, []mdm.CommandID{due[0].ID, due[1].ID}, f.now))
+	markSent(t, f, "MarkSent", 2, f.A.ID, []mdm.CommandID{due[0].ID, due[1].ID}, f.now)
 	_, err = cs.Complete(f.ctx, f.A.ID, d.ID, mdm.CommandResult{ID: due[0].ID, Status: mdm.CmdAcknowledged}, f.now)
 	must(t, "Complete", err)
 	later := f.now.Add(time.Minute)
@@ -401,7 +410,7 @@ func testCommandCollapse(t *testing.T, f *fixture) {
 	enqueue(both, mdm.CmdLock, "other", d1.ID)
 	due, err := cs.Due(f.ctx, f.A.ID, d2.ID, f.now, 10)
 	must(t, "Due", err)
-	must(t, "MarkSent", cs.MarkSent(f.ctx, f.A.ID, []mdm.CommandID{due[len(due)-1].ID}, f.now))
+	markSent(t, f, "MarkSent", 1, f.A.ID, []mdm.CommandID{due[len(due)-1].ID}, f.now)
 	enqueue(both[1:], mdm.CmdLock, "other", d2.ID)
 	if d := diff([]string{"LOCK PENDING", "LOCK PENDING", "UNLOCK PENDING", "LOCK PENDING"}, f.statuses(t, f.A.ID, d1.ID)); d != "" {
 		t.Errorf("d1 (-want +got):\n%s", d)
@@ -434,7 +443,7 @@ func testCommandCancelOpen(t *testing.T, f *fixture) {
 	f.enqueue(t, f.B.ID, []mdm.DeviceID{b.ID}, mdm.CmdWipe, b.ID)
 	due, err := cs.Due(f.ctx, f.A.ID, d1.ID, f.now, 1)
 	must(t, "Due", err)
-	must(t, "MarkSent", cs.MarkSent(f.ctx, f.A.ID, []mdm.CommandID{due[0].ID}, f.now)) // d1's wipe
+	markSent(t, f, "MarkSent", 1, f.A.ID, []mdm.CommandID{due[0].ID}, f.now) // d1's wipe
 	all := []mdm.DeviceID{d1.ID, d2.ID, b.ID}
 	sent, err := cs.Having(f.ctx, f.A.ID, all, mdm.CmdWipe, []string{mdm.CmdSent})
 	must(t, "Having", err)
@@ -477,7 +486,7 @@ func testCommandLateAcknowledgement(t *testing.T, f *fixture) {
 	due, err := cs.Due(f.ctx, f.A.ID, d.ID, f.now, 2)
 	must(t, "Due", err)
 	retire, lock := due[0], due[1]
-	must(t, "MarkSent", cs.MarkSent(f.ctx, f.A.ID, []mdm.CommandID{retire.ID, lock.ID}, f.now))
+	markSent(t, f, "MarkSent", 2, f.A.ID, []mdm.CommandID{retire.ID, lock.ID}, f.now)
 	_, err = cs.CancelOpen(f.ctx, f.A.ID, []mdm.DeviceID{d.ID}, "", []string{mdm.CmdPending, mdm.CmdSent}, f.now)
 	must(t, "CancelOpen", err)
 	_, err = cs.Complete(f.ctx, f.A.ID, d.ID, mdm.CommandResult{ID: retire.ID, Status: mdm.CmdError}, f.now)
@@ -510,7 +519,7 @@ func testCommandExpire(t *testing.T, f *fixture) {
 	f.enqueue(t, f.B.ID, []mdm.DeviceID{b.ID}, mdm.CmdForceCheckin, b.ID)
 	due, err := cs.Due(f.ctx, f.A.ID, a.ID, f.now, 10)
 	must(t, "Due", err)
-	must(t, "MarkSent", cs.MarkSent(f.ctx, f.A.ID, []mdm.CommandID{due[3].ID}, f.now))
+	markSent(t, f, "MarkSent", 1, f.A.ID, []mdm.CommandID{due[3].ID}, f.now)
 	_, err = cs.Complete(f.ctx, f.A.ID, a.ID, mdm.CommandResult{ID: due[3].ID, Status: mdm.CmdAcknowledged}, f.now)
 	must(t, "Complete", err)
 	later := f.now.Add(time.Hour)
@@ -556,4 +565,15 @@ func testDeviceStates(t *testing.T, f *fixture) {
 	}
 	_, err = f.s.Devices().States(f.ctx, f.A.ID, make([]mdm.DeviceID, 10_001))
 	wantCode(t, "States of 10,001 ids", err, mdm.Invalid)
+}
+
+// markSent marks ids sent and checks that exactly want of them were marked (the others were answered,
+// cancelled or are another tenant's).
+func markSent(t *testing.T, f *fixture, what string, want int, tenantID mdm.TenantID, ids []mdm.CommandID, at time.Time) {
+	t.Helper()
+	marked, err := f.s.Commands().MarkSent(f.ctx, tenantID, ids, at)
+	must(t, what, err)
+	if len(marked) != want {
+		t.Errorf("%s: marked %v of %v, want %d", what, marked, ids, want)
+	}
 }
