@@ -156,20 +156,15 @@ func (s *Service) Act(ctx context.Context, action Action, ids []mdm.DeviceID, op
 // command is cancelled, or the device would take it first (the queue is FIFO) and leave management
 // before it sees the wipe.
 func (s *Service) moveState(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID, ids []mdm.DeviceID, action Action, spec actionSpec, now time.Time) ([]mdm.DeviceID, error) {
-	if action != Wipe {
-		return tx.Devices().SetState(ctx, tenantID, ids, spec.from, spec.to, now)
-	}
-	retiring, err := tx.Devices().SetState(ctx, tenantID, ids, []string{mdm.StateRetirePending}, spec.to, now)
-	if err != nil {
-		return nil, err
-	}
-	if len(retiring) > 0 {
-		if _, err := tx.Commands().CancelOpen(ctx, tenantID, retiring, mdm.CmdRetire, openStatuses, now); err != nil {
+	if action == Wipe {
+		// A wipe overtakes a pending retire: its RETIRE is cancelled (a device that already has it may
+		// still carry it out). Commands first, devices second, in the order a device's answer takes them
+		// (Complete, then SetState), so that the two cannot deadlock on PostgreSQL.
+		if _, err := tx.Commands().CancelOpen(ctx, tenantID, ids, mdm.CmdRetire, openStatuses, now); err != nil {
 			return nil, err
 		}
 	}
-	active, err := tx.Devices().SetState(ctx, tenantID, ids, []string{mdm.StateActive}, spec.to, now)
-	return append(retiring, active...), err
+	return tx.Devices().SetState(ctx, tenantID, ids, spec.from, spec.to, now)
 }
 
 // refused explains why an action did not apply to every device of ids (done being those it did
