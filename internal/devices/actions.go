@@ -29,6 +29,22 @@ var actions = map[Action]actionSpec{
 	WipeCancel: {from: []string{mdm.StateWipePending}, to: mdm.StateActive},
 }
 
+// messageStates are the states a device takes a message in (SendMessage).
+var messageStates = []string{mdm.StateActive}
+
+// SendMessageAction names SendMessage among the actions, for Applies.
+const SendMessageAction Action = "message"
+
+// Applies reports whether action can be taken on a device in state: the rule Act and SendMessage
+// enforce, for screens that offer only the actions that would succeed.
+func Applies(action Action, state string) bool {
+	if action == SendMessageAction {
+		return slices.Contains(messageStates, state)
+	}
+	spec, ok := actions[action]
+	return ok && slices.Contains(spec.from, state)
+}
+
 // collapses are the command types a repeat of which, queued before the device fetched the first,
 // would change nothing: the queue keeps one.
 var collapses = map[string]bool{mdm.CmdLock: true, mdm.CmdUnlock: true, mdm.CmdForceCheckin: true}

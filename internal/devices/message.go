@@ -54,13 +54,13 @@ func (s *Service) SendMessage(ctx context.Context, m Message) (int, error) {
 	commands, mails := 0, 0
 	err = s.store.InTx(ctx, func(tx mdm.Stores) error {
 		if m.Push {
-			got, err := tx.Commands().Enqueue(ctx, tenantID, ids, []string{mdm.StateActive},
+			got, err := tx.Commands().Enqueue(ctx, tenantID, ids, messageStates,
 				mdm.NewCommand{Type: mdm.CmdMessage, Payload: map[string]string{"message": text}, CreatedBy: p.Username}, now)
 			if err != nil {
 				return err
 			}
 			if len(got) != len(ids) {
-				if err := refused(ctx, tx, tenantID, ids, got, "message", []string{mdm.StateActive}); err != nil {
+				if err := refused(ctx, tx, tenantID, ids, got, string(SendMessageAction), messageStates); err != nil {
 					return err
 				}
 			}

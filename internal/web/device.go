@@ -46,20 +46,7 @@ var waiting = []string{mdm.CmdPending, mdm.CmdSent, mdm.CmdNotNow}
 
 // Allows reports whether the device's state allows action (the service decides again).
 func (v *deviceView) Allows(action string) bool {
-	return v.Act && actionAllowed(devices.Action(action), v.Device.RegistrationState)
-}
-
-// actionAllowed is which registration states each action applies to, as the devices service has it.
-func actionAllowed(a devices.Action, state string) bool {
-	switch a {
-	case devices.Lock, devices.Unlock, devices.ForceCheckin, devices.Retire, "message":
-		return state == mdm.StateActive
-	case devices.Wipe:
-		return state == mdm.StateActive || state == mdm.StateRetirePending
-	case devices.WipeCancel:
-		return state == mdm.StateWipePending
-	}
-	return false
+	return v.Act && devices.Applies(devices.Action(action), v.Device.RegistrationState)
 }
 
 func deviceID(r *http.Request) (mdm.DeviceID, error) {

@@ -110,9 +110,9 @@ func TestParseAttributes(t *testing.T) {
 }
 
 func TestActionAllowed(t *testing.T) {
-	all := []devices.Action{devices.Lock, devices.Unlock, devices.ForceCheckin, devices.Retire, devices.Wipe, devices.WipeCancel, "message"}
+	all := []devices.Action{devices.Lock, devices.Unlock, devices.ForceCheckin, devices.Retire, devices.Wipe, devices.WipeCancel, devices.SendMessageAction}
 	want := map[string][]devices.Action{
-		mdm.StateActive:        {devices.Lock, devices.Unlock, devices.ForceCheckin, devices.Retire, devices.Wipe, "message"},
+		mdm.StateActive:        {devices.Lock, devices.Unlock, devices.ForceCheckin, devices.Retire, devices.Wipe, devices.SendMessageAction},
 		mdm.StateWipePending:   {devices.WipeCancel},
 		mdm.StateRetirePending: {devices.Wipe},
 		mdm.StateRetired:       nil,
@@ -121,7 +121,7 @@ func TestActionAllowed(t *testing.T) {
 	for state, allowed := range want {
 		var got []devices.Action
 		for _, a := range all {
-			if actionAllowed(a, state) {
+			if devices.Applies(a, state) {
 				got = append(got, a)
 			}
 		}
