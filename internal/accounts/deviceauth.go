@@ -48,7 +48,7 @@ func (s *Service) RegisterDevice(ctx context.Context, username, pin, password st
 	needPIN, needPassword := registrationNeeds(a, set, ever)
 	if !needPassword && password != "" {
 		// An unknown user's password costs a hash (unknownRegistrant); so does one given here.
-		if err := s.spendPassword(ctx, password); err != nil {
+		if err := s.spendPassword(ctx, username, password); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -124,13 +124,13 @@ func (s *Service) unknownRegistrant(ctx context.Context, username, pin, password
 	return errBadRegistration
 }
 
-// spendPassword does the hashing work Authenticate would do on password, for a known user whose
-// registration does not check it, so that timing does not tell known users from unknown ones.
-func (s *Service) spendPassword(ctx context.Context, password string) error {
-	if len(password) > 256 || !mdm.CleanText(password) {
-		return nil // Authenticate refuses these before hashing
-	}
-	if err := s.spendDummyHash(ctx, password); err != errBadCredentials {
+// spendPassword checks a password that a known user's registration does not need as a sign-in would,
+// through the same limiter, so that timing and throttling treat known and unknown users alike (see
+// unknownRegistrant). Its outcome does not decide the registration; only a throttled sign-in or a
+// failure of the check itself comes back.
+func (s *Service) spendPassword(ctx context.Context, username, password string) error {
+	if _, err := s.Authenticate(ctx, username, password); err != nil && !mdm.IsCode(err, mdm.Unauthenticated) &&
+		!mdm.IsCode(err, mdm.Forbidden) {
 		return err
 	}
 	return nil

@@ -113,6 +113,11 @@ func (s *Service) Act(ctx context.Context, action Action, ids []mdm.DeviceID, op
 	queued := 0
 	err = s.store.InTx(ctx, func(tx mdm.Stores) error {
 		if action == WipeCancel {
+			// Commands first (the row a delivery's MarkSent or an answer takes), then the check on a
+			// fresh read: a WIPE marked SENT before the cancel reached its row is seen and refused.
+			if _, err := tx.Commands().CancelOpen(ctx, tenantID, ids, mdm.CmdWipe, cancellable, now); err != nil {
+				return err
+			}
 			if err := wipeReceived(ctx, tx, tenantID, ids); err != nil {
 				return err
 			}
@@ -141,11 +146,6 @@ func (s *Service) Act(ctx context.Context, action Action, ids []mdm.DeviceID, op
 					return err
 				}
 				return mdm.Errorf(mdm.Conflict, "the devices changed meanwhile: nothing was queued")
-			}
-		}
-		if action == WipeCancel {
-			if _, err := tx.Commands().CancelOpen(ctx, tenantID, ids, mdm.CmdWipe, cancellable, now); err != nil {
-				return err
 			}
 		}
 		details := map[string]any{"ids": ids}

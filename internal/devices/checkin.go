@@ -52,6 +52,21 @@ func (s *Service) CheckIn(ctx context.Context, d *mdm.Device, c CheckIn) (*Check
 	if fHash != nil || aHash != nil || newPush || len(c.Results) > 0 {
 		err := s.store.InTx(ctx, func(tx mdm.Stores) error {
 			moved = ""
+			// Answers first: Complete takes the command's row before the device's, as an action does.
+			for _, r := range c.Results {
+				to, err := s.complete(ctx, tx, d, r, now)
+				if mdm.IsCode(err, mdm.NotFound) {
+					s.log.WarnContext(ctx, "check-in result for a command the device does not have open",
+						"tenant_id", d.TenantID, "device_id", d.ID, "command_id", r.ID)
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				if to != "" {
+					moved = to
+				}
+			}
 			if fHash != nil {
 				kind := mdm.DeviceKindFor(d.Platform, facts.Model, facts.PrettyModel, facts.FormFactor)
 				if err := tx.Devices().SetFacts(ctx, d.TenantID, d.ID, kind, facts, fHash, now); err != nil {
@@ -66,20 +81,6 @@ func (s *Service) CheckIn(ctx context.Context, d *mdm.Device, c CheckIn) (*Check
 			if newPush {
 				if err := tx.Devices().SetPushToken(ctx, d.TenantID, d.ID, push, now); err != nil {
 					return err
-				}
-			}
-			for _, r := range c.Results {
-				to, err := s.complete(ctx, tx, d, r, now)
-				if mdm.IsCode(err, mdm.NotFound) {
-					s.log.WarnContext(ctx, "check-in result for a command the device does not have open",
-						"tenant_id", d.TenantID, "device_id", d.ID, "command_id", r.ID)
-					continue
-				}
-				if err != nil {
-					return err
-				}
-				if to != "" {
-					moved = to
 				}
 			}
 			return nil

@@ -67,6 +67,20 @@ func eachDB(t *testing.T, fn func(t *testing.T, f *fixture)) {
 	}
 }
 
+// onPostgres runs fn on PostgreSQL only, for races that SQLite's single writer rules out. Locally
+// without STEWARD_TEST_POSTGRES it is skipped; in CI that variable must be set.
+func onPostgres(t *testing.T, fn func(t *testing.T, f *fixture)) {
+	raw := os.Getenv("STEWARD_TEST_POSTGRES")
+	switch {
+	case raw != "":
+		fn(t, newFixture(t, freshPostgres(t, raw)))
+	case os.Getenv("CI") == "true":
+		t.Fatal("STEWARD_TEST_POSTGRES not set in CI: the PostgreSQL runs must happen")
+	default:
+		t.Skip("a PostgreSQL race: set STEWARD_TEST_POSTGRES to run it")
+	}
+}
+
 func freshPostgres(t *testing.T, raw string) *sqlstore.Store {
 	admin, err := sql.Open("pgx", raw)
 	if err != nil {
