@@ -197,7 +197,7 @@ func TestRetentionPrunesCompletedCommands(t *testing.T) {
 			t.Errorf("queue counts after pruning: %v, %v", counts, err)
 		}
 		page, err := f.svc.Commands(f.admin1, d.ID, mdm.ListOptions{})
-		if err != nil || len(page.Items) != 1 || !strings.HasPrefix(page.Items[0].Error, "expired: not delivered within") {
+		if err != nil || len(page.Items) != 1 || !strings.HasPrefix(page.Items[0].Error, "expired: no answer from the device within") {
 			t.Errorf("history after pruning: %+v, %v", page.Items, err)
 		}
 		f.clock.add(devices.DefaultRetention + time.Hour)

@@ -19,7 +19,7 @@ const pruneBatch = 5000
 func (s *Service) Prune(ctx context.Context) (int, error) {
 	now := s.now()
 	before := now.Add(-s.retention)
-	reason := fmt.Sprintf("expired: not delivered within %s", s.retention)
+	reason := fmt.Sprintf("expired: no answer from the device within %s", s.retention)
 	expired, err := batches(func() (int, error) { return s.store.Commands().Expire(ctx, before, now, reason, pruneBatch) })
 	if expired > 0 {
 		s.log.InfoContext(ctx, "expired undelivered commands", "count", expired, "before", before)
