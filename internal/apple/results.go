@@ -148,4 +148,3 @@ func ParseInstalledApplicationList(body []byte) ([]mdm.InstalledApp, error) {
 	}
 	return apps, nil
 }
-
