@@ -1,0 +1,142 @@
+package apple
+
+import (
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/micromdm/plist"
+
+	"steward/internal/mdm"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden command bodies under testdata/golden")
+
+func TestBuildCommandGolden(t *testing.T) {
+	opt := CommandOptions{UnlockToken: []byte{1, 2, 3, 4, 5, 6, 7, 8}, MDMProfileID: "com.example.steward.mdm"}
+	tests := []struct {
+		golden string
+		cmd    mdm.Command
+		want   request
+	}{
+		{"lock", mdm.Command{ID: 11, Type: mdm.CmdLock, Payload: map[string]string{"message": "Return to IT <desk 4> & call", "phoneNumber": "+1 555 0100"}},
+			request{RequestType: RequestDeviceLock, Message: "Return to IT <desk 4> & call", PhoneNumber: "+1 555 0100"}},
+		{"lock_pin", mdm.Command{ID: 12, Type: mdm.CmdLock, Payload: map[string]string{"pin": "123456"}},
+			request{RequestType: RequestDeviceLock, PIN: "123456"}},
+		{"unlock", mdm.Command{ID: 13, Type: mdm.CmdUnlock},
+			request{RequestType: RequestClearPasscode, UnlockToken: opt.UnlockToken}},
+		{"wipe", mdm.Command{ID: 14, Type: mdm.CmdWipe}, request{RequestType: RequestEraseDevice}},
+		{"retire", mdm.Command{ID: 15, Type: mdm.CmdRetire},
+			request{RequestType: RequestRemoveProfile, Identifier: "com.example.steward.mdm"}},
+		{"force_checkin", mdm.Command{ID: 16, Type: mdm.CmdForceCheckin},
+			request{RequestType: RequestDeviceInformation, Queries: DeviceInformationQueries}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			got, err := BuildCommand(tt.cmd, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, tt.golden, got)
+			checkRoundTrip(t, got, command{CommandUUID: CommandUUID(tt.cmd.ID), Command: tt.want})
+		})
+	}
+}
+
+func TestBuildQueryGolden(t *testing.T) {
+	for golden, rt := range map[string]string{
+		"deviceinformation": RequestDeviceInformation, "installedapplicationlist": RequestInstalledApplicationList,
+	} {
+		t.Run(golden, func(t *testing.T) {
+			got, err := BuildQuery(21, rt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, golden, got)
+			want := request{RequestType: rt}
+			if rt == RequestDeviceInformation {
+				want.Queries = DeviceInformationQueries
+			}
+			checkRoundTrip(t, got, command{CommandUUID: "21", Command: want})
+		})
+	}
+	_, err := BuildQuery(21, "SecurityInfo")
+	wantInvalid(t, err)
+}
+
+func TestBuildCommandRefuses(t *testing.T) {
+	full := CommandOptions{UnlockToken: []byte{1}, MDMProfileID: "p"}
+	tests := []struct {
+		name string
+		cmd  mdm.Command
+		opt  CommandOptions
+	}{
+		{"unlock without token", mdm.Command{ID: 1, Type: mdm.CmdUnlock}, CommandOptions{MDMProfileID: "p"}},
+		{"retire without profile", mdm.Command{ID: 1, Type: mdm.CmdRetire}, CommandOptions{UnlockToken: []byte{1}}},
+		{"unknown type", mdm.Command{ID: 1, Type: "REBOOT"}, full},
+		{"no id", mdm.Command{Type: mdm.CmdWipe}, full},
+		{"NUL in message", mdm.Command{ID: 1, Type: mdm.CmdLock, Payload: map[string]string{"message": "a\x00b"}}, full},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := BuildCommand(tt.cmd, tt.opt)
+			if err == nil {
+				t.Fatalf("built %s, want an error", got)
+			}
+			wantInvalid(t, err)
+		})
+	}
+}
+
+func TestBuildCommandMessage(t *testing.T) {
+	_, err := BuildCommand(mdm.Command{ID: 1, Type: mdm.CmdMessage, Payload: map[string]string{"message": "hi"}}, CommandOptions{})
+	if !errors.Is(err, ErrNoAppleCommand) {
+		t.Fatalf("err = %v, want ErrNoAppleCommand", err)
+	}
+	wantInvalid(t, err)
+}
+
+func TestCommandUUIDRoundTrip(t *testing.T) {
+	for _, id := range []mdm.CommandID{1, 42, 1<<63 - 1} {
+		got, err := ParseCommandUUID(CommandUUID(id))
+		if err != nil || got != id {
+			t.Errorf("ParseCommandUUID(CommandUUID(%d)) = %d, %v", id, got, err)
+		}
+	}
+}
+
+// checkGolden compares a built body with testdata/golden/name.plist (rewritten with -update).
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name+".plist")
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s differs (-golden +built)\n%s", path, diff)
+	}
+}
+
+// checkRoundTrip decodes a built body back and compares it with what was meant.
+func checkRoundTrip(t *testing.T, body []byte, want command) {
+	t.Helper()
+	var got command
+	if err := plist.Unmarshal(body, &got); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("round trip (-want +got)\n%s", diff)
+	}
+}
