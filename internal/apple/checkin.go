@@ -54,6 +54,15 @@ func (m *Authenticate) DeviceUDID() string { return m.UDID }
 func (m *TokenUpdate) DeviceUDID() string  { return m.UDID }
 func (m *CheckOut) DeviceUDID() string     { return m.UDID }
 
+// String and GoString leave out the token and the unlock token, so that a logged TokenUpdate gives
+// away neither.
+func (m *TokenUpdate) String() string {
+	return fmt.Sprintf("TokenUpdate{UDID:%q Topic:%q Token:%d bytes UnlockToken:%d bytes AwaitingConfiguration:%v}",
+		m.UDID, m.Topic, len(m.Token), len(m.UnlockToken), m.AwaitingConfiguration)
+}
+
+func (m *TokenUpdate) GoString() string { return m.String() }
+
 // DecodeCheckin decodes a check-in body (XML or binary plist, at most MaxBody bytes). Errors are
 // mdm.Error with code invalid; an unknown MessageType wraps ErrUnknownMessage.
 func DecodeCheckin(body []byte) (Checkin, error) {

@@ -3,6 +3,8 @@ package apple
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -89,5 +91,14 @@ func TestDecodeTooLarge(t *testing.T) {
 	_, err := DecodeCheckin(make([]byte, MaxBody+1))
 	if !errors.Is(err, ErrTooLarge) {
 		t.Errorf("err = %v, want ErrTooLarge", err)
+	}
+}
+
+func TestTokenUpdateFormatsWithoutTokens(t *testing.T) {
+	m := &TokenUpdate{UDID: "U", Topic: "T", Token: []byte("push-token-bytes"), UnlockToken: []byte("escrow-key-bytes"), PushMagic: "m"}
+	for _, s := range []string{fmt.Sprint(m), fmt.Sprintf("%v %+v %#v %s", m, m, m, m)} {
+		if strings.Contains(s, "escrow") || strings.Contains(s, "push-token") || strings.Contains(s, fmt.Sprint([]byte("escrow"))[1:10]) {
+			t.Errorf("formatted TokenUpdate shows a token: %s", s)
+		}
 	}
 }
