@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -129,7 +130,7 @@ func (p *Pusher) Push(t Target) bool {
 	return false
 }
 
-// Run sends queued pushes until ctx ends.
+// Run sends queued pushes until ctx ends. Call it once: it is the one worker.
 func (p *Pusher) Run(ctx context.Context) error {
 	defer func() {
 		for _, c := range p.clients {
@@ -234,6 +235,10 @@ func (p *Pusher) post(ctx context.Context, c *http.Client, topic, token, magic s
 	req.Header.Set("apns-priority", "10")
 	resp, err := c.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the URL: the device token stays out of the log
+		}
 		return 0, "", -1, err
 	}
 	defer resp.Body.Close()
