@@ -20,7 +20,7 @@ const testTopic = "com.apple.mgmt.External.5c0ffee0-1111-4222-8333-944445555666"
 
 // newCert makes a self-signed push-like certificate: subject UID = uid (none when empty), usable as a
 // TLS client certificate.
-func newCert(t *testing.T, key crypto.Signer, uid string, notAfter time.Time) *x509.Certificate {
+func newCert(t testing.TB, key crypto.Signer, uid string, notAfter time.Time) *x509.Certificate {
 	t.Helper()
 	subject := pkix.Name{CommonName: "APSP:test"}
 	if uid != "" {
@@ -45,7 +45,7 @@ func newCert(t *testing.T, key crypto.Signer, uid string, notAfter time.Time) *x
 	return c
 }
 
-func rsaKey(t *testing.T) *rsa.PrivateKey {
+func rsaKey(t testing.TB) *rsa.PrivateKey {
 	t.Helper()
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -54,7 +54,7 @@ func rsaKey(t *testing.T) *rsa.PrivateKey {
 	return k
 }
 
-func ecKey(t *testing.T) *ecdsa.PrivateKey {
+func ecKey(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -67,7 +67,7 @@ func certPEM(c *x509.Certificate) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 }
 
-func pkcs8PEM(t *testing.T, k crypto.Signer) []byte {
+func pkcs8PEM(t testing.TB, k crypto.Signer) []byte {
 	t.Helper()
 	der, err := x509.MarshalPKCS8PrivateKey(k)
 	if err != nil {

@@ -45,7 +45,7 @@ type apnsServer struct {
 	got   chan seen
 }
 
-func newAPNsServer(t *testing.T, reply func(s seen, n int) (int, http.Header, string), clients ...*PushCertificate) *apnsServer {
+func newAPNsServer(t testing.TB, reply func(s seen, n int) (int, http.Header, string), clients ...*PushCertificate) *apnsServer {
 	t.Helper()
 	a := &apnsServer{count: map[string]int{}, got: make(chan seen, 100)}
 	cas := x509.NewCertPool()
@@ -102,7 +102,7 @@ func (a *apnsServer) pushes(path string) int {
 func ok(seen, int) (int, http.Header, string) { return http.StatusOK, nil, "" }
 
 // pushCert makes a tenant's push certificate through the parser, as an upload would.
-func pushCert(t *testing.T, topic string) *PushCertificate {
+func pushCert(t testing.TB, topic string) *PushCertificate {
 	t.Helper()
 	k := ecKey(t)
 	pc, err := ParsePushCertificate(cat(certPEM(newCert(t, k, topic, time.Now().Add(time.Hour))), pkcs8PEM(t, k)), "")
@@ -168,7 +168,7 @@ func (s *syncBuffer) String() string {
 }
 
 // newHarness builds a Pusher for a, with certs per tenant; run starts its worker.
-func newHarness(t *testing.T, a *apnsServer, certs map[mdm.TenantID]*PushCertificate, magic MagicSource, opts ...Option) *harness {
+func newHarness(t testing.TB, a *apnsServer, certs map[mdm.TenantID]*PushCertificate, magic MagicSource, opts ...Option) *harness {
 	h := &harness{clock: &fakeTime{now: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)}, invalid: make(chan key, 10), logs: &syncBuffer{}}
 	src := func(_ context.Context, tenant mdm.TenantID) (*PushCertificate, error) {
 		if c, ok := certs[tenant]; ok {
