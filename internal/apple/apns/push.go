@@ -35,7 +35,8 @@ type CertSource func(ctx context.Context, tenant mdm.TenantID) (*PushCertificate
 type MagicSource func(ctx context.Context, tenant mdm.TenantID, device mdm.DeviceID) (string, error)
 
 // Pusher sends MDM wake-up pushes: Wake and Push queue them (bounded, one per device however often it
-// is woken), Run sends them from one goroutine, retrying when APNs is busy or failing.
+// is woken), Run takes them from the queue and sends up to a few at once over each tenant's HTTP/2
+// connection, retrying when APNs is busy or failing.
 type Pusher struct {
 	base        string
 	certs       CertSource
@@ -44,6 +45,7 @@ type Pusher struct {
 	log         *slog.Logger
 	roots       *x509.CertPool
 	max         int
+	concurrency int
 	maxAttempts int
 	minBackoff  time.Duration
 	maxBackoff  time.Duration
@@ -51,12 +53,14 @@ type Pusher struct {
 	now         func() time.Time
 	after       func(time.Duration) <-chan time.Time
 
-	mu      sync.Mutex
-	pending map[key]*entry
-	order   []key
-	wake    chan struct{}
+	mu       sync.Mutex
+	pending  map[key]*entry
+	order    []key
+	wake     chan struct{}
+	inFlight map[key]bool
 
-	// The worker's own state: only Run touches it.
+	// The senders' state.
+	stateMu sync.Mutex
 	clients map[mdm.TenantID]*tenantClient
 	failing map[mdm.TenantID]bool // certificate trouble already logged, until a push succeeds again
 }
@@ -79,13 +83,18 @@ func WithRootCAs(pool *x509.CertPool) Option { return func(p *Pusher) { p.roots 
 func WithLogger(l *slog.Logger) Option { return func(p *Pusher) { p.log = l } }
 
 // WithOnInvalid sets what to do when APNs says a device's token is no longer valid (410 Unregistered,
-// 400 BadDeviceToken): typically mark the device.
+// 400 BadDeviceToken): typically mark the device. It may be called from several goroutines at once.
 func WithOnInvalid(f func(ctx context.Context, tenant mdm.TenantID, device mdm.DeviceID)) Option {
 	return func(p *Pusher) { p.onInvalid = f }
 }
 
 // WithQueueSize bounds the pushes waiting (default 10,000); wakes beyond it are dropped and logged.
 func WithQueueSize(n int) Option { return func(p *Pusher) { p.max = max(n, 1) } }
+
+// WithConcurrency sets how many pushes may be in flight at once (default 16): a push waits for its
+// answer, so one at a time would drain a fan-out at one push per round trip to Apple. A device never
+// has two pushes in flight.
+func WithConcurrency(n int) Option { return func(p *Pusher) { p.concurrency = max(n, 1) } }
 
 // WithRetry sets the attempts per push (default 5) and the backoff between them, doubling from min up
 // to max (default 1s to 1m); a Retry-After header from APNs takes precedence.
@@ -97,9 +106,9 @@ func WithRetry(attempts int, min, max time.Duration) Option {
 func New(certs CertSource, magic MagicSource, opts ...Option) *Pusher {
 	p := &Pusher{
 		base: Production, certs: certs, magic: magic, log: slog.Default(),
-		max: 10000, maxAttempts: 5, minBackoff: time.Second, maxBackoff: time.Minute, timeout: 30 * time.Second,
+		max: 10000, concurrency: 16, maxAttempts: 5, minBackoff: time.Second, maxBackoff: time.Minute, timeout: 30 * time.Second,
 		now: time.Now, after: time.After,
-		pending: map[key]*entry{}, wake: make(chan struct{}, 1),
+		pending: map[key]*entry{}, wake: make(chan struct{}, 1), inFlight: map[key]bool{},
 		clients: map[mdm.TenantID]*tenantClient{}, failing: map[mdm.TenantID]bool{},
 	}
 	for _, o := range opts {
@@ -130,19 +139,36 @@ func (p *Pusher) Push(t Target) bool {
 	return false
 }
 
-// Run sends queued pushes until ctx ends. Call it once: it is the one worker.
+// Run sends queued pushes until ctx ends, then waits for the pushes in flight. Call it once.
 func (p *Pusher) Run(ctx context.Context) error {
+	slots := make(chan struct{}, p.concurrency)
+	var wg sync.WaitGroup
 	defer func() {
+		wg.Wait()
+		p.stateMu.Lock()
+		defer p.stateMu.Unlock()
 		for _, c := range p.clients {
 			c.client.CloseIdleConnections()
 		}
 	}()
 	for {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		e, wait := p.next()
 		if e != nil {
-			p.send(ctx, e)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				p.send(ctx, e)
+				<-slots
+				p.done(e.t)
+			}()
 			continue
 		}
+		<-slots
 		var timer <-chan time.Time
 		if wait >= 0 {
 			timer = p.after(wait)
@@ -187,7 +213,9 @@ func (p *Pusher) send(ctx context.Context, e *entry) {
 	case ctx.Err() != nil:
 		return
 	case err == nil && status == http.StatusOK:
+		p.stateMu.Lock()
 		delete(p.failing, t.TenantID)
+		p.stateMu.Unlock()
 	case err == nil && (status == http.StatusGone || status == http.StatusBadRequest && reason == "BadDeviceToken"):
 		log.Info("apns: device token no longer valid", "status", status, "reason", reason)
 		if p.onInvalid != nil {
@@ -213,10 +241,13 @@ func (p *Pusher) send(ctx context.Context, e *entry) {
 
 // certTrouble logs a tenant's certificate problem once, until one of its pushes succeeds again.
 func (p *Pusher) certTrouble(tenant mdm.TenantID, msg string, args ...any) {
-	if p.failing[tenant] {
+	p.stateMu.Lock()
+	logged := p.failing[tenant]
+	p.failing[tenant] = true
+	p.stateMu.Unlock()
+	if logged {
 		return
 	}
-	p.failing[tenant] = true
 	p.log.Error(msg, append([]any{"tenant", tenant}, args...)...)
 }
 
@@ -267,6 +298,8 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 // client returns the tenant's HTTP/2 client, built anew when its certificate changed.
 func (p *Pusher) client(tenant mdm.TenantID, cert *PushCertificate) *http.Client {
 	leaf := cert.Cert.Certificate[0]
+	p.stateMu.Lock()
+	defer p.stateMu.Unlock()
 	if c, ok := p.clients[tenant]; ok {
 		if bytes.Equal(c.leaf, leaf) {
 			return c.client

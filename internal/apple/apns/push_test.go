@@ -176,7 +176,9 @@ func newHarness(t testing.TB, a *apnsServer, certs map[mdm.TenantID]*PushCertifi
 		}
 		return nil, fmt.Errorf("tenant %s has no push certificate", tenant)
 	}
-	opts = append([]Option{WithBaseURL(a.srv.URL + "/"), WithRootCAs(a.pool), WithRetry(4, time.Second, 10*time.Second),
+	// One push at a time unless a test asks for more: "the next push arrived" then means the one
+	// before it has been handled.
+	opts = append([]Option{WithBaseURL(a.srv.URL + "/"), WithRootCAs(a.pool), WithRetry(4, time.Second, 10*time.Second), WithConcurrency(1),
 		WithLogger(slog.New(slog.NewTextHandler(h.logs, nil))),
 		WithOnInvalid(func(_ context.Context, tenant mdm.TenantID, device mdm.DeviceID) { h.invalid <- key{tenant, device} })},
 		opts...)
@@ -430,6 +432,57 @@ func TestPushQueueIsBounded(t *testing.T) {
 		t.Error("a push after the queue drained was refused")
 	}
 	a.next(t)
+}
+
+func TestPushSendsConcurrentlyButOnePerDevice(t *testing.T) {
+	c := pushCert(t, "com.apple.mgmt.External.t1")
+	const n = 4
+	var mu sync.Mutex
+	arrived := 0
+	all := make(chan struct{}) // closed once n pushes are in flight together
+	release := make(chan struct{})
+	held := func(s seen, _ int) (int, http.Header, string) {
+		mu.Lock()
+		arrived++
+		if arrived == n {
+			close(all)
+		}
+		mu.Unlock()
+		if s.Path == path(token1) {
+			<-release
+		}
+		<-all // with fewer than n in flight at once this never returns and the test fails
+		return http.StatusOK, nil, ""
+	}
+	a := newAPNsServer(t, held, c)
+	h := newHarness(t, a, map[mdm.TenantID]*PushCertificate{"t-1": c}, nil, WithConcurrency(n))
+	h.run()
+	h.p.Push(Target{TenantID: "t-1", DeviceID: 1, Token: hex.EncodeToString(token1), Magic: "first"})
+	for i := 2; i <= n; i++ {
+		h.p.Push(Target{TenantID: "t-1", DeviceID: mdm.DeviceID(i), Token: hex.EncodeToString(bytes.Repeat([]byte{byte(i)}, 32)), Magic: "M"})
+	}
+	for range n - 1 {
+		if s := a.next(t); s.Path == path(token1) {
+			t.Fatal("device 1's push answered before its release")
+		}
+	}
+	// Device 1's push is still in flight: a new wake for it waits rather than going alongside.
+	h.p.Push(Target{TenantID: "t-1", DeviceID: 1, Token: hex.EncodeToString(token1), Magic: "second"})
+	h.p.Push(Target{TenantID: "t-1", DeviceID: 9, Token: hex.EncodeToString(bytes.Repeat([]byte{9}, 32)), Magic: "M"})
+	if s := a.next(t); s.Path == path(token1) {
+		t.Fatal("device 1 answered before its release")
+	}
+	if got := a.pushes(path(token1)); got != 1 {
+		t.Fatalf("device 1 has %d pushes in flight, want 1", got)
+	}
+	close(release)
+	var bodies []string
+	for range 2 {
+		bodies = append(bodies, a.next(t).Body)
+	}
+	if diff := cmp.Diff([]string{`{"mdm":"first"}`, `{"mdm":"second"}`}, bodies); diff != "" {
+		t.Errorf("device 1's pushes (-want +got):\n%s", diff)
+	}
 }
 
 func TestTokenHex(t *testing.T) {

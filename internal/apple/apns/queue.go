@@ -67,8 +67,9 @@ func (p *Pusher) signal() {
 	}
 }
 
-// next takes the oldest push that is due. With none due it returns how long until the first one is
-// (negative: the queue is empty).
+// next takes the oldest push that is due and whose device has no push in flight, marking the device in
+// flight. With none it returns how long until the first one is due (negative: nothing is waiting on
+// time; done or enqueue signals).
 func (p *Pusher) next() (*entry, time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -76,6 +77,9 @@ func (p *Pusher) next() (*entry, time.Duration) {
 	wait := time.Duration(-1)
 	for i, k := range p.order {
 		e := p.pending[k]
+		if p.inFlight[k] {
+			continue
+		}
 		if d := e.due.Sub(now); d > 0 {
 			if wait < 0 || d < wait {
 				wait = d
@@ -84,9 +88,18 @@ func (p *Pusher) next() (*entry, time.Duration) {
 		}
 		p.order = append(p.order[:i:i], p.order[i+1:]...)
 		delete(p.pending, k)
+		p.inFlight[k] = true
 		return e, 0
 	}
 	return nil, wait
+}
+
+// done ends a push's flight: a wake that came meanwhile may go now.
+func (p *Pusher) done(t Target) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.inFlight, key{t.TenantID, t.DeviceID})
+	p.signal()
 }
 
 // Len is the number of pushes waiting, retries included.
