@@ -191,6 +191,10 @@ func (p *Pusher) send(ctx context.Context, e *entry) {
 		p.certTrouble(t.TenantID, "apns: no push certificate, push dropped", "err", err)
 		return
 	}
+	if p.now().After(cert.NotAfter) { // APNs would refuse the handshake: retrying cannot help
+		p.certTrouble(t.TenantID, "apns: push certificate expired, pushes dropped", "topic", cert.Topic, "not_after", cert.NotAfter)
+		return
+	}
 	token, err := tokenHex(t.Token)
 	if err != nil {
 		log.Warn("apns: unreadable push token, push dropped", "err", err)

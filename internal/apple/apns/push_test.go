@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -169,7 +170,7 @@ func (s *syncBuffer) String() string {
 
 // newHarness builds a Pusher for a, with certs per tenant; run starts its worker.
 func newHarness(t testing.TB, a *apnsServer, certs map[mdm.TenantID]*PushCertificate, magic MagicSource, opts ...Option) *harness {
-	h := &harness{clock: &fakeTime{now: time.Date(2026, 11, 25, 3, 0, 0, 0, time.UTC)}, invalid: make(chan key, 10), logs: &syncBuffer{}}
+	h := &harness{clock: &fakeTime{now: time.Now()}, invalid: make(chan key, 10), logs: &syncBuffer{}}
 	src := func(_ context.Context, tenant mdm.TenantID) (*PushCertificate, error) {
 		if c, ok := certs[tenant]; ok {
 			return c, nil
@@ -482,6 +483,51 @@ func TestPushSendsConcurrentlyButOnePerDevice(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{`{"mdm":"first"}`, `{"mdm":"second"}`}, bodies); diff != "" {
 		t.Errorf("device 1's pushes (-want +got):\n%s", diff)
+	}
+}
+
+func TestPushDropsPushesForAnExpiredCertificate(t *testing.T) {
+	c := pushCert(t, "com.apple.mgmt.External.t1")
+	k := ecKey(t)
+	old, err := ParsePushCertificate(cat(certPEM(newCert(t, k, "com.apple.mgmt.External.t2", time.Now().Add(-time.Minute))), pkcs8PEM(t, k)), "")
+	if !errors.Is(err, ErrExpired) {
+		t.Fatalf("got %v, want ErrExpired", err)
+	}
+	a := newAPNsServer(t, ok, c, old)
+	h := newHarness(t, a, map[mdm.TenantID]*PushCertificate{"t-1": c, "t-2": old}, nil)
+	h.run()
+	h.p.Push(Target{TenantID: "t-2", DeviceID: 1, Token: hex.EncodeToString(token1), Magic: "M"})
+	h.p.Push(Target{TenantID: "t-2", DeviceID: 2, Token: hex.EncodeToString(token1), Magic: "M"})
+	h.p.Push(Target{TenantID: "t-1", DeviceID: 3, Token: hex.EncodeToString(token1), Magic: "M"})
+	if s := a.next(t); s.Topic != "com.apple.mgmt.External.t1" {
+		t.Errorf("push for %s, want only t-1's", s.Topic)
+	}
+	h.stop()
+	if n := strings.Count(h.logs.String(), "push certificate expired"); n != 1 || a.pushes(path(token1)) != 1 {
+		t.Errorf("logged %d times, %d pushes; want once and one:\n%s", n, a.pushes(path(token1)), h.logs)
+	}
+}
+
+func TestPushRetriesWhenAPNsIsUnreachable(t *testing.T) {
+	c := pushCert(t, "com.apple.mgmt.External.t1")
+	a := newAPNsServer(t, ok, c)
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	h := newHarness(t, a, map[mdm.TenantID]*PushCertificate{"t-1": c}, nil, WithBaseURL(gone.URL))
+	h.run()
+	h.p.Push(Target{TenantID: "t-1", DeviceID: 1, Token: hex.EncodeToString(token1), Magic: "M"})
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(h.logs.String(), "giving up"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("never gave up:\n%s", h.logs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.stop()
+	if diff := cmp.Diff([]time.Duration{time.Second, 2 * time.Second, 4 * time.Second}, h.clock.Waits()); diff != "" {
+		t.Errorf("waits (-want +got):\n%s", diff)
+	}
+	if logs := h.logs.String(); strings.Contains(logs, hex.EncodeToString(token1)) || h.p.Len() != 0 {
+		t.Errorf("the token is in the log or a push is still queued (%d):\n%s", h.p.Len(), logs)
 	}
 }
 
