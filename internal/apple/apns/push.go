@@ -62,7 +62,7 @@ type Pusher struct {
 	// The senders' state.
 	stateMu sync.Mutex
 	clients map[mdm.TenantID]*tenantClient
-	failing map[mdm.TenantID]bool // certificate trouble already logged, until a push succeeds again
+	failing map[mdm.TenantID]string // the certificate trouble last logged, until a push succeeds again
 }
 
 type tenantClient struct {
@@ -109,7 +109,7 @@ func New(certs CertSource, magic MagicSource, opts ...Option) *Pusher {
 		max: 10000, concurrency: 16, maxAttempts: 5, minBackoff: time.Second, maxBackoff: time.Minute, timeout: 30 * time.Second,
 		now: time.Now, after: time.After,
 		pending: map[key]*entry{}, wake: make(chan struct{}, 1), inFlight: map[key]bool{},
-		clients: map[mdm.TenantID]*tenantClient{}, failing: map[mdm.TenantID]bool{},
+		clients: map[mdm.TenantID]*tenantClient{}, failing: map[mdm.TenantID]string{},
 	}
 	for _, o := range opts {
 		o(p)
@@ -235,7 +235,10 @@ func (p *Pusher) send(ctx context.Context, e *entry) {
 		}
 		delay := retryAfter
 		if delay < 0 {
-			delay = min(p.minBackoff<<(e.attempts-1), p.maxBackoff)
+			delay = p.maxBackoff
+			if e.attempts <= 30 { // beyond, the shift would overflow
+				delay = min(p.minBackoff<<(e.attempts-1), p.maxBackoff)
+			}
 		}
 		p.requeue(e, p.now().Add(delay))
 	default:
@@ -243,11 +246,12 @@ func (p *Pusher) send(ctx context.Context, e *entry) {
 	}
 }
 
-// certTrouble logs a tenant's certificate problem once, until one of its pushes succeeds again.
+// certTrouble logs a tenant's certificate problem once per burst: not again until one of its pushes
+// succeeds or the problem changes (no certificate, then an expired one).
 func (p *Pusher) certTrouble(tenant mdm.TenantID, msg string, args ...any) {
 	p.stateMu.Lock()
-	logged := p.failing[tenant]
-	p.failing[tenant] = true
+	logged := p.failing[tenant] == msg
+	p.failing[tenant] = msg
 	p.stateMu.Unlock()
 	if logged {
 		return
