@@ -48,7 +48,13 @@ func ParsePushCertificate(data []byte, password string) (*PushCertificate, error
 	return parseAt(data, password, time.Now())
 }
 
+// maxUpload bounds what is parsed: a push certificate with its key is a few kilobytes.
+const maxUpload = 64 << 10
+
 func parseAt(data []byte, password string, now time.Time) (*PushCertificate, error) {
+	if len(data) > maxUpload {
+		return nil, fmt.Errorf("%d bytes is too large for a push certificate (at most %d)", len(data), maxUpload)
+	}
 	var blocks []*pem.Block
 	if bytes.Contains(data, []byte("-----BEGIN ")) {
 		for rest := data; ; {

@@ -16,6 +16,8 @@ import (
 	"time"
 )
 
+var farFuture = time.Now().Add(10 * 365 * 24 * time.Hour)
+
 const testTopic = "com.apple.mgmt.External.5c0ffee0-1111-4222-8333-944445555666"
 
 // newCert makes a self-signed push-like certificate: subject UID = uid (none when empty), usable as a
@@ -119,6 +121,7 @@ func TestParsePushCertificatePEM(t *testing.T) {
 		{name: "garbage key", data: cat(certPEM(rc), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte("x")})), anyErr: true},
 		{name: "neither PEM nor PKCS#12", data: []byte("hello"), anyErr: true},
 		{name: "empty", data: nil, anyErr: true},
+		{name: "too large", data: cat(certPEM(rc), rsaPKCS1, make([]byte, maxUpload)), anyErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
