@@ -25,6 +25,7 @@ var rules = map[string][]string{
 	"internal/android":        {"internal/mdm", "internal/httpx", "internal/devices"},
 	"internal/apple":          {"internal/mdm"},
 	"internal/sim":            {"internal/android"}, // the agent protocol's wire types only: a simulator is a client
+	"internal/apple/apns":     {"internal/mdm", "internal/devices"},
 	"internal/store/sqlstore": {"internal/mdm"},
 	"internal/httpx":          {"internal/mdm"},
 	"internal/httpapi": {"internal/mdm", "internal/authz", "internal/fq", "internal/form", "internal/httpx",
