@@ -27,8 +27,10 @@ func ParseDeviceInformation(body []byte) (*DeviceInformation, error) {
 	}
 	q := queryResponses{m: msg.QueryResponses}
 	f := mdm.DeviceFacts{
-		DeviceName:   q.str("DeviceName"),
-		Model:        q.str("Model"),
+		DeviceName: q.str("DeviceName"),
+		// deviceModel is the model identifier (ProductName, e.g. "iPhone14,2"), as mdm.DeviceFacts
+		// has it; Apple's Model key is an order number ("MK7M3") that says less.
+		Model:        q.str("ProductName"),
 		PrettyModel:  q.str("ModelName"),
 		Manufacturer: "Apple",
 		OSVersion:    q.str("OSVersion"),
@@ -38,7 +40,10 @@ func ParseDeviceInformation(body []byte) (*DeviceInformation, error) {
 		WifiMAC:      strings.ToLower(q.str("WiFiMAC")),
 		Roaming:      q.boolean("IsRoaming"),
 	}
-	product := q.str("ProductName")
+	product := f.Model
+	if f.Model == "" {
+		f.Model = q.str("Model")
+	}
 	if f.PrettyModel == "" {
 		f.PrettyModel = product
 	}

@@ -14,13 +14,13 @@ func TestParseDeviceInformation(t *testing.T) {
 		want DeviceInformation
 	}{
 		{"deviceinformation", DeviceInformation{Kind: mdm.KindIPadMini, Facts: mdm.DeviceFacts{
-			DeviceName: "Ana’s iPad", Model: "MK7M3", PrettyModel: "iPad", Manufacturer: "Apple",
+			DeviceName: "Ana’s iPad", Model: "iPad14,1", PrettyModel: "iPad", Manufacturer: "Apple",
 			OSVersion: "17.0.3", OSBuild: "21A329", SerialNumber: "DMPXK0BBBBBB", IMEI: "35 123456 789012 3",
 			WifiMAC: "a4:83:e7:0f:11:22", Roaming: true, TotalCapacityMB: 122368, AvailableCapMB: 52480,
 		}}},
-		// Only the product name: it stands in for the marketing name and still gives the kind.
+		// Only the product name: the model identifier, standing in for the marketing name too, and the kind.
 		{"deviceinformation_sparse", DeviceInformation{Kind: mdm.KindAppleTV, Facts: mdm.DeviceFacts{
-			PrettyModel: "AppleTV6,2", Manufacturer: "Apple", TotalCapacityMB: 65536,
+			Model: "AppleTV6,2", PrettyModel: "AppleTV6,2", Manufacturer: "Apple", TotalCapacityMB: 65536,
 		}}},
 	}
 	for _, tt := range tests {
