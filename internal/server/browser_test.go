@@ -52,48 +52,8 @@ func startConsole(t *testing.T) (*Server, *httptest.Server) {
 // htmx form, suspend it, read the report, sign out. Set STEWARD_SCREENSHOTS to a directory to keep
 // screenshots of the pages.
 func TestConsoleInChromium(t *testing.T) {
-	const chromium = "/usr/bin/chromium"
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium not installed")
-		}
-		t.Skip("chromium not installed; apt-get install chromium")
-	}
+	ctx := chromium(t)
 	s, ts := startConsole(t)
-
-	profile := t.TempDir()
-	t.Cleanup(func() { removeEventually(t, profile) })
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(t.Context(),
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(profile),
-		chromedp.WindowSize(1400, 900),
-	)
-	defer cancelAlloc()
-	browserCtx, cancelBrowser := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
-	defer cancelBrowser()
-	// Start Chromium on the long-lived context: the process lives as long as the context of the first Run.
-	if err := chromedp.Run(browserCtx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	defer func() {
-		// Close Chromium gracefully and wait for it, so that it stops writing to its profile first.
-		closeCtx, cancel := context.WithTimeout(browserCtx, 10*time.Second)
-		defer cancel()
-		if err := chromedp.Cancel(closeCtx); err != nil {
-			t.Logf("close chromium: %v", err)
-		}
-	}()
-	ctx, cancel := context.WithTimeout(browserCtx, 90*time.Second)
-	defer cancel()
 
 	shotDir := os.Getenv("STEWARD_SCREENSHOTS")
 	shot := func(name string) chromedp.Action {
