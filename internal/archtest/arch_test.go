@@ -26,12 +26,18 @@ var rules = map[string][]string{
 	"internal/apple":          {"internal/mdm"},
 	"internal/sim":            {"internal/android"}, // the agent protocol's wire types only: a simulator is a client
 	"internal/apple/apns":     {"internal/mdm", "internal/devices"},
+	"internal/apple/enroll":   {"internal/mdm", "internal/secret"},
+	"internal/apple/identity": {"internal/mdm"},
+	"internal/applemdm": {"internal/mdm", "internal/authz", "internal/audit", "internal/httpx", "internal/secret",
+		"internal/devices", "internal/apple", "internal/apple/enroll", "internal/apple/identity", "internal/apple/apns"},
+	"internal/sim/ios":        {"internal/apple", "internal/apple/enroll", "internal/apple/identity"}, // a client: message types and profile reading only
 	"internal/store/sqlstore": {"internal/mdm"},
 	"internal/httpx":          {"internal/mdm"},
 	"internal/httpapi": {"internal/mdm", "internal/authz", "internal/fq", "internal/form", "internal/httpx",
-		"internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices", "internal/android"},
+		"internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices", "internal/android", "internal/applemdm"},
 	"internal/web": {"internal/mdm", "internal/authz", "internal/fq", "internal/form", "internal/httpx",
-		"internal/httpapi", "internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices"},
+		"internal/httpapi", "internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices",
+		"internal/applemdm"},
 }
 
 // stdlibOnly packages may import nothing outside the standard library (besides allowed project packages).

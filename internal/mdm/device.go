@@ -182,6 +182,17 @@ const (
 	CmdRetire       = "RETIRE"        // remove management, keep the user's data
 	CmdForceCheckin = "FORCE_CHECKIN" // report facts and apps now
 	CmdMessage      = "MESSAGE"       // payload: message (a push notification shown to the user)
+
+	// Inventory queries, queued by the protocols themselves (Apple: at enrollment, on a schedule and
+	// after FORCE_CHECKIN), never by an administrator directly.
+	CmdDeviceInformation = "DEVICE_INFORMATION"
+	CmdInstalledApps     = "INSTALLED_APPLICATION_LIST"
+
+	// Configurations and apps (queued by the catalog and configurations capabilities).
+	CmdInstallProfile = "INSTALL_PROFILE"     // payload: profile (base64 of a .mobileconfig)
+	CmdRemoveProfile  = "REMOVE_PROFILE"      // payload: identifier (the profile's PayloadIdentifier)
+	CmdInstallApp     = "INSTALL_APPLICATION" // payload: identifier, and itunesStoreId or manifestUrl
+	CmdRemoveApp      = "REMOVE_APPLICATION"  // payload: identifier
 )
 
 // Command states. A command is PENDING until a device fetches it (SENT), then ACKNOWLEDGED or ERROR

@@ -15,6 +15,7 @@ type Stores interface {
 	Groups() GroupStore
 	Devices() DeviceStore
 	Commands() CommandStore
+	Apple() AppleStore
 	SupportAdmins() SupportAdminStore
 	EmailTemplates() EmailTemplateStore
 }

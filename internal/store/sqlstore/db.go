@@ -60,6 +60,7 @@ func (s stores) Outbox() mdm.OutboxStore            { return outboxStore(s) }
 func (s stores) Groups() mdm.GroupStore             { return groupStore(s) }
 func (s stores) Devices() mdm.DeviceStore           { return deviceStore(s) }
 func (s stores) Commands() mdm.CommandStore         { return commandStore(s) }
+func (s stores) Apple() mdm.AppleStore              { return appleStore(s) }
 func (s stores) SupportAdmins() mdm.SupportAdminStore {
 	return supportAdminStore(s)
 }
