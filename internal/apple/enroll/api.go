@@ -3,6 +3,7 @@ package enroll
 import (
 	"context"
 	"crypto"
+	"crypto/rsa"
 	"crypto/x509"
 	"net/http"
 	"time"
@@ -89,3 +90,15 @@ type SCEPServer struct {
 }
 
 func (s *SCEPServer) ServeHTTP(w http.ResponseWriter, r *http.Request) { panic("not implemented") }
+
+// PKCS12Identity makes a device identity on the server (an RSA 2048 key and a certificate for
+// commonName), for profiles that carry a PKCS#12 identity instead of SCEP, protected by password.
+func (ca *CA) PKCS12Identity(commonName, password string, now time.Time, validity time.Duration) ([]byte, error) {
+	panic("not implemented")
+}
+
+// RequestCertificate is the device side of SCEP, for the simulator and tests: it asks scepURL for a
+// certificate for key with challenge and subject (common name), and returns the issued certificate.
+func RequestCertificate(ctx context.Context, client *http.Client, scepURL, challenge, subject string, key *rsa.PrivateKey) (*x509.Certificate, error) {
+	panic("not implemented")
+}

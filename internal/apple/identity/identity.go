@@ -4,6 +4,7 @@
 package identity
 
 import (
+	"crypto"
 	"crypto/x509"
 	"net/http"
 )
@@ -24,5 +25,11 @@ type Source struct {
 // signature that does not verify is an unauthenticated error. It does not check who issued the
 // certificate: that is the CA's Verify.
 func (s Source) Certificate(r *http.Request, body []byte) (*x509.Certificate, error) {
+	panic("not implemented")
+}
+
+// Sign returns the Mdm-Signature header value for body: a detached CMS signature by cert and key,
+// base64-encoded, as a device that signs its messages sends (for the simulator and tests).
+func Sign(body []byte, cert *x509.Certificate, key crypto.Signer) (string, error) {
 	panic("not implemented")
 }
