@@ -319,3 +319,37 @@ func FuzzPKIOperation(f *testing.F) {
 		}
 	})
 }
+
+// A recorded answer to an earlier request is not accepted for a new one.
+func TestRequestCertificateRejectsReplayedAnswer(t *testing.T) {
+	ca := testCA(t)
+	book := &challenges{open: map[string]string{"one": "e1", "two": "e2"}}
+	inner := &SCEPServer{CA: ca, Check: book.check}
+	var mu sync.Mutex
+	var recorded []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("operation") != "PKIOperation" {
+			inner.ServeHTTP(w, r)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if recorded != nil {
+			_, _ = w.Write(recorded)
+			return
+		}
+		rec := httptest.NewRecorder()
+		inner.ServeHTTP(rec, r)
+		recorded = rec.Body.Bytes()
+		_, _ = w.Write(recorded)
+	}))
+	defer srv.Close()
+	key := rsaKey(t)
+	if _, err := RequestCertificate(context.Background(), srv.Client(), srv.URL, "one", "x", key); err != nil {
+		t.Fatal(err)
+	}
+	_, err := RequestCertificate(context.Background(), srv.Client(), srv.URL, "two", "x", key)
+	if err == nil || !strings.Contains(err.Error(), "not for this request") {
+		t.Errorf("replayed answer: err = %v", err)
+	}
+}
