@@ -188,6 +188,24 @@ func TestSCEPHTTP(t *testing.T) {
 			t.Error("challenge not used up")
 		}
 	})
+	t.Run("PKIOperation by GET, unescaped", func(t *testing.T) {
+		srv2, ca2, _ := scepServer(t)
+		raw := pkiRequest(t, ca2, key, challengeCSR(t, key, "good"))
+		// '+' left as is in the query (a space once decoded), '/' and '=' too.
+		enc := base64.StdEncoding.EncodeToString(raw)
+		if !strings.Contains(enc, "+") {
+			t.Fatal("the message has no '+' to leave unescaped")
+		}
+		resp, err := srv2.Client().Get(srv2.URL + "?operation=PKIOperation&message=" + enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || readReply(t, ca2, body) != scep.SUCCESS {
+			t.Errorf("%d", resp.StatusCode)
+		}
+	})
 	t.Run("no challenge is a SCEP failure", func(t *testing.T) {
 		resp, body := post(t, pkiRequest(t, ca, key, challengeCSR(t, key, "")))
 		if resp.StatusCode != 200 || readReply(t, ca, body) != scep.FAILURE {
