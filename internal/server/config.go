@@ -36,6 +36,9 @@ type Config struct {
 	PushURL          string        // FCM HTTP v1 style push service; "": no wake-ups
 	PushProject      string
 	PushKey          string
+	// Apple MDM.
+	AppleCertHeader        string        // RFC 9440 client-certificate header of a TLS-terminating proxy; "": none
+	AppleInventoryInterval time.Duration // how often devices are asked for their inventory; 0: daily
 }
 
 // TLS reports whether the listener terminates TLS itself.
@@ -78,6 +81,9 @@ func (c *Config) Validate() error {
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	if err := c.validateDevices(); err != nil {
+		return err
+	}
+	if err := c.validateApple(); err != nil {
 		return err
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {

@@ -17,6 +17,7 @@ import (
 
 	"steward/internal/accounts"
 	"steward/internal/android"
+	"steward/internal/applemdm"
 	"steward/internal/audit"
 	"steward/internal/devices"
 	"steward/internal/httpapi"
@@ -41,6 +42,7 @@ type Server struct {
 	pusher   *android.Pusher // nil without --push-url
 	demoWake *demoWaker      // wakes the demo's devices in process; nil unless --demo without --push-url
 	api      *httpapi.API
+	apple    *applemdm.Service
 	worker   *mail.Worker
 	handler  http.Handler
 }
@@ -81,6 +83,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		DeviceSpace: s.deviceSpace})
 	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Devices: s.devices,
 		EmailTemplates: emailTemplates, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
+	if s.apple, err = s.newApple(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
 	s.handler = s.routes(console)
 	return s, nil
 }
@@ -183,6 +189,7 @@ func (s *Server) routes(console http.Handler) http.Handler {
 			Summary: "Prometheus metrics: requests by route and status, latencies, database pool, device command queue, push wake-ups, Go runtime"},
 	)
 	mux.Handle("/api/", s.api)
+	s.apple.Register(mux)
 	mux.Handle("/", console)
 
 	csrf := http.NewCrossOriginProtection()
@@ -263,7 +270,7 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 			ln.Close()
 			return err
 		}
-		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		srv.TLSConfig = serverTLS(cert)
 	}
 	stopBackground := s.Background()
 	errc := make(chan error, 1)
