@@ -36,6 +36,10 @@ type Config struct {
 	PushURL          string        // FCM HTTP v1 style push service; "": no wake-ups
 	PushProject      string
 	PushKey          string
+	// Apple push notifications (APNs): the service's base URL ("": apns.Production) and a PEM file of
+	// the CAs to trust for it instead of the system's ("": the system's).
+	APNsURL    string
+	APNsCAFile string
 	// Apple MDM.
 	AppleCertHeader        string        // RFC 9440 client-certificate header of a TLS-terminating proxy; "": none
 	AppleInventoryInterval time.Duration // how often devices are asked for their inventory; 0: daily
@@ -98,6 +102,9 @@ func (c *Config) validateDevices() error {
 	}
 	if c.CommandRetention != 0 && (c.CommandRetention < time.Hour || c.CommandRetention > 24*365*time.Hour) {
 		return fmt.Errorf("--command-retention %s: want 1h to 8760h", c.CommandRetention)
+	}
+	if err := c.validateAPNs(); err != nil {
+		return err
 	}
 	if c.PushURL == "" {
 		if c.PushProject != "" || c.PushKey != "" {
