@@ -12,8 +12,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
-	"testing"
 
 	"github.com/micromdm/plist"
 
@@ -253,5 +251,3 @@ func (e *apiEnv) appleDeviceID(ta, serial string) int64 {
 }
 
 func hexUDID(n int) string { return fmt.Sprintf("%08X-%016X", n, n*7919) }
-
-var _ = strings.TrimSpace
