@@ -209,6 +209,10 @@ func RequestCertificate(ctx context.Context, client *http.Client, scepURL, chall
 	if rep.MessageType != scep.CertRep || rep.CertRepMessage == nil {
 		return nil, fmt.Errorf("scep: answer is %s, not a CertRep", rep.MessageType)
 	}
+	// The answer must be to this request: its transaction and our nonce echoed back.
+	if rep.TransactionID != req.TransactionID || !bytes.Equal(rep.RecipientNonce, req.SenderNonce) {
+		return nil, errors.New("scep: answer is not for this request")
+	}
 	if rep.PKIStatus != scep.SUCCESS {
 		return nil, fmt.Errorf("scep: enrollment refused: status %s, failInfo %s", rep.PKIStatus, rep.FailInfo)
 	}
