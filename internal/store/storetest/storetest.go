@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) mdm.Store) {
 		{"InTx", txTests},
 		{"Devices", deviceTests},
 		{"Commands", commandTests},
+		{"Apple", appleTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -17,6 +17,56 @@ CREATE TABLE accounts (
 
 CREATE INDEX accounts_tenant ON accounts (tenant_id, id);
 
+CREATE TABLE apple_ca (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    cert_der   BLOB NOT NULL,
+    key_sealed BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE apple_devices (
+    tenant_id     TEXT NOT NULL,
+    device_id     INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    udid          TEXT NOT NULL,
+    enrollment_id TEXT NOT NULL,
+    topic         TEXT NOT NULL,
+    push_magic    TEXT NOT NULL,
+    unlock_token  BLOB,
+    enrolled_at   INTEGER NOT NULL,
+    token_at      INTEGER NOT NULL,
+    inventory_at  INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, device_id)
+);
+
+CREATE INDEX apple_devices_udid ON apple_devices (tenant_id, udid);
+
+CREATE TABLE apple_enrollments (
+    id             TEXT PRIMARY KEY,
+    tenant_id      TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    account_id     INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    challenge_hash BLOB NOT NULL UNIQUE,
+    created_at     INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL,
+    cert_issued_at INTEGER,
+    device_id      INTEGER
+);
+
+CREATE INDEX apple_enrollments_account ON apple_enrollments (tenant_id, account_id);
+
+CREATE INDEX apple_enrollments_expires ON apple_enrollments (expires_at) WHERE device_id IS NULL;
+
+CREATE TABLE apple_push_certificates (
+    tenant_id   TEXT PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
+    cert_pem    BLOB NOT NULL,
+    key_sealed  BLOB NOT NULL,
+    topic       TEXT NOT NULL,
+    not_after   INTEGER NOT NULL,
+    uploaded_by TEXT NOT NULL,
+    uploaded_at INTEGER NOT NULL
+);
+
+CREATE INDEX apple_push_certificates_not_after ON apple_push_certificates (not_after);
+
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY,
     tenant_id   TEXT NOT NULL,
