@@ -11,11 +11,12 @@ import (
 // The rest is 256 random bits (secret.Token); only its keyed hash is stored.
 const credentialPrefix = "sdc_"
 
-// AuthenticateDevice returns the device whose credential this is (unauthenticated for an unknown
-// credential or a retired or wiped device; forbidden when its tenant is suspended).
+// AuthenticateDevice returns the device whose credential this is: an issued one ("sdc_…") or an
+// identity certificate's (CertificateCredential); unauthenticated for an unknown credential or a
+// retired or wiped device, forbidden when its tenant is suspended.
 func (s *Service) AuthenticateDevice(ctx context.Context, credential string) (*mdm.Device, error) {
 	unknown := mdm.Errorf(mdm.Unauthenticated, "unknown device credential")
-	if !strings.HasPrefix(credential, credentialPrefix) || len(credential) > 100 {
+	if !(strings.HasPrefix(credential, credentialPrefix) && len(credential) <= 100) && !isCertificateCredential(credential) {
 		return nil, unknown
 	}
 	hash := s.keys.Hash(credential)

@@ -5,7 +5,13 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"unicode/utf8"
 
+	"steward/internal/audit"
 	"steward/internal/mdm"
 )
 
@@ -37,20 +43,162 @@ type Enrollment struct {
 // account must still exist in the tenant (not_found otherwise) and the tenant be active (forbidden).
 // It writes the device.register audit record as Register does.
 func (s *Service) Enroll(ctx context.Context, e Enrollment, within func(tx mdm.Stores, d *mdm.Device) error) (*mdm.Device, error) {
-	return nil, mdm.Errorf(mdm.Unavailable, "not implemented yet")
+	var v mdm.Validator
+	v.Check(e.TenantID != "", "tenantId", "Required", "give the enrollment's tenant")
+	v.Check(e.AccountID > 0, "accountId", "Required", "give the enrollment's account")
+	v.Check(e.Platform == mdm.PlatformIOS, "platform", "Invalid", "must be IOS (Android devices register)")
+	v.Check(isCertificateCredential(e.Credential), "credential", "Invalid",
+		"must be the identity certificate's credential ("+certificatePrefix+" and 64 lower-case hex digits)")
+	facts := cleanFacts(&v, e.Facts)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	nd := mdm.NewDevice{GUID: newUUID(), Platform: e.Platform, Facts: facts, FactsHash: factsHash(facts),
+		Kind:           mdm.DeviceKindFor(e.Platform, facts.Model, facts.PrettyModel, facts.FormFactor),
+		CredentialHash: s.keys.Hash(e.Credential)}
+	var d *mdm.Device
+	err := s.store.InTx(ctx, func(tx mdm.Stores) error {
+		d = nil
+		acc, err := tx.Accounts().Get(ctx, e.TenantID, e.AccountID)
+		if mdm.IsCode(err, mdm.NotFound) {
+			return mdm.Errorf(mdm.NotFound, "account %d not found: the device was not enrolled", e.AccountID)
+		}
+		if err != nil {
+			return err
+		}
+		set, err := s.settingsFor(ctx, tx, acc)
+		if err != nil {
+			return err
+		}
+		created, err := s.create(ctx, tx, acc, set, nd, nil, "", now)
+		if err != nil {
+			return err
+		}
+		if within != nil {
+			if err := within(tx, created); err != nil {
+				return err
+			}
+		}
+		d = created
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.log.InfoContext(ctx, "device enrolled", "tenant_id", d.TenantID, "device_id", d.ID, "account_id", d.AccountID,
+		"platform", d.Platform, "kind", d.Kind)
+	return d, nil
+}
+
+// isCertificateCredential reports whether c has the form of CertificateCredential's result.
+func isCertificateCredential(c string) bool {
+	hexPart, ok := strings.CutPrefix(c, certificatePrefix)
+	if !ok || len(hexPart) != 2*sha256.Size {
+		return false
+	}
+	for _, r := range hexPart {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// systemCommands are the command types Queue takes, and whether a repeat still waiting for the device
+// collapses into the first (an inventory query asked twice is answered once).
+var systemCommands = map[string]bool{
+	mdm.CmdLock: false, mdm.CmdUnlock: false, mdm.CmdWipe: false, mdm.CmdRetire: false,
+	mdm.CmdForceCheckin: true, mdm.CmdMessage: false,
+	mdm.CmdDeviceInformation: true, mdm.CmdInstalledApps: true,
+	mdm.CmdInstallProfile: false, mdm.CmdRemoveProfile: false, mdm.CmdInstallApp: false, mdm.CmdRemoveApp: false,
+}
+
+// Payload bounds for Queue: a profile (base64 of a .mobileconfig) is the largest value.
+const (
+	maxPayloadKeys  = 16
+	maxPayloadKey   = 64
+	MaxPayloadValue = 1 << 20
+)
+
+// cleanPayload checks a command payload: a few keys of printable text, values of valid UTF-8 within
+// MaxPayloadValue. It returns a copy.
+func cleanPayload(v *mdm.Validator, p map[string]string) map[string]string {
+	v.Check(len(p) <= maxPayloadKeys, "payload", "Size", fmt.Sprintf("at most %d keys", maxPayloadKeys))
+	for _, k := range slices.Sorted(maps.Keys(p)) {
+		val := p[k]
+		if k == "" || !printable(k, maxPayloadKey) || len(val) > MaxPayloadValue || !utf8.ValidString(val) ||
+			strings.ContainsRune(val, 0) {
+			v.Check(false, "payload", "Invalid", fmt.Sprintf("keys are at most %d printable characters, values at most "+
+				"%d bytes of text", maxPayloadKey, MaxPayloadValue))
+			break
+		}
+	}
+	return maps.Clone(p)
 }
 
 // Queue queues a command the system itself decided on (a protocol's inventory query, a configuration or
 // app install from the catalog, a policy's action) for those of ids that are ACTIVE devices of the
 // tenant, and wakes them. There is no caller to check: callers are the protocols and capabilities,
 // never an administrator's request. It returns the devices it queued for.
+//
+// Because it checks no principal, it must never be reachable from an HTTP handler with a tenant or
+// device ids the caller chose: administrators' requests go through Act and SendMessage, which do.
 func (s *Service) Queue(ctx context.Context, tenantID mdm.TenantID, ids []mdm.DeviceID, c mdm.NewCommand) ([]mdm.DeviceID, error) {
-	return nil, mdm.Errorf(mdm.Unavailable, "not implemented yet")
+	collapse, known := systemCommands[c.Type]
+	if !known {
+		return nil, mdm.Errorf(mdm.Invalid, "unknown command type %q", truncate(c.Type, 40))
+	}
+	var v mdm.Validator
+	v.Check(tenantID != "", "tenantId", "Required", "give the tenant")
+	payload := cleanPayload(&v, c.Payload)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	ids, err := cleanIDs("ids", ids)
+	if err != nil {
+		return nil, err
+	}
+	c.Payload, c.Collapse = payload, c.Collapse || collapse
+	if c.CreatedBy == "" {
+		c.CreatedBy = "system"
+	}
+	got, err := s.store.Commands().Enqueue(ctx, tenantID, ids, []string{mdm.StateActive}, c, s.now())
+	if err != nil {
+		return nil, err
+	}
+	if len(got) > 0 {
+		s.wake(ctx, tenantID, got)
+	}
+	return got, nil
 }
 
 // Unenrolled records that a device removed management itself (Apple CheckOut): it becomes RETIRED,
 // its open commands are cancelled, its credential stops working at once and a device.unenrolled audit
 // record is written. Repeating it changes nothing.
 func (s *Service) Unenrolled(ctx context.Context, d *mdm.Device) error {
-	return mdm.Errorf(mdm.Unavailable, "not implemented yet")
+	now := s.now()
+	moved := false
+	err := s.store.InTx(ctx, func(tx mdm.Stores) error {
+		// Commands first, then the device, in the order an answer takes them (see moveState).
+		if _, err := tx.Commands().CancelOpen(ctx, d.TenantID, []mdm.DeviceID{d.ID}, "", openStatuses, now); err != nil {
+			return err
+		}
+		ids, err := tx.Devices().SetState(ctx, d.TenantID, []mdm.DeviceID{d.ID}, notDone, mdm.StateRetired, now)
+		if err != nil || len(ids) == 0 {
+			return err // already RETIRED or WIPED (or gone): nothing to record
+		}
+		moved = true
+		return audit.Write(ctx, tx.Audit(), now, audit.Entry{TenantID: d.TenantID, Action: "device.unenrolled",
+			TargetType: "device", TargetID: fmt.Sprint(d.ID), Details: map[string]any{"id": d.ID, "from": d.RegistrationState}})
+	})
+	if err != nil {
+		return err
+	}
+	s.auth.forget(d.TenantID, d.ID)
+	if moved {
+		d.RegistrationState = mdm.StateRetired
+		s.log.InfoContext(ctx, "device removed management", "tenant_id", d.TenantID, "device_id", d.ID)
+	}
+	return nil
 }

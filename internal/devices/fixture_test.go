@@ -52,7 +52,7 @@ type fixture struct {
 
 const userPW = "Device-user-pw-1"
 
-// eachDB runs fn on SQLite and, when STEWARD_TEST_POSTGRES is set, on PostgreSQL.
+// eachDB runs fn on SQLite and, when STEWARD_TEST_POSTGRES is set, on PostgreSQL (which CI must set).
 func eachDB(t *testing.T, fn func(t *testing.T, f *fixture)) {
 	t.Run("sqlite", func(t *testing.T) {
 		store, err := sqlstore.Open(t.Context(), "", t.TempDir())
@@ -62,8 +62,11 @@ func eachDB(t *testing.T, fn func(t *testing.T, f *fixture)) {
 		t.Cleanup(func() { store.Close() })
 		fn(t, newFixture(t, store))
 	})
-	if raw := os.Getenv("STEWARD_TEST_POSTGRES"); raw != "" {
+	switch raw := os.Getenv("STEWARD_TEST_POSTGRES"); {
+	case raw != "":
 		t.Run("postgres", func(t *testing.T) { fn(t, newFixture(t, freshPostgres(t, raw))) })
+	case os.Getenv("CI") == "true":
+		t.Fatal("STEWARD_TEST_POSTGRES not set in CI: the PostgreSQL runs must happen")
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"time"
 
 	"steward/internal/audit"
 	"steward/internal/mdm"
@@ -36,36 +37,8 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Registered, er
 		CredentialHash: s.keys.Hash(credential)}
 	var d *mdm.Device
 	create := func(tx mdm.Stores, acc *mdm.Account, set *mdm.RegistrationSettings) error {
-		d = nil
-		t, err := tx.Tenants().Get(ctx, acc.TenantID)
-		if err != nil {
-			return err
-		}
-		if t.State != mdm.TenantActive {
-			return mdm.Errorf(mdm.Forbidden, "tenant %s is suspended", t.Name)
-		}
-		nd.TenantID, nd.AccountID, nd.PerAccount, nd.Seats = acc.TenantID, acc.ID, set.DevicesPerUser, t.LicenseDevices
-		created, err := tx.Devices().Create(ctx, nd, now)
-		if err != nil {
-			return err
-		}
-		if err := tx.Devices().SetApps(ctx, acc.TenantID, created.ID, apps, appsHash(apps), now); err != nil {
-			return err
-		}
-		if push != "" {
-			if err := tx.Devices().SetPushToken(ctx, acc.TenantID, created.ID, push, now); err != nil {
-				return err
-			}
-		}
-		actx := mdm.WithPrincipal(ctx, &mdm.Principal{Kind: mdm.AccountPrincipal, ID: int64(acc.ID),
-			Username: acc.Username, TenantID: acc.TenantID})
-		if err := audit.Write(actx, tx.Audit(), now, audit.Entry{TenantID: acc.TenantID, Action: "device.register",
-			TargetType: "device", TargetID: fmt.Sprint(created.ID), Details: map[string]any{"id": created.ID,
-				"guid": created.GUID, "platform": created.Platform, "kind": created.Kind, "owner": acc.Username,
-				"model": facts.Model, "serialNumber": facts.SerialNumber}}); err != nil {
-			return err
-		}
-		d, err = tx.Devices().Get(ctx, acc.TenantID, created.ID)
+		var err error
+		d, err = s.create(ctx, tx, acc, set, nd, apps, push, now)
 		return err
 	}
 	if _, _, err := s.reg.RegisterDevice(ctx, r.Username, r.PIN, r.Password, create); err != nil {
@@ -74,6 +47,44 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Registered, er
 	s.log.InfoContext(ctx, "device registered", "tenant_id", d.TenantID, "device_id", d.ID, "account_id", d.AccountID,
 		"platform", d.Platform, "kind", d.Kind)
 	return &Registered{Device: d, Credential: credential, CheckinInterval: s.interval}, nil
+}
+
+// create creates nd for acc in tx, within the devices-per-user limit of set and the tenant's license
+// seats (the tenant must be active), stores its apps and push token when there are any, writes the
+// device.register audit record as acc, and returns the stored device. Register and Enroll share it.
+func (s *Service) create(ctx context.Context, tx mdm.Stores, acc *mdm.Account, set *mdm.RegistrationSettings,
+	nd mdm.NewDevice, apps []mdm.InstalledApp, push string, now time.Time) (*mdm.Device, error) {
+	t, err := tx.Tenants().Get(ctx, acc.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	if t.State != mdm.TenantActive {
+		return nil, mdm.Errorf(mdm.Forbidden, "tenant %s is suspended", t.Name)
+	}
+	nd.TenantID, nd.AccountID, nd.PerAccount, nd.Seats = acc.TenantID, acc.ID, set.DevicesPerUser, t.LicenseDevices
+	created, err := tx.Devices().Create(ctx, nd, now)
+	if err != nil {
+		return nil, err
+	}
+	if apps != nil {
+		if err := tx.Devices().SetApps(ctx, acc.TenantID, created.ID, apps, appsHash(apps), now); err != nil {
+			return nil, err
+		}
+	}
+	if push != "" {
+		if err := tx.Devices().SetPushToken(ctx, acc.TenantID, created.ID, push, now); err != nil {
+			return nil, err
+		}
+	}
+	actx := mdm.WithPrincipal(ctx, &mdm.Principal{Kind: mdm.AccountPrincipal, ID: int64(acc.ID),
+		Username: acc.Username, TenantID: acc.TenantID})
+	if err := audit.Write(actx, tx.Audit(), now, audit.Entry{TenantID: acc.TenantID, Action: "device.register",
+		TargetType: "device", TargetID: fmt.Sprint(created.ID), Details: map[string]any{"id": created.ID,
+			"guid": created.GUID, "platform": created.Platform, "kind": created.Kind, "owner": acc.Username,
+			"model": nd.Facts.Model, "serialNumber": nd.Facts.SerialNumber}}); err != nil {
+		return nil, err
+	}
+	return tx.Devices().Get(ctx, acc.TenantID, created.ID)
 }
 
 // newUUID returns a random (version 4) UUID.
