@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"steward/internal/sim"
@@ -122,6 +123,19 @@ func (c *simCmd) fanout(ctx context.Context, out io.Writer, fleet *sim.Fleet, de
 	}
 	runCtx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
+	// A device connects right after enrolling, as a real one does when the server pushes it; the
+	// server then asks for its inventory.
+	fmt.Fprintln(out, "first connect of every device")
+	sem := make(chan struct{}, c.Concurrency)
+	var wg sync.WaitGroup
+	for _, d := range devs {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			d.CheckIn(runCtx) // errors are counted in the stats
+		})
+	}
+	wg.Wait()
 	done := make(chan struct{})
 	go func() { fleet.Run(runCtx); close(done) }()
 	defer func() { cancel(); <-done }()
