@@ -50,7 +50,7 @@ func (s *Service) connect(w http.ResponseWriter, r *http.Request) error {
 		if res.Status == mdm.CmdNotNow {
 			return empty(w) // the device comes back when it can do it
 		}
-	} else if s.d.Now().Sub(ad.InventoryAt) > s.d.InventoryInterval {
+	} else if s.inventoryDue(ad) {
 		if err := s.queueInventory(ctx, d); err != nil {
 			return err
 		}
@@ -66,6 +66,16 @@ func (s *Service) connect(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Cache-Control", "no-store")
 	_, err = w.Write(cmd)
 	return err
+}
+
+// inventoryDue reports whether the device's inventory is older than the interval. A device that never
+// answered counts from its enrollment: its first TokenUpdate asked already.
+func (s *Service) inventoryDue(ad *mdm.AppleDevice) bool {
+	last := ad.InventoryAt
+	if last.IsZero() {
+		last = ad.EnrolledAt
+	}
+	return s.d.Now().Sub(last) > s.d.InventoryInterval
 }
 
 func empty(w http.ResponseWriter) error {

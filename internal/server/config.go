@@ -40,6 +40,9 @@ type Config struct {
 	// the CAs to trust for it instead of the system's ("": the system's).
 	APNsURL    string
 	APNsCAFile string
+	// Apple MDM.
+	AppleCertHeader        string        // RFC 9440 client-certificate header of a TLS-terminating proxy; "": none
+	AppleInventoryInterval time.Duration // how often devices are asked for their inventory; 0: daily
 }
 
 // TLS reports whether the listener terminates TLS itself.
@@ -82,6 +85,9 @@ func (c *Config) Validate() error {
 	}
 	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
 	if err := c.validateDevices(); err != nil {
+		return err
+	}
+	if err := c.validateApple(); err != nil {
 		return err
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {

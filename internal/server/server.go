@@ -81,7 +81,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.accounts = accounts.New(store, keys, log, accounts.WithMail(mailer, cfg.BaseURL, wake))
 	s.tenants = tenants.New(store, mailer, keys, cfg.BaseURL, time.Now, wake)
 	s.devices = devices.New(store, keys, s.accounts, log, s.deviceOptions(mailer, wake)...)
-	s.apple = applemdm.New(applemdm.Deps{Store: store, Keys: keys, Devices: s.devices, BaseURL: cfg.BaseURL, Log: log})
+	if s.apple, err = s.newApple(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
 	auditSvc := audit.New(store)
 	outbox := mail.NewOutbox(store, mailer)
 	emailTemplates := mail.NewEditor(store, time.Now)
@@ -194,6 +197,7 @@ func (s *Server) routes(console http.Handler) http.Handler {
 			Summary: "Prometheus metrics: requests by route and status, latencies, database pool, device command queue, push wake-ups, Go runtime"},
 	)
 	mux.Handle("/api/", s.api)
+	s.apple.Register(mux)
 	mux.Handle("/", console)
 
 	csrf := http.NewCrossOriginProtection()
@@ -274,7 +278,7 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 			ln.Close()
 			return err
 		}
-		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		srv.TLSConfig = serverTLS(cert)
 	}
 	stopBackground := s.Background()
 	errc := make(chan error, 1)
