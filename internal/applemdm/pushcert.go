@@ -99,10 +99,11 @@ func (s *Service) UploadPushCertificate(ctx context.Context, data []byte, passwo
 				return err
 			}
 			if n > 0 {
-				return &mdm.Error{Code: mdm.Conflict, Message: fmt.Sprintf("this certificate's topic %s differs from the current %s, "+
-					"and %d enrolled iOS devices would stop answering pushes: renew the current certificate with the same Apple ID "+
-					"(renewal keeps the topic), or set allowTopicChange to replace it and re-enroll every device", rec.Topic, old.Topic, n),
-					Fields: []mdm.FieldError{{Code: "Conflict", Field: "certificate", Message: "has another push topic than the current certificate"}}}
+				msg := fmt.Sprintf("has the topic %s, not the current %s: %d enrolled iOS devices would stop answering pushes. "+
+					"Renew the current certificate with the same Apple ID (renewal keeps the topic), or set allowTopicChange "+
+					"to replace it and enroll every device again", rec.Topic, old.Topic, n)
+				return &mdm.Error{Code: mdm.Conflict, Message: "certificate: " + msg,
+					Fields: []mdm.FieldError{{Code: "Conflict", Field: "certificate", Message: msg}}}
 			}
 		}
 		if err := tx.Apple().PutPushCertificate(ctx, rec); err != nil {
