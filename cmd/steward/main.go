@@ -162,7 +162,7 @@ type cli struct {
 	Serve   serveCmd   `cmd:"" help:"Run the Steward server."`
 	Migrate migrateCmd `cmd:"" help:"Apply database migrations and exit."`
 	Admin   adminCmd   `cmd:"" help:"Administrative tasks."`
-	Sim     simCmd     `cmd:"" help:"Run simulated Android devices against a Steward server."`
+	Sim     simCmd     `cmd:"" help:"Run simulated Android or Apple devices against a Steward server."`
 	Version versionCmd `cmd:"" help:"Print the version."`
 }
 

@@ -1,6 +1,7 @@
 package ios
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -10,11 +11,14 @@ import (
 	"encoding/asn1"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/big"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -40,26 +44,21 @@ type APNs struct {
 // (sim.Fleet.Wake is one).
 type Waker func(token string) (known bool)
 
-// StartAPNs listens on addr (a loopback address such as 127.0.0.1:0) and serves pushes to wake.
-func StartAPNs(addr string, wake Waker) (*APNs, error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+// StartAPNs listens on addr (a loopback address such as 127.0.0.1:0) and serves pushes to wake. Its
+// TLS certificate is issued by the CA kept in caFile (the certificate, which the server's
+// --apns-ca-file names) and caFile+".key" (its key), made there on first use, so that a server started
+// with that file trusts every later run; caFile "" makes a CA for this run only.
+func StartAPNs(addr, caFile string, wake Waker) (*APNs, error) {
+	ca, caKey, caPEM, err := loadOrMakeCA(caFile)
 	if err != nil {
 		return nil, err
 	}
 	now := time.Now()
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Steward simulated APNs CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(30 * 24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, caKey.Public(), caKey)
-	if err != nil {
-		return nil, err
-	}
-	ca, _ := x509.ParseCertificate(caDER)
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(now.UnixNano()), Subject: pkix.Name{CommonName: "127.0.0.1"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(30 * 24 * time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}, DNSNames: []string{"localhost"}}
@@ -71,7 +70,7 @@ func StartAPNs(addr string, wake Waker) (*APNs, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &APNs{Addr: ln.Addr().String(), CAPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})}
+	a := &APNs{Addr: ln.Addr().String(), CAPEM: caPEM}
 	// Apple asks for the provider's certificate; the stand-in takes any.
 	tlsConf := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}},
 		ClientAuth: tls.RequestClientCert, MinVersion: tls.VersionTLS12}
@@ -100,6 +99,68 @@ func StartAPNs(addr string, wake Waker) (*APNs, error) {
 	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConf}
 	go a.srv.ServeTLS(ln, "", "") // HTTP/2, as Apple's service speaks
 	return a, nil
+}
+
+// loadOrMakeCA reads the CA in file and file+".key", or makes one (ECDSA P-256, ten years) and writes
+// it there (the key readable by its owner only).
+func loadOrMakeCA(file string) (*x509.Certificate, crypto.Signer, []byte, error) {
+	if file != "" {
+		certPEM, err1 := os.ReadFile(file)
+		keyPEM, err2 := os.ReadFile(file + ".key")
+		if err1 == nil && err2 == nil {
+			cb, _ := pem.Decode(certPEM)
+			kb, _ := pem.Decode(keyPEM)
+			if cb == nil || kb == nil {
+				return nil, nil, nil, fmt.Errorf("%s: not a PEM certificate and key", file)
+			}
+			cert, err := x509.ParseCertificate(cb.Bytes)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("%s: %w", file, err)
+			}
+			k, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("%s.key: %w", file, err)
+			}
+			signer, ok := k.(crypto.Signer)
+			if !ok {
+				return nil, nil, nil, fmt.Errorf("%s.key: not a signing key", file)
+			}
+			return cert, signer, certPEM, nil
+		}
+		if !errors.Is(err1, fs.ErrNotExist) && err1 != nil {
+			return nil, nil, nil, err1
+		}
+	}
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(now.UnixNano()), Subject: pkix.Name{CommonName: "Steward simulated APNs CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(10 * 365 * 24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, caKey.Public(), caKey)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if file != "" {
+		k8, err := x509.MarshalPKCS8PrivateKey(caKey)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if err := os.WriteFile(file+".key", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: k8}), 0o600); err != nil {
+			return nil, nil, nil, err
+		}
+		if err := os.WriteFile(file, certPEM, 0o644); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return cert, caKey, certPEM, nil
 }
 
 // URL is the server's --apns-url.
