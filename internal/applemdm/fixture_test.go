@@ -51,16 +51,17 @@ func (c *clock) add(d time.Duration) {
 }
 
 type fixture struct {
-	t     testing.TB
-	ctx   context.Context
-	store *sqlstore.Store
-	keys  *secret.Keys
-	clock *clock
-	acc   *accounts.Service
-	devs  *devices.Service
-	svc   *applemdm.Service
-	url   string
-	admin context.Context // tenant t-1's admin
+	t      testing.TB
+	ctx    context.Context
+	store  *sqlstore.Store
+	keys   *secret.Keys
+	clock  *clock
+	acc    *accounts.Service
+	devs   *devices.Service
+	svc    *applemdm.Service
+	url    string
+	admin  context.Context // tenant t-1's admin
+	counts *counts         // store calls of the devices and Apple services
 }
 
 // eachDB runs fn on SQLite and, when STEWARD_TEST_POSTGRES is set (required in CI), on PostgreSQL.
@@ -119,9 +120,10 @@ func newFixture(t testing.TB, store *sqlstore.Store) *fixture {
 	}
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f := &fixture{t: t, ctx: ctx, store: store, keys: keys, clock: c}
+	f := &fixture{t: t, ctx: ctx, store: store, keys: keys, clock: c, counts: &counts{n: map[string]int{}}}
+	counted := countingStore{store, f.counts}
 	f.acc = accounts.New(store, keys, log, accounts.WithClock(c.now))
-	f.devs = devices.New(store, keys, f.acc, log, devices.WithClock(c.now))
+	f.devs = devices.New(counted, keys, f.acc, log, devices.WithClock(c.now))
 	ca, err := enroll.LoadCA(ctx, store.Apple(), keys, c.now())
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +131,7 @@ func newFixture(t testing.TB, store *sqlstore.Store) *fixture {
 	mux := http.NewServeMux()
 	ts := httptest.NewUnstartedServer(mux)
 	f.url = "http://" + ts.Listener.Addr().String()
-	f.svc = applemdm.New(applemdm.Deps{Store: store, Keys: keys, Devices: f.devs, Registrar: f.acc, CA: ca,
+	f.svc = applemdm.New(applemdm.Deps{Store: counted, Keys: keys, Devices: f.devs, Registrar: f.acc, CA: ca,
 		Identity: identity.Source{}, BaseURL: f.url, Log: log, Now: c.now, InventoryInterval: 24 * time.Hour})
 	f.svc.Register(mux)
 	ts.Start()

@@ -2,6 +2,7 @@ package applemdm_test
 
 import (
 	"bytes"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -290,9 +291,15 @@ func TestConnect(t *testing.T) {
 		}
 		d.connect(map[string]any{"Status": "Acknowledged", "CommandUUID": cmd["CommandUUID"], "InstalledApplicationList": []any{}})
 
-		// Idle: nothing due until the inventory is older than the interval.
+		// Idle: nothing due until the inventory is older than the interval. An idle connect reads the
+		// queue and nothing else: the device and its Apple record are cached.
+		d.connect(map[string]any{"Status": "Idle"})
+		f.counts.take()
 		if s, cmd := d.connect(map[string]any{"Status": "Idle"}); s != 200 || cmd != nil {
 			t.Fatalf("idle: %d %v", s, cmd)
+		}
+		if got, want := f.counts.take(), map[string]int{"Due": 1}; !maps.Equal(got, want) {
+			t.Errorf("store calls of an idle connect: %v, want %v", got, want)
 		}
 		f.clock.add(25 * time.Hour)
 		if _, cmd := d.connect(map[string]any{"Status": "Idle"}); requestType(cmd) != apple.RequestDeviceInformation {
