@@ -129,6 +129,10 @@ func (s *Service) authenticate(ctx context.Context, r *http.Request, cert *x509.
 
 // tokenUpdate stores where to push the device; the first one also asks for its inventory.
 func (s *Service) tokenUpdate(ctx context.Context, r *http.Request, cert *x509.Certificate, m *apple.TokenUpdate, body []byte) error {
+	d, _, err := s.device(ctx, r, cert, m.UDID)
+	if err != nil {
+		return err
+	}
 	var channel struct {
 		UserID string `plist:"UserID"`
 	}
@@ -136,10 +140,6 @@ func (s *Service) tokenUpdate(ctx context.Context, r *http.Request, cert *x509.C
 		// The user channel (a user's own token on a shared or macOS device): Steward manages devices
 		// only, so it is acknowledged and ignored.
 		return nil
-	}
-	d, _, err := s.device(ctx, r, cert, m.UDID)
-	if err != nil {
-		return err
 	}
 	if len(m.Token) == 0 || len(m.Token) > 1024 || len(m.PushMagic) > maxIDBytes || !mdm.CleanText(m.PushMagic) ||
 		len(m.Topic) > maxIDBytes || !mdm.CleanText(m.Topic) || len(m.UnlockToken) > 64<<10 {
