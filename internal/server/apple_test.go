@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"steward/internal/apple/enroll"
 	"steward/internal/applemdm"
 	"steward/internal/mdm"
 	"steward/internal/sim/ios"
@@ -194,6 +195,9 @@ func TestAppleEnrollment(t *testing.T) {
 			status, cmd = d1.connect(map[string]any{"Status": "Idle"})
 			if status != 200 || requestType(cmd) != "RemoveProfile" {
 				t.Fatalf("connect after retire: %d %v, want RemoveProfile", status, cmd)
+			}
+			if c, _ := cmd["Command"].(map[string]any); c["Identifier"] != enroll.ProfileIdentifier {
+				t.Fatalf("RemoveProfile of %v, want the enrollment profile %s", c["Identifier"], enroll.ProfileIdentifier)
 			}
 			if status, next := d1.ack(cmd, nil); status != 200 || next != nil {
 				t.Fatalf("acknowledging RemoveProfile: %d %v", status, next)
