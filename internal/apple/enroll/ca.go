@@ -143,7 +143,7 @@ func (ca *CA) issue(pub crypto.PublicKey, commonName string, now time.Time, vali
 		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: commonName},
 		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(validity),
+		NotAfter:              minTime(now.Add(validity), ca.Cert.NotAfter), // never outlives the CA
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 		BasicConstraintsValid: true,

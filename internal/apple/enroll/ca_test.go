@@ -201,6 +201,14 @@ func TestIssue(t *testing.T) {
 		t.Error("two certificates share a serial number")
 	}
 
+	long, err := ca.Issue(csrFor(t, key, "x"), "e", now, 50*365*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !long.NotAfter.Equal(ca.Cert.NotAfter) {
+		t.Errorf("a certificate asked for 50 years ends %v, after the CA (%v)", long.NotAfter, ca.Cert.NotAfter)
+	}
+
 	tampered := csrFor(t, key, "x")
 	tampered.Signature = bytes.Clone(tampered.Signature)
 	tampered.Signature[0] ^= 1

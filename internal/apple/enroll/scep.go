@@ -140,9 +140,10 @@ func (s *SCEPServer) answer(ctx context.Context, msg *scep.PKIMessage) ([]byte, 
 	return rep.Raw, nil
 }
 
-// decodeBase64 reads standard base64, padded or not (a GET message arrives URL-decoded already).
+// decodeBase64 reads standard base64, padded or not (a GET message arrives URL-decoded already; a
+// client that did not escape '+' in the query string has it turned into a space).
 func decodeBase64(s string) ([]byte, error) {
-	s = strings.TrimSpace(s)
+	s = strings.ReplaceAll(strings.TrimSpace(s), " ", "+")
 	if b, err := base64.StdEncoding.DecodeString(s); err == nil {
 		return b, nil
 	}
