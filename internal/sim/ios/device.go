@@ -102,7 +102,8 @@ type Device struct {
 	locked       bool
 	lockMessage  string
 	executed     map[string]int
-	acknowledged int // commands acknowledged, of any type
+	acknowledged int            // commands acknowledged, of any type
+	unsent       map[string]any // a command's answer whose delivery failed: sent first next time
 }
 
 // NewDevice makes a device drawn from seed; client is shared by the whole fleet.
@@ -267,9 +268,15 @@ func (d *Device) CheckIn(ctx context.Context) error {
 		return ErrNotEnrolled
 	}
 	msg := map[string]any{"UDID": d.udid, "Status": apple.StatusIdle}
+	if d.unsent != nil {
+		msg, d.unsent = d.unsent, nil
+	}
 	for round := 0; round < 64; round++ {
 		body, err := d.put(ctx, "connect", d.serverURL, "application/x-apple-aspen-mdm", msg)
 		if err != nil {
+			if msg["Status"] != apple.StatusIdle {
+				d.unsent = msg // the command was carried out: its answer is owed
+			}
 			var he *HTTPError
 			if errors.As(err, &he) && he.Status == http.StatusUnauthorized {
 				d.stop() // the server no longer knows this device
