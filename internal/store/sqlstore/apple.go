@@ -3,9 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"steward/internal/mdm"
 )
@@ -34,7 +32,7 @@ func fromMSOrZero(v int64) time.Time {
 // the same invalid error, and SQLite never stores what PostgreSQL could not.
 func validText(field string, values ...string) error {
 	for _, v := range values {
-		if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+		if !mdm.CleanText(v) {
 			return mdm.Errorf(mdm.Invalid, "%s must be UTF-8 without NUL characters", field)
 		}
 	}
