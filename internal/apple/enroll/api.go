@@ -11,6 +11,8 @@ import (
 type CA struct {
 	Cert *x509.Certificate
 	Key  crypto.Signer
+
+	verified *verifyCache // certificates that passed Verify (nil: no caching; LoadCA sets it)
 }
 
 // ProfileIdentifier is the PayloadIdentifier of every enrollment profile: RemoveProfile with it

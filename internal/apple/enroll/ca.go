@@ -6,10 +6,13 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
 	"math/big"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/smallstep/pkcs7"
@@ -100,7 +103,7 @@ func openCA(stored *mdm.AppleCA, keys *secret.Keys) (*CA, error) {
 	if !key.PublicKey.Equal(cert.PublicKey) {
 		return nil, fmt.Errorf("apple CA key does not match its certificate")
 	}
-	return &CA{Cert: cert, Key: key}, nil
+	return &CA{Cert: cert, Key: key, verified: &verifyCache{m: map[[32]byte]window{}}}, nil
 }
 
 func randomSerial() (*big.Int, error) {
@@ -140,7 +143,7 @@ func (ca *CA) issue(pub crypto.PublicKey, commonName string, now time.Time, vali
 		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: commonName},
 		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(validity),
+		NotAfter:              minTime(now.Add(validity), ca.Cert.NotAfter), // never outlives the CA
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 		BasicConstraintsValid: true,
@@ -159,8 +162,14 @@ func (ca *CA) Verify(cert *x509.Certificate, now time.Time) error {
 	if cert == nil {
 		return mdm.Errorf(mdm.Unauthenticated, "no device certificate")
 	}
-	if cert.IsCA || bytes.Equal(cert.Raw, ca.Cert.Raw) {
+	// A certificate without extended key usage would pass the chain check for any usage: device
+	// certificates name client authentication explicitly.
+	if cert.IsCA || bytes.Equal(cert.Raw, ca.Cert.Raw) || !slices.Contains(cert.ExtKeyUsage, x509.ExtKeyUsageClientAuth) {
 		return mdm.Errorf(mdm.Unauthenticated, "not a device certificate")
+	}
+	sum := sha256.Sum256(cert.Raw)
+	if ca.verified.has(sum, now) {
+		return nil
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(ca.Cert)
@@ -172,7 +181,50 @@ func (ca *CA) Verify(cert *x509.Certificate, now time.Time) error {
 	if err != nil {
 		return mdm.Wrap(mdm.Unauthenticated, err, "device certificate not valid")
 	}
+	ca.verified.add(sum, window{from: cert.NotBefore, to: minTime(cert.NotAfter, ca.Cert.NotAfter)})
 	return nil
+}
+
+// maxVerified bounds the verification cache (32-byte keys: a few MiB at most).
+const maxVerified = 100_000
+
+// verifyCache remembers device certificates whose chain verified, with the time window in which
+// that holds, so that a check-in does not pay for an RSA verification of the same certificate again.
+// Only the certificate's exact bytes hit: anything else goes through the full check.
+type verifyCache struct {
+	mu sync.Mutex
+	m  map[[32]byte]window
+}
+
+type window struct{ from, to time.Time }
+
+func (c *verifyCache) has(sum [32]byte, now time.Time) bool {
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	w, ok := c.m[sum]
+	c.mu.Unlock()
+	return ok && !now.Before(w.from) && !now.After(w.to)
+}
+
+func (c *verifyCache) add(sum [32]byte, w window) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	if len(c.m) >= maxVerified {
+		clear(c.m)
+	}
+	c.m[sum] = w
+	c.mu.Unlock()
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // Sign wraps a profile in a CMS SignedData (content attached, SHA-256), signed by the CA itself and

@@ -201,6 +201,14 @@ func TestIssue(t *testing.T) {
 		t.Error("two certificates share a serial number")
 	}
 
+	long, err := ca.Issue(csrFor(t, key, "x"), "e", now, 50*365*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !long.NotAfter.Equal(ca.Cert.NotAfter) {
+		t.Errorf("a certificate asked for 50 years ends %v, after the CA (%v)", long.NotAfter, ca.Cert.NotAfter)
+	}
+
 	tampered := csrFor(t, key, "x")
 	tampered.Signature = bytes.Clone(tampered.Signature)
 	tampered.Signature[0] ^= 1
@@ -266,14 +274,16 @@ func TestVerify(t *testing.T) {
 		at   time.Time
 		ok   bool
 	}{
-		"issued":             {good, now, true},
-		"expired":            {good, now.Add(2 * time.Hour), false},
-		"not yet valid":      {good, now.Add(-2 * time.Hour), false},
-		"other CA":           {foreign, now, false},
-		"self-signed":        {selfSigned([]x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, nil), now, false},
-		"server auth only":   {selfSigned([]x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, ca), now, false},
-		"the CA certificate": {ca.Cert, now, false},
-		"nil":                {nil, now, false},
+		"issued":              {good, now, true},
+		"expired":             {good, now.Add(2 * time.Hour), false},
+		"not yet valid":       {good, now.Add(-2 * time.Hour), false},
+		"other CA":            {foreign, now, false},
+		"self-signed":         {selfSigned([]x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, nil), now, false},
+		"server auth only":    {selfSigned([]x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, ca), now, false},
+		"no ext key usage":    {selfSigned(nil, ca), now, false},
+		"CA-made client cert": {selfSigned([]x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, ca), now, true},
+		"the CA certificate":  {ca.Cert, now, false},
+		"nil":                 {nil, now, false},
 	} {
 		t.Run(name, func(t *testing.T) {
 			err := ca.Verify(tc.cert, tc.at)
@@ -320,6 +330,59 @@ func TestSignAndReadProfile(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			if _, _, err := ReadSignedProfile(in); mdm.ErrorCode(err) != mdm.Invalid {
 				t.Errorf("err = %v, want invalid", err)
+			}
+		})
+	}
+}
+
+// A verified certificate is remembered only for its validity window, and only byte for byte.
+func TestVerifyCache(t *testing.T) {
+	ca := testCA(t)
+	now := time.Now()
+	cert, err := ca.Issue(csrFor(t, rsaKey(t), "x"), "cached", now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := ca.Verify(cert, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, at := range []time.Time{now.Add(2 * time.Hour), now.Add(-2 * time.Hour)} {
+		if err := ca.Verify(cert, at); mdm.ErrorCode(err) != mdm.Unauthenticated {
+			t.Errorf("Verify at %v after caching = %v, want unauthenticated", at, err)
+		}
+	}
+	// Same serial, subject and key but a different signature: not the cached certificate.
+	forged := *cert
+	forged.Raw = bytes.Clone(cert.Raw)
+	forged.Raw[len(forged.Raw)-1] ^= 1
+	forged.Signature = bytes.Clone(cert.Signature)
+	forged.Signature[len(forged.Signature)-1] ^= 1
+	if err := ca.Verify(&forged, now); mdm.ErrorCode(err) != mdm.Unauthenticated {
+		t.Errorf("altered certificate: %v", err)
+	}
+	// A CA built by hand has no cache and verifies all the same.
+	plain := &CA{Cert: ca.Cert, Key: ca.Key}
+	if err := plain.Verify(cert, now); err != nil {
+		t.Errorf("uncached Verify: %v", err)
+	}
+}
+
+func BenchmarkVerify(b *testing.B) {
+	ca := testCA(b)
+	now := time.Now()
+	cert, err := ca.Issue(csrFor(b, rsaKey(b), "x"), "e1", now, time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for name, c := range map[string]*CA{"cached": ca, "uncached": {Cert: ca.Cert, Key: ca.Key}} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.Verify(cert, now); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

@@ -140,9 +140,10 @@ func (s *SCEPServer) answer(ctx context.Context, msg *scep.PKIMessage) ([]byte, 
 	return rep.Raw, nil
 }
 
-// decodeBase64 reads standard base64, padded or not (a GET message arrives URL-decoded already).
+// decodeBase64 reads standard base64, padded or not (a GET message arrives URL-decoded already; a
+// client that did not escape '+' in the query string has it turned into a space).
 func decodeBase64(s string) ([]byte, error) {
-	s = strings.TrimSpace(s)
+	s = strings.ReplaceAll(strings.TrimSpace(s), " ", "+")
 	if b, err := base64.StdEncoding.DecodeString(s); err == nil {
 		return b, nil
 	}
@@ -208,6 +209,10 @@ func RequestCertificate(ctx context.Context, client *http.Client, scepURL, chall
 	}
 	if rep.MessageType != scep.CertRep || rep.CertRepMessage == nil {
 		return nil, fmt.Errorf("scep: answer is %s, not a CertRep", rep.MessageType)
+	}
+	// The answer must be to this request: its transaction and our nonce echoed back.
+	if rep.TransactionID != req.TransactionID || !bytes.Equal(rep.RecipientNonce, req.SenderNonce) {
+		return nil, errors.New("scep: answer is not for this request")
 	}
 	if rep.PKIStatus != scep.SUCCESS {
 		return nil, fmt.Errorf("scep: enrollment refused: status %s, failInfo %s", rep.PKIStatus, rep.FailInfo)

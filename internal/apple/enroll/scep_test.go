@@ -188,6 +188,24 @@ func TestSCEPHTTP(t *testing.T) {
 			t.Error("challenge not used up")
 		}
 	})
+	t.Run("PKIOperation by GET, unescaped", func(t *testing.T) {
+		srv2, ca2, _ := scepServer(t)
+		raw := pkiRequest(t, ca2, key, challengeCSR(t, key, "good"))
+		// '+' left as is in the query (a space once decoded), '/' and '=' too.
+		enc := base64.StdEncoding.EncodeToString(raw)
+		if !strings.Contains(enc, "+") {
+			t.Fatal("the message has no '+' to leave unescaped")
+		}
+		resp, err := srv2.Client().Get(srv2.URL + "?operation=PKIOperation&message=" + enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || readReply(t, ca2, body) != scep.SUCCESS {
+			t.Errorf("%d", resp.StatusCode)
+		}
+	})
 	t.Run("no challenge is a SCEP failure", func(t *testing.T) {
 		resp, body := post(t, pkiRequest(t, ca, key, challengeCSR(t, key, "")))
 		if resp.StatusCode != 200 || readReply(t, ca, body) != scep.FAILURE {
@@ -318,4 +336,69 @@ func FuzzPKIOperation(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A recorded answer to an earlier request is not accepted for a new one.
+func TestRequestCertificateRejectsReplayedAnswer(t *testing.T) {
+	ca := testCA(t)
+	book := &challenges{open: map[string]string{"one": "e1", "two": "e2"}}
+	inner := &SCEPServer{CA: ca, Check: book.check}
+	var mu sync.Mutex
+	var recorded []byte
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("operation") != "PKIOperation" {
+			inner.ServeHTTP(w, r)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if recorded != nil {
+			_, _ = w.Write(recorded)
+			return
+		}
+		rec := httptest.NewRecorder()
+		inner.ServeHTTP(rec, r)
+		recorded = rec.Body.Bytes()
+		_, _ = w.Write(recorded)
+	}))
+	defer srv.Close()
+	key := rsaKey(t)
+	if _, err := RequestCertificate(context.Background(), srv.Client(), srv.URL, "one", "x", key); err != nil {
+		t.Fatal(err)
+	}
+	_, err := RequestCertificate(context.Background(), srv.Client(), srv.URL, "two", "x", key)
+	if err == nil || !strings.Contains(err.Error(), "not for this request") {
+		t.Errorf("replayed answer: err = %v", err)
+	}
+}
+
+// BenchmarkSCEPEnrollment measures one device's SCEP round trip (GetCACert, PKIOperation) over
+// loopback HTTP, with its key already made.
+func BenchmarkSCEPEnrollment(b *testing.B) {
+	ca := testCA(b)
+	srv := httptest.NewServer(&SCEPServer{CA: ca, Check: func(context.Context, string, *x509.CertificateRequest) (string, error) {
+		return "e", nil
+	}})
+	defer srv.Close()
+	key := rsaKey(b)
+	for b.Loop() {
+		if _, err := RequestCertificate(context.Background(), srv.Client(), srv.URL, "c", "s", key); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkBuildAndSignProfile(b *testing.B) {
+	ca := testCA(b)
+	p := scepProfile()
+	p.CACert = ca.Cert
+	for b.Loop() {
+		out, err := BuildProfile(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ca.Sign(out); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
