@@ -28,6 +28,16 @@ func TestDecodeCheckin(t *testing.T) {
 		}},
 		{"tokenupdate_nounlock", &TokenUpdate{UDID: "U2", Topic: "com.apple.mgmt.External.x", Token: []byte{1, 2, 3}, PushMagic: "magic"}},
 		{"checkout", &CheckOut{UDID: "U3", Topic: "com.apple.mgmt.External.x"}},
+		{"authenticate_unicode", &Authenticate{UDID: "00008103-001C2D3E4F506172",
+			Topic:        "com.apple.mgmt.External.0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0",
+			BuildVersion: "22B83", OSVersion: "18.1", ProductName: "iPad14,3", SerialNumber: "H9KX2CCCCCCC",
+			DeviceName: "Zoë’s iPad 📱 ✈︎", Model: "MPQ03", ModelName: "iPad"}},
+		// A device enrolling through Setup Assistant: it waits for configuration and has no unlock token.
+		{"tokenupdate_awaiting", &TokenUpdate{UDID: "00008103-001C2D3E4F506172", Topic: "com.apple.mgmt.External.x",
+			Token: prand(32, "tok-a"), PushMagic: "0E6A7C5D-1B2C-4D3E-8F40-A1B2C3D4E5F6", AwaitingConfiguration: true}},
+		// An unlock token as long as real ones (over 255 bytes: a two-byte length in the binary form).
+		{"tokenupdate_unlock", &TokenUpdate{UDID: "00008110-000A1B2C3D4E5F60", Topic: "com.apple.mgmt.External.x",
+			Token: prand(32, "tok-u"), PushMagic: "7D3F1A2B-9C8D-4E7F-A6B5-C4D3E2F1A0B9", UnlockToken: prand(1536, "unlock")}},
 	}
 	for _, tt := range tests {
 		for _, ext := range formats {

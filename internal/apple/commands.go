@@ -1,10 +1,14 @@
 package apple
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/micromdm/plist"
 
@@ -19,7 +23,14 @@ const (
 	RequestRemoveProfile            = "RemoveProfile"
 	RequestDeviceInformation        = "DeviceInformation"
 	RequestInstalledApplicationList = "InstalledApplicationList"
+	RequestInstallProfile           = "InstallProfile"
+	RequestInstallApplication       = "InstallApplication"
+	RequestRemoveApplication        = "RemoveApplication"
 )
+
+// ManagedApp is the InstallApplication ManagementFlags value that makes the app a managed one that
+// goes with management: removing the MDM profile (retire, CheckOut) removes the app and its data.
+const ManagedApp = 1
 
 // ErrNoAppleCommand is returned (wrapped) for a command type the Apple protocol has no command for
 // (mdm.CmdMessage): the caller should not queue it for an Apple device.
@@ -66,12 +77,31 @@ type request struct {
 	UnlockToken []byte   `plist:"UnlockToken,omitempty"`
 	Identifier  string   `plist:"Identifier,omitempty"`
 	Queries     []string `plist:"Queries,omitempty"`
+	// InstallProfile: the .mobileconfig (signed or not), as it is.
+	Payload []byte `plist:"Payload,omitempty"`
+	// InstallApplication: where the app comes from (exactly one of the two), and how it is managed.
+	ITunesStoreID   int64  `plist:"iTunesStoreID,omitempty"`
+	ManifestURL     string `plist:"ManifestURL,omitempty"`
+	ManagementFlags int    `plist:"ManagementFlags,omitempty"`
 }
 
-// BuildCommand turns a queued command into the plist body sent to the device. Lock takes the
-// payload's message, phoneNumber and pin (the PIN only macOS uses); FORCE_CHECKIN asks for the
-// device's information (the app list is a separate BuildQuery). MESSAGE wraps ErrNoAppleCommand;
-// missing options or an unknown type are invalid errors.
+// BuildCommand turns a queued command into the plist body sent to the device:
+//
+//   - LOCK: DeviceLock with the payload's message, phoneNumber and pin (the PIN only macOS uses).
+//   - UNLOCK: ClearPasscode with opt.UnlockToken; WIPE: EraseDevice; RETIRE: RemoveProfile of
+//     opt.MDMProfileID.
+//   - FORCE_CHECKIN and DEVICE_INFORMATION: DeviceInformation (BuildQuery); INSTALLED_APPLICATION_LIST:
+//     InstalledApplicationList.
+//   - INSTALL_PROFILE: InstallProfile whose Payload is the payload's "profile" decoded from base64.
+//   - REMOVE_PROFILE and REMOVE_APPLICATION: RemoveProfile and RemoveApplication of the payload's
+//     "identifier".
+//   - INSTALL_APPLICATION: InstallApplication from the payload's "itunesStoreId" (a positive integer) or
+//     "manifestUrl" (an https URL), exactly one, with ManagementFlags ManagedApp. The payload's
+//     "identifier" (the app's bundle id) is required too, for the queue and RemoveApplication, but not
+//     sent: Apple's InstallApplication takes one source only (store id, bundle id or manifest URL).
+//
+// MESSAGE wraps ErrNoAppleCommand; missing options, a missing or malformed payload value or an
+// unknown type are invalid errors.
 func BuildCommand(c mdm.Command, opt CommandOptions) ([]byte, error) {
 	var r request
 	switch c.Type {
@@ -90,14 +120,105 @@ func BuildCommand(c mdm.Command, opt CommandOptions) ([]byte, error) {
 			return nil, mdm.Errorf(mdm.Invalid, "the MDM profile identifier is needed to retire the device")
 		}
 		r = request{RequestType: RequestRemoveProfile, Identifier: opt.MDMProfileID}
-	case mdm.CmdForceCheckin:
+	case mdm.CmdForceCheckin, mdm.CmdDeviceInformation:
 		return BuildQuery(c.ID, RequestDeviceInformation)
+	case mdm.CmdInstalledApps:
+		return BuildQuery(c.ID, RequestInstalledApplicationList)
+	case mdm.CmdInstallProfile:
+		profile, err := profilePayload(c.Payload["profile"])
+		if err != nil {
+			return nil, err
+		}
+		r = request{RequestType: RequestInstallProfile, Payload: profile}
+	case mdm.CmdRemoveProfile, mdm.CmdRemoveApp:
+		id, err := identifier(c.Payload)
+		if err != nil {
+			return nil, err
+		}
+		r = request{RequestType: map[string]string{mdm.CmdRemoveProfile: RequestRemoveProfile,
+			mdm.CmdRemoveApp: RequestRemoveApplication}[c.Type], Identifier: id}
+	case mdm.CmdInstallApp:
+		var err error
+		if r, err = installApplication(c.Payload); err != nil {
+			return nil, err
+		}
 	case mdm.CmdMessage:
 		return nil, mdm.Wrap(mdm.Invalid, ErrNoAppleCommand, "Apple devices have no message command")
 	default:
 		return nil, mdm.Errorf(mdm.Invalid, "command type %q is not known", clip(c.Type))
 	}
 	return marshal(c.ID, r)
+}
+
+// Payload bounds of the commands built here.
+const (
+	maxIdentifier = 255
+	maxURL        = 2048
+)
+
+// profilePayload decodes an INSTALL_PROFILE payload's profile: standard base64 (line breaks allowed),
+// not empty.
+func profilePayload(b64 string) ([]byte, error) {
+	if strings.TrimSpace(b64) == "" {
+		return nil, mdm.Errorf(mdm.Invalid, "the command has no profile to install")
+	}
+	clean := strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == ' ' || r == '\t' {
+			return -1
+		}
+		return r
+	}, b64)
+	profile, err := base64.StdEncoding.DecodeString(clean)
+	if err != nil || len(profile) == 0 {
+		return nil, mdm.Errorf(mdm.Invalid, "the command's profile is not base64")
+	}
+	return profile, nil
+}
+
+// identifier is the payload's "identifier" (a profile's PayloadIdentifier or an app's bundle id).
+func identifier(p map[string]string) (string, error) {
+	id := p["identifier"]
+	if id == "" {
+		return "", mdm.Errorf(mdm.Invalid, "the command has no identifier")
+	}
+	if !plainText(id, maxIdentifier) {
+		return "", mdm.Errorf(mdm.Invalid, "the command's identifier must be at most %d printable characters", maxIdentifier)
+	}
+	return id, nil
+}
+
+// installApplication builds InstallApplication from its payload (see BuildCommand).
+func installApplication(p map[string]string) (request, error) {
+	if _, err := identifier(p); err != nil {
+		return request{}, err
+	}
+	storeID, manifest := p["itunesStoreId"], p["manifestUrl"]
+	r := request{RequestType: RequestInstallApplication, ManagementFlags: ManagedApp}
+	switch {
+	case storeID != "" && manifest != "":
+		return request{}, mdm.Errorf(mdm.Invalid, "give the app's itunesStoreId or its manifestUrl, not both")
+	case storeID != "":
+		id, err := strconv.ParseInt(storeID, 10, 64)
+		if err != nil || id <= 0 {
+			return request{}, mdm.Errorf(mdm.Invalid, "the app's itunesStoreId must be a positive integer")
+		}
+		r.ITunesStoreID = id
+	case manifest != "":
+		u, err := url.Parse(manifest)
+		if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || !plainText(manifest, maxURL) {
+			return request{}, mdm.Errorf(mdm.Invalid, "the app's manifestUrl must be an https URL of at most %d characters", maxURL)
+		}
+		r.ManifestURL = manifest
+	default:
+		return request{}, mdm.Errorf(mdm.Invalid, "give the app's itunesStoreId or its manifestUrl")
+	}
+	return r, nil
+}
+
+// plainText reports whether s is valid UTF-8 of at most max bytes without control characters, so
+// that it goes into an XML plist as it is.
+func plainText(s string, max int) bool {
+	return len(s) <= max && utf8.ValidString(s) && strings.IndexFunc(s, unicode.IsControl) < 0
 }
 
 // BuildQuery builds an inventory query: RequestDeviceInformation or RequestInstalledApplicationList.

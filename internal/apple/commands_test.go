@@ -1,10 +1,12 @@
 package apple
 
 import (
+	"encoding/base64"
 	"errors"
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -33,6 +35,22 @@ func TestBuildCommandGolden(t *testing.T) {
 			request{RequestType: RequestRemoveProfile, Identifier: "com.example.steward.mdm"}},
 		{"force_checkin", mdm.Command{ID: 16, Type: mdm.CmdForceCheckin},
 			request{RequestType: RequestDeviceInformation, Queries: DeviceInformationQueries}},
+		{"device_information", mdm.Command{ID: 17, Type: mdm.CmdDeviceInformation},
+			request{RequestType: RequestDeviceInformation, Queries: DeviceInformationQueries}},
+		{"installed_application_list", mdm.Command{ID: 18, Type: mdm.CmdInstalledApps},
+			request{RequestType: RequestInstalledApplicationList}},
+		{"install_profile", mdm.Command{ID: 19, Type: mdm.CmdInstallProfile, Payload: map[string]string{"profile": testProfileB64}},
+			request{RequestType: RequestInstallProfile, Payload: []byte(testProfile)}},
+		{"remove_profile", mdm.Command{ID: 20, Type: mdm.CmdRemoveProfile, Payload: map[string]string{"identifier": "com.example.wifi"}},
+			request{RequestType: RequestRemoveProfile, Identifier: "com.example.wifi"}},
+		{"install_application_store", mdm.Command{ID: 21, Type: mdm.CmdInstallApp,
+			Payload: map[string]string{"identifier": "com.example.notes", "itunesStoreId": "1234567890"}},
+			request{RequestType: RequestInstallApplication, ITunesStoreID: 1234567890, ManagementFlags: 1}},
+		{"install_application_manifest", mdm.Command{ID: 22, Type: mdm.CmdInstallApp,
+			Payload: map[string]string{"identifier": "com.example.inhouse", "manifestUrl": "https://apps.example.com/inhouse/manifest.plist?v=2&x=1"}},
+			request{RequestType: RequestInstallApplication, ManifestURL: "https://apps.example.com/inhouse/manifest.plist?v=2&x=1", ManagementFlags: 1}},
+		{"remove_application", mdm.Command{ID: 23, Type: mdm.CmdRemoveApp, Payload: map[string]string{"identifier": "com.example.notes"}},
+			request{RequestType: RequestRemoveApplication, Identifier: "com.example.notes"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
@@ -79,6 +97,25 @@ func TestBuildCommandRefuses(t *testing.T) {
 		{"unknown type", mdm.Command{ID: 1, Type: "REBOOT"}, full},
 		{"no id", mdm.Command{Type: mdm.CmdWipe}, full},
 		{"NUL in message", mdm.Command{ID: 1, Type: mdm.CmdLock, Payload: map[string]string{"message": "a\x00b"}}, full},
+		{"profile missing", mdm.Command{ID: 1, Type: mdm.CmdInstallProfile}, full},
+		{"profile blank", mdm.Command{ID: 1, Type: mdm.CmdInstallProfile, Payload: map[string]string{"profile": " \n"}}, full},
+		{"profile not base64", mdm.Command{ID: 1, Type: mdm.CmdInstallProfile, Payload: map[string]string{"profile": "<?xml version"}}, full},
+		{"profile base64url", mdm.Command{ID: 1, Type: mdm.CmdInstallProfile, Payload: map[string]string{"profile": "-_-_"}}, full},
+		{"remove profile without identifier", mdm.Command{ID: 1, Type: mdm.CmdRemoveProfile}, full},
+		{"identifier with a control character", mdm.Command{ID: 1, Type: mdm.CmdRemoveProfile, Payload: map[string]string{"identifier": "a\x01b"}}, full},
+		{"identifier too long", mdm.Command{ID: 1, Type: mdm.CmdRemoveApp, Payload: map[string]string{"identifier": strings.Repeat("a", 256)}}, full},
+		{"remove app without identifier", mdm.Command{ID: 1, Type: mdm.CmdRemoveApp, Payload: map[string]string{"itunesStoreId": "1"}}, full},
+		{"install app without identifier", mdm.Command{ID: 1, Type: mdm.CmdInstallApp, Payload: map[string]string{"itunesStoreId": "1"}}, full},
+		{"install app without source", mdm.Command{ID: 1, Type: mdm.CmdInstallApp, Payload: map[string]string{"identifier": "a.b"}}, full},
+		{"install app with both sources", mdm.Command{ID: 1, Type: mdm.CmdInstallApp,
+			Payload: map[string]string{"identifier": "a.b", "itunesStoreId": "1", "manifestUrl": "https://x.example/m.plist"}}, full},
+		{"store id not a number", mdm.Command{ID: 1, Type: mdm.CmdInstallApp, Payload: map[string]string{"identifier": "a.b", "itunesStoreId": "12ab"}}, full},
+		{"store id zero", mdm.Command{ID: 1, Type: mdm.CmdInstallApp, Payload: map[string]string{"identifier": "a.b", "itunesStoreId": "0"}}, full},
+		{"store id negative", mdm.Command{ID: 1, Type: mdm.CmdInstallApp, Payload: map[string]string{"identifier": "a.b", "itunesStoreId": "-5"}}, full},
+		{"manifest over http", mdm.Command{ID: 1, Type: mdm.CmdInstallApp, Payload: map[string]string{"identifier": "a.b", "manifestUrl": "http://x.example/m.plist"}}, full},
+		{"manifest without host", mdm.Command{ID: 1, Type: mdm.CmdInstallApp, Payload: map[string]string{"identifier": "a.b", "manifestUrl": "https:///m.plist"}}, full},
+		{"manifest not a URL", mdm.Command{ID: 1, Type: mdm.CmdInstallApp, Payload: map[string]string{"identifier": "a.b", "manifestUrl": "::"}}, full},
+		{"manifest with credentials", mdm.Command{ID: 1, Type: mdm.CmdInstallApp, Payload: map[string]string{"identifier": "a.b", "manifestUrl": "https://u:p@x.example/m.plist"}}, full},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,6 +126,26 @@ func TestBuildCommandRefuses(t *testing.T) {
 			wantInvalid(t, err)
 		})
 	}
+}
+
+// testProfile stands for a .mobileconfig; InstallProfile carries it byte for byte.
+const testProfile = `<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict><key>PayloadIdentifier</key><string>com.example.wifi</string></dict></plist>
+`
+
+var testProfileB64 = base64.StdEncoding.EncodeToString([]byte(testProfile))
+
+// A profile's base64 may come wrapped in lines, as tools write it.
+func TestInstallProfileTakesWrappedBase64(t *testing.T) {
+	wrapped := ""
+	for i := 0; i < len(testProfileB64); i += 64 {
+		wrapped += testProfileB64[i:min(i+64, len(testProfileB64))] + "\r\n"
+	}
+	got, err := BuildCommand(mdm.Command{ID: 5, Type: mdm.CmdInstallProfile, Payload: map[string]string{"profile": wrapped}}, CommandOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRoundTrip(t, got, command{CommandUUID: "5", Command: request{RequestType: RequestInstallProfile, Payload: []byte(testProfile)}})
 }
 
 func TestBuildCommandMessage(t *testing.T) {

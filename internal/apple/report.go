@@ -15,11 +15,13 @@ const (
 	StatusNotNow             = "NotNow"
 )
 
-// ErrorChainItem is one entry of a report's ErrorChain.
+// ErrorChainItem is one entry of a report's ErrorChain. LocalizedDescription is in the device's
+// language; devices also send USEnglishDescription, which the error text prefers.
 type ErrorChainItem struct {
 	ErrorCode            int64  `plist:"ErrorCode"`
 	ErrorDomain          string `plist:"ErrorDomain"`
 	LocalizedDescription string `plist:"LocalizedDescription"`
+	USEnglishDescription string `plist:"USEnglishDescription"`
 }
 
 // Report is a device's message on the command channel: Idle (ready for a command) or its answer to
@@ -83,7 +85,8 @@ func (r *Report) Result() (res mdm.CommandResult, ok bool, err error) {
 	return res, true, nil
 }
 
-// errorText joins the error chain, most specific first as the device sends it.
+// errorText joins the error chain, most specific first as the device sends it, in US English when
+// the device gave it.
 func (r *Report) errorText() string {
 	if len(r.ErrorChain) == 0 {
 		return r.Status
@@ -93,7 +96,11 @@ func (r *Report) errorText() string {
 		if i > 0 {
 			s += "; "
 		}
-		s += fmt.Sprintf("%s %d: %s", e.ErrorDomain, e.ErrorCode, e.LocalizedDescription)
+		text := e.USEnglishDescription
+		if text == "" {
+			text = e.LocalizedDescription
+		}
+		s += fmt.Sprintf("%s %d: %s", e.ErrorDomain, e.ErrorCode, text)
 	}
 	return s
 }

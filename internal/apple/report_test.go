@@ -10,6 +10,7 @@ import (
 )
 
 func TestDecodeReport(t *testing.T) {
+	const udid = "00008110-000A1B2C3D4E5F60"
 	tests := []struct {
 		name       string
 		want       Report
@@ -22,6 +23,25 @@ func TestDecodeReport(t *testing.T) {
 		}}, mdm.CommandResult{ID: 42, Status: mdm.CmdError, Error: "MCMDMErrorDomain 12021: Unknown command"}, true},
 		{"deviceinformation", Report{UDID: "U1", Status: StatusAcknowledged, CommandUUID: "7"},
 			mdm.CommandResult{ID: 7, Status: mdm.CmdAcknowledged}, true},
+		{"report_acknowledged", Report{UDID: udid, Status: StatusAcknowledged, CommandUUID: "31"},
+			mdm.CommandResult{ID: 31, Status: mdm.CmdAcknowledged}, true},
+		{"report_notnow", Report{UDID: udid, Status: StatusNotNow, CommandUUID: "32"},
+			mdm.CommandResult{ID: 32, Status: mdm.CmdNotNow}, true},
+		{"report_error_chain", Report{UDID: udid, Status: StatusError, CommandUUID: "33", ErrorChain: []ErrorChainItem{
+			{ErrorCode: 4001, ErrorDomain: "MCInstallationErrorDomain",
+				LocalizedDescription: "Le profil « Wi-Fi » n’a pas pu être installé.", USEnglishDescription: "The profile “Wi-Fi” could not be installed."},
+			{ErrorCode: 2003, ErrorDomain: "MCProfileErrorDomain",
+				LocalizedDescription: "Le profil est mal formé.", USEnglishDescription: "The profile is malformed."},
+		}}, mdm.CommandResult{ID: 33, Status: mdm.CmdError,
+			Error: "MCInstallationErrorDomain 4001: The profile “Wi-Fi” could not be installed.; MCProfileErrorDomain 2003: The profile is malformed."}, true},
+		{"deviceinformation_full", Report{UDID: udid, Status: StatusAcknowledged, CommandUUID: "34"},
+			mdm.CommandResult{ID: 34, Status: mdm.CmdAcknowledged}, true},
+		{"deviceinformation_sparse", Report{UDID: "U4", Status: StatusAcknowledged, CommandUUID: "8"},
+			mdm.CommandResult{ID: 8, Status: mdm.CmdAcknowledged}, true},
+		{"installedapps", Report{UDID: "U1", Status: StatusAcknowledged, CommandUUID: "9"},
+			mdm.CommandResult{ID: 9, Status: mdm.CmdAcknowledged}, true},
+		{"installedapps_many", Report{UDID: udid, Status: StatusAcknowledged, CommandUUID: "35"},
+			mdm.CommandResult{ID: 35, Status: mdm.CmdAcknowledged}, true},
 	}
 	for _, tt := range tests {
 		for _, ext := range formats {

@@ -22,6 +22,12 @@ func TestParseDeviceInformation(t *testing.T) {
 		{"deviceinformation_sparse", DeviceInformation{Kind: mdm.KindAppleTV, Facts: mdm.DeviceFacts{
 			Model: "AppleTV6,2", PrettyModel: "AppleTV6,2", Manufacturer: "Apple", TotalCapacityMB: 65536,
 		}}},
+		// Every key a device may add (nested dictionaries and arrays, dates, reals) is read past.
+		{"deviceinformation_full", DeviceInformation{Kind: mdm.KindIPhone, Facts: mdm.DeviceFacts{
+			DeviceName: "Zoë’s iPhone 📱", Model: "iPhone15,3", PrettyModel: "iPhone", Manufacturer: "Apple",
+			OSVersion: "18.1", OSBuild: "22B83", SerialNumber: "G6TZ3DDDDDDD", IMEI: "35 987654 321098 7",
+			WifiMAC: "f0:18:98:11:22:33", TotalCapacityMB: 244132, AvailableCapMB: 192215,
+		}}},
 	}
 	for _, tt := range tests {
 		for _, ext := range formats {
