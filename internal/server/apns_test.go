@@ -138,3 +138,31 @@ func TestAPNsWakesIOSDevices(t *testing.T) {
 		})
 	}
 }
+
+// TestAPNsInvalidTokenKeepsAFreshOne: when APNs refuses a device's token, the stored token is cleared,
+// unless the device reported its token within the last minutes (it may be a new one, sent after the
+// refused push was queued).
+func TestAPNsInvalidTokenKeepsAFreshOne(t *testing.T) {
+	e := newAPIEnv(t, "", nil)
+	a, ta := e.createTenant("Freshco")
+	tenant := mdm.TenantID(a.ID)
+	owner := e.accountID(ta, "ta@freshco.example.com")
+	topic := newTestTopic()
+	old := createIOSDevice(t, e, tenant, owner, topic, strings.Repeat("01", 32), "magic-old")
+	fresh := createIOSDevice(t, e, tenant, owner, topic, strings.Repeat("02", 32), "magic-fresh")
+	if err := e.srv.Store().Apple().SetToken(t.Context(), tenant, fresh, "magic-fresh", nil, topic, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.srv.dropAPNsToken(t.Context(), tenant, old)
+	e.srv.dropAPNsToken(t.Context(), tenant, fresh)
+	e.srv.dropAPNsToken(t.Context(), tenant, 999999) // unknown: nothing to do
+	for id, want := range map[mdm.DeviceID]string{old: "", fresh: strings.Repeat("02", 32)} {
+		d, err := e.srv.Store().Devices().Get(t.Context(), tenant, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.PushToken != want {
+			t.Errorf("device %d: push token %q, want %q", id, d.PushToken, want)
+		}
+	}
+}

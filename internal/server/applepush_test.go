@@ -118,7 +118,8 @@ func createIOSDevice(t *testing.T, e *apiEnv, tenant mdm.TenantID, account int64
 		Topic: topic, EnrolledAt: now}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Apple().SetToken(ctx, tenant, d.ID, magic, nil, topic, now); err != nil {
+	// The token was reported a while ago: a refusal by APNs now is about this token.
+	if err := st.Apple().SetToken(ctx, tenant, d.ID, magic, nil, topic, now.Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Devices().SetPushToken(ctx, tenant, d.ID, token, now); err != nil {
