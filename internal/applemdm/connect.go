@@ -174,14 +174,6 @@ func (s *Service) next(ctx context.Context, d *mdm.Device) ([]byte, error) {
 // build turns a queued command into its plist body. A command that cannot be sent has a nil body and
 // the reason.
 func (s *Service) build(ctx context.Context, d *mdm.Device, c mdm.Command) (body []byte, reason string, err error) {
-	switch c.Type {
-	case mdm.CmdDeviceInformation:
-		body, err = apple.BuildQuery(c.ID, apple.RequestDeviceInformation)
-		return body, "", err
-	case mdm.CmdInstalledApps:
-		body, err = apple.BuildQuery(c.ID, apple.RequestInstalledApplicationList)
-		return body, "", err
-	}
 	opts := apple.CommandOptions{MDMProfileID: enroll.ProfileIdentifier}
 	if c.Type == mdm.CmdUnlock {
 		ad, err := s.freshAppleDevice(ctx, d.TenantID, d.ID)

@@ -55,7 +55,6 @@ type enrollView struct {
 
 // enrollForm serves the sign-in page.
 func (s *Service) enrollForm(w http.ResponseWriter, r *http.Request) error {
-	httpx.SetRoute(r)
 	return s.renderEnroll(w, http.StatusOK, enrollView{Action: EnrollPath})
 }
 
@@ -70,7 +69,6 @@ func (s *Service) renderEnroll(w http.ResponseWriter, status int, v enrollView) 
 // enrollSubmit checks the user's credentials and answers the signed enrollment profile. A refusal
 // shows the page again with the reason and the status the error calls for.
 func (s *Service) enrollSubmit(w http.ResponseWriter, r *http.Request) error {
-	httpx.SetRoute(r)
 	r.Body = http.MaxBytesReader(w, r.Body, maxEnrollForm)
 	if err := r.ParseForm(); err != nil {
 		var tooBig *http.MaxBytesError

@@ -51,7 +51,7 @@ func (c *clock) add(d time.Duration) {
 }
 
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	store *sqlstore.Store
 	keys  *secret.Keys
@@ -107,7 +107,7 @@ func freshPostgres(t *testing.T, raw string) *sqlstore.Store {
 	return store
 }
 
-func newFixture(t *testing.T, store *sqlstore.Store) *fixture {
+func newFixture(t testing.TB, store *sqlstore.Store) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := store.Migrate(ctx); err != nil {

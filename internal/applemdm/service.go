@@ -70,7 +70,12 @@ func New(d Deps) *Service {
 
 // Register adds the device-facing endpoints to mux.
 func (s *Service) Register(mux *http.ServeMux) {
-	adapt := func(h httpx.HandlerFunc) http.Handler { return httpx.Adapt(s.d.Log, writeError, h) }
+	adapt := func(h httpx.HandlerFunc) http.Handler {
+		return httpx.Adapt(s.d.Log, writeError, func(w http.ResponseWriter, r *http.Request) error {
+			httpx.SetRoute(r)
+			return h(w, r)
+		})
+	}
 	mux.Handle("GET "+EnrollPath, adapt(s.enrollForm))
 	mux.Handle("POST "+EnrollPath, adapt(s.enrollSubmit))
 	scep := &enroll.SCEPServer{CA: s.d.CA, Check: s.scepCheck, Now: s.d.Now}
