@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"steward/internal/apple"
 	"steward/internal/sim"
 	"steward/internal/sim/ios"
 )
@@ -190,7 +191,7 @@ func (c *simCmd) fanout(ctx context.Context, out io.Writer, fleet *sim.Fleet, de
 			return fmt.Errorf("device %s is not in the device list", d.State().SerialNumber)
 		}
 		ids = append(ids, id)
-		base[i] = d.Acknowledged()
+		base[i] = d.Executed(apple.RequestDeviceInformation) // what forceCheckin asks an Apple device
 	}
 	var pushesBefore int64
 	if apns != nil {
@@ -205,7 +206,7 @@ func (c *simCmd) fanout(ctx context.Context, out io.Writer, fleet *sim.Fleet, de
 	for {
 		pending := 0
 		for i, d := range devs {
-			if d.Acknowledged() <= base[i] {
+			if d.Executed(apple.RequestDeviceInformation) <= base[i] {
 				pending++
 			}
 		}

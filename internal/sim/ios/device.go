@@ -467,6 +467,13 @@ func (d *Device) Acknowledged() int {
 	return d.acknowledged
 }
 
+// Executed is how many commands of the RequestType typ the device has carried out.
+func (d *Device) Executed(typ string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.executed[typ]
+}
+
 // Registered reports whether the device is enrolled (a sim.Member).
 func (d *Device) Registered() bool {
 	d.mu.Lock()
