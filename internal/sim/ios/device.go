@@ -101,8 +101,12 @@ type Device struct {
 	unenrolled   bool
 	locked       bool
 	lockMessage  string
+
+	// Counters, under their own lock: d.mu is held through a whole connect, and a load run reads these
+	// while devices connect.
+	cmu          sync.Mutex
 	executed     map[string]int
-	acknowledged int            // commands acknowledged, of any type
+	acknowledged int // commands acknowledged, of any type
 	unsent       map[string]any // a command's answer whose delivery failed: sent first next time
 }
 
@@ -340,10 +344,12 @@ func (d *Device) execute(body []byte) map[string]any {
 			"LocalizedDescription": "Unknown or unsupported request type: " + typ}}
 	}
 	status := r["Status"].(string)
+	d.cmu.Lock()
 	if status == apple.StatusAcknowledged {
 		d.acknowledged++
 	}
 	d.executed[typ]++
+	d.cmu.Unlock()
 	if d.obs != nil {
 		d.obs.Command(typ, status)
 	}
@@ -450,6 +456,8 @@ type State struct {
 func (d *Device) State() State {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.cmu.Lock()
+	defer d.cmu.Unlock()
 	ex := make(map[string]int, len(d.executed))
 	for k, v := range d.executed {
 		ex[k] = v
@@ -462,15 +470,15 @@ func (d *Device) State() State {
 
 // Acknowledged is how many commands the device has acknowledged.
 func (d *Device) Acknowledged() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.cmu.Lock()
+	defer d.cmu.Unlock()
 	return d.acknowledged
 }
 
 // Executed is how many commands of the RequestType typ the device has carried out.
 func (d *Device) Executed(typ string) int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.cmu.Lock()
+	defer d.cmu.Unlock()
 	return d.executed[typ]
 }
 
