@@ -95,18 +95,18 @@ type Device struct {
 	topic      string
 	profileID  string
 
-	enrolled     bool
-	stopped      bool
-	erased       bool
-	unenrolled   bool
-	locked       bool
-	lockMessage  string
+	enrolled    bool
+	stopped     bool
+	erased      bool
+	unenrolled  bool
+	locked      bool
+	lockMessage string
 
 	// Counters, under their own lock: d.mu is held through a whole connect, and a load run reads these
 	// while devices connect.
 	cmu          sync.Mutex
 	executed     map[string]int
-	acknowledged int // commands acknowledged, of any type
+	acknowledged int            // commands acknowledged, of any type
 	unsent       map[string]any // a command's answer whose delivery failed: sent first next time
 }
 
