@@ -9,8 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"steward/internal/apple"
 	"steward/internal/sim"
 	"steward/internal/sim/ios"
 )
@@ -22,6 +24,27 @@ var enrollSteps = []string{"profile", "scep", "authenticate", "tokenupdate", "en
 // devices (profile, SCEP, Authenticate, TokenUpdate) and then runs --mode.
 func (c *simCmd) runIOS(ctx context.Context, out io.Writer, client *http.Client, stats *sim.Stats, prov *sim.APIProvisioner) error {
 	admin := &sim.Admin{Client: client, BaseURL: c.URL, Username: prov.Username, Password: prov.Password}
+	// The stand-in APNs starts first: its CA file must exist before the server starts with it.
+	var (
+		apns    *ios.APNs
+		fleetAt atomic.Pointer[sim.Fleet]
+		err     error
+	)
+	if c.APNsListen != "" {
+		caFile := c.APNsCA
+		if caFile == "" {
+			caFile = filepath.Join(os.TempDir(), "steward-sim-apns-ca.pem")
+		}
+		apns, err = ios.StartAPNs(c.APNsListen, caFile, func(token string) bool {
+			f := fleetAt.Load()
+			return f != nil && f.Wake(token)
+		})
+		if err != nil {
+			return fmt.Errorf("--apns-listen: %w", err)
+		}
+		defer apns.Close()
+		fmt.Fprintf(out, "APNs stand-in at %s: start the server with --apns-url %s --apns-ca-file %s\n", apns.URL(), apns.URL(), caFile)
+	}
 	if err := ensurePushCertificate(ctx, admin, out); err != nil {
 		return err
 	}
@@ -41,20 +64,7 @@ func (c *simCmd) runIOS(ctx context.Context, out io.Writer, client *http.Client,
 	}
 	fleet := sim.NewFleetOf(sim.Config{BaseURL: c.URL, Interval: c.Interval, Jitter: c.Jitter, Concurrency: c.Concurrency,
 		Registering: c.Registering, Provisioner: prov, Stats: stats}, members)
-
-	var apns *ios.APNs
-	if c.APNsListen != "" {
-		caFile := c.APNsCA
-		if caFile == "" {
-			caFile = filepath.Join(os.TempDir(), "steward-sim-apns-ca.pem")
-		}
-		apns, err = ios.StartAPNs(c.APNsListen, caFile, fleet.Wake)
-		if err != nil {
-			return fmt.Errorf("--apns-listen: %w", err)
-		}
-		defer apns.Close()
-		fmt.Fprintf(out, "APNs stand-in at %s: start the server with --apns-url %s --apns-ca-file %s\n", apns.URL(), apns.URL(), caFile)
-	}
+	fleetAt.Store(fleet)
 
 	fmt.Fprintf(out, "enrolling %d iOS devices (users %s-NNNNN@%s, %d at a time) at %s\n", c.Devices, prov.Prefix, prov.Domain,
 		c.Registering, c.URL)
@@ -181,7 +191,7 @@ func (c *simCmd) fanout(ctx context.Context, out io.Writer, fleet *sim.Fleet, de
 			return fmt.Errorf("device %s is not in the device list", d.State().SerialNumber)
 		}
 		ids = append(ids, id)
-		base[i] = d.Acknowledged()
+		base[i] = d.Executed(apple.RequestDeviceInformation) // what forceCheckin asks an Apple device
 	}
 	var pushesBefore int64
 	if apns != nil {
@@ -196,7 +206,7 @@ func (c *simCmd) fanout(ctx context.Context, out io.Writer, fleet *sim.Fleet, de
 	for {
 		pending := 0
 		for i, d := range devs {
-			if d.Acknowledged() <= base[i] {
+			if d.Executed(apple.RequestDeviceInformation) <= base[i] {
 				pending++
 			}
 		}

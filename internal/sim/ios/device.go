@@ -95,14 +95,19 @@ type Device struct {
 	topic      string
 	profileID  string
 
-	enrolled     bool
-	stopped      bool
-	erased       bool
-	unenrolled   bool
-	locked       bool
-	lockMessage  string
+	enrolled    bool
+	stopped     bool
+	erased      bool
+	unenrolled  bool
+	locked      bool
+	lockMessage string
+
+	// Counters, under their own lock: d.mu is held through a whole connect, and a load run reads these
+	// while devices connect.
+	cmu          sync.Mutex
 	executed     map[string]int
-	acknowledged int // commands acknowledged, of any type
+	acknowledged int            // commands acknowledged, of any type
+	unsent       map[string]any // a command's answer whose delivery failed: sent first next time
 }
 
 // NewDevice makes a device drawn from seed; client is shared by the whole fleet.
@@ -267,9 +272,15 @@ func (d *Device) CheckIn(ctx context.Context) error {
 		return ErrNotEnrolled
 	}
 	msg := map[string]any{"UDID": d.udid, "Status": apple.StatusIdle}
+	if d.unsent != nil {
+		msg, d.unsent = d.unsent, nil
+	}
 	for round := 0; round < 64; round++ {
 		body, err := d.put(ctx, "connect", d.serverURL, "application/x-apple-aspen-mdm", msg)
 		if err != nil {
+			if msg["Status"] != apple.StatusIdle {
+				d.unsent = msg // the command was carried out: its answer is owed
+			}
 			var he *HTTPError
 			if errors.As(err, &he) && he.Status == http.StatusUnauthorized {
 				d.stop() // the server no longer knows this device
@@ -333,10 +344,12 @@ func (d *Device) execute(body []byte) map[string]any {
 			"LocalizedDescription": "Unknown or unsupported request type: " + typ}}
 	}
 	status := r["Status"].(string)
+	d.cmu.Lock()
 	if status == apple.StatusAcknowledged {
 		d.acknowledged++
 	}
 	d.executed[typ]++
+	d.cmu.Unlock()
 	if d.obs != nil {
 		d.obs.Command(typ, status)
 	}
@@ -443,6 +456,8 @@ type State struct {
 func (d *Device) State() State {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.cmu.Lock()
+	defer d.cmu.Unlock()
 	ex := make(map[string]int, len(d.executed))
 	for k, v := range d.executed {
 		ex[k] = v
@@ -455,9 +470,16 @@ func (d *Device) State() State {
 
 // Acknowledged is how many commands the device has acknowledged.
 func (d *Device) Acknowledged() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+	d.cmu.Lock()
+	defer d.cmu.Unlock()
 	return d.acknowledged
+}
+
+// Executed is how many commands of the RequestType typ the device has carried out.
+func (d *Device) Executed(typ string) int {
+	d.cmu.Lock()
+	defer d.cmu.Unlock()
+	return d.executed[typ]
 }
 
 // Registered reports whether the device is enrolled (a sim.Member).

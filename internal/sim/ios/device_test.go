@@ -38,6 +38,7 @@ type mdmServer struct {
 	checkins []apple.Checkin
 	reports  []*apple.Report
 	queue    [][]byte // command plists, answered in order
+	fail     int      // answer this many command reports with a 503 (the report is lost)
 }
 
 func newMDMServer(t *testing.T) *mdmServer {
@@ -106,6 +107,11 @@ func newMDMServer(t *testing.T) *mdmServer {
 		}
 		m.mu.Lock()
 		defer m.mu.Unlock()
+		if rep.Status != "Idle" && m.fail > 0 {
+			m.fail--
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
 		m.reports = append(m.reports, rep)
 		if len(m.queue) > 0 {
 			w.Write(m.queue[0])
@@ -311,6 +317,26 @@ func TestEraseAndRemoveProfileStopTheDevice(t *testing.T) {
 	m.enqueue("11", map[string]any{"RequestType": "RemoveProfile", "Identifier": "com.example.wifi"})
 	if err := d.CheckIn(context.Background()); err != nil || d.Stopped() {
 		t.Errorf("removing another profile: %v, stopped %v", err, d.Stopped())
+	}
+}
+
+func TestALostAnswerIsSentAgain(t *testing.T) {
+	m := newMDMServer(t)
+	d, _ := enrolled(t, m, 1)
+	m.enqueue("21", map[string]any{"RequestType": "EraseDevice"})
+	m.fail = 1
+	var he *HTTPError
+	if err := d.CheckIn(context.Background()); !errors.As(err, &he) || he.Status != 503 || d.Stopped() {
+		t.Fatalf("connect whose answer failed: %v, stopped %v", err, d.Stopped())
+	}
+	if err := d.CheckIn(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.reports) != 2 || m.reports[1].CommandUUID != "21" || m.reports[1].Status != "Acknowledged" || !d.Stopped() {
+		t.Errorf("reports %+v, stopped %v: want the erase's answer delivered next, then the device stopped", m.reports, d.Stopped())
+	}
+	if n := d.State().Executed["EraseDevice"]; n != 1 {
+		t.Errorf("erase carried out %d times", n)
 	}
 }
 
