@@ -49,6 +49,11 @@ type serveCmd struct {
 	PushURL          string        `name:"push-url" env:"STEWARD_PUSH_URL" help:"FCM HTTP v1 style push service that wakes Android devices, e.g. https://fcm.googleapis.com; without it devices check in on their interval."`
 	PushProject      string        `name:"push-project" env:"STEWARD_PUSH_PROJECT" help:"Project of the push service (the {project} of /v1/projects/{project}/messages:send)."`
 	PushKey          string        `name:"push-key" env:"STEWARD_PUSH_KEY" help:"Bearer credential for the push service (prefer the environment variable)."`
+	APNsURL          string        `name:"apns-url" env:"STEWARD_APNS_URL" default:"https://api.push.apple.com" help:"Apple Push Notification service that wakes iOS devices (https://api.sandbox.push.apple.com for development)."`
+	APNsCAFile       string        `name:"apns-ca-file" env:"STEWARD_APNS_CA_FILE" help:"PEM file of the CAs to trust for --apns-url instead of the system's (a test or proxy APNs)."`
+
+	AppleCertHeader        string        `name:"apple-cert-header" env:"STEWARD_APPLE_CERT_HEADER" help:"Header in which a TLS-terminating proxy forwards the client certificate (RFC 9440, e.g. Client-Cert); empty: none is trusted."`
+	AppleInventoryInterval time.Duration `name:"apple-inventory-interval" env:"STEWARD_APPLE_INVENTORY_INTERVAL" default:"24h" help:"How often Apple devices are asked for their information and apps (1m to 720h)."`
 }
 
 func (c *serveCmd) config() (server.Config, error) {
@@ -68,7 +73,8 @@ func (c *serveCmd) config() (server.Config, error) {
 		MailFrom: c.MailFrom, BaseURL: c.BaseURL, TLSCert: c.TLSCert, TLSKey: c.TLSKey, TLSSelfSigned: c.TLSSelfSigned,
 		AllowPlain: c.AllowPlain, SecretKey: c.SecretKey, AdminPassword: os.Getenv("STEWARD_ADMIN_PASSWORD"),
 		Demo: c.Demo, LogFormat: c.LogFormat, CheckinInterval: c.CheckinInterval, CommandRetention: c.CommandRetention,
-		PushURL: c.PushURL, PushProject: c.PushProject, PushKey: c.PushKey}, nil
+		PushURL: c.PushURL, PushProject: c.PushProject, PushKey: c.PushKey, APNsURL: c.APNsURL, APNsCAFile: c.APNsCAFile,
+		AppleCertHeader: c.AppleCertHeader, AppleInventoryInterval: c.AppleInventoryInterval}, nil
 }
 
 func (c *serveCmd) Run(ctx context.Context, out io.Writer) error {
@@ -156,7 +162,7 @@ type cli struct {
 	Serve   serveCmd   `cmd:"" help:"Run the Steward server."`
 	Migrate migrateCmd `cmd:"" help:"Apply database migrations and exit."`
 	Admin   adminCmd   `cmd:"" help:"Administrative tasks."`
-	Sim     simCmd     `cmd:"" help:"Run simulated Android devices against a Steward server."`
+	Sim     simCmd     `cmd:"" help:"Run simulated Android or Apple devices against a Steward server."`
 	Version versionCmd `cmd:"" help:"Print the version."`
 }
 

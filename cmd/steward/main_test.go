@@ -61,9 +61,14 @@ func TestCommandsExist(t *testing.T) {
 }
 
 func TestSimFlags(t *testing.T) {
+	ios := parse(t, "sim", "--username", "ta@example.com", "--platform", "ios", "--mode", "fanout", "--apns-listen", "127.0.0.1:18443")
+	if err := ios.Sim.validate(); err != nil {
+		t.Errorf("ios fanout: %v", err)
+	}
 	c := parse(t, "sim", "--username", "ta@example.com")
 	if c.Sim.URL != "http://127.0.0.1:8080" || c.Sim.Devices != 100 || c.Sim.Interval.String() != "30s" ||
-		c.Sim.Jitter != 0.2 || c.Sim.NonCompliant != 0.1 || c.Sim.Report.String() != "10s" || c.Sim.Domain != "sim.example.com" {
+		c.Sim.Jitter != 0.2 || c.Sim.NonCompliant != 0.1 || c.Sim.Report.String() != "10s" || c.Sim.Domain != "sim.example.com" ||
+		c.Sim.Platform != "android" || c.Sim.Mode != "steady" {
 		t.Errorf("defaults: %+v", c.Sim)
 	}
 	if err := c.Sim.validate(); err != nil {
@@ -72,6 +77,9 @@ func TestSimFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--url", "ftp://x"}, {"--devices", "0"}, {"--jitter", "1.5"}, {"--noncompliant=-0.1"},
 		{"--push-listen", "0.0.0.0:9000"}, {"--report", "0s"},
+		{"--mode", "enroll"}, {"--apns-listen", "127.0.0.1:0"}, // Android has neither
+		{"--platform", "ios", "--push-listen", "127.0.0.1:0"}, {"--platform", "ios", "--apns-listen", "0.0.0.0:9000"},
+		{"--platform", "ios", "--keys", "0"},
 	} {
 		c := parse(t, append([]string{"sim", "--username", "ta@example.com"}, args...)...)
 		if err := c.Sim.validate(); err == nil {

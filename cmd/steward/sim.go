@@ -19,6 +19,11 @@ import (
 )
 
 type simCmd struct {
+	Platform       string        `default:"android" enum:"android,ios" help:"android: Steward's agent protocol; ios: Apple MDM (iPhone, iPad, iPad mini, Apple TV)."`
+	Mode           string        `default:"steady" enum:"steady,enroll,fanout" help:"steady: enroll, then check in on the interval; enroll: an enrollment storm, then stop; fanout: enroll, then one forceCheckin to every device, timed until all acknowledged (ios)."`
+	APNsListen     string        `name:"apns-listen" help:"ios: loopback address of the stand-in APNs service, e.g. 127.0.0.1:18443 (off by default); start the server with the flags printed."`
+	APNsCA         string        `name:"apns-ca-file" help:"ios: where the stand-in APNs keeps its CA certificate (and key, in <file>.key): the server's --apns-ca-file (default: steward-sim-apns-ca.pem in the temporary directory)."`
+	Keys           int           `default:"32" help:"ios: identity keys made up front and shared by the devices (RSA key generation is slow)."`
 	URL            string        `default:"http://127.0.0.1:8080" help:"The Steward server."`
 	Username       string        `required:"" help:"A Tenant Admin (or API user with user management) of the tenant the devices join."`
 	PasswordStdin  bool          `name:"password-stdin" help:"Read the password from standard input instead of STEWARD_SIM_PASSWORD."`
@@ -56,15 +61,28 @@ func (c *simCmd) validate() error {
 		return errors.New("--report must be positive")
 	case c.Concurrency < 1 || c.Registering < 1 || c.DevicesPerUser < 1:
 		return errors.New("--concurrency, --registering and --devices-per-user must be at least 1")
+	case c.Platform == "android" && c.Mode != "steady":
+		return fmt.Errorf("--mode %s is for --platform ios", c.Mode)
+	case c.Platform == "android" && c.APNsListen != "":
+		return errors.New("--apns-listen is for --platform ios")
+	case c.Platform == "ios" && c.PushListen != "":
+		return errors.New("--push-listen is for --platform android (ios devices are woken through --apns-listen)")
+	case c.Keys < 1:
+		return errors.New("--keys must be at least 1")
 	}
-	if c.PushListen != "" {
-		host, _, err := net.SplitHostPort(c.PushListen)
-		ip := net.ParseIP(host)
-		if err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
-			return fmt.Errorf("--push-listen %q: want a loopback address such as 127.0.0.1:0", c.PushListen)
-		}
+	if c.APNsListen != "" && !loopback(c.APNsListen) {
+		return fmt.Errorf("--apns-listen %q: want a loopback address such as 127.0.0.1:18443", c.APNsListen)
+	}
+	if c.PushListen != "" && !loopback(c.PushListen) {
+		return fmt.Errorf("--push-listen %q: want a loopback address such as 127.0.0.1:0", c.PushListen)
 	}
 	return nil
+}
+
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	ip := net.ParseIP(host)
+	return err == nil && (host == "localhost" || (ip != nil && ip.IsLoopback()))
 }
 
 func (c *simCmd) password(in io.Reader) (string, error) {
@@ -96,11 +114,15 @@ func (c *simCmd) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 	}
 	client := sim.NewHTTPClient(max(c.Concurrency, c.Registering))
 	stats := sim.NewStats()
+	prov := &sim.APIProvisioner{Client: client, BaseURL: c.URL, Username: c.Username, Password: password,
+		Domain: c.Domain, Prefix: prefix, DevicesPerUser: c.DevicesPerUser}
+	if c.Platform == "ios" {
+		return c.runIOS(ctx, out, client, stats, prov)
+	}
 	fleet := sim.NewFleet(sim.Config{BaseURL: c.URL, Devices: c.Devices, Interval: c.Interval, Jitter: c.Jitter,
 		NonCompliant: int(math.Round(c.NonCompliant * float64(c.Devices))), Concurrency: c.Concurrency,
 		Registering: c.Registering, Seed: c.Seed, Static: !c.Drift, PushTokens: c.PushListen != "", Client: client, Stats: stats,
-		Provisioner: &sim.APIProvisioner{Client: client, BaseURL: c.URL, Username: c.Username, Password: password,
-			Domain: c.Domain, Prefix: prefix, DevicesPerUser: c.DevicesPerUser}})
+		Provisioner: prov})
 
 	if c.PushListen != "" {
 		ln, err := net.Listen("tcp", c.PushListen)
@@ -125,6 +147,13 @@ func (c *simCmd) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 	fmt.Fprintf(out, "registered %d devices in %s; checking in every %s\n", stats.Snapshot().Registrations,
 		time.Since(started).Round(time.Millisecond), describeInterval(c.Interval, c.Jitter))
 
+	c.steady(ctx, out, fleet, stats)
+	return nil
+}
+
+// steady runs the fleet for --duration (or until ctx ends), printing a stats line every --report and
+// a summary.
+func (c *simCmd) steady(ctx context.Context, out io.Writer, fleet *sim.Fleet, stats *sim.Stats) {
 	runCtx, cancel := ctx, context.CancelFunc(func() {})
 	if c.Duration > 0 {
 		runCtx, cancel = context.WithTimeout(ctx, c.Duration)
@@ -149,7 +178,6 @@ func (c *simCmd) Run(ctx context.Context, in io.Reader, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "summary of the run:")
 	fmt.Fprintln(out, stats.Snapshot().Since(first))
-	return nil
 }
 
 func describeInterval(interval time.Duration, jitter float64) string {

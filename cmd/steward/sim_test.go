@@ -32,19 +32,7 @@ func TestSimCommand(t *testing.T) {
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()
 
-	req, _ := http.NewRequest("POST", ts.URL+"/api/v1/tenants", strings.NewReader(`{"name":"Simcmd",`+
-		`"adminEmail":"ta@simcmd.example.com","adminFirstName":"Ta","adminLastName":"Admin",`+
-		`"adminPassword":"Tenant-admin-pw-1","licenseDevices":10,"sendActivation":false}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.SetBasicAuth("admin", "system-admin-pw-1234")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != 200 {
-		t.Fatalf("create tenant: %d", res.StatusCode)
-	}
+	createTenant(t, ts.URL, "Simcmd", "ta@simcmd.example.com")
 
 	c := parse(t, "sim", "--url", ts.URL, "--username", "ta@simcmd.example.com", "--password-stdin", "--devices", "4",
 		"--interval", "100ms", "--duration", "1500ms", "--report", "500ms", "--domain", "simcmd.example.com")
@@ -69,5 +57,24 @@ func TestSimCommand(t *testing.T) {
 	err = c.Sim.Run(ctx, strings.NewReader("wrong-password\n"), io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("wrong password: %v, want the 401", err)
+	}
+}
+
+// createTenant creates a tenant whose admin is adminEmail with the password Tenant-admin-pw-1, as the
+// system admin (system-admin-pw-1234).
+func createTenant(t *testing.T, url, name, adminEmail string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url+"/api/v1/tenants", strings.NewReader(`{"name":"`+name+`",`+
+		`"adminEmail":"`+adminEmail+`","adminFirstName":"Ta","adminLastName":"Admin",`+
+		`"adminPassword":"Tenant-admin-pw-1","licenseDevices":50,"sendActivation":false}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth("admin", "system-admin-pw-1234")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("create tenant: %d", res.StatusCode)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"steward/internal/apple/enroll"
 	"steward/internal/apple/identity"
 	"steward/internal/devices"
+	"steward/internal/httpx"
 	"steward/internal/mdm"
 	"steward/internal/secret"
 )
@@ -49,7 +50,8 @@ type Deps struct {
 
 // Service is Apple device management.
 type Service struct {
-	d Deps
+	d     Deps
+	cache deviceCache
 }
 
 // New returns the service.
@@ -60,8 +62,27 @@ func New(d Deps) *Service {
 	if d.InventoryInterval <= 0 {
 		d.InventoryInterval = DefaultInventoryInterval
 	}
-	return &Service{d: d}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{d: d, cache: deviceCache{m: map[cacheKey]*cached{}}}
 }
 
 // Register adds the device-facing endpoints to mux.
-func (s *Service) Register(mux *http.ServeMux) {}
+func (s *Service) Register(mux *http.ServeMux) {
+	adapt := func(h httpx.HandlerFunc) http.Handler {
+		return httpx.Adapt(s.d.Log, writeError, func(w http.ResponseWriter, r *http.Request) error {
+			httpx.SetRoute(r)
+			return h(w, r)
+		})
+	}
+	mux.Handle("GET "+EnrollPath, adapt(s.enrollForm))
+	mux.Handle("POST "+EnrollPath, adapt(s.enrollSubmit))
+	scep := &enroll.SCEPServer{CA: s.d.CA, Check: s.scepCheck, Now: s.d.Now}
+	mux.Handle(SCEPPath, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpx.SetRoute(r)
+		scep.ServeHTTP(w, r)
+	}))
+	mux.Handle("PUT "+CheckinPath, adapt(s.checkin))
+	mux.Handle("PUT "+ConnectPath, adapt(s.connect))
+}

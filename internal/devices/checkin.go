@@ -101,9 +101,12 @@ func (s *Service) CheckIn(ctx context.Context, d *mdm.Device, c CheckIn) (*Check
 		}
 		s.afterComplete(d, moved)
 	}
-	cmds, err := s.deliver(ctx, d, deliverLimit, now)
-	if err != nil {
-		return nil, err
+	cmds := []mdm.Command{}
+	if !c.NoCommands {
+		var err error
+		if cmds, err = s.deliver(ctx, d, deliverLimit, now); err != nil {
+			return nil, err
+		}
 	}
 	return &CheckInReply{Commands: cmds, RegistrationState: d.RegistrationState, CheckinInterval: s.interval}, nil
 }

@@ -192,3 +192,26 @@ func TestRunFlushesBeforeItReturns(t *testing.T) {
 		}
 	})
 }
+
+func TestCheckInNoCommandsLeavesTheQueue(t *testing.T) {
+	eachDB(t, func(t *testing.T, f *fixture) {
+		a := f.user("t-1", "nc@acme.example.com", userPW)
+		r := f.register(a, "NC1")
+		d := f.device(r.Credential)
+		if _, err := f.svc.Act(f.admin1, devices.Lock, []mdm.DeviceID{d.ID}, devices.ActionOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		f.counts.take()
+		reply, err := f.svc.CheckIn(f.ctx, d, devices.CheckIn{NoCommands: true})
+		if err != nil || len(reply.Commands) != 0 {
+			t.Fatalf("check-in without commands: %+v, %v", reply, err)
+		}
+		if got := f.counts.take(); got["Due"] != 0 || got["MarkSent"] != 0 {
+			t.Errorf("a check-in without commands read or marked the queue: %v", got)
+		}
+		cmds, err := f.svc.FetchCommands(f.ctx, d, 1)
+		if err != nil || len(cmds) != 1 || cmds[0].Type != mdm.CmdLock {
+			t.Fatalf("the lock is still due: %+v, %v", cmds, err)
+		}
+	})
+}

@@ -63,6 +63,9 @@ type CheckIn struct {
 	Apps      *[]mdm.InstalledApp
 	Results   []mdm.CommandResult
 	PushToken *string
+	// NoCommands leaves the due commands in the queue (the reply carries none): for a protocol that
+	// fetches its commands one at a time (Apple: FetchCommands with limit 1).
+	NoCommands bool
 }
 
 // CheckInReply tells the device what to do next.

@@ -7,6 +7,7 @@ import (
 
 	"steward/internal/accounts"
 	"steward/internal/android"
+	"steward/internal/applemdm"
 	"steward/internal/audit"
 	"steward/internal/authz"
 	"steward/internal/devices"
@@ -25,6 +26,7 @@ type API struct {
 	accounts *accounts.Service
 	devices  *devices.Service
 	agent    *android.Handler
+	apple    *applemdm.Service
 	mux      *http.ServeMux
 	routes   []Route
 
@@ -46,6 +48,8 @@ type Deps struct {
 	Agent   *android.Handler
 	// DeviceSpace returns a tenant's default device space (dmPartitionId), whatever the caller's roles.
 	DeviceSpace func(ctx context.Context, tenantID mdm.TenantID) (mdm.SpaceID, error)
+	// Apple serves the tenant's Apple push certificate under /api/v1/apple (nil: not served).
+	Apple *applemdm.Service
 }
 
 // Route is one API operation: how it is served and how it is documented.
@@ -120,6 +124,10 @@ func New(d Deps) *API {
 		a.deviceRoutes()
 	}
 	a.agentRoutes()
+	if d.Apple != nil {
+		a.apple = d.Apple
+		a.applePushRoutes()
+	}
 	a.docRoutes()
 	a.mux.Handle("/api/", a.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return mdm.Errorf(mdm.NotFound, "no API operation at %s %s", r.Method, r.URL.Path)

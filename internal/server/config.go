@@ -36,6 +36,13 @@ type Config struct {
 	PushURL          string        // FCM HTTP v1 style push service; "": no wake-ups
 	PushProject      string
 	PushKey          string
+	// Apple push notifications (APNs): the service's base URL ("": apns.Production) and a PEM file of
+	// the CAs to trust for it instead of the system's ("": the system's).
+	APNsURL    string
+	APNsCAFile string
+	// Apple MDM.
+	AppleCertHeader        string        // RFC 9440 client-certificate header of a TLS-terminating proxy; "": none
+	AppleInventoryInterval time.Duration // how often devices are asked for their inventory; 0: daily
 }
 
 // TLS reports whether the listener terminates TLS itself.
@@ -80,6 +87,9 @@ func (c *Config) Validate() error {
 	if err := c.validateDevices(); err != nil {
 		return err
 	}
+	if err := c.validateApple(); err != nil {
+		return err
+	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		return fmt.Errorf("--log-format must be json or text")
 	}
@@ -92,6 +102,9 @@ func (c *Config) validateDevices() error {
 	}
 	if c.CommandRetention != 0 && (c.CommandRetention < time.Hour || c.CommandRetention > 24*365*time.Hour) {
 		return fmt.Errorf("--command-retention %s: want 1h to 8760h", c.CommandRetention)
+	}
+	if err := c.validateAPNs(); err != nil {
+		return err
 	}
 	if c.PushURL == "" {
 		if c.PushProject != "" || c.PushKey != "" {

@@ -35,6 +35,15 @@ func TestConfigValidate(t *testing.T) {
 		{"push URL not absolute", Config{Addr: "127.0.0.1:1", PushURL: "fcm.example.com", PushProject: "p"}, "--push-url", ""},
 		{"push key without URL", Config{Addr: "127.0.0.1:1", PushKey: "k"}, "need --push-url", ""},
 		{"push", Config{Addr: "127.0.0.1:1", PushURL: "https://fcm.example.com", PushProject: "p", PushKey: "k"}, "", "http://127.0.0.1:1"},
+		{"apple cert header", Config{Addr: "127.0.0.1:1", AppleCertHeader: "X-Client-Cert"}, "", "http://127.0.0.1:1"},
+		{"apple cert header not a name", Config{Addr: "127.0.0.1:1", AppleCertHeader: "Client Cert:"}, "--apple-cert-header", ""},
+		{"apple inventory interval", Config{Addr: "127.0.0.1:1", AppleInventoryInterval: 6 * time.Hour}, "", "http://127.0.0.1:1"},
+		{"apple inventory interval too short", Config{Addr: "127.0.0.1:1", AppleInventoryInterval: time.Second}, "--apple-inventory-interval", ""},
+		{"apple inventory interval too long", Config{Addr: "127.0.0.1:1", AppleInventoryInterval: 1000 * time.Hour}, "--apple-inventory-interval", ""},
+		{"APNs over plain HTTP", Config{Addr: "127.0.0.1:1", APNsURL: "http://apns.example.com"}, "--apns-url", ""},
+		{"APNs CA file missing", Config{Addr: "127.0.0.1:1", APNsCAFile: "/nonexistent/apns-ca.pem"}, "--apns-ca-file", ""},
+		{"APNs CA file without PEM", Config{Addr: "127.0.0.1:1", APNsCAFile: "config_test.go"}, "no PEM certificate", ""},
+		{"APNs sandbox", Config{Addr: "127.0.0.1:1", APNsURL: "https://api.sandbox.push.apple.com"}, "", "http://127.0.0.1:1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,6 +62,9 @@ func TestConfigValidate(t *testing.T) {
 			}
 			if tt.cfg.BaseURL != tt.wantURL {
 				t.Errorf("BaseURL = %q, want %q", tt.cfg.BaseURL, tt.wantURL)
+			}
+			if tt.cfg.APNsURL == "" {
+				t.Error("APNsURL left empty; want the production APNs by default")
 			}
 		})
 	}

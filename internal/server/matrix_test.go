@@ -65,7 +65,9 @@ func TestRouteRoleMatrix(t *testing.T) {
 	callers = append(callers, caller{name: "device", device: device.Credential})
 
 	cells := 0
+	covered := map[string]bool{}
 	for _, rt := range e.srv.api.Routes() {
+		covered[rt.Method+" "+rt.Path] = true
 		path := strings.ReplaceAll(rt.Path, "{id}", tenant.ID)
 		path = strings.ReplaceAll(path, "{name}", "invitation_pin") // email templates: a real one
 		body := ""
@@ -112,6 +114,11 @@ func TestRouteRoleMatrix(t *testing.T) {
 			case !allowed && c.principal != nil && r.Status != 403:
 				t.Errorf("%s %s as %s: %d, want 403", rt.Method, rt.Path, c.name, r.Status)
 			}
+		}
+	}
+	for _, want := range []string{"GET /api/v1/apple/pushcertificate", "PUT /api/v1/apple/pushcertificate", "DELETE /api/v1/apple/pushcertificate"} {
+		if !covered[want] {
+			t.Errorf("the matrix does not cover %s", want)
 		}
 	}
 	if cells < 150 {

@@ -17,6 +17,8 @@ import (
 
 	"steward/internal/accounts"
 	"steward/internal/android"
+	"steward/internal/apple/apns"
+	"steward/internal/applemdm"
 	"steward/internal/audit"
 	"steward/internal/devices"
 	"steward/internal/httpapi"
@@ -40,6 +42,8 @@ type Server struct {
 	devices  *devices.Service
 	pusher   *android.Pusher // nil without --push-url
 	demoWake *demoWaker      // wakes the demo's devices in process; nil unless --demo without --push-url
+	apns     *apns.Pusher    // wakes iOS devices
+	apple    *applemdm.Service
 	api      *httpapi.API
 	worker   *mail.Worker
 	handler  http.Handler
@@ -60,6 +64,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, store: store, keys: keys}
+	if s.apns, err = s.newAPNs(); err != nil {
+		store.Close()
+		return nil, err
+	}
 	mailer := mail.NewMailer(keys, time.Now, mail.WithOverrides(store.EmailTemplates()))
 	wake := func() {}
 	if cfg.SMTPURL != "" {
@@ -73,20 +81,25 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.accounts = accounts.New(store, keys, log, accounts.WithMail(mailer, cfg.BaseURL, wake))
 	s.tenants = tenants.New(store, mailer, keys, cfg.BaseURL, time.Now, wake)
 	s.devices = devices.New(store, keys, s.accounts, log, s.deviceOptions(mailer, wake)...)
+	if s.apple, err = s.newApple(ctx); err != nil {
+		store.Close()
+		return nil, err
+	}
 	auditSvc := audit.New(store)
 	outbox := mail.NewOutbox(store, mailer)
 	emailTemplates := mail.NewEditor(store, time.Now)
 	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Accounts: s.accounts,
 		EmailTemplates: emailTemplates, Devices: s.devices, Agent: android.NewHandler(s.devices, log),
-		DeviceSpace: s.deviceSpace})
+		DeviceSpace: s.deviceSpace, Apple: s.apple})
 	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Devices: s.devices,
-		EmailTemplates: emailTemplates, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
+		EmailTemplates: emailTemplates, Apple: s.apple, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
 	s.handler = s.routes(console)
 	return s, nil
 }
 
 // deviceOptions configures the devices service: mail for the message action, the check-in interval,
-// the command retention and, with --push-url, the push sender that wakes Android devices.
+// the command retention and the wakers: APNs for iOS devices and, with --push-url, the push sender that
+// wakes Android devices (with --demo and no --push-url, the demo's in-process waker).
 func (s *Server) deviceOptions(mailer *mail.Mailer, wake func()) []devices.Option {
 	opts := []devices.Option{devices.WithMail(mailer, wake)}
 	if s.cfg.CheckinInterval > 0 {
@@ -95,15 +108,16 @@ func (s *Server) deviceOptions(mailer *mail.Mailer, wake func()) []devices.Optio
 	if s.cfg.CommandRetention > 0 {
 		opts = append(opts, devices.WithRetention(s.cfg.CommandRetention))
 	}
+	ws := wakers{s.apns}
 	if s.cfg.PushURL != "" {
 		s.pusher = android.NewPusher(android.PushConfig{URL: s.cfg.PushURL, Project: s.cfg.PushProject, Key: s.cfg.PushKey,
 			Unregistered: s.forgetPushToken}, s.log)
-		opts = append(opts, devices.WithWaker(s.pusher))
+		ws = append(ws, s.pusher)
 	} else if s.cfg.Demo {
 		s.demoWake = &demoWaker{}
-		opts = append(opts, devices.WithWaker(s.demoWake))
+		ws = append(ws, s.demoWake)
 	}
-	return opts
+	return append(opts, devices.WithWaker(ws))
 }
 
 // forgetPushToken clears a device's push token that the push service does not know, unless the
@@ -172,7 +186,7 @@ func (s *Server) routes(console http.Handler) http.Handler {
 	if s.pusher != nil {
 		pushStats = s.pusher.Stats
 	}
-	m.registry.MustRegister(newQueueCollector(s.devices.QueueCounts, pushStats))
+	m.registry.MustRegister(newQueueCollector(s.devices.QueueCounts, pushStats), s.apnsCollector())
 	metricsHandler := promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
 	plain("GET /metrics", metricsHandler.ServeHTTP)
 	s.api.AddOperational(
@@ -183,6 +197,7 @@ func (s *Server) routes(console http.Handler) http.Handler {
 			Summary: "Prometheus metrics: requests by route and status, latencies, database pool, device command queue, push wake-ups, Go runtime"},
 	)
 	mux.Handle("/api/", s.api)
+	s.apple.Register(mux)
 	mux.Handle("/", console)
 
 	csrf := http.NewCrossOriginProtection()
@@ -263,7 +278,7 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 			ln.Close()
 			return err
 		}
-		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		srv.TLSConfig = serverTLS(cert)
 	}
 	stopBackground := s.Background()
 	errc := make(chan error, 1)
@@ -297,8 +312,8 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 }
 
 // Background starts the background work (the mail worker when SMTP is set, the devices service's
-// check-in flushing and queue pruning, the push sender when --push-url is set) and returns a function
-// that stops it and waits for it to finish.
+// check-in flushing and queue pruning, the push sender when --push-url is set, the APNs sender and the
+// daily push certificate expiry warnings) and returns a function that stops it and waits for it to finish.
 func (s *Server) Background() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -313,6 +328,8 @@ func (s *Server) Background() (stop func()) {
 	if s.pusher != nil {
 		run(s.pusher.Run)
 	}
+	run(func(ctx context.Context) { s.apns.Run(ctx) })
+	run(s.apple.RunExpiryWarnings)
 	return func() { cancel(); wg.Wait() }
 }
 

@@ -40,22 +40,25 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("HTTP %d: %s", e.Status, e.Message)
 }
 
-// StatusOf returns the HTTP status of an *APIError in err's chain, or 0.
+// HTTPStatus is the status of the answer; other simulators' errors carry one the same way.
+func (e *APIError) HTTPStatus() int { return e.Status }
+
+// StatusOf returns the HTTP status of the first error in err's chain that carries one (an *APIError or
+// any error with an HTTPStatus() int method), or 0.
 func StatusOf(err error) int {
-	var e *APIError
+	var e interface{ HTTPStatus() int }
 	if errors.As(err, &e) {
-		return e.Status
+		return e.HTTPStatus()
 	}
 	return 0
 }
 
 // ErrorKind names a failure for the stats: "http_409", "timeout", "network", "decode".
 func ErrorKind(err error) string {
-	var e *APIError
 	var ne net.Error
 	switch {
-	case errors.As(err, &e):
-		return fmt.Sprintf("http_%d", e.Status)
+	case StatusOf(err) != 0:
+		return fmt.Sprintf("http_%d", StatusOf(err))
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return "timeout"
 	case errors.Is(err, errDecode):

@@ -27,6 +27,8 @@ var ErrStopped = errors.New("device stopped")
 // ErrNotRegistered is returned by CheckIn before Register succeeded.
 var ErrNotRegistered = errors.New("device not registered")
 
+var _ Member = (*Device)(nil)
+
 // Observer hears what devices do; Stats implements it. Its methods must be safe for concurrent use.
 type Observer interface {
 	// Request is one HTTP exchange with the server: op is "register" or "checkin"; err is nil on 2xx.
@@ -106,6 +108,14 @@ func (d *Device) Register(ctx context.Context, baseURL, username, pin string) er
 // RegisterWithPassword registers with the user's password (and PIN, when the setting asks for both).
 func (d *Device) RegisterWithPassword(ctx context.Context, baseURL, username, password, pin string) error {
 	return d.register(ctx, baseURL, android.RegisterRequest{Username: username, Password: password, PIN: pin})
+}
+
+// Enroll implements Member: it registers with the password when there is one, else with the PIN.
+func (d *Device) Enroll(ctx context.Context, baseURL, username, pin, password string) error {
+	if password != "" {
+		return d.RegisterWithPassword(ctx, baseURL, username, password, pin)
+	}
+	return d.Register(ctx, baseURL, username, pin)
 }
 
 func (d *Device) register(ctx context.Context, baseURL string, req android.RegisterRequest) error {

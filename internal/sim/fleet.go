@@ -28,16 +28,59 @@ type Config struct {
 	Stats        *Stats // default NewStats()
 }
 
+// Member is a simulated device of any platform that a fleet enrolls and paces: *Device (Android) and
+// the iOS simulator's devices are members.
+type Member interface {
+	// Enroll joins the server at baseURL as the user username with the registration pin and/or
+	// password.
+	Enroll(ctx context.Context, baseURL, username, pin, password string) error
+	// CheckIn is one routine contact with the server, commands included; it returns ErrStopped (or
+	// any error, with Stopped true) once the device is no longer managed.
+	CheckIn(ctx context.Context) error
+	Registered() bool
+	Stopped() bool
+}
+
+// pushTokener is a Member that can be woken by a push to its token.
+type pushTokener interface {
+	PushToken() string
+}
+
 // Fleet is a set of simulated devices that check in on an interval.
 type Fleet struct {
 	cfg     Config
 	stats   *Stats
-	devices []*Device
+	devices []*Device // Android devices (NewFleet); nil for a fleet of other members
+	members []Member
 	wake    []chan struct{}
 	tokens  map[string]int // push token → device
 }
 
-// NewFleet makes cfg.Devices devices; Provision registers them and Run runs them.
+// NewFleetOf makes a fleet of members of any platform. Of cfg it uses the pacing (Interval, Jitter,
+// Concurrency, Registering), BaseURL, Provisioner and Stats; members that have a PushToken can be
+// woken (Wake).
+func NewFleetOf(cfg Config, members []Member) *Fleet {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 64
+	}
+	if cfg.Registering <= 0 {
+		cfg.Registering = 8
+	}
+	if cfg.Stats == nil {
+		cfg.Stats = NewStats()
+	}
+	cfg.Devices = len(members)
+	f := &Fleet{cfg: cfg, stats: cfg.Stats, members: members, tokens: map[string]int{}}
+	for i, m := range members {
+		if p, ok := m.(pushTokener); ok && p.PushToken() != "" {
+			f.tokens[p.PushToken()] = i
+		}
+		f.wake = append(f.wake, make(chan struct{}, 1))
+	}
+	return f
+}
+
+// NewFleet makes cfg.Devices Android devices; Provision registers them and Run runs them.
 func NewFleet(cfg Config) *Fleet {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 64
@@ -63,14 +106,19 @@ func NewFleet(cfg Config) *Fleet {
 			opts.PushToken = "sim-" + rand.Text()
 			f.tokens[opts.PushToken] = i
 		}
-		f.devices = append(f.devices, NewDevice(cfg.Client, cfg.Seed*1_000_003+uint64(i)+1, opts))
+		d := NewDevice(cfg.Client, cfg.Seed*1_000_003+uint64(i)+1, opts)
+		f.devices = append(f.devices, d)
+		f.members = append(f.members, d)
 		f.wake = append(f.wake, make(chan struct{}, 1))
 	}
 	return f
 }
 
-// Devices are the fleet's devices, in order.
+// Devices are the fleet's Android devices, in order (none in a fleet made by NewFleetOf).
 func (f *Fleet) Devices() []*Device { return f.devices }
+
+// Members are the fleet's devices of any platform, in order.
+func (f *Fleet) Members() []Member { return f.members }
 
 // Stats are the fleet's counters.
 func (f *Fleet) Stats() *Stats { return f.stats }
@@ -87,7 +135,7 @@ func (f *Fleet) Provision(ctx context.Context) error {
 		return errors.New("sim: no provisioner")
 	}
 	if p, ok := f.cfg.Provisioner.(preparer); ok {
-		if err := p.Prepare(ctx, len(f.devices)); err != nil {
+		if err := p.Prepare(ctx, len(f.members)); err != nil {
 			return err
 		}
 	}
@@ -98,7 +146,7 @@ func (f *Fleet) Provision(ctx context.Context) error {
 		wg     sync.WaitGroup
 		sem    = make(chan struct{}, f.cfg.Registering)
 	)
-	for i, d := range f.devices {
+	for i, d := range f.members {
 		if d.Registered() {
 			continue
 		}
@@ -111,10 +159,7 @@ func (f *Fleet) Provision(ctx context.Context) error {
 		wg.Go(func() {
 			defer func() { <-sem }()
 			err := f.cfg.Provisioner.Enroll(ctx, i, func(e Enrollment) error {
-				if e.Password != "" {
-					return d.RegisterWithPassword(ctx, f.cfg.BaseURL, e.Username, e.Password, e.PIN)
-				}
-				return d.Register(ctx, f.cfg.BaseURL, e.Username, e.PIN)
+				return d.Enroll(ctx, f.cfg.BaseURL, e.Username, e.PIN, e.Password)
 			})
 			if err != nil {
 				mu.Lock()
@@ -128,7 +173,7 @@ func (f *Fleet) Provision(ctx context.Context) error {
 	}
 	wg.Wait()
 	if failed > 0 {
-		return fmt.Errorf("%d of %d devices did not register; the first: %w", failed, len(f.devices), first)
+		return fmt.Errorf("%d of %d devices did not register; the first: %w", failed, len(f.members), first)
 	}
 	return nil
 }
@@ -138,7 +183,7 @@ func (f *Fleet) Provision(ctx context.Context) error {
 func (f *Fleet) Run(ctx context.Context) {
 	sem := make(chan struct{}, f.cfg.Concurrency)
 	var wg sync.WaitGroup
-	for i, d := range f.devices {
+	for i, d := range f.members {
 		if d.Registered() {
 			wg.Go(func() { f.loop(ctx, d, f.wake[i], sem) })
 		}
@@ -147,7 +192,7 @@ func (f *Fleet) Run(ctx context.Context) {
 }
 
 // loop is one device's life: wait, check in, repeat.
-func (f *Fleet) loop(ctx context.Context, d *Device, wake <-chan struct{}, sem chan struct{}) {
+func (f *Fleet) loop(ctx context.Context, d Member, wake <-chan struct{}, sem chan struct{}) {
 	// The first check-in comes at a random point of the first interval, so a fleet started at once
 	// does not arrive at once.
 	t := time.NewTimer(time.Duration(mrand.Float64() * float64(f.cfg.Interval)))
@@ -196,7 +241,7 @@ func (f *Fleet) next() time.Duration {
 // or a stopped device (whose token is no longer registered).
 func (f *Fleet) Wake(token string) bool {
 	i, ok := f.tokens[token]
-	if !ok || f.devices[i].Stopped() {
+	if !ok || f.members[i].Stopped() {
 		return false
 	}
 	select {

@@ -22,12 +22,23 @@ type Stats struct {
 	mu       sync.Mutex
 	errors   map[string]int64 // by op and kind, e.g. "checkin http_503"
 	commands map[string]int64 // by type and status, e.g. "LOCK ACKNOWLEDGED"
+
+	opsMu sync.RWMutex
+	ops   map[string]*histogram // of successful requests, by op
 }
 
 // NewStats starts counting now.
 func NewStats() *Stats {
-	return &Stats{started: time.Now(), errors: map[string]int64{}, commands: map[string]int64{}}
+	return &Stats{started: time.Now(), errors: map[string]int64{}, commands: map[string]int64{}, ops: map[string]*histogram{}}
 }
+
+// Ops that count as a registration (a device joining) and as a check-in (a device's routine request):
+// the Android agent registers and checks in; an Apple device's enrollment ends with "enroll" (after its
+// steps "profile", "scep", "authenticate" and "tokenupdate") and it then connects.
+var (
+	registerOps = map[string]bool{"register": true, "enroll": true}
+	checkinOps  = map[string]bool{"checkin": true, "connect": true}
+)
 
 // Request implements Observer.
 func (s *Stats) Request(op string, took time.Duration, err error) {
@@ -37,13 +48,29 @@ func (s *Stats) Request(op string, took time.Duration, err error) {
 		s.mu.Unlock()
 		return
 	}
-	switch op {
-	case "register":
+	switch {
+	case registerOps[op]:
 		s.registrations.Add(1)
-	case "checkin":
+	case checkinOps[op]:
 		s.checkins.Add(1)
 		s.latency.add(took)
 	}
+	s.opHistogram(op).add(took)
+}
+
+func (s *Stats) opHistogram(op string) *histogram {
+	s.opsMu.RLock()
+	h := s.ops[op]
+	s.opsMu.RUnlock()
+	if h != nil {
+		return h
+	}
+	s.opsMu.Lock()
+	defer s.opsMu.Unlock()
+	if s.ops[op] == nil {
+		s.ops[op] = &histogram{}
+	}
+	return s.ops[op]
 }
 
 // Command implements Observer.
@@ -63,6 +90,7 @@ type Snapshot struct {
 	Errors        map[string]int64
 	Commands      map[string]int64
 	latency       [buckets]int64
+	ops           map[string]*[buckets]int64
 }
 
 // Snapshot reads the counters.
@@ -73,6 +101,13 @@ func (s *Stats) Snapshot() Snapshot {
 	s.mu.Lock()
 	out.Errors, out.Commands = maps.Clone(s.errors), maps.Clone(s.commands)
 	s.mu.Unlock()
+	out.ops = map[string]*[buckets]int64{}
+	s.opsMu.RLock()
+	for op, h := range s.ops {
+		counts := h.read()
+		out.ops[op] = &counts
+	}
+	s.opsMu.RUnlock()
 	return out
 }
 
@@ -102,7 +137,70 @@ func (s Snapshot) Since(prev Snapshot) Snapshot {
 	for i := range s.latency {
 		out.latency[i] = s.latency[i] - prev.latency[i]
 	}
+	out.ops = map[string]*[buckets]int64{}
+	for op, h := range s.ops {
+		var d [buckets]int64
+		for i := range h {
+			d[i] = h[i]
+			if p := prev.ops[op]; p != nil {
+				d[i] -= p[i]
+			}
+		}
+		out.ops[op] = &d
+	}
 	return out
+}
+
+// Ops are the operations that succeeded at least once, sorted.
+func (s Snapshot) Ops() []string {
+	var out []string
+	for op, h := range s.ops {
+		if total(h) > 0 {
+			out = append(out, op)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// OpCount is how many op requests succeeded.
+func (s Snapshot) OpCount(op string) int64 {
+	if h := s.ops[op]; h != nil {
+		return total(h)
+	}
+	return 0
+}
+
+// OpPercentile is the latency of successful op requests below which p (0–100) of them fall, to within
+// about 5%.
+func (s Snapshot) OpPercentile(op string, p float64) time.Duration {
+	if h := s.ops[op]; h != nil {
+		return percentile(h, p)
+	}
+	return 0
+}
+
+// OpLine is a report line of each op's count, rate and latency p50/p99, in order.
+func (s Snapshot) OpLine(ops ...string) string {
+	var parts []string
+	for _, op := range ops {
+		n := s.OpCount(op)
+		rate := 0.0
+		if s.Elapsed > 0 {
+			rate = float64(n) / s.Elapsed.Seconds()
+		}
+		parts = append(parts, fmt.Sprintf("%s %d (%.1f/s) p50 %s p99 %s", op, n, rate,
+			round(s.OpPercentile(op, 50)), round(s.OpPercentile(op, 99))))
+	}
+	return strings.Join(parts, "  ")
+}
+
+func total(h *[buckets]int64) int64 {
+	var n int64
+	for _, c := range h {
+		n += c
+	}
+	return n
 }
 
 // Rate is successful check-ins per second.
@@ -114,17 +212,16 @@ func (s Snapshot) Rate() float64 {
 }
 
 // Percentile is the check-in latency below which p (0–100) of them fall, to within about 5%.
-func (s Snapshot) Percentile(p float64) time.Duration {
-	var total int64
-	for _, n := range s.latency {
-		total += n
-	}
-	if total == 0 {
+func (s Snapshot) Percentile(p float64) time.Duration { return percentile(&s.latency, p) }
+
+func percentile(h *[buckets]int64, p float64) time.Duration {
+	all := total(h)
+	if all == 0 {
 		return 0
 	}
-	rank := int64(math.Ceil(p / 100 * float64(total)))
+	rank := int64(math.Ceil(p / 100 * float64(all)))
 	var seen int64
-	for i, n := range s.latency {
+	for i, n := range h {
 		seen += n
 		if seen >= rank {
 			return bucketUpper(i)

@@ -41,7 +41,7 @@ func (c *console) home(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return render(w, r, http.StatusOK, "home", page{Title: t.Name, Nav: "home", Data: t})
+	return render(w, r, http.StatusOK, "home", page{Title: t.Name, Nav: "home", Data: homeView{Tenant: t, Push: c.pushWarning(r)}})
 }
 
 func (c *console) tenantList(r *http.Request, start int, q string) (tenantList, error) {

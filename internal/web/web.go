@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"steward/internal/accounts"
+	"steward/internal/applemdm"
 	"steward/internal/audit"
 	"steward/internal/devices"
 	"steward/internal/httpx"
@@ -29,6 +30,8 @@ type Deps struct {
 	Audit    *audit.Service
 	Outbox   *mail.Outbox
 	Devices  *devices.Service
+	// Apple keeps the tenant's Apple push certificate (nil: no Apple pages).
+	Apple *applemdm.Service
 	// EmailTemplates edits the tenant's system emails.
 	EmailTemplates *mail.Editor
 	// SecureCookies sets the Secure flag on cookies (the base URL is https).
@@ -97,6 +100,7 @@ func New(d Deps) http.Handler {
 	c.signedIn("GET /console/support", c.supportPage)
 	c.signedIn("POST /console/support", c.saveSupport)
 	c.deviceRoutes()
+	c.applePushRoutes()
 	c.signedIn("GET /console/registration/new", c.newOverridePage)
 	c.signedIn("POST /console/registration/new", c.createOverride)
 	c.signedIn("GET /console/registration/groups/{id}", c.overridePage)

@@ -1,0 +1,497 @@
+// Package ios simulates Apple devices that speak Apple's MDM protocol to Steward as a real iPhone, iPad
+// or Apple TV does: they download an enrollment profile, get an identity certificate over SCEP, check in
+// (Authenticate, TokenUpdate), then connect when woken by a push or on an interval and carry out the
+// commands they are given. A fleet of them is paced by internal/sim (they are sim.Members).
+package ios
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/micromdm/plist"
+
+	"steward/internal/apple"
+	"steward/internal/apple/enroll"
+	"steward/internal/apple/identity"
+)
+
+// EnrollPath is where a device asks for its enrollment profile, below the server's base URL.
+const EnrollPath = "/mdm/apple/enroll"
+
+// ErrStopped is returned by CheckIn once the device is erased, unenrolled or no longer known to the server.
+var ErrStopped = errors.New("device stopped")
+
+// ErrNotEnrolled is returned by CheckIn before Enroll succeeded.
+var ErrNotEnrolled = errors.New("device not enrolled")
+
+// HTTPError is an answer other than 2xx.
+type HTTPError struct {
+	Op      string
+	Status  int
+	Message string // the start of the body
+}
+
+func (e *HTTPError) Error() string {
+	if e.Message == "" {
+		return fmt.Sprintf("%s: HTTP %d", e.Op, e.Status)
+	}
+	return fmt.Sprintf("%s: HTTP %d: %s", e.Op, e.Status, e.Message)
+}
+
+// HTTPStatus is the answer's status (the fleet's stats file errors by it).
+func (e *HTTPError) HTTPStatus() int { return e.Status }
+
+// Observer hears what devices do (sim.Stats is one). Its methods must be safe for concurrent use.
+type Observer interface {
+	// Request is one HTTP exchange: op is "profile", "scep", "authenticate", "tokenupdate", "enroll"
+	// (the whole enrollment, reported once it succeeded), "connect" or "checkout"; err is nil on 2xx.
+	Request(op string, took time.Duration, err error)
+	// Command is one command the device carried out (or refused), with the status it answered.
+	Command(typ, status string)
+}
+
+// DeviceOptions shape a new device.
+type DeviceOptions struct {
+	Model    int             // 1..Models(): that catalogue entry; 0: one drawn by how common it is
+	Key      *rsa.PrivateKey // the identity key (from a KeyPool); nil: made at enrollment
+	Observer Observer
+}
+
+// Device is one simulated Apple device. Its methods are safe for concurrent use; it makes one
+// connection at a time.
+type Device struct {
+	mu     sync.Mutex
+	client *http.Client
+	rng    *mrand.Rand
+	obs    Observer
+	hw     hardware
+	key    *rsa.PrivateKey
+
+	udid      string
+	token     []byte // the APNs device token
+	pushMagic string
+	unlock    []byte
+	facts     facts
+	apps      []App
+
+	// From the profile and SCEP.
+	cert       *x509.Certificate
+	serverURL  string
+	checkinURL string
+	topic      string
+	profileID  string
+
+	enrolled    bool
+	stopped     bool
+	erased      bool
+	unenrolled  bool
+	locked      bool
+	lockMessage string
+
+	// Counters, under their own lock: d.mu is held through a whole connect, and a load run reads these
+	// while devices connect.
+	cmu          sync.Mutex
+	executed     map[string]int
+	acknowledged int            // commands acknowledged, of any type
+	unsent       map[string]any // a command's answer whose delivery failed: sent first next time
+}
+
+// NewDevice makes a device drawn from seed; client is shared by the whole fleet.
+func NewDevice(client *http.Client, seed uint64, opts DeviceOptions) *Device {
+	rng := mrand.New(mrand.NewPCG(seed, seed^0x10510510))
+	hw := pickModel(rng)
+	if opts.Model > 0 && opts.Model <= len(models) {
+		hw = models[opts.Model-1]
+	}
+	token := make([]byte, 32)
+	for i := range token {
+		token[i] = byte(rng.IntN(256))
+	}
+	udid := fmt.Sprintf("%08X-%016X", rng.Uint32(), rng.Uint64())
+	return &Device{client: client, rng: rng, obs: opts.Observer, hw: hw, key: opts.Key, udid: udid, token: token,
+		facts: newFacts(rng, hw), apps: newApps(rng, hw), executed: map[string]int{}}
+}
+
+// PushToken is the device's APNs token in hex, as the push path names it.
+func (d *Device) PushToken() string { return hex.EncodeToString(d.token) }
+
+// Enroll downloads the enrollment profile at baseURL as username (with pin and/or password), gets its
+// identity certificate over SCEP and checks in (Authenticate, then TokenUpdate).
+func (d *Device) Enroll(ctx context.Context, baseURL, username, pin, password string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	start := time.Now()
+	if d.erased { // enrolling again after an erase: the stock apps are back
+		d.apps = newApps(d.rng, d.hw)
+	}
+	if d.key == nil {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return err
+		}
+		d.key = k
+	}
+	prof, err := d.downloadProfile(ctx, strings.TrimRight(baseURL, "/")+EnrollPath, username, pin, password)
+	if err != nil {
+		return err
+	}
+	t := time.Now()
+	cert, err := enroll.RequestCertificate(ctx, d.client, prof.scepURL, prof.challenge, prof.subject, d.key)
+	d.observe(ctx, "scep", time.Since(t), err)
+	if err != nil {
+		return fmt.Errorf("scep: %w", err)
+	}
+	d.cert, d.serverURL, d.checkinURL, d.topic, d.profileID = cert, prof.serverURL, prof.checkinURL, prof.topic, prof.id
+	auth := map[string]any{"MessageType": "Authenticate", "UDID": d.udid, "Topic": d.topic,
+		"ProductName": d.hw.ProductName, "SerialNumber": d.facts.SerialNumber, "DeviceName": d.facts.DeviceName,
+		"OSVersion": d.facts.OSVersion, "BuildVersion": d.facts.BuildVersion, "Model": d.hw.Model, "ModelName": d.hw.ModelName}
+	if d.facts.IMEI != "" {
+		auth["IMEI"] = d.facts.IMEI
+	}
+	if _, err := d.put(ctx, "authenticate", d.checkinURL, apple.CheckinContentType, auth); err != nil {
+		return err
+	}
+	if d.pushMagic == "" {
+		d.pushMagic = strings.ToUpper(rand.Text())
+		d.unlock = []byte(rand.Text() + rand.Text())
+	}
+	tu := map[string]any{"MessageType": "TokenUpdate", "UDID": d.udid, "Topic": d.topic, "Token": d.token,
+		"PushMagic": d.pushMagic, "UnlockToken": d.unlock}
+	if _, err := d.put(ctx, "tokenupdate", d.checkinURL, apple.CheckinContentType, tu); err != nil {
+		return err
+	}
+	d.enrolled, d.stopped, d.erased, d.unenrolled = true, false, false, false
+	d.observe(ctx, "enroll", time.Since(start), nil)
+	return nil
+}
+
+// profile is what the simulator needs of an enrollment profile.
+type profile struct {
+	id                           string
+	scepURL, challenge, subject  string
+	serverURL, checkinURL, topic string
+	signMessage                  bool
+}
+
+func (d *Device) downloadProfile(ctx context.Context, enrollURL, username, pin, password string) (*profile, error) {
+	form := url.Values{"username": {username}}
+	if pin != "" {
+		form.Set("pin", pin)
+	}
+	if password != "" {
+		form.Set("password", password)
+	}
+	start := time.Now()
+	body, err := d.do(ctx, "profile", http.MethodPost, enrollURL, "application/x-www-form-urlencoded", []byte(form.Encode()), false)
+	d.observe(ctx, "profile", time.Since(start), err)
+	if err != nil {
+		return nil, err
+	}
+	p, err := readProfile(body)
+	if err != nil {
+		return nil, fmt.Errorf("profile: %w", err)
+	}
+	return p, nil
+}
+
+// readProfile checks a signed enrollment profile and reads its SCEP and MDM payloads.
+func readProfile(signed []byte) (*profile, error) {
+	raw, _, err := enroll.ReadSignedProfile(signed)
+	if err != nil {
+		return nil, err
+	}
+	var top struct {
+		PayloadIdentifier string           `plist:"PayloadIdentifier"`
+		PayloadContent    []map[string]any `plist:"PayloadContent"`
+	}
+	if err := plist.Unmarshal(raw, &top); err != nil {
+		return nil, fmt.Errorf("the profile is not a plist: %w", err)
+	}
+	p := &profile{id: top.PayloadIdentifier}
+	str := func(m map[string]any, k string) string { s, _ := m[k].(string); return s }
+	for _, pl := range top.PayloadContent {
+		switch str(pl, "PayloadType") {
+		case "com.apple.security.scep":
+			c, _ := pl["PayloadContent"].(map[string]any)
+			p.scepURL, p.challenge, p.subject = str(c, "URL"), str(c, "Challenge"), commonName(c["Subject"])
+		case "com.apple.mdm":
+			p.serverURL, p.checkinURL, p.topic = str(pl, "ServerURL"), str(pl, "CheckInURL"), str(pl, "Topic")
+			p.signMessage, _ = pl["SignMessage"].(bool)
+		}
+	}
+	switch {
+	case p.scepURL == "" || p.challenge == "":
+		return nil, errors.New("the profile has no SCEP payload with a URL and a challenge")
+	case p.serverURL == "" || p.checkinURL == "" || p.topic == "":
+		return nil, errors.New("the profile has no MDM payload with ServerURL, CheckInURL and Topic")
+	}
+	return p, nil
+}
+
+// commonName finds CN in a SCEP Subject: an array of RDNs, each an array of [OID-or-name, value] pairs.
+func commonName(subject any) string {
+	rdns, _ := subject.([]any)
+	for _, rdn := range rdns {
+		pairs, _ := rdn.([]any)
+		for _, pair := range pairs {
+			kv, _ := pair.([]any)
+			if len(kv) == 2 {
+				if k, _ := kv[0].(string); k == "CN" || k == "2.5.4.3" {
+					v, _ := kv[1].(string)
+					return v
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// CheckIn connects: it reports Idle, then carries out each command it is answered with and reports its
+// result, until an answer is empty. An erase or an unenrollment ends the device's management.
+func (d *Device) CheckIn(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch {
+	case d.stopped:
+		return ErrStopped
+	case !d.enrolled:
+		return ErrNotEnrolled
+	}
+	msg := map[string]any{"UDID": d.udid, "Status": apple.StatusIdle}
+	if d.unsent != nil {
+		msg, d.unsent = d.unsent, nil
+	}
+	for round := 0; round < 64; round++ {
+		body, err := d.put(ctx, "connect", d.serverURL, "application/x-apple-aspen-mdm", msg)
+		if err != nil {
+			if msg["Status"] != apple.StatusIdle {
+				d.unsent = msg // the command was carried out: its answer is owed
+			}
+			var he *HTTPError
+			if errors.As(err, &he) && he.Status == http.StatusUnauthorized {
+				d.stop() // the server no longer knows this device
+			}
+			return err
+		}
+		if d.erased {
+			d.stop()
+			return nil
+		}
+		if d.unenrolled {
+			_, err := d.put(ctx, "checkout", d.checkinURL, apple.CheckinContentType,
+				map[string]any{"MessageType": "CheckOut", "UDID": d.udid, "Topic": d.topic})
+			d.stop()
+			return err
+		}
+		if len(bytes.TrimSpace(body)) == 0 {
+			return nil
+		}
+		msg = d.execute(body)
+	}
+	return nil
+}
+
+// execute carries out one command and returns the report that answers it.
+func (d *Device) execute(body []byte) map[string]any {
+	var c struct {
+		CommandUUID string         `plist:"CommandUUID"`
+		Command     map[string]any `plist:"Command"`
+	}
+	if err := plist.Unmarshal(body, &c); err != nil || c.Command == nil {
+		return map[string]any{"UDID": d.udid, "Status": apple.StatusCommandFormatError, "CommandUUID": c.CommandUUID}
+	}
+	typ, _ := c.Command["RequestType"].(string)
+	r := map[string]any{"UDID": d.udid, "Status": apple.StatusAcknowledged, "CommandUUID": c.CommandUUID}
+	switch typ {
+	case apple.RequestDeviceInformation:
+		r["QueryResponses"] = d.queryResponses(c.Command["Queries"])
+	case apple.RequestInstalledApplicationList:
+		var list []map[string]any
+		for _, a := range d.apps {
+			list = append(list, map[string]any{"Identifier": a.Identifier, "Name": a.Name,
+				"ShortVersion": a.ShortVersion, "Version": a.Version})
+		}
+		r["InstalledApplicationList"] = list
+	case apple.RequestDeviceLock:
+		d.locked = true
+		d.lockMessage, _ = c.Command["Message"].(string)
+	case apple.RequestClearPasscode:
+		d.locked = false
+	case apple.RequestEraseDevice:
+		d.erased = true
+	case apple.RequestRemoveProfile:
+		if id, _ := c.Command["Identifier"].(string); id == d.profileID || id == enroll.ProfileIdentifier {
+			d.unenrolled = true
+		}
+	case "InstallProfile", "InstallApplication", "RemoveApplication":
+	default:
+		r["Status"] = apple.StatusError
+		r["ErrorChain"] = []map[string]any{{"ErrorCode": int64(12021), "ErrorDomain": "MCMDMErrorDomain",
+			"LocalizedDescription": "Unknown or unsupported request type: " + typ}}
+	}
+	status := r["Status"].(string)
+	d.cmu.Lock()
+	if status == apple.StatusAcknowledged {
+		d.acknowledged++
+	}
+	d.executed[typ]++
+	d.cmu.Unlock()
+	if d.obs != nil {
+		d.obs.Command(typ, status)
+	}
+	return r
+}
+
+// queryResponses answers DeviceInformation: the keys asked for (all it knows when none are named).
+func (d *Device) queryResponses(queries any) map[string]any {
+	all := map[string]any{
+		"DeviceName": d.facts.DeviceName, "Model": d.hw.Model, "ModelName": d.hw.ModelName, "ProductName": d.hw.ProductName,
+		"OSVersion": d.facts.OSVersion, "BuildVersion": d.facts.BuildVersion, "SerialNumber": d.facts.SerialNumber,
+		"UDID": d.udid, "WiFiMAC": d.facts.WiFiMAC, "DeviceCapacity": d.hw.CapacityGB,
+		"AvailableDeviceCapacity": d.facts.AvailableGB, "IsRoaming": false,
+	}
+	if d.facts.IMEI != "" {
+		all["IMEI"] = d.facts.IMEI
+	}
+	asked, _ := queries.([]any)
+	if len(asked) == 0 {
+		return all
+	}
+	out := map[string]any{}
+	for _, q := range asked {
+		if k, ok := q.(string); ok {
+			if v, ok := all[k]; ok {
+				out[k] = v
+			}
+		}
+	}
+	return out
+}
+
+// put sends msg as an XML plist, signed with the identity (Mdm-Signature), and returns the answer body.
+func (d *Device) put(ctx context.Context, op, to, contentType string, msg map[string]any) ([]byte, error) {
+	body, err := plist.Marshal(msg)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	out, err := d.do(ctx, op, http.MethodPut, to, contentType, body, true)
+	d.observe(ctx, op, time.Since(start), err)
+	return out, err
+}
+
+func (d *Device) do(ctx context.Context, op, method, to, contentType string, body []byte, sign bool) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, to, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("User-Agent", "MDM/1.0 steward-sim")
+	if sign {
+		sig, err := identity.Sign(body, d.cert, d.key)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set(identity.SignatureHeader, sig)
+	}
+	res, err := d.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(res.Body, apple.MaxBody))
+	if err != nil {
+		return nil, err
+	}
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		return nil, &HTTPError{Op: op, Status: res.StatusCode, Message: strings.TrimSpace(string(raw[:min(len(raw), 200)]))}
+	}
+	return raw, nil
+}
+
+func (d *Device) stop() { d.stopped, d.enrolled = true, false }
+
+func (d *Device) observe(ctx context.Context, op string, took time.Duration, err error) {
+	if d.obs != nil && ctx.Err() == nil {
+		d.obs.Request(op, took, err)
+	}
+}
+
+// State is a snapshot of a device, for tests and reports.
+type State struct {
+	UDID         string
+	SerialNumber string
+	ProductName  string
+	ModelName    string
+	DeviceName   string
+	OSVersion    string
+	Topic        string // from the profile
+	PushToken    string // hex
+	Enrolled     bool
+	Stopped      bool
+	Erased       bool
+	Unenrolled   bool
+	Locked       bool
+	LockMessage  string
+	Executed     map[string]int // commands carried out, by RequestType
+	Acknowledged int            // commands acknowledged
+	Apps         []App
+}
+
+// State returns a snapshot of the device.
+func (d *Device) State() State {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.cmu.Lock()
+	defer d.cmu.Unlock()
+	ex := make(map[string]int, len(d.executed))
+	for k, v := range d.executed {
+		ex[k] = v
+	}
+	return State{UDID: d.udid, SerialNumber: d.facts.SerialNumber, ProductName: d.hw.ProductName, ModelName: d.hw.ModelName,
+		DeviceName: d.facts.DeviceName, OSVersion: d.facts.OSVersion, Topic: d.topic, PushToken: hex.EncodeToString(d.token),
+		Enrolled: d.enrolled, Stopped: d.stopped, Erased: d.erased, Unenrolled: d.unenrolled, Locked: d.locked,
+		LockMessage: d.lockMessage, Executed: ex, Acknowledged: d.acknowledged, Apps: slices.Clone(d.apps)}
+}
+
+// Acknowledged is how many commands the device has acknowledged.
+func (d *Device) Acknowledged() int {
+	d.cmu.Lock()
+	defer d.cmu.Unlock()
+	return d.acknowledged
+}
+
+// Executed is how many commands of the RequestType typ the device has carried out.
+func (d *Device) Executed(typ string) int {
+	d.cmu.Lock()
+	defer d.cmu.Unlock()
+	return d.executed[typ]
+}
+
+// Registered reports whether the device is enrolled (a sim.Member).
+func (d *Device) Registered() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.enrolled
+}
+
+// Stopped reports whether the device was erased or unenrolled or lost its enrollment.
+func (d *Device) Stopped() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.stopped
+}
