@@ -7,7 +7,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -119,7 +118,7 @@ func (s *Service) UploadPushCertificate(ctx context.Context, data []byte, passwo
 	if err != nil {
 		return nil, err
 	}
-	s.certCache().forget(tenantID)
+	s.certs.forget(tenantID)
 	return s.pushInfo(&rec), nil
 }
 
@@ -208,7 +207,7 @@ func (s *Service) DeletePushCertificate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.certCache().forget(tenantID)
+	s.certs.forget(tenantID)
 	return nil
 }
 
@@ -217,7 +216,7 @@ func (s *Service) DeletePushCertificate(ctx context.Context) error {
 // service forgets the tenant's at once.
 func (s *Service) CertSource() apns.CertSource {
 	return func(ctx context.Context, tenant mdm.TenantID) (*apns.PushCertificate, error) {
-		return s.certCache().get(ctx, tenant, s.d.Now(), s.loadPushCertificate)
+		return s.certs.get(ctx, tenant, s.d.Now(), s.loadPushCertificate)
 	}
 }
 
@@ -274,38 +273,17 @@ func (s *Service) ExpiryWarnings(ctx context.Context) (int, error) {
 		c := &certs[i]
 		info := s.pushInfo(c)
 		if info.Expired {
-			s.pushLog().WarnContext(ctx, "apple push certificate expired: iOS devices are not woken until a new one is uploaded",
+			s.d.Log.WarnContext(ctx, "apple push certificate expired: iOS devices are not woken until a new one is uploaded",
 				"tenant_id", string(c.TenantID), "topic", c.Topic, "not_after", c.NotAfter.UTC())
 			continue
 		}
-		s.pushLog().WarnContext(ctx, "apple push certificate expires soon: renew it with the same Apple ID",
+		s.d.Log.WarnContext(ctx, "apple push certificate expires soon: renew it with the same Apple ID",
 			"tenant_id", string(c.TenantID), "topic", c.Topic, "days_left", info.DaysLeft, "not_after", c.NotAfter.UTC())
 	}
 	return len(certs), nil
 }
 
-// RunExpiryWarnings runs ExpiryWarnings at once and then daily until ctx ends.
-func (s *Service) RunExpiryWarnings(ctx context.Context) {
-	t := time.NewTicker(24 * time.Hour)
-	defer t.Stop()
-	for {
-		if _, err := s.ExpiryWarnings(ctx); err != nil && ctx.Err() == nil {
-			s.pushLog().ErrorContext(ctx, "push certificate expiry check failed", "err", err.Error())
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
 
-func (s *Service) pushLog() *slog.Logger {
-	if s.d.Log == nil {
-		return slog.Default()
-	}
-	return s.d.Log
-}
 
 // certCache holds each tenant's unsealed push certificate (or the error loading it) for a while.
 type certCache struct {
@@ -320,15 +298,8 @@ type cachedCert struct {
 	at   time.Time
 }
 
-// The cache lives beside the Service (whose struct belongs to service.go), one per Service.
-var certCaches sync.Map // *Service → *certCache
-
-func (s *Service) certCache() *certCache {
-	if c, ok := certCaches.Load(s); ok {
-		return c.(*certCache)
-	}
-	c, _ := certCaches.LoadOrStore(s, &certCache{m: map[mdm.TenantID]cachedCert{}, gen: map[mdm.TenantID]uint64{}})
-	return c.(*certCache)
+func newCertCache() *certCache {
+	return &certCache{m: map[mdm.TenantID]cachedCert{}, gen: map[mdm.TenantID]uint64{}}
 }
 
 func (c *certCache) get(ctx context.Context, tenant mdm.TenantID, now time.Time,

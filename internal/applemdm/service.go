@@ -52,6 +52,7 @@ type Deps struct {
 type Service struct {
 	d     Deps
 	cache deviceCache
+	certs *certCache // tenants' unsealed push certificates
 }
 
 // New returns the service.
@@ -65,7 +66,7 @@ func New(d Deps) *Service {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{d: d, cache: deviceCache{m: map[cacheKey]*cached{}}}
+	return &Service{d: d, cache: deviceCache{m: map[cacheKey]*cached{}}, certs: newCertCache()}
 }
 
 // Register adds the device-facing endpoints to mux.

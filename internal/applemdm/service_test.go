@@ -335,3 +335,32 @@ func TestUnlockNeedsToken(t *testing.T) {
 		}
 	})
 }
+
+func TestPruneEnrollments(t *testing.T) {
+	eachDB(t, func(t *testing.T, f *fixture) {
+		// One profile installed (its enrollment binds a device), one downloaded and never installed.
+		u, p := f.user("pruned@t-1.example.com")
+		bound := f.newDev(u, p, "UDID-BOUND")
+		if st := bound.authenticate(); st != 200 {
+			t.Fatalf("Authenticate: %d", st)
+		}
+		u2, p2 := f.user("unused@t-1.example.com")
+		unused := f.profile(u2, p2)
+
+		// Expired, but within the day it is kept for: nothing goes.
+		f.clock.add(2 * time.Hour)
+		if n, err := f.svc.PruneEnrollments(f.ctx); err != nil || n != 0 {
+			t.Fatalf("prune within a day of expiry: %d, %v", n, err)
+		}
+		f.clock.add(24 * time.Hour)
+		if n, err := f.svc.PruneEnrollments(f.ctx); err != nil || n != 1 {
+			t.Fatalf("prune a day after expiry: %d, %v; want the unused enrollment only", n, err)
+		}
+		if _, err := f.store.Apple().Enrollment(f.ctx, unused.subject); !mdm.IsCode(err, mdm.NotFound) {
+			t.Fatalf("the unused enrollment is still there: %v", err)
+		}
+		if _, err := f.store.Apple().Enrollment(f.ctx, bound.p.subject); err != nil {
+			t.Fatalf("the bound enrollment went: %v", err)
+		}
+	})
+}

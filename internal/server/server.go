@@ -329,7 +329,7 @@ func (s *Server) Background() (stop func()) {
 		run(s.pusher.Run)
 	}
 	run(func(ctx context.Context) { s.apns.Run(ctx) })
-	run(s.apple.RunExpiryWarnings)
+	run(s.apple.Run)
 	return func() { cancel(); wg.Wait() }
 }
 
