@@ -283,8 +283,6 @@ func (s *Service) ExpiryWarnings(ctx context.Context) (int, error) {
 	return len(certs), nil
 }
 
-
-
 // certCache holds each tenant's unsealed push certificate (or the error loading it) for a while.
 type certCache struct {
 	mu  sync.Mutex
