@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -65,31 +64,10 @@ func (s *Server) newAPNs() (*apns.Pusher, error) {
 	return apns.New(certs, magic, opts...), nil
 }
 
-// apnsTokenGrace: a device whose TokenUpdate is more recent than this may have sent a new token after
-// the push that APNs refused was queued, so its token is kept (a next refusal clears it).
-const apnsTokenGrace = 2 * time.Minute
-
-// dropAPNsToken clears the push token of a device that APNs says is no longer valid. The sender names
-// the device, not the token, so the token cleared is the one stored now, unless the device reported
-// its token within apnsTokenGrace.
-func (s *Server) dropAPNsToken(ctx context.Context, tenant mdm.TenantID, device mdm.DeviceID) {
-	if ad, err := s.store.Apple().Device(ctx, tenant, device); err == nil && time.Since(ad.TokenAt) < apnsTokenGrace {
-		s.log.InfoContext(ctx, "APNs refused a push token the device has just reported again: kept", "tenant_id", string(tenant),
-			"device_id", int64(device))
-		return
-	}
-	d, err := s.store.Devices().Get(ctx, tenant, device)
-	if err != nil {
-		if !mdm.IsCode(err, mdm.NotFound) {
-			s.log.WarnContext(ctx, "reading a device whose APNs token is invalid", "tenant_id", string(tenant),
-				"device_id", int64(device), "err", err.Error())
-		}
-		return
-	}
-	if d.PushToken == "" {
-		return
-	}
-	s.forgetPushToken(ctx, devices.WakeTarget{TenantID: tenant, DeviceID: device, Platform: d.Platform, PushToken: d.PushToken})
+// dropAPNsToken clears the push token APNs refused from its device, unless the device has reported
+// another one since.
+func (s *Server) dropAPNsToken(ctx context.Context, tenant mdm.TenantID, device mdm.DeviceID, token string) {
+	s.forgetPushToken(ctx, devices.WakeTarget{TenantID: tenant, DeviceID: device, Platform: mdm.PlatformIOS, PushToken: token})
 }
 
 // wakers wakes devices through every sender configured (FCM-style pusher or the demo's in-process

@@ -139,24 +139,21 @@ func TestAPNsWakesIOSDevices(t *testing.T) {
 	}
 }
 
-// TestAPNsInvalidTokenKeepsAFreshOne: when APNs refuses a device's token, the stored token is cleared,
-// unless the device reported its token within the last minutes (it may be a new one, sent after the
-// refused push was queued).
+// TestAPNsInvalidTokenKeepsAFreshOne: when APNs refuses a device's token, that token is cleared, but a
+// token the device reported after the refused push was queued is kept.
 func TestAPNsInvalidTokenKeepsAFreshOne(t *testing.T) {
 	e := newAPIEnv(t, "", nil)
 	a, ta := e.createTenant("Freshco")
 	tenant := mdm.TenantID(a.ID)
 	owner := e.accountID(ta, "ta@freshco.example.com")
 	topic := newTestTopic()
-	old := createIOSDevice(t, e, tenant, owner, topic, strings.Repeat("01", 32), "magic-old")
-	fresh := createIOSDevice(t, e, tenant, owner, topic, strings.Repeat("02", 32), "magic-fresh")
-	if err := e.srv.Store().Apple().SetToken(t.Context(), tenant, fresh, "magic-fresh", nil, topic, time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	e.srv.dropAPNsToken(t.Context(), tenant, old)
-	e.srv.dropAPNsToken(t.Context(), tenant, fresh)
-	e.srv.dropAPNsToken(t.Context(), tenant, 999999) // unknown: nothing to do
-	for id, want := range map[mdm.DeviceID]string{old: "", fresh: strings.Repeat("02", 32)} {
+	stale, fresh := strings.Repeat("01", 32), strings.Repeat("02", 32)
+	refused := createIOSDevice(t, e, tenant, owner, topic, stale, "magic-old")
+	renewed := createIOSDevice(t, e, tenant, owner, topic, fresh, "magic-fresh")
+	e.srv.dropAPNsToken(t.Context(), tenant, refused, stale)
+	e.srv.dropAPNsToken(t.Context(), tenant, renewed, stale) // refused an older token than the one stored now
+	e.srv.dropAPNsToken(t.Context(), tenant, 999999, stale)  // unknown: nothing to do
+	for id, want := range map[mdm.DeviceID]string{refused: "", renewed: fresh} {
 		d, err := e.srv.Store().Devices().Get(t.Context(), tenant, id)
 		if err != nil {
 			t.Fatal(err)

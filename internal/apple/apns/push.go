@@ -41,7 +41,7 @@ type Pusher struct {
 	base        string
 	certs       CertSource
 	magic       MagicSource
-	onInvalid   func(ctx context.Context, tenant mdm.TenantID, device mdm.DeviceID)
+	onInvalid   func(ctx context.Context, tenant mdm.TenantID, device mdm.DeviceID, token string)
 	log         *slog.Logger
 	roots       *x509.CertPool
 	max         int
@@ -83,8 +83,10 @@ func WithRootCAs(pool *x509.CertPool) Option { return func(p *Pusher) { p.roots 
 func WithLogger(l *slog.Logger) Option { return func(p *Pusher) { p.log = l } }
 
 // WithOnInvalid sets what to do when APNs says a device's token is no longer valid (410 Unregistered,
-// 400 BadDeviceToken): typically mark the device. It may be called from several goroutines at once.
-func WithOnInvalid(f func(ctx context.Context, tenant mdm.TenantID, device mdm.DeviceID)) Option {
+// 400 BadDeviceToken): typically clear it from the device, unless the device has reported another since.
+// token is the refused one, as the push's Target carried it. It may be called from several goroutines
+// at once.
+func WithOnInvalid(f func(ctx context.Context, tenant mdm.TenantID, device mdm.DeviceID, token string)) Option {
 	return func(p *Pusher) { p.onInvalid = f }
 }
 
@@ -223,7 +225,7 @@ func (p *Pusher) send(ctx context.Context, e *entry) {
 	case err == nil && (status == http.StatusGone || status == http.StatusBadRequest && reason == "BadDeviceToken"):
 		log.Info("apns: device token no longer valid", "status", status, "reason", reason)
 		if p.onInvalid != nil {
-			p.onInvalid(ctx, t.TenantID, t.DeviceID)
+			p.onInvalid(ctx, t.TenantID, t.DeviceID, t.Token)
 		}
 	case err == nil && status == http.StatusForbidden:
 		p.certTrouble(t.TenantID, "apns: push certificate refused, pushes dropped", "reason", reason)
