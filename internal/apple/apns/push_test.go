@@ -181,7 +181,9 @@ func newHarness(t testing.TB, a *apnsServer, certs map[mdm.TenantID]*PushCertifi
 	// before it has been handled.
 	opts = append([]Option{WithBaseURL(a.srv.URL + "/"), WithRootCAs(a.pool), WithRetry(4, time.Second, 10*time.Second), WithConcurrency(1),
 		WithLogger(slog.New(slog.NewTextHandler(h.logs, nil))),
-		WithOnInvalid(func(_ context.Context, tenant mdm.TenantID, device mdm.DeviceID, _ string) { h.invalid <- key{tenant, device} })},
+		WithOnInvalid(func(_ context.Context, tenant mdm.TenantID, device mdm.DeviceID, _ string) {
+			h.invalid <- key{tenant, device}
+		})},
 		opts...)
 	h.p = New(src, magic, opts...)
 	h.p.now, h.p.after = h.clock.Now, h.clock.After
