@@ -93,9 +93,9 @@ func WithOnInvalid(f func(ctx context.Context, tenant mdm.TenantID, device mdm.D
 // WithQueueSize bounds the pushes waiting (default 10,000); wakes beyond it are dropped and logged.
 func WithQueueSize(n int) Option { return func(p *Pusher) { p.max = max(n, 1) } }
 
-// WithConcurrency sets how many pushes may be in flight at once (default 16): a push waits for its
-// answer, so one at a time would drain a fan-out at one push per round trip to Apple. A device never
-// has two pushes in flight.
+// WithConcurrency sets how many pushes may be in flight at once (default 64): a push waits for its
+// answer, so one at a time would drain a fan-out at one push per round trip to Apple (HTTP/2 carries
+// them as streams of one connection per tenant). A device never has two pushes in flight.
 func WithConcurrency(n int) Option { return func(p *Pusher) { p.concurrency = max(n, 1) } }
 
 // WithRetry sets the attempts per push (default 5) and the backoff between them, doubling from min up
@@ -108,7 +108,7 @@ func WithRetry(attempts int, min, max time.Duration) Option {
 func New(certs CertSource, magic MagicSource, opts ...Option) *Pusher {
 	p := &Pusher{
 		base: Production, certs: certs, magic: magic, log: slog.Default(),
-		max: 10000, concurrency: 16, maxAttempts: 5, minBackoff: time.Second, maxBackoff: time.Minute, timeout: 30 * time.Second,
+		max: 10000, concurrency: 64, maxAttempts: 5, minBackoff: time.Second, maxBackoff: time.Minute, timeout: 30 * time.Second,
 		now: time.Now, after: time.After,
 		pending: map[key]*entry{}, wake: make(chan struct{}, 1), inFlight: map[key]bool{},
 		clients: map[mdm.TenantID]*tenantClient{}, failing: map[mdm.TenantID]string{},
