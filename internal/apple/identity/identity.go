@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
 
 	"github.com/smallstep/pkcs7"
@@ -27,18 +28,23 @@ type Source struct {
 	// ProxyHeader names the header a TLS-terminating proxy puts the client certificate in, in RFC 9440
 	// form (":base64-DER:"); "" ignores such headers, since a client could set one itself.
 	ProxyHeader string
+	// TrustedProxies are the peers whose ProxyHeader is believed: the header counts only when the
+	// request's TCP peer (r.RemoteAddr, never a forwarded address) is inside one of them. A device's
+	// certificate is public (it travels in every Mdm-Signature), so the header from anyone else would
+	// let them impersonate the device. None: the header is never believed.
+	TrustedProxies []netip.Prefix
 }
 
 // Certificate returns the certificate the request identifies itself with, body being the request's
-// whole body: the TLS peer certificate first, then the proxy header when configured, then
-// Mdm-Signature (whose signature must verify over body). No certificate, a malformed header or a
+// whole body: the TLS peer certificate first, then the proxy header when configured and sent by a
+// trusted proxy (from any other peer it is ignored), then Mdm-Signature (whose signature must verify over body). No certificate, a malformed header or a
 // signature that does not verify is an unauthenticated error. It does not check who issued the
 // certificate: that is the CA's Verify.
 func (s Source) Certificate(r *http.Request, body []byte) (*x509.Certificate, error) {
 	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
 		return r.TLS.PeerCertificates[0], nil
 	}
-	if s.ProxyHeader != "" {
+	if s.ProxyHeader != "" && s.trustedPeer(r.RemoteAddr) {
 		if v := r.Header.Get(s.ProxyHeader); v != "" {
 			return proxyCertificate(v)
 		}
@@ -47,6 +53,21 @@ func (s Source) Certificate(r *http.Request, body []byte) (*x509.Certificate, er
 		return signer(v, body)
 	}
 	return nil, mdm.Errorf(mdm.Unauthenticated, "no device identity")
+}
+
+// trustedPeer reports whether the TCP peer remoteAddr (host:port) is one of the trusted proxies.
+func (s Source) trustedPeer(remoteAddr string) bool {
+	ap, err := netip.ParseAddrPort(remoteAddr)
+	if err != nil {
+		return false
+	}
+	a := ap.Addr().Unmap()
+	for _, p := range s.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // proxyCertificate reads an RFC 9440 Client-Cert value: the DER certificate in base64 between colons

@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -132,7 +133,7 @@ func TestSignedMessage(t *testing.T) {
 
 func TestProxyHeader(t *testing.T) {
 	d := devices(t)
-	src := Source{ProxyHeader: "Client-Cert"}
+	src := Source{ProxyHeader: "Client-Cert", TrustedProxies: proxies}
 	got, err := src.Certificate(request(nil, map[string]string{"Client-Cert": rfc9440(d[0].cert)}), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -190,13 +191,64 @@ func TestProxyHeaderIgnoredUnlessConfigured(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 	// Another header than the configured one is ignored too.
-	if cert, err := (Source{ProxyHeader: "Client-Cert"}).Certificate(request(nil, map[string]string{"X-Client-Cert": rfc9440(d[0].cert)}), nil); err == nil {
+	if cert, err := (Source{ProxyHeader: "Client-Cert", TrustedProxies: proxies}).Certificate(request(nil, map[string]string{"X-Client-Cert": rfc9440(d[0].cert)}), nil); err == nil {
 		t.Errorf("unconfigured header accepted: %v", cert.Subject.CommonName)
 	}
 }
 
+// proxies holds httptest.NewRequest's peer address (192.0.2.1): the tests' requests come from a
+// trusted proxy unless they say otherwise.
+var proxies = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
+
+// TestProxyHeaderOnlyFromTrustedPeers: the proxy header counts only when the TCP peer is a trusted
+// proxy; a forwarded address (X-Forwarded-For) naming one does not make the peer trusted.
+func TestProxyHeaderOnlyFromTrustedPeers(t *testing.T) {
+	d := devices(t)
+	src := Source{ProxyHeader: "Client-Cert", TrustedProxies: proxies}
+	for name, peer := range map[string]string{
+		"elsewhere":      "198.51.100.7:443",
+		"IPv6":           "[2001:db8::1]:443",
+		"loopback":       "127.0.0.1:5000",
+		"no port":        "192.0.2.1",
+		"not an address": "pipe",
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := request(nil, map[string]string{"Client-Cert": rfc9440(d[0].cert), "X-Forwarded-For": "192.0.2.1"})
+			r.RemoteAddr = peer
+			cert, err := src.Certificate(r, nil)
+			if mdm.ErrorCode(err) != mdm.Unauthenticated || cert != nil {
+				t.Fatalf("Certificate = %v, %v; the header from an untrusted peer must not identify it", cert, err)
+			}
+		})
+	}
+	// An untrusted peer's header is ignored, not an error: its own signature still identifies it.
+	body := []byte("body")
+	sig, err := Sign(body, d[1].cert, d[1].key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := request(body, map[string]string{"Client-Cert": rfc9440(d[0].cert), SignatureHeader: sig})
+	r.RemoteAddr = "198.51.100.7:443"
+	if got, err := src.Certificate(r, body); err != nil || !got.Equal(d[1].cert) {
+		t.Errorf("untrusted peer with a signature: %v, %v; want the signer", got, err)
+	}
+	// Trusted peers, IPv4-mapped IPv6 included.
+	for _, peer := range []string{"192.0.2.200:1", "[::ffff:192.0.2.9]:443"} {
+		r := request(nil, map[string]string{"Client-Cert": rfc9440(d[0].cert)})
+		r.RemoteAddr = peer
+		if got, err := src.Certificate(r, nil); err != nil || !got.Equal(d[0].cert) {
+			t.Errorf("from %s: %v, %v; want the forwarded certificate", peer, got, err)
+		}
+	}
+	// No trusted proxies: never believed.
+	r = request(nil, map[string]string{"Client-Cert": rfc9440(d[0].cert)})
+	if cert, err := (Source{ProxyHeader: "Client-Cert"}).Certificate(r, nil); err == nil {
+		t.Errorf("header believed without trusted proxies: %v", cert.Subject.CommonName)
+	}
+}
+
 func TestNoIdentity(t *testing.T) {
-	for name, src := range map[string]Source{"direct": {}, "behind a proxy": {ProxyHeader: "Client-Cert"}} {
+	for name, src := range map[string]Source{"direct": {}, "behind a proxy": {ProxyHeader: "Client-Cert", TrustedProxies: proxies}} {
 		t.Run(name, func(t *testing.T) {
 			cert, err := src.Certificate(request([]byte("x"), nil), []byte("x"))
 			if mdm.ErrorCode(err) != mdm.Unauthenticated || cert != nil || !strings.Contains(err.Error(), "no device identity") {
@@ -215,7 +267,7 @@ func TestTLSPeer(t *testing.T) {
 		err  error
 	}
 	results := make(chan result, 1)
-	src := Source{ProxyHeader: "Client-Cert"}
+	src := Source{ProxyHeader: "Client-Cert", TrustedProxies: proxies}
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		cert, err := src.Certificate(r, body)
@@ -255,7 +307,7 @@ func FuzzCertificate(f *testing.F) {
 	f.Add(":", "", []byte(nil))
 	f.Add("::", "AAAA", []byte("x"))
 	f.Add(":MIIB:", sig[:100], body)
-	src := Source{ProxyHeader: "Client-Cert"}
+	src := Source{ProxyHeader: "Client-Cert", TrustedProxies: proxies}
 	f.Fuzz(func(t *testing.T, proxy, signature string, body []byte) {
 		for _, s := range []Source{src, {}} {
 			r := httptest.NewRequest("PUT", "/checkin", nil)
@@ -295,7 +347,7 @@ func BenchmarkCertificate(b *testing.B) {
 	})
 	b.Run("proxy header", func(b *testing.B) {
 		r := request(body, map[string]string{"Client-Cert": rfc9440(d[0].cert)})
-		src := Source{ProxyHeader: "Client-Cert"}
+		src := Source{ProxyHeader: "Client-Cert", TrustedProxies: proxies}
 		b.ReportAllocs()
 		for b.Loop() {
 			if _, err := src.Certificate(r, body); err != nil {
