@@ -52,7 +52,8 @@ type serveCmd struct {
 	APNsURL          string        `name:"apns-url" env:"STEWARD_APNS_URL" default:"https://api.push.apple.com" help:"Apple Push Notification service that wakes iOS devices (https://api.sandbox.push.apple.com for development)."`
 	APNsCAFile       string        `name:"apns-ca-file" env:"STEWARD_APNS_CA_FILE" help:"PEM file of the CAs to trust for --apns-url instead of the system's (a test or proxy APNs)."`
 
-	AppleCertHeader        string        `name:"apple-cert-header" env:"STEWARD_APPLE_CERT_HEADER" help:"Header in which a TLS-terminating proxy forwards the client certificate (RFC 9440, e.g. Client-Cert); empty: none is trusted."`
+	AppleCertHeader        string        `name:"apple-cert-header" env:"STEWARD_APPLE_CERT_HEADER" help:"Header in which a TLS-terminating proxy forwards the client certificate (RFC 9440, e.g. Client-Cert); believed only from a --trusted-proxy peer, which it requires; empty: none is trusted."`
+	AppleIdentity          string        `name:"apple-identity" env:"STEWARD_APPLE_IDENTITY" default:"scep" enum:"scep,pkcs12" help:"How an Apple device gets its identity: scep (it makes its key and asks for a certificate) or pkcs12 (the server makes both and puts them in the profile)."`
 	AppleInventoryInterval time.Duration `name:"apple-inventory-interval" env:"STEWARD_APPLE_INVENTORY_INTERVAL" default:"24h" help:"How often Apple devices are asked for their information and apps (1m to 720h)."`
 }
 
@@ -74,7 +75,7 @@ func (c *serveCmd) config() (server.Config, error) {
 		AllowPlain: c.AllowPlain, SecretKey: c.SecretKey, AdminPassword: os.Getenv("STEWARD_ADMIN_PASSWORD"),
 		Demo: c.Demo, LogFormat: c.LogFormat, CheckinInterval: c.CheckinInterval, CommandRetention: c.CommandRetention,
 		PushURL: c.PushURL, PushProject: c.PushProject, PushKey: c.PushKey, APNsURL: c.APNsURL, APNsCAFile: c.APNsCAFile,
-		AppleCertHeader: c.AppleCertHeader, AppleInventoryInterval: c.AppleInventoryInterval}, nil
+		AppleCertHeader: c.AppleCertHeader, AppleIdentity: c.AppleIdentity, AppleInventoryInterval: c.AppleInventoryInterval}, nil
 }
 
 func (c *serveCmd) Run(ctx context.Context, out io.Writer) error {

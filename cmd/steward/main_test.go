@@ -47,6 +47,12 @@ func TestServeDefaultsAndEnvironment(t *testing.T) {
 	if _, err := parse(t, "serve", "--trusted-proxy", "not-an-address").Serve.config(); err == nil {
 		t.Error("a bad --trusted-proxy was accepted")
 	}
+	if cfg.AppleIdentity != "scep" {
+		t.Errorf("default --apple-identity = %q, want scep", cfg.AppleIdentity)
+	}
+	if p12, err := parse(t, "serve", "--apple-identity", "pkcs12").Serve.config(); err != nil || p12.AppleIdentity != "pkcs12" {
+		t.Errorf("--apple-identity pkcs12: %q, %v", p12.AppleIdentity, err)
+	}
 	// A flag beats its environment variable.
 	if c := parse(t, "serve", "--addr", "127.0.0.1:1"); c.Serve.Addr != "127.0.0.1:1" {
 		t.Errorf("flag did not override the environment: %s", c.Serve.Addr)

@@ -26,6 +26,9 @@ const (
 	maxEnrollForm = 8 << 10
 	// accessRights is the MDM payload's AccessRights: every right (1 through 4096).
 	accessRights = 8191
+	// identityValidity is how long a PKCS#12 identity made by the server is valid, as long as a
+	// certificate the SCEP server issues.
+	identityValidity = 365 * 24 * time.Hour
 )
 
 var enrollPage = template.Must(template.New("enroll").Parse(`<!doctype html>
@@ -111,8 +114,10 @@ func (s *Service) startEnrollment(ctx context.Context, r *http.Request, username
 		e       mdm.AppleEnrollment
 		topic   string
 		orgName string
+		p12     []byte // the PKCS#12 identity, when the server makes it
+		p12Pass string
 	)
-	challenge := secret.Token()
+	challenge := secret.Token() // with a PKCS#12 identity it never leaves the server: there is no SCEP
 	now := s.d.Now()
 	create := func(tx mdm.Stores, a *mdm.Account, set *mdm.RegistrationSettings) error {
 		t, err := tx.Tenants().Get(ctx, a.TenantID)
@@ -137,6 +142,19 @@ func (s *Service) startEnrollment(ctx context.Context, r *http.Request, username
 		if err := tx.Apple().CreateEnrollment(ctx, e); err != nil {
 			return err
 		}
+		if s.d.PKCS12 {
+			// The server makes the device's key and certificate now (the user is signed in, so no
+			// stranger can make it spend the key generation) and the enrollment's certificate counts
+			// as issued, in this transaction: there is no SCEP exchange to wait for.
+			p12Pass = secret.Token()
+			var err error
+			if p12, err = s.d.CA.PKCS12Identity(e.ID, p12Pass, now, identityValidity); err != nil {
+				return mdm.Wrap(mdm.Internal, err, "cannot make the device identity")
+			}
+			if err := tx.Apple().IssueCert(ctx, e.ID, now); err != nil {
+				return err
+			}
+		}
 		topic, orgName = pc.Topic, t.Name
 		actx := mdm.WithPrincipal(ctx, &mdm.Principal{Kind: mdm.AccountPrincipal, ID: int64(a.ID),
 			Username: a.Username, TenantID: a.TenantID})
@@ -148,17 +166,20 @@ func (s *Service) startEnrollment(ctx context.Context, r *http.Request, username
 		return nil, err
 	}
 	httpx.SetTenant(r, e.TenantID)
-	profile, err := enroll.BuildProfile(enroll.Profile{
+	p := enroll.Profile{
 		Organization: orgName,
 		ServerURL:    s.d.BaseURL + ConnectPath,
 		CheckInURL:   s.d.BaseURL + CheckinPath,
 		Topic:        topic,
 		AccessRights: accessRights,
-		SCEPURL:      s.d.BaseURL + SCEPPath,
-		Challenge:    challenge,
-		Subject:      e.ID,
 		CACert:       s.d.CA.Cert,
-	})
+	}
+	if p12 != nil {
+		p.PKCS12, p.Password = p12, p12Pass
+	} else {
+		p.SCEPURL, p.Challenge, p.Subject = s.d.BaseURL+SCEPPath, challenge, e.ID
+	}
+	profile, err := enroll.BuildProfile(p)
 	if err != nil {
 		return nil, mdm.Wrap(mdm.Internal, err, "cannot build the enrollment profile")
 	}

@@ -41,6 +41,7 @@ type Deps struct {
 	Registrar devices.Registrar // checks the user's PIN and/or password for an enrollment profile
 	CA        *enroll.CA
 	Identity  identity.Source
+	PKCS12    bool   // profiles carry a PKCS#12 identity made by the server instead of SCEP
 	BaseURL   string // the profile's ServerURL and CheckInURL start with it
 	Log       *slog.Logger
 	Now       func() time.Time

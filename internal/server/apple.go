@@ -17,6 +17,14 @@ func (c *Config) validateApple() error {
 	if h := c.AppleCertHeader; h != "" && !headerName(h) {
 		return fmt.Errorf("--apple-cert-header %q: want an HTTP header name such as Client-Cert", h)
 	}
+	if c.AppleCertHeader != "" && len(c.TrustedProxies) == 0 {
+		return fmt.Errorf("--apple-cert-header needs --trusted-proxy: the header is believed only from the proxy that sets it")
+	}
+	switch c.AppleIdentity {
+	case "", "scep", "pkcs12":
+	default:
+		return fmt.Errorf("--apple-identity %q: want scep or pkcs12", c.AppleIdentity)
+	}
 	if i := c.AppleInventoryInterval; i != 0 && (i < time.Minute || i > 30*24*time.Hour) {
 		return fmt.Errorf("--apple-inventory-interval %s: want 1m to 720h", i)
 	}
@@ -46,7 +54,9 @@ func (s *Server) newApple(ctx context.Context) (*applemdm.Service, error) {
 		return nil, fmt.Errorf("apple CA: %w", err)
 	}
 	return applemdm.New(applemdm.Deps{Store: s.store, Keys: s.keys, Devices: s.devices, Registrar: s.accounts, CA: ca,
-		Identity: identity.Source{ProxyHeader: s.cfg.AppleCertHeader}, BaseURL: s.cfg.BaseURL, Log: s.log,
+		Identity: identity.Source{ProxyHeader: s.cfg.AppleCertHeader, TrustedProxies: s.cfg.TrustedProxies},
+		PKCS12:   s.cfg.AppleIdentity == "pkcs12",
+		BaseURL:  s.cfg.BaseURL, Log: s.log,
 		InventoryInterval: s.cfg.AppleInventoryInterval}), nil
 }
 

@@ -1,19 +1,25 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/micromdm/plist"
+	pkcs12 "software.sslmate.com/src/go-pkcs12"
 
 	"steward/internal/apple/enroll"
 	"steward/internal/applemdm"
@@ -213,9 +219,14 @@ func TestAppleEnrollment(t *testing.T) {
 }
 
 // TestAppleIdentityPaths checks the two other ways a device's certificate arrives: the TLS client
-// certificate on a TLS listener, and a TLS-terminating proxy's header (only when configured).
+// certificate on a TLS listener, and a TLS-terminating proxy's header (only when configured, and only
+// from a trusted proxy: a device certificate is public, so the header from anyone else proves nothing).
 func TestAppleIdentityPaths(t *testing.T) {
-	e := newAPIEnv(t, "", func(c *Config) { c.AppleCertHeader = "Client-Cert" })
+	// The test client connects from loopback: here that is the trusted proxy.
+	e := newAPIEnv(t, "", func(c *Config) {
+		c.AppleCertHeader = "Client-Cert"
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	})
 	_, ta := e.createTenant("Idco")
 	e.uploadPushCertificate(ta)
 
@@ -269,6 +280,138 @@ func TestAppleIdentityPaths(t *testing.T) {
 	d.client = anon
 	if status, _ := d.connect(map[string]any{"Status": "Idle"}); status != 401 {
 		t.Fatalf("connect over TLS without a certificate: %d, want 401", status)
+	}
+}
+
+// TestAppleCertHeaderUntrustedPeer: with the proxy header configured, a client that is not a trusted
+// proxy cannot identify itself with it, not even when it names a trusted proxy in X-Forwarded-For;
+// such a client still enrolls with its own Mdm-Signature.
+func TestAppleCertHeaderUntrustedPeer(t *testing.T) {
+	e := newAPIEnv(t, "", func(c *Config) {
+		c.AppleCertHeader = "Client-Cert"
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")} // not the test client
+	})
+	_, ta := e.createTenant("Untrustco")
+	e.uploadPushCertificate(ta)
+	_, pin := e.deviceUser(ta, "victim@untrustco.example.com")
+	d := e.newAppleDevice("victim@untrustco.example.com", pin, "", hexUDID(20))
+	d.how = "Client-Cert"
+	if s := d.authenticate(); s != 401 {
+		t.Fatalf("Authenticate through the proxy header from an untrusted peer: %d, want 401", s)
+	}
+	// Claiming to come through the trusted proxy changes nothing: the TCP peer decides.
+	body, err := plist.MarshalIndent(map[string]any{"MessageType": "Authenticate", "UDID": d.udid, "Topic": d.topic,
+		"ProductName": "iPhone15,2", "SerialNumber": "SN" + d.udid[:8], "DeviceName": "Test iPhone",
+		"OSVersion": "18.2", "BuildVersion": "22C152"}, "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest("PUT", e.url+applemdm.CheckinPath, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-apple-aspen-mdm-checkin")
+	req.Header.Set("Client-Cert", ":"+base64.StdEncoding.EncodeToString(d.cert.Raw)+":")
+	req.Header.Set("X-Forwarded-For", "192.0.2.1")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 401 {
+		t.Fatalf("proxy header with a forged X-Forwarded-For: %d, want 401", res.StatusCode)
+	}
+	if n := e.count("SELECT COUNT(*) FROM apple_devices"); n != 0 {
+		t.Fatalf("refused Authenticates stored %d Apple devices", n)
+	}
+	// The device's own signature works from anywhere.
+	d.how = "sign"
+	if s := d.authenticate(); s != 200 {
+		t.Fatalf("Authenticate with Mdm-Signature: %d", s)
+	}
+}
+
+// TestApplePKCS12Identity: with --apple-identity pkcs12 the profile carries the device's key and
+// certificate (no SCEP), the enrollment's certificate counts as issued, and a device using the key
+// and certificate it took from the PKCS#12 file enrolls and is served.
+func TestApplePKCS12Identity(t *testing.T) {
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			e := newAPIEnv(t, db(t), func(c *Config) { c.AppleIdentity = "pkcs12" })
+			_, ta := e.createTenant("P12co")
+			topic := e.uploadPushCertificate(ta)
+			_, pin := e.deviceUser(ta, "p12@p12co.example.com")
+			status, ct, signed := e.enrollPost(url.Values{"username": {"p12@p12co.example.com"}, "pin": {pin}})
+			if status != 200 || ct != applemdm.ProfileContentType {
+				t.Fatalf("enrollment: %d %s: %.300s", status, ct, signed)
+			}
+			inner, signer, err := enroll.ReadSignedProfile(signed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var top struct {
+				PayloadContent []map[string]any `plist:"PayloadContent"`
+			}
+			if err := plist.Unmarshal(inner, &top); err != nil {
+				t.Fatal(err)
+			}
+			var (
+				p12      []byte
+				password string
+				identUID string
+				mdmIdent string
+			)
+			for _, pl := range top.PayloadContent {
+				switch pl["PayloadType"] {
+				case "com.apple.security.scep":
+					t.Fatal("a PKCS#12 profile carries a SCEP payload")
+				case "com.apple.security.pkcs12":
+					p12, _ = pl["PayloadContent"].([]byte)
+					password, _ = pl["Password"].(string)
+					identUID, _ = pl["PayloadUUID"].(string)
+				case "com.apple.mdm":
+					mdmIdent, _ = pl["IdentityCertificateUUID"].(string)
+				}
+			}
+			if len(p12) == 0 || password == "" || identUID == "" || mdmIdent != identUID {
+				t.Fatalf("PKCS#12 payload: %d bytes, password set %v, UUID %q, MDM payload's identity %q",
+					len(p12), password != "", identUID, mdmIdent)
+			}
+			if _, _, _, err := pkcs12.DecodeChain(p12, password+"x"); err == nil {
+				t.Fatal("the PKCS#12 file opens with a wrong password")
+			}
+			key, cert, chain, err := pkcs12.DecodeChain(p12, password)
+			if err != nil {
+				t.Fatalf("DecodeChain: %v", err)
+			}
+			rsaKey, ok := key.(*rsa.PrivateKey)
+			if !ok || !rsaKey.PublicKey.Equal(cert.PublicKey) {
+				t.Fatalf("the PKCS#12 key (%T) does not match its certificate", key)
+			}
+			if len(chain) != 1 || !chain[0].Equal(signer) || cert.CheckSignatureFrom(chain[0]) != nil {
+				t.Fatalf("the identity is not issued by the CA that signs the profile (chain of %d)", len(chain))
+			}
+			var issued int
+			if err := e.srv.Store().DB().QueryRow("SELECT COUNT(*) FROM apple_enrollments WHERE id = $1 AND cert_issued_at IS NOT NULL",
+				cert.Subject.CommonName).Scan(&issued); err != nil || issued != 1 {
+				t.Fatalf("the enrollment %q is not marked issued: %d, %v", cert.Subject.CommonName, issued, err)
+			}
+
+			d := &appleDevice{e: e, udid: hexUDID(30), topic: topic, key: rsaKey, cert: cert, base: e.url, how: "sign"}
+			if s := d.authenticate(); s != 200 {
+				t.Fatalf("Authenticate with the PKCS#12 identity: %d", s)
+			}
+			if s := d.tokenUpdate(); s != 200 {
+				t.Fatalf("TokenUpdate with the PKCS#12 identity: %d", s)
+			}
+			if status, cmd := d.connect(map[string]any{"Status": "Idle"}); status != 200 || requestType(cmd) != "DeviceInformation" {
+				t.Fatalf("connect with the PKCS#12 identity: %d %v, want DeviceInformation", status, cmd)
+			}
+			if v := e.getDevice(ta, e.appleDeviceID(ta, "SN"+d.udid[:8])); v.RegistrationState != mdm.StateActive ||
+				v.EmailAddress != "p12@p12co.example.com" {
+				t.Fatalf("device %+v", v)
+			}
+		})
 	}
 }
 

@@ -41,7 +41,10 @@ type Config struct {
 	APNsURL    string
 	APNsCAFile string
 	// Apple MDM.
-	AppleCertHeader        string        // RFC 9440 client-certificate header of a TLS-terminating proxy; "": none
+	// AppleCertHeader is the RFC 9440 client-certificate header of a TLS-terminating proxy ("": none),
+	// believed only from TrustedProxies, so it needs them.
+	AppleCertHeader        string
+	AppleIdentity          string        // how devices get their identity: "scep" (default, also "") or "pkcs12"
 	AppleInventoryInterval time.Duration // how often devices are asked for their inventory; 0: daily
 }
 

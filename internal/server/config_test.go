@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +36,12 @@ func TestConfigValidate(t *testing.T) {
 		{"push URL not absolute", Config{Addr: "127.0.0.1:1", PushURL: "fcm.example.com", PushProject: "p"}, "--push-url", ""},
 		{"push key without URL", Config{Addr: "127.0.0.1:1", PushKey: "k"}, "need --push-url", ""},
 		{"push", Config{Addr: "127.0.0.1:1", PushURL: "https://fcm.example.com", PushProject: "p", PushKey: "k"}, "", "http://127.0.0.1:1"},
-		{"apple cert header", Config{Addr: "127.0.0.1:1", AppleCertHeader: "X-Client-Cert"}, "", "http://127.0.0.1:1"},
+		{"apple cert header", Config{Addr: "127.0.0.1:1", AppleCertHeader: "X-Client-Cert",
+			TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, "", "http://127.0.0.1:1"},
+		{"apple cert header without trusted proxy", Config{Addr: "127.0.0.1:1", AppleCertHeader: "X-Client-Cert"}, "--trusted-proxy", ""},
+		{"apple identity pkcs12", Config{Addr: "127.0.0.1:1", AppleIdentity: "pkcs12"}, "", "http://127.0.0.1:1"},
+		{"apple identity scep", Config{Addr: "127.0.0.1:1", AppleIdentity: "scep"}, "", "http://127.0.0.1:1"},
+		{"apple identity unknown", Config{Addr: "127.0.0.1:1", AppleIdentity: "p12"}, "--apple-identity", ""},
 		{"apple cert header not a name", Config{Addr: "127.0.0.1:1", AppleCertHeader: "Client Cert:"}, "--apple-cert-header", ""},
 		{"apple inventory interval", Config{Addr: "127.0.0.1:1", AppleInventoryInterval: 6 * time.Hour}, "", "http://127.0.0.1:1"},
 		{"apple inventory interval too short", Config{Addr: "127.0.0.1:1", AppleInventoryInterval: time.Second}, "--apple-inventory-interval", ""},
