@@ -139,8 +139,14 @@ func fromPEM(data []byte) ([]*x509.Certificate, crypto.Signer, error) {
 func fromPKCS12(data []byte, password string) ([]*x509.Certificate, crypto.Signer, error) {
 	k, leaf, chain, err := pkcs12.DecodeChain(data, password)
 	if err != nil {
-		if errors.Is(err, pkcs12.ErrIncorrectPassword) {
+		switch {
+		case errors.Is(err, pkcs12.ErrIncorrectPassword):
 			return nil, nil, ErrBadPassword
+		// The library has no sentinels for these two; the test for a key-less file guards the text.
+		case err.Error() == "pkcs12: private key missing":
+			return nil, nil, ErrNoKey
+		case err.Error() == "pkcs12: certificate missing":
+			return nil, nil, ErrNoCertificate
 		}
 		var ni pkcs12.NotImplementedError
 		if errors.As(err, &ni) {

@@ -297,6 +297,15 @@ func TestParsePushCertificatePKCS12(t *testing.T) {
 			t.Errorf("got %v, %v; want an error", pc, err)
 		}
 	})
+	t.Run("certificates only", func(t *testing.T) {
+		data, err := gopkcs12.Modern.EncodeTrustStore([]*x509.Certificate{rc, ca}, "pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pc, err := ParsePushCertificate(data, "pw"); !errors.Is(err, ErrNoKey) || pc != nil {
+			t.Errorf("got %v, %v; want ErrNoKey", pc, err)
+		}
+	})
 	t.Run("truncated", func(t *testing.T) {
 		data, err := gopkcs12.Modern.Encode(rk, rc, nil, "pw")
 		if err != nil {
