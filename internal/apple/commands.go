@@ -43,6 +43,13 @@ var DeviceInformationQueries = []string{
 	"IMEI", "WiFiMAC", "DeviceCapacity", "AvailableDeviceCapacity", "IsRoaming",
 }
 
+// InstalledApplicationListItems are the keys each app of an InstalledApplicationList answer is asked
+// to carry (the command's Items): those ParseInstalledApplicationList reads. Without Items a device
+// describes every app with all of its keys, and the answer of a device with a thousand apps or more
+// outgrows MaxBody. iOS and tvOS 14 and later honour Items (Identifier always comes back); earlier
+// versions and macOS ignore the key and send everything.
+var InstalledApplicationListItems = []string{"Identifier", "Name", "ShortVersion", "Version"}
+
 // CommandOptions are what some commands need besides the queued command: ClearPasscode the
 // device's UnlockToken (from its TokenUpdate), RemoveProfile the identifier of the enrollment's MDM
 // profile.
@@ -77,6 +84,8 @@ type request struct {
 	UnlockToken []byte   `plist:"UnlockToken,omitempty"`
 	Identifier  string   `plist:"Identifier,omitempty"`
 	Queries     []string `plist:"Queries,omitempty"`
+	// InstalledApplicationList: the keys wanted for each app.
+	Items []string `plist:"Items,omitempty"`
 	// InstallProfile: the .mobileconfig (signed or not), as it is.
 	Payload []byte `plist:"Payload,omitempty"`
 	// InstallApplication: where the app comes from (exactly one of the two), and how it is managed.
@@ -91,7 +100,7 @@ type request struct {
 //   - UNLOCK: ClearPasscode with opt.UnlockToken; WIPE: EraseDevice; RETIRE: RemoveProfile of
 //     opt.MDMProfileID.
 //   - FORCE_CHECKIN and DEVICE_INFORMATION: DeviceInformation (BuildQuery); INSTALLED_APPLICATION_LIST:
-//     InstalledApplicationList.
+//     InstalledApplicationList asking for InstalledApplicationListItems only.
 //   - INSTALL_PROFILE: InstallProfile whose Payload is the payload's "profile" decoded from base64.
 //   - REMOVE_PROFILE and REMOVE_APPLICATION: RemoveProfile and RemoveApplication of the payload's
 //     "identifier".
@@ -227,7 +236,7 @@ func BuildQuery(id mdm.CommandID, requestType string) ([]byte, error) {
 	case RequestDeviceInformation:
 		return marshal(id, request{RequestType: requestType, Queries: DeviceInformationQueries})
 	case RequestInstalledApplicationList:
-		return marshal(id, request{RequestType: requestType})
+		return marshal(id, request{RequestType: requestType, Items: InstalledApplicationListItems})
 	}
 	return nil, mdm.Errorf(mdm.Invalid, "query %q is not known", clip(requestType))
 }

@@ -4,8 +4,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -38,7 +40,7 @@ func TestBuildCommandGolden(t *testing.T) {
 		{"device_information", mdm.Command{ID: 17, Type: mdm.CmdDeviceInformation},
 			request{RequestType: RequestDeviceInformation, Queries: DeviceInformationQueries}},
 		{"installed_application_list", mdm.Command{ID: 18, Type: mdm.CmdInstalledApps},
-			request{RequestType: RequestInstalledApplicationList}},
+			request{RequestType: RequestInstalledApplicationList, Items: InstalledApplicationListItems}},
 		{"install_profile", mdm.Command{ID: 19, Type: mdm.CmdInstallProfile, Payload: map[string]string{"profile": testProfileB64}},
 			request{RequestType: RequestInstallProfile, Payload: []byte(testProfile)}},
 		{"remove_profile", mdm.Command{ID: 20, Type: mdm.CmdRemoveProfile, Payload: map[string]string{"identifier": "com.example.wifi"}},
@@ -75,8 +77,11 @@ func TestBuildQueryGolden(t *testing.T) {
 			}
 			checkGolden(t, golden, got)
 			want := request{RequestType: rt}
-			if rt == RequestDeviceInformation {
+			switch rt {
+			case RequestDeviceInformation:
 				want.Queries = DeviceInformationQueries
+			case RequestInstalledApplicationList:
+				want.Items = InstalledApplicationListItems
 			}
 			checkRoundTrip(t, got, command{CommandUUID: "21", Command: want})
 		})
@@ -195,5 +200,48 @@ func checkRoundTrip(t *testing.T, body []byte, want command) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("round trip (-want +got)\n%s", diff)
+	}
+}
+
+// TestInstalledApplicationListItems checks that the app list asks for exactly the keys the parser
+// reads, and that a device with many apps answering with those keys only stays under MaxBody, where
+// the same apps described with all their keys would not.
+func TestInstalledApplicationListItems(t *testing.T) {
+	var read []string
+	typ := reflect.TypeOf(installedApp{})
+	for i := range typ.NumField() {
+		read = append(read, strings.Split(typ.Field(i).Tag.Get("plist"), ",")[0])
+	}
+	if diff := cmp.Diff(read, InstalledApplicationListItems); diff != "" {
+		t.Errorf("Items differ from what ParseInstalledApplicationList reads (-read +asked)\n%s", diff)
+	}
+
+	const apps = 3000
+	var asked, full strings.Builder
+	for i := range apps {
+		app := fmt.Sprintf(`<dict><key>Identifier</key><string>com.example.vendor.product%04d</string>`+
+			`<key>Name</key><string>Example Product %04d: Long Display Name</string>`+
+			`<key>ShortVersion</key><string>12.%d.1</string><key>Version</key><string>12%04d.17</string>`, i, i, i, i)
+		asked.WriteString(app + `</dict>`)
+		full.WriteString(app + `<key>ExternalVersionIdentifier</key><integer>856123456</integer>` +
+			`<key>DistributorIdentifier</key><string>com.apple.AppStore</string>` +
+			`<key>BundleSize</key><integer>123456789</integer><key>DynamicSize</key><integer>98765432</integer>` +
+			`<key>IsValidated</key><false/><key>Installing</key><false/><key>AppStoreVendable</key><true/>` +
+			`<key>DeviceBasedVPP</key><false/><key>BetaApp</key><false/><key>AdHocCodeSigned</key><false/>` +
+			`<key>HasUpdateAvailable</key><false/><key>IsAppClip</key><false/></dict>`)
+	}
+	body := xmlPlist(`<key>Status</key><string>Acknowledged</string><key>InstalledApplicationList</key><array>` + asked.String() + `</array>`)
+	if len(body) > MaxBody {
+		t.Fatalf("%d apps with the asked keys take %d bytes, over MaxBody (%d)", apps, len(body), MaxBody)
+	}
+	got, err := ParseInstalledApplicationList(body)
+	if err != nil || len(got) != apps {
+		t.Fatalf("parsed %d apps (%v), want %d", len(got), err, apps)
+	}
+	if want := (mdm.InstalledApp{AppID: "com.example.vendor.product0007", Name: "Example Product 0007: Long Display Name", Version: "12.7.1"}); got[7] != want {
+		t.Errorf("app 7 = %+v, want %+v", got[7], want)
+	}
+	if n := len(xmlPlist(`<key>InstalledApplicationList</key><array>` + full.String() + `</array>`)); n <= MaxBody {
+		t.Errorf("the full answer takes %d bytes, not over MaxBody: the example no longer shows why Items matter", n)
 	}
 }

@@ -16,7 +16,7 @@ import (
 	"fmt"
 	"time"
 
-	"golang.org/x/crypto/pkcs12"
+	"software.sslmate.com/src/go-pkcs12"
 )
 
 // PushCertificate is a tenant's APNs push certificate with its private key.
@@ -55,53 +55,13 @@ func parseAt(data []byte, password string, now time.Time) (*PushCertificate, err
 	if len(data) > maxUpload {
 		return nil, fmt.Errorf("%d bytes is too large for a push certificate (at most %d)", len(data), maxUpload)
 	}
-	var blocks []*pem.Block
-	if bytes.Contains(data, []byte("-----BEGIN ")) {
-		for rest := data; ; {
-			var b *pem.Block
-			b, rest = pem.Decode(rest)
-			if b == nil {
-				break
-			}
-			blocks = append(blocks, b)
-		}
-	} else {
-		var err error
-		blocks, err = pkcs12.ToPEM(data, password)
-		switch {
-		case errors.Is(err, pkcs12.ErrIncorrectPassword):
-			return nil, ErrBadPassword
-		case err != nil:
-			var ni pkcs12.NotImplementedError
-			if errors.As(err, &ni) {
-				return nil, fmt.Errorf("unsupported PKCS#12 file (%v): export it with legacy 3DES encryption", err)
-			}
-			return nil, fmt.Errorf("neither PEM nor a readable PKCS#12 file: %v", err)
-		}
+	read := fromPEM
+	if !bytes.Contains(data, []byte("-----BEGIN ")) {
+		read = func(data []byte) ([]*x509.Certificate, crypto.Signer, error) { return fromPKCS12(data, password) }
 	}
-
-	var certs []*x509.Certificate
-	var key crypto.Signer
-	for _, b := range blocks {
-		switch b.Type {
-		case "CERTIFICATE":
-			c, err := x509.ParseCertificate(b.Bytes)
-			if err != nil {
-				return nil, fmt.Errorf("unreadable certificate: %v", err)
-			}
-			certs = append(certs, c)
-		case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY":
-			if key != nil {
-				return nil, errors.New("more than one private key")
-			}
-			k, err := parseKey(b.Bytes)
-			if err != nil {
-				return nil, err
-			}
-			key = k
-		case "ENCRYPTED PRIVATE KEY":
-			return nil, errors.New("encrypted PEM private keys are not supported: upload the key unencrypted or as PKCS#12")
-		}
+	certs, key, err := read(data)
+	if err != nil {
+		return nil, err
 	}
 	if len(certs) == 0 {
 		return nil, ErrNoCertificate
@@ -139,17 +99,73 @@ func parseAt(data []byte, password string, now time.Time) (*PushCertificate, err
 	return pc, nil
 }
 
+// fromPEM reads every certificate and the one private key of PEM data.
+func fromPEM(data []byte) ([]*x509.Certificate, crypto.Signer, error) {
+	var certs []*x509.Certificate
+	var key crypto.Signer
+	for rest := data; ; {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		switch b.Type {
+		case "CERTIFICATE":
+			c, err := x509.ParseCertificate(b.Bytes)
+			if err != nil {
+				return nil, nil, fmt.Errorf("unreadable certificate: %v", err)
+			}
+			certs = append(certs, c)
+		case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY":
+			if key != nil {
+				return nil, nil, errors.New("more than one private key")
+			}
+			k, err := parseKey(b.Bytes)
+			if err != nil {
+				return nil, nil, err
+			}
+			key = k
+		case "ENCRYPTED PRIVATE KEY":
+			return nil, nil, errors.New("encrypted PEM private keys are not supported: upload the key unencrypted or as PKCS#12")
+		}
+	}
+	return certs, key, nil
+}
+
+// fromPKCS12 reads the certificates and the private key of a password-protected PKCS#12 file, whether
+// it uses the legacy ciphers (3DES, RC2 with SHA-1, as macOS Keychain and older OpenSSL export) or
+// PBES2 with PBKDF2 and AES (OpenSSL 3's default). Which certificate is the leaf is decided later by
+// the key, not by the order in the file.
+func fromPKCS12(data []byte, password string) ([]*x509.Certificate, crypto.Signer, error) {
+	k, leaf, chain, err := pkcs12.DecodeChain(data, password)
+	if err != nil {
+		switch {
+		case errors.Is(err, pkcs12.ErrIncorrectPassword):
+			return nil, nil, ErrBadPassword
+		// The library has no sentinels for these two; the test for a key-less file guards the text.
+		case err.Error() == "pkcs12: private key missing":
+			return nil, nil, ErrNoKey
+		case err.Error() == "pkcs12: certificate missing":
+			return nil, nil, ErrNoCertificate
+		}
+		var ni pkcs12.NotImplementedError
+		if errors.As(err, &ni) {
+			return nil, nil, fmt.Errorf("unsupported PKCS#12 file (%v): export it again as PEM or with 3DES or AES encryption", err)
+		}
+		return nil, nil, fmt.Errorf("neither PEM nor a readable PKCS#12 file: %v", err)
+	}
+	key, err := signer(k)
+	if err != nil {
+		return nil, nil, err
+	}
+	return append([]*x509.Certificate{leaf}, chain...), key, nil
+}
+
 // parseKey accepts PKCS#8, PKCS#1 (RSA) and SEC 1 (EC) encodings, whatever the PEM label says:
 // PKCS#12 conversion labels a PKCS#1 key "PRIVATE KEY".
 func parseKey(der []byte) (crypto.Signer, error) {
 	if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
-		switch k := k.(type) {
-		case *rsa.PrivateKey, *ecdsa.PrivateKey:
-			return k.(crypto.Signer), nil
-		case ed25519.PrivateKey:
-			return nil, errors.New("an Ed25519 key cannot sign for APNs: use RSA or EC")
-		}
-		return nil, fmt.Errorf("unsupported private key type %T", k)
+		return signer(k)
 	}
 	if k, err := x509.ParsePKCS1PrivateKey(der); err == nil {
 		return k, nil
@@ -158,6 +174,19 @@ func parseKey(der []byte) (crypto.Signer, error) {
 		return k, nil
 	}
 	return nil, errors.New("unreadable private key: not PKCS#8, PKCS#1 or SEC 1")
+}
+
+// signer keeps the key types a TLS client certificate for APNs can use.
+func signer(k any) (crypto.Signer, error) {
+	switch k := k.(type) {
+	case *rsa.PrivateKey:
+		return k, nil
+	case *ecdsa.PrivateKey:
+		return k, nil
+	case ed25519.PrivateKey:
+		return nil, errors.New("an Ed25519 key cannot sign for APNs: use RSA or EC")
+	}
+	return nil, fmt.Errorf("unsupported private key type %T", k)
 }
 
 func topic(c *x509.Certificate) string {

@@ -3,6 +3,7 @@ package apns
 import (
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -14,6 +15,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	gopkcs12 "software.sslmate.com/src/go-pkcs12"
 )
 
 var farFuture = time.Now().Add(10 * 365 * 24 * time.Hour)
@@ -162,33 +165,154 @@ func TestParsePushCertificatePEM(t *testing.T) {
 //	  -certpbe PBE-SHA1-3DES -keypbe PBE-SHA1-3DES -macalg sha1
 //
 // and testdata/push-aes.p12 by the same export without the -certpbe, -keypbe and -macalg options
-// (OpenSSL 3's default AES-256 and PBKDF2, which golang.org/x/crypto/pkcs12 does not read).
+// (OpenSSL 3's default: PBES2 with PBKDF2 and AES-256-CBC, SHA-256 MAC). Both hold the same certificate.
+func TestParsePushCertificatePKCS12Files(t *testing.T) {
+	for _, file := range []string{"testdata/push.p12", "testdata/push-aes.p12"} {
+		t.Run(file, func(t *testing.T) {
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pc, err := ParsePushCertificate(data, "fixture-pw")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "com.apple.mgmt.External.0f8e1d2c-3b4a-5968-7a6b-5c4d3e2f1a0b"; pc.Topic != want {
+				t.Errorf("topic %q, want %q", pc.Topic, want)
+			}
+			if pc.NotAfter.Year() != 2126 || len(pc.Cert.Certificate) != 1 {
+				t.Errorf("not after %v, chain of %d", pc.NotAfter, len(pc.Cert.Certificate))
+			}
+			if _, ok := pc.Cert.PrivateKey.(*rsa.PrivateKey); !ok {
+				t.Errorf("key %T, want RSA", pc.Cert.PrivateKey)
+			}
+			if pc, err := ParsePushCertificate(data, "wrong"); !errors.Is(err, ErrBadPassword) || pc != nil {
+				t.Errorf("wrong password: %v, %v; want ErrBadPassword", pc, err)
+			}
+		})
+	}
+}
+
+// TestParsePushCertificatePKCS12 encodes PKCS#12 files with each of go-pkcs12's encoders: the modern one
+// (PBES2, PBKDF2, AES-256) and the legacy ones (3DES, and RC2 for the certificates), RSA and EC keys,
+// with and without a chain.
 func TestParsePushCertificatePKCS12(t *testing.T) {
-	data, err := os.ReadFile("testdata/push.p12")
-	if err != nil {
-		t.Fatal(err)
+	later := time.Now().Add(365 * 24 * time.Hour).Truncate(time.Second).UTC()
+	rk, ek, other := rsaKey(t), ecKey(t), ecKey(t)
+	rc, ec := newCert(t, rk, testTopic, later), newCert(t, ek, testTopic, later)
+	ca := newCert(t, other, "", later)
+	noUID := newCert(t, ek, "", later)
+
+	encoders := []struct {
+		name string
+		enc  *gopkcs12.Encoder
+	}{
+		{"modern", gopkcs12.Modern},
+		{"legacy 3DES", gopkcs12.LegacyDES},
+		{"legacy RC2", gopkcs12.LegacyRC2},
 	}
-	pc, err := ParsePushCertificate(data, "fixture-pw")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "com.apple.mgmt.External.0f8e1d2c-3b4a-5968-7a6b-5c4d3e2f1a0b"; pc.Topic != want {
-		t.Errorf("topic %q, want %q", pc.Topic, want)
-	}
-	if pc.NotAfter.Year() != 2126 || pc.Cert.PrivateKey == nil || len(pc.Cert.Certificate) != 1 {
-		t.Errorf("not after %v, key %T, chain of %d", pc.NotAfter, pc.Cert.PrivateKey, len(pc.Cert.Certificate))
+	for _, e := range encoders {
+		t.Run(e.name, func(t *testing.T) {
+			tests := []struct {
+				name     string
+				key      crypto.Signer
+				leaf     *x509.Certificate
+				chain    []*x509.Certificate
+				wantLeaf *x509.Certificate // nil: an error is wanted
+				wantErr  error
+			}{
+				{name: "RSA", key: rk, leaf: rc, wantLeaf: rc},
+				{name: "EC with chain", key: ek, leaf: ec, chain: []*x509.Certificate{ca}, wantLeaf: ec},
+				// The leaf is found by its key, not by being first in the file.
+				{name: "chain certificate first", key: ek, leaf: ca, chain: []*x509.Certificate{ec}, wantLeaf: ec},
+				{name: "key of another certificate", key: rk, leaf: ec, wantErr: ErrKeyMismatch},
+				{name: "no UID", key: ek, leaf: noUID, wantErr: ErrNoTopic},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					const pw = "s3cret-ünïcode"
+					data, err := e.enc.Encode(tt.key, tt.leaf, tt.chain, pw)
+					if err != nil {
+						t.Fatal(err)
+					}
+					pc, err := ParsePushCertificate(data, pw)
+					if tt.wantLeaf == nil {
+						if !errors.Is(err, tt.wantErr) || pc != nil {
+							t.Fatalf("got %v, %v; want %v", pc, err, tt.wantErr)
+						}
+						return
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					if pc.Topic != testTopic || !pc.Cert.Leaf.Equal(tt.wantLeaf) || string(pc.Cert.Certificate[0]) != string(tt.wantLeaf.Raw) {
+						t.Errorf("topic %q, leaf %v; want %q, %v", pc.Topic, pc.Cert.Leaf.Subject, testTopic, tt.wantLeaf.Subject)
+					}
+					if want := 1 + len(tt.chain); len(pc.Cert.Certificate) != want {
+						t.Errorf("chain of %d, want %d", len(pc.Cert.Certificate), want)
+					}
+					if pub, ok := pc.Cert.PrivateKey.(crypto.Signer); !ok || !tt.key.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(pub.Public()) {
+						t.Errorf("private key %T is not the encoded one", pc.Cert.PrivateKey)
+					}
+					if pc, err := ParsePushCertificate(data, "wrong"); !errors.Is(err, ErrBadPassword) || pc != nil {
+						t.Errorf("wrong password: %v, %v; want ErrBadPassword", pc, err)
+					}
+					if pc, err := ParsePushCertificate(data, ""); !errors.Is(err, ErrBadPassword) || pc != nil {
+						t.Errorf("no password: %v, %v; want ErrBadPassword", pc, err)
+					}
+				})
+			}
+		})
 	}
 
-	if pc, err := ParsePushCertificate(data, "wrong"); !errors.Is(err, ErrBadPassword) || pc != nil {
-		t.Errorf("wrong password: %v, %v; want ErrBadPassword", pc, err)
-	}
-	aes, err := os.ReadFile("testdata/push-aes.p12")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if pc, err := ParsePushCertificate(aes, "fixture-pw"); err == nil || pc != nil {
-		t.Errorf("AES PKCS#12: %v, %v; want an error", pc, err)
-	} else {
-		t.Logf("AES PKCS#12: %v", err)
-	}
+	t.Run("expired", func(t *testing.T) {
+		expired := newCert(t, ek, testTopic, time.Now().Add(-time.Hour).Truncate(time.Second).UTC())
+		data, err := gopkcs12.Modern.Encode(ek, expired, nil, "pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pc, err := ParsePushCertificate(data, "pw"); !errors.Is(err, ErrExpired) || pc == nil || pc.Topic != testTopic {
+			t.Errorf("got %v, %v; want the certificate and ErrExpired", pc, err)
+		}
+	})
+	t.Run("Ed25519 key", func(t *testing.T) {
+		pub, priv, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{ExtraNames: []pkix.AttributeTypeAndValue{{Type: oidUID, Value: testTopic}}}, NotAfter: later}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, pub, priv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := gopkcs12.Modern.Encode(priv, c, nil, "pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pc, err := ParsePushCertificate(data, "pw"); err == nil || pc != nil {
+			t.Errorf("got %v, %v; want an error", pc, err)
+		}
+	})
+	t.Run("certificates only", func(t *testing.T) {
+		data, err := gopkcs12.Modern.EncodeTrustStore([]*x509.Certificate{rc, ca}, "pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pc, err := ParsePushCertificate(data, "pw"); !errors.Is(err, ErrNoKey) || pc != nil {
+			t.Errorf("got %v, %v; want ErrNoKey", pc, err)
+		}
+	})
+	t.Run("truncated", func(t *testing.T) {
+		data, err := gopkcs12.Modern.Encode(rk, rc, nil, "pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pc, err := ParsePushCertificate(data[:len(data)/2], "pw"); err == nil || pc != nil || errors.Is(err, ErrBadPassword) {
+			t.Errorf("got %v, %v; want an error other than a wrong password", pc, err)
+		}
+	})
 }

@@ -10,8 +10,10 @@ import (
 func FuzzParsePushCertificate(f *testing.F) {
 	k := ecKey(f)
 	f.Add(cat(certPEM(newCert(f, k, testTopic, farFuture)), pkcs8PEM(f, k)), "")
-	if p12, err := os.ReadFile("testdata/push.p12"); err == nil {
-		f.Add(p12, "fixture-pw")
+	for _, file := range []string{"testdata/push.p12", "testdata/push-aes.p12"} {
+		if p12, err := os.ReadFile(file); err == nil {
+			f.Add(p12, "fixture-pw")
+		}
 	}
 	f.Add([]byte("-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n"), "")
 	f.Fuzz(func(t *testing.T, data []byte, password string) {

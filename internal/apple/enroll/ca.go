@@ -70,6 +70,10 @@ func newCA(keys *secret.Keys, now time.Time) (*mdm.AppleCA, error) {
 		// because SCEP clients encrypt their requests to this certificate.
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature |
 			x509.KeyUsageKeyEncipherment,
+		// The profile installs this CA as a trusted root. Limited to client authentication (what its
+		// device identities are for), it cannot vouch for a TLS server, code or mail even if its key
+		// leaked: platforms that check usage along the chain (Apple's, Go's) refuse those.
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"math/big"
 	"sync"
 	"testing"
 	"time"
@@ -161,6 +162,47 @@ func TestLoadCA(t *testing.T) {
 	}
 	if _, err := LoadCA(ctx, store, other, now); err == nil {
 		t.Error("CA opened with the wrong secret key")
+	}
+}
+
+// TestCAOnlyVouchesForClients checks the CA is limited to client authentication: a TLS server
+// certificate made with its key does not verify against it as a root, a client one does.
+func TestCAOnlyVouchesForClients(t *testing.T) {
+	ca := testCA(t)
+	if len(ca.Cert.ExtKeyUsage) != 1 || ca.Cert.ExtKeyUsage[0] != x509.ExtKeyUsageClientAuth {
+		t.Fatalf("CA ext key usage = %v, want client auth only", ca.Cert.ExtKeyUsage)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	now := time.Now()
+	leaf := func(usage x509.ExtKeyUsage) *x509.Certificate {
+		key := rsaKey(t)
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(int64(usage) + 10),
+			Subject:      pkix.Name{CommonName: "mdm.example.com"},
+			DNSNames:     []string{"mdm.example.com"},
+			NotBefore:    now.Add(-time.Hour),
+			NotAfter:     now.Add(time.Hour),
+			KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+			ExtKeyUsage:  []x509.ExtKeyUsage{usage},
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	server := x509.VerifyOptions{Roots: roots, DNSName: "mdm.example.com", CurrentTime: now}
+	if _, err := leaf(x509.ExtKeyUsageServerAuth).Verify(server); err == nil {
+		t.Error("a TLS server certificate made with the CA's key verifies against it")
+	}
+	client := x509.VerifyOptions{Roots: roots, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}
+	if _, err := leaf(x509.ExtKeyUsageClientAuth).Verify(client); err != nil {
+		t.Errorf("a client certificate does not verify: %v", err)
 	}
 }
 
