@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/micromdm/plist"
+	"software.sslmate.com/src/go-pkcs12"
 
 	"steward/internal/apple"
 	"steward/internal/apple/enroll"
@@ -130,7 +131,7 @@ func NewDevice(client *http.Client, seed uint64, opts DeviceOptions) *Device {
 func (d *Device) PushToken() string { return hex.EncodeToString(d.token) }
 
 // Enroll downloads the enrollment profile at baseURL as username (with pin and/or password), gets its
-// identity certificate over SCEP and checks in (Authenticate, then TokenUpdate).
+// identity certificate over SCEP (or takes the profile's PKCS#12 identity) and checks in (Authenticate, then TokenUpdate).
 func (d *Device) Enroll(ctx context.Context, baseURL, username, pin, password string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -149,11 +150,9 @@ func (d *Device) Enroll(ctx context.Context, baseURL, username, pin, password st
 	if err != nil {
 		return err
 	}
-	t := time.Now()
-	cert, err := enroll.RequestCertificate(ctx, d.client, prof.scepURL, prof.challenge, prof.subject, d.key)
-	d.observe(ctx, "scep", time.Since(t), err)
+	cert, err := d.identity(ctx, prof)
 	if err != nil {
-		return fmt.Errorf("scep: %w", err)
+		return err
 	}
 	d.cert, d.serverURL, d.checkinURL, d.topic, d.profileID = cert, prof.serverURL, prof.checkinURL, prof.topic, prof.id
 	auth := map[string]any{"MessageType": "Authenticate", "UDID": d.udid, "Topic": d.topic,
@@ -179,10 +178,37 @@ func (d *Device) Enroll(ctx context.Context, baseURL, username, pin, password st
 	return nil
 }
 
-// profile is what the simulator needs of an enrollment profile.
+// identity gets the device's identity: over SCEP with its own key, or from the profile's PKCS#12
+// identity (made by the server), whose key then replaces the device's.
+func (d *Device) identity(ctx context.Context, prof *profile) (*x509.Certificate, error) {
+	if prof.pkcs12 != nil {
+		key, cert, _, err := pkcs12.DecodeChain(prof.pkcs12, prof.pkcs12Password)
+		if err != nil {
+			return nil, fmt.Errorf("the profile's PKCS#12 identity: %w", err)
+		}
+		rsaKey, ok := key.(*rsa.PrivateKey)
+		if !ok {
+			return nil, fmt.Errorf("the profile's PKCS#12 identity has a %T key, want RSA", key)
+		}
+		d.key = rsaKey
+		return cert, nil
+	}
+	t := time.Now()
+	cert, err := enroll.RequestCertificate(ctx, d.client, prof.scepURL, prof.challenge, prof.subject, d.key)
+	d.observe(ctx, "scep", time.Since(t), err)
+	if err != nil {
+		return nil, fmt.Errorf("scep: %w", err)
+	}
+	return cert, nil
+}
+
+// profile is what the simulator needs of an enrollment profile: its identity (SCEP, or PKCS#12) and
+// where and how to check in.
 type profile struct {
 	id                           string
 	scepURL, challenge, subject  string
+	pkcs12                       []byte
+	pkcs12Password               string
 	serverURL, checkinURL, topic string
 	signMessage                  bool
 }
@@ -228,14 +254,17 @@ func readProfile(signed []byte) (*profile, error) {
 		case "com.apple.security.scep":
 			c, _ := pl["PayloadContent"].(map[string]any)
 			p.scepURL, p.challenge, p.subject = str(c, "URL"), str(c, "Challenge"), commonName(c["Subject"])
+		case "com.apple.security.pkcs12":
+			p.pkcs12, _ = pl["PayloadContent"].([]byte)
+			p.pkcs12Password = str(pl, "Password")
 		case "com.apple.mdm":
 			p.serverURL, p.checkinURL, p.topic = str(pl, "ServerURL"), str(pl, "CheckInURL"), str(pl, "Topic")
 			p.signMessage, _ = pl["SignMessage"].(bool)
 		}
 	}
 	switch {
-	case p.scepURL == "" || p.challenge == "":
-		return nil, errors.New("the profile has no SCEP payload with a URL and a challenge")
+	case p.pkcs12 == nil && (p.scepURL == "" || p.challenge == ""):
+		return nil, errors.New("the profile has neither a SCEP payload with a URL and a challenge nor a PKCS#12 identity")
 	case p.serverURL == "" || p.checkinURL == "" || p.topic == "":
 		return nil, errors.New("the profile has no MDM payload with ServerURL, CheckInURL and Topic")
 	}

@@ -39,6 +39,7 @@ type mdmServer struct {
 	reports  []*apple.Report
 	queue    [][]byte // command plists, answered in order
 	fail     int      // answer this many command reports with a 503 (the report is lost)
+	pkcs12   bool     // hand out a server-made PKCS#12 identity instead of SCEP
 }
 
 func newMDMServer(t *testing.T) *mdmServer {
@@ -62,9 +63,21 @@ func newMDMServer(t *testing.T) *mdmServer {
 			http.Error(w, "wrong credentials", http.StatusUnauthorized)
 			return
 		}
-		p, err := enroll.BuildProfile(enroll.Profile{Organization: "Acme", ServerURL: m.srv.URL + "/connect",
-			CheckInURL: m.srv.URL + "/checkin", Topic: "com.apple.mgmt.External.test", AccessRights: 8191,
-			SCEPURL: m.srv.URL + "/scep", Challenge: "challenge-1", Subject: "enrollment-1", CACert: cert})
+		prof := enroll.Profile{Organization: "Acme", ServerURL: m.srv.URL + "/connect",
+			CheckInURL: m.srv.URL + "/checkin", Topic: "com.apple.mgmt.External.test", AccessRights: 8191, CACert: cert}
+		m.mu.Lock()
+		withPKCS12 := m.pkcs12
+		m.mu.Unlock()
+		if withPKCS12 {
+			p12, err := m.ca.PKCS12Identity("enrollment-1", "p12-password", time.Now(), time.Hour)
+			if err != nil {
+				t.Error(err)
+			}
+			prof.PKCS12, prof.Password = p12, "p12-password"
+		} else {
+			prof.SCEPURL, prof.Challenge, prof.Subject = m.srv.URL+"/scep", "challenge-1", "enrollment-1"
+		}
+		p, err := enroll.BuildProfile(prof)
 		if err != nil {
 			t.Error(err)
 		}
@@ -211,6 +224,21 @@ func TestEnrollChecksInWithSignedMessages(t *testing.T) {
 	tu, ok := m.checkins[1].(*apple.TokenUpdate)
 	if !ok || hex.EncodeToString(tu.Token) != d.PushToken() || len(tu.Token) != 32 || tu.PushMagic == "" || len(tu.UnlockToken) == 0 {
 		t.Errorf("TokenUpdate: %v", m.checkins[1])
+	}
+}
+
+// TestEnrollWithPKCS12Identity: a profile that carries the identity (no SCEP) gives the device its key
+// and certificate, and its messages are signed with them.
+func TestEnrollWithPKCS12Identity(t *testing.T) {
+	m := newMDMServer(t)
+	m.pkcs12 = true
+	d, rec := enrolled(t, m, 1)
+	if diff := cmp.Diff([]string{"profile", "authenticate", "tokenupdate", "enroll"}, rec.ops); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+	if len(m.checkins) != 2 || !d.State().Enrolled {
+		t.Fatalf("%d check-ins (want Authenticate and TokenUpdate, each verified as enrollment-1's), state %+v",
+			len(m.checkins), d.State())
 	}
 }
 
