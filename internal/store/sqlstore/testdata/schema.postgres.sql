@@ -47,7 +47,7 @@ CREATE INDEX apple_devices_inventory_due ON public.apple_devices USING btree ((
 CASE
     WHEN (inventory_at = 0) THEN enrolled_at
     ELSE inventory_at
-END));
+END), tenant_id, device_id);
 CREATE UNIQUE INDEX apple_devices_pkey ON public.apple_devices USING btree (tenant_id, device_id);
 CREATE INDEX apple_devices_udid ON public.apple_devices USING btree (tenant_id, udid);
 

@@ -40,7 +40,7 @@ CREATE TABLE apple_devices (
 
 CREATE INDEX apple_devices_device ON apple_devices (device_id);
 
-CREATE INDEX apple_devices_inventory_due ON apple_devices ((CASE WHEN inventory_at = 0 THEN enrolled_at ELSE inventory_at END));
+CREATE INDEX apple_devices_inventory_due ON apple_devices ((CASE WHEN inventory_at = 0 THEN enrolled_at ELSE inventory_at END), tenant_id, device_id);
 
 CREATE INDEX apple_devices_udid ON apple_devices (tenant_id, udid);
 

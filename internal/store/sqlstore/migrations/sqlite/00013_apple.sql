@@ -40,7 +40,7 @@ CREATE TABLE apple_devices (
 CREATE INDEX apple_devices_udid ON apple_devices (tenant_id, udid);
 -- The inventory job finds, across tenants, the devices whose inventory is oldest (counting from enrollment
 -- when they never answered); InventoryDue spells the expression exactly so.
-CREATE INDEX apple_devices_inventory_due ON apple_devices ((CASE WHEN inventory_at = 0 THEN enrolled_at ELSE inventory_at END));
+CREATE INDEX apple_devices_inventory_due ON apple_devices ((CASE WHEN inventory_at = 0 THEN enrolled_at ELSE inventory_at END), tenant_id, device_id);
 -- SQLite looks up a deleted device's (or account's) rows by the child column alone, so each foreign key
 -- gets an index that leads with it; without one every device or account delete scans the table.
 -- (PostgreSQL's keys name (tenant_id, id), which the primary key and apple_enrollments_account cover.)
