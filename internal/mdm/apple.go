@@ -72,7 +72,10 @@ type AppleCA struct {
 // device with that UDID whose registration is not RETIRED or WIPED (not_found when none). SetToken
 // stores a TokenUpdate's push magic, sealed unlock token (nil keeps the stored one) and topic.
 // SetInventoryAt records when the device last answered DeviceInformation. PushMagic returns the push
-// magic of one device, for the APNs sender.
+// magic of one device, for the APNs sender. InventoryDue lists, in every tenant, up to limit ACTIVE iOS
+// devices whose inventory (InventoryAt, or EnrolledAt when it never answered) is older than before and
+// that have no open (PENDING, SENT or NOT_NOW) DeviceInformation command, so a device asked already is
+// not listed again until it answers; oldest inventory first.
 //
 // PutPushCertificate creates or replaces a tenant's push certificate; PushCertificate returns it
 // (not_found when the tenant has none); DeletePushCertificate removes it (not_found when none);
@@ -94,6 +97,7 @@ type AppleStore interface {
 	SetToken(ctx context.Context, tenantID TenantID, id DeviceID, pushMagic string, unlockToken []byte, topic string, now time.Time) error
 	SetInventoryAt(ctx context.Context, tenantID TenantID, id DeviceID, at time.Time) error
 	PushMagic(ctx context.Context, tenantID TenantID, id DeviceID) (string, error)
+	InventoryDue(ctx context.Context, before time.Time, limit int) ([]AppleDevice, error)
 
 	PutPushCertificate(ctx context.Context, c ApplePushCertificate) error
 	PushCertificate(ctx context.Context, tenantID TenantID) (*ApplePushCertificate, error)

@@ -288,6 +288,43 @@ func (s appleStore) PushMagic(ctx context.Context, tenantID mdm.TenantID, id mdm
 	return magic, nil
 }
 
+// inventoryDueExpr is when a device's inventory was last taken, counting from enrollment when it never
+// answered. The query spells it exactly as the index apple_devices_inventory_due does, so both databases
+// read the index in order.
+const inventoryDueExpr = `(CASE WHEN a.inventory_at = 0 THEN a.enrolled_at ELSE a.inventory_at END)`
+
+// InventoryDue walks apple_devices_inventory_due oldest first and keeps ACTIVE iOS devices without an
+// open DeviceInformation command (device_commands_device answers that per device).
+func (s appleStore) InventoryDue(ctx context.Context, before time.Time, limit int) ([]mdm.AppleDevice, error) {
+	if limit <= 0 {
+		return nil, mdm.Errorf(mdm.Invalid, "limit must be positive")
+	}
+	rows, err := s.q.QueryContext(ctx, `SELECT `+appleDeviceCols+` FROM apple_devices a
+		JOIN devices d ON d.tenant_id=a.tenant_id AND d.id=a.device_id
+		WHERE `+inventoryDueExpr+` < $1 AND d.registration_state=$2 AND d.platform=$3
+		AND NOT EXISTS (SELECT 1 FROM device_commands c WHERE c.tenant_id=a.tenant_id AND c.device_id=a.device_id
+			AND c.status IN ($4, $5, $6) AND c.type=$7)
+		ORDER BY `+inventoryDueExpr+`, a.tenant_id, a.device_id LIMIT $8`,
+		ms(before), mdm.StateActive, mdm.PlatformIOS, mdm.CmdPending, mdm.CmdSent, mdm.CmdNotNow,
+		mdm.CmdDeviceInformation, limit)
+	if err != nil {
+		return nil, dbError(err)
+	}
+	defer rows.Close()
+	out := []mdm.AppleDevice{}
+	for rows.Next() {
+		d, err := scanAppleDevice(rows)
+		if err != nil {
+			return nil, dbError(err)
+		}
+		out = append(out, *d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbError(err)
+	}
+	return out, nil
+}
+
 const pushCertCols = `tenant_id, cert_pem, key_sealed, topic, not_after, uploaded_by, uploaded_at`
 
 func scanPushCert(row interface{ Scan(...any) error }) (*mdm.ApplePushCertificate, error) {

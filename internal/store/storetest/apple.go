@@ -20,6 +20,7 @@ var appleTests = []test{
 	{"DeviceByUDID", testAppleDeviceByUDID},
 	{"DeviceTenantsApart", testAppleDeviceTenantsApart},
 	{"DeviceGoesWithDevice", testAppleDeviceGoesWithDevice},
+	{"InventoryDue", testAppleInventoryDue},
 	{"PushCertificate", testApplePushCertificate},
 	{"PushCertificatesExpiring", testApplePushCertificatesExpiring},
 	{"CA", testAppleCA},
@@ -415,6 +416,9 @@ func testAppleDeviceTenantsApart(t *testing.T, f *fixture) {
 	}
 }
 
+// testAppleDeviceGoesWithDevice: deleting a device through the device store removes its Apple state.
+// (The schema's cascade itself, a delete in plain SQL, is checked by the SQL store's own tests: the
+// suite speaks only through the store interfaces.)
 func testAppleDeviceGoesWithDevice(t *testing.T, f *fixture) {
 	as := f.s.Apple()
 	ann := f.account(t, f.A.ID, "ann@a.example.com")
@@ -431,6 +435,94 @@ func testAppleDeviceGoesWithDevice(t *testing.T, f *fixture) {
 	wantCode(t, "DeviceByUDID after the device was deleted", err, mdm.NotFound)
 	_, err = as.Device(f.ctx, f.A.ID, kept.ID)
 	must(t, "Device(another device)", err)
+}
+
+// iosDevice registers an iOS device for owner with Apple state enrolled at enrolled and inventory
+// taken at inventory (zero: never).
+func (f *fixture) iosDevice(t *testing.T, owner mdm.Account, n int, enrolled, inventory time.Time) mdm.DeviceID {
+	t.Helper()
+	nd := newDevice(t, owner, n)
+	nd.Platform, nd.Kind = mdm.PlatformIOS, mdm.KindIPhone
+	d, err := f.s.Devices().Create(f.ctx, nd, f.now)
+	must(t, "Create device", err)
+	must(t, "PutDevice", f.s.Apple().PutDevice(f.ctx, mdm.AppleDevice{TenantID: owner.TenantID, DeviceID: d.ID,
+		UDID: fmt.Sprintf("udid-%d", n), EnrollmentID: fmt.Sprintf("e-%d", n), EnrolledAt: enrolled, InventoryAt: inventory}))
+	return d.ID
+}
+
+func testAppleInventoryDue(t *testing.T, f *fixture) {
+	as := f.s.Apple()
+	ann := f.account(t, f.A.ID, "ann@a.example.com")
+	bob := f.account(t, f.B.ID, "bob@b.example.com")
+	h := func(n int) time.Time { return f.now.Add(time.Duration(n) * time.Hour) }
+	never := time.Time{}
+	// Due before h(10), oldest first across tenants: B's (enrolled h(1), never answered), A's answered
+	// at h(2), A's enrolled h(0) and answered h(3).
+	b1 := f.iosDevice(t, bob, 1, h(1), never)
+	a2 := f.iosDevice(t, ann, 2, h(-5), h(2))
+	a3 := f.iosDevice(t, ann, 3, h(0), h(3))
+	f.iosDevice(t, ann, 4, h(0), h(10))  // answered at the boundary: not due (before is exclusive)
+	f.iosDevice(t, ann, 5, h(12), never) // enrolled later
+	retired := f.iosDevice(t, ann, 6, h(0), never)
+	_, err := f.s.Devices().SetState(f.ctx, f.A.ID, []mdm.DeviceID{retired}, everyState, mdm.StateRetired, f.now)
+	must(t, "SetState(RETIRED)", err)
+	android, _ := f.appleDevice(t, ann, 7, "udid-android") // Apple state on a non-iOS record: not listed
+	asked := f.iosDevice(t, ann, 8, h(0), never)
+	_, err = f.s.Commands().Enqueue(f.ctx, f.A.ID, []mdm.DeviceID{asked}, []string{mdm.StateActive},
+		mdm.NewCommand{Type: mdm.CmdDeviceInformation, CreatedBy: "system"}, f.now)
+	must(t, "Enqueue(DeviceInformation)", err)
+	// An open command of another type does not count as asked.
+	appsOnly := f.iosDevice(t, ann, 9, h(4), never)
+	_, err = f.s.Commands().Enqueue(f.ctx, f.A.ID, []mdm.DeviceID{appsOnly}, []string{mdm.StateActive},
+		mdm.NewCommand{Type: mdm.CmdInstalledApps, CreatedBy: "system"}, f.now)
+	must(t, "Enqueue(InstalledApps)", err)
+
+	ids := func(ds []mdm.AppleDevice) []mdm.DeviceID {
+		out := []mdm.DeviceID{}
+		for _, d := range ds {
+			out = append(out, d.DeviceID)
+		}
+		return out
+	}
+	got, err := as.InventoryDue(f.ctx, h(10), 100)
+	must(t, "InventoryDue", err)
+	if d := diff([]mdm.DeviceID{b1, a2, a3, appsOnly}, ids(got)); d != "" {
+		t.Errorf("InventoryDue, oldest first (-want +got):\n%s", d)
+	}
+	for _, d := range got {
+		if d.DeviceID == b1 && d.TenantID != f.B.ID || d.DeviceID != b1 && d.TenantID != f.A.ID {
+			t.Errorf("InventoryDue: device %d in tenant %s", d.DeviceID, d.TenantID)
+		}
+		if d.DeviceID == android.ID {
+			t.Errorf("InventoryDue listed a non-iOS device")
+		}
+	}
+	got, err = as.InventoryDue(f.ctx, h(10), 2)
+	must(t, "InventoryDue(limit 2)", err)
+	if d := diff([]mdm.DeviceID{b1, a2}, ids(got)); d != "" {
+		t.Errorf("InventoryDue(limit 2) (-want +got):\n%s", d)
+	}
+	got, err = as.InventoryDue(f.ctx, h(1), 100)
+	must(t, "InventoryDue(at the first due time)", err)
+	if len(got) != 0 {
+		t.Errorf("InventoryDue(h1) = %v, want none", ids(got))
+	}
+
+	// Once the asked device answers, it is due again when its answer gets old.
+	cmds, err := f.s.Commands().Due(f.ctx, f.A.ID, asked, f.now, 10)
+	must(t, "Due", err)
+	if len(cmds) != 1 {
+		t.Fatalf("asked device has %d due commands, want 1", len(cmds))
+	}
+	_, err = f.s.Commands().Complete(f.ctx, f.A.ID, asked, mdm.CommandResult{ID: cmds[0].ID, Status: mdm.CmdAcknowledged}, f.now)
+	must(t, "Complete", err)
+	got, err = as.InventoryDue(f.ctx, h(10), 100)
+	must(t, "InventoryDue after the answer", err)
+	if d := diff([]mdm.DeviceID{asked, b1, a2, a3, appsOnly}, ids(got)); d != "" {
+		t.Errorf("InventoryDue after the asked device answered (-want +got):\n%s", d)
+	}
+	_, err = as.InventoryDue(f.ctx, h(10), 0)
+	wantCode(t, "InventoryDue(limit 0)", err, mdm.Invalid)
 }
 
 func pushCert(t *testing.T, tenant mdm.TenantID, notAfter, uploaded time.Time) mdm.ApplePushCertificate {

@@ -43,6 +43,11 @@ CREATE TABLE apple_devices (
 );
 ALTER TABLE apple_devices ADD CONSTRAINT apple_devices_pkey PRIMARY KEY (tenant_id, device_id);
 ALTER TABLE apple_devices ADD CONSTRAINT apple_devices_tenant_id_device_id_fkey FOREIGN KEY (tenant_id, device_id) REFERENCES devices(tenant_id, id) ON DELETE CASCADE;
+CREATE INDEX apple_devices_inventory_due ON public.apple_devices USING btree ((
+CASE
+    WHEN (inventory_at = 0) THEN enrolled_at
+    ELSE inventory_at
+END), tenant_id, device_id);
 CREATE UNIQUE INDEX apple_devices_pkey ON public.apple_devices USING btree (tenant_id, device_id);
 CREATE INDEX apple_devices_udid ON public.apple_devices USING btree (tenant_id, udid);
 

@@ -38,6 +38,10 @@ CREATE TABLE apple_devices (
     PRIMARY KEY (tenant_id, device_id)
 );
 
+CREATE INDEX apple_devices_device ON apple_devices (device_id);
+
+CREATE INDEX apple_devices_inventory_due ON apple_devices ((CASE WHEN inventory_at = 0 THEN enrolled_at ELSE inventory_at END), tenant_id, device_id);
+
 CREATE INDEX apple_devices_udid ON apple_devices (tenant_id, udid);
 
 CREATE TABLE apple_enrollments (
@@ -52,6 +56,8 @@ CREATE TABLE apple_enrollments (
 );
 
 CREATE INDEX apple_enrollments_account ON apple_enrollments (tenant_id, account_id);
+
+CREATE INDEX apple_enrollments_account_fk ON apple_enrollments (account_id);
 
 CREATE INDEX apple_enrollments_expires ON apple_enrollments (expires_at) WHERE device_id IS NULL;
 

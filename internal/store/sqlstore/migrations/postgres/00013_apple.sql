@@ -37,6 +37,9 @@ CREATE TABLE apple_devices (
     FOREIGN KEY (tenant_id, device_id) REFERENCES devices (tenant_id, id) ON DELETE CASCADE
 );
 CREATE INDEX apple_devices_udid ON apple_devices (tenant_id, udid);
+-- The inventory job finds, across tenants, the devices whose inventory is oldest (counting from enrollment
+-- when they never answered); InventoryDue spells the expression exactly so.
+CREATE INDEX apple_devices_inventory_due ON apple_devices ((CASE WHEN inventory_at = 0 THEN enrolled_at ELSE inventory_at END), tenant_id, device_id);
 
 -- One APNs push certificate per tenant; the renewal reminder scans by expiry across tenants.
 CREATE TABLE apple_push_certificates (

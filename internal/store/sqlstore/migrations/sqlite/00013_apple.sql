@@ -18,6 +18,7 @@ CREATE TABLE apple_enrollments (
     device_id      INTEGER
 );
 CREATE INDEX apple_enrollments_account ON apple_enrollments (tenant_id, account_id);
+CREATE INDEX apple_enrollments_account_fk ON apple_enrollments (account_id); -- the foreign key's lookup
 -- PruneEnrollments finds unbound ones by age across tenants.
 CREATE INDEX apple_enrollments_expires ON apple_enrollments (expires_at) WHERE device_id IS NULL;
 
@@ -37,6 +38,13 @@ CREATE TABLE apple_devices (
     PRIMARY KEY (tenant_id, device_id)
 );
 CREATE INDEX apple_devices_udid ON apple_devices (tenant_id, udid);
+-- The inventory job finds, across tenants, the devices whose inventory is oldest (counting from enrollment
+-- when they never answered); InventoryDue spells the expression exactly so.
+CREATE INDEX apple_devices_inventory_due ON apple_devices ((CASE WHEN inventory_at = 0 THEN enrolled_at ELSE inventory_at END), tenant_id, device_id);
+-- SQLite looks up a deleted device's (or account's) rows by the child column alone, so each foreign key
+-- gets an index that leads with it; without one every device or account delete scans the table.
+-- (PostgreSQL's keys name (tenant_id, id), which the primary key and apple_enrollments_account cover.)
+CREATE INDEX apple_devices_device ON apple_devices (device_id);
 
 -- One APNs push certificate per tenant; the renewal reminder scans by expiry across tenants.
 CREATE TABLE apple_push_certificates (
