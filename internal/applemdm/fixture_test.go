@@ -381,3 +381,17 @@ func (f *fixture) commands(id mdm.DeviceID) []mdm.Command {
 func enrollAgain(f *fixture, d *dev) (*x509.Certificate, error) {
 	return enroll.RequestCertificate(f.ctx, http.DefaultClient, d.p.scepURL, d.p.challenge, d.p.subject, testKey())
 }
+
+// pin issues another registration PIN to an existing user of t-1.
+func (f *fixture) pin(email string) string {
+	f.t.Helper()
+	a, err := f.store.Accounts().ByUsername(f.ctx, email)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	p, err := f.acc.IssueRegistrationPIN(f.admin, a.ID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return p.PIN
+}
