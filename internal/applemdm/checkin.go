@@ -187,7 +187,7 @@ func (s *Service) tokenUpdate(ctx context.Context, r *http.Request, cert *x509.C
 	}
 	// The push magic lets whoever holds it (with the tenant's push certificate) wake the device: sealed
 	// like the unlock token; MagicSource opens it for the APNs sender.
-	magic := sealMagic(s.d.Keys, m.PushMagic)
+	magic := SealPushMagic(s.d.Keys, m.PushMagic)
 	now := s.d.Now()
 	if err := s.d.Store.Apple().SetToken(ctx, d.TenantID, d.ID, magic, sealed, m.Topic, now); err != nil {
 		return err
@@ -238,12 +238,13 @@ func (s *Service) queueInventory(ctx context.Context, d *mdm.Device, wake bool) 
 	return nil
 }
 
-// sealMagic seals a device's push magic for the store (base64 of keys.Seal).
-func sealMagic(k *secret.Keys, magic string) string {
+// SealPushMagic is the stored form of a device's push magic (base64 of k.Seal): what TokenUpdate stores
+// and MagicSource opens.
+func SealPushMagic(k *secret.Keys, magic string) string {
 	return base64.StdEncoding.EncodeToString(k.Seal([]byte(magic)))
 }
 
-// openMagic opens what sealMagic stored.
+// openMagic opens what SealPushMagic stored.
 func openMagic(k *secret.Keys, stored string) (string, error) {
 	raw, err := base64.StdEncoding.DecodeString(stored)
 	if err != nil {
