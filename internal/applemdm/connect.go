@@ -85,8 +85,9 @@ func (s *Service) connect(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
-// inventoryDue reports whether the device's inventory is older than the interval. A device that never
-// answered counts from its enrollment: its first TokenUpdate asked already.
+// inventoryDue reports whether ad's inventory is older than the interval. A device that never
+// answered counts from its enrollment: its TokenUpdate asked already. ad may be this replica's cached
+// copy, whose InventoryAt can only be behind the store's: connect re-reads it before queueing.
 func (s *Service) inventoryDue(ad *mdm.AppleDevice) bool {
 	last := ad.InventoryAt
 	if last.IsZero() {
