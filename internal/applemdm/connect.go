@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/micromdm/plist"
@@ -39,6 +41,13 @@ func (s *Service) connect(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	var channel struct {
+		UserID string `plist:"UserID"`
+	}
+	if err := plist.Unmarshal(body, &channel); err == nil && channel.UserID != "" {
+		// The user channel: Steward has no user commands, and device commands never go to it.
+		return empty(w)
+	}
 	res, answered, err := rep.Result()
 	if err != nil {
 		return err
@@ -51,8 +60,16 @@ func (s *Service) connect(w http.ResponseWriter, r *http.Request) error {
 			return empty(w) // the device comes back when it can do it
 		}
 	} else if s.inventoryDue(ad) {
-		if err := s.queueInventory(ctx, d); err != nil {
+		// The cached time can be behind (another replica recorded an answer): ask the store.
+		fresh, err := s.freshAppleDevice(ctx, d.TenantID, d.ID)
+		if err != nil {
 			return err
+		}
+		if s.inventoryDue(fresh) {
+			// Quietly: the device takes them in this exchange.
+			if err := s.queueInventory(ctx, d, false); err != nil {
+				return err
+			}
 		}
 	}
 	cmd, err := s.next(ctx, d)
@@ -68,8 +85,9 @@ func (s *Service) connect(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
-// inventoryDue reports whether the device's inventory is older than the interval. A device that never
-// answered counts from its enrollment: its first TokenUpdate asked already.
+// inventoryDue reports whether ad's inventory is older than the interval. A device that never
+// answered counts from its enrollment: its TokenUpdate asked already. ad may be this replica's cached
+// copy, whose InventoryAt can only be behind the store's: connect re-reads it before queueing.
 func (s *Service) inventoryDue(ad *mdm.AppleDevice) bool {
 	last := ad.InventoryAt
 	if last.IsZero() {
@@ -88,7 +106,7 @@ func empty(w http.ResponseWriter) error {
 func (s *Service) record(ctx context.Context, d *mdm.Device, rep *apple.Report, res mdm.CommandResult) error {
 	k := cacheKey{d.TenantID, d.ID}
 	c := devices.CheckIn{NoCommands: true}
-	res.Error = clipTo(res.Error, devices.MaxErrorBytes)
+	res.Error = clipTo(strings.ToValidUTF8(strings.ReplaceAll(res.Error, "\x00", ""), ""), devices.MaxErrorBytes)
 	var kind struct {
 		QueryResponses           map[string]any `plist:"QueryResponses"`
 		InstalledApplicationList []any          `plist:"InstalledApplicationList"`
@@ -131,17 +149,39 @@ func (s *Service) record(ctx context.Context, d *mdm.Device, rep *apple.Report, 
 		}
 		s.cache.update(k, func(v *cached) { v.ad.InventoryAt = now })
 	}
-	if res.Status == mdm.CmdAcknowledged {
-		v, _ := s.cache.get(k)
-		if v.lastSentID == res.ID && v.lastSentType == mdm.CmdForceCheckin {
-			// A forced check-in asked for the device's information; its apps are a query of their own.
-			if _, err := s.d.Devices.Queue(ctx, d.TenantID, []mdm.DeviceID{d.ID},
+	if inventory && res.Status == mdm.CmdAcknowledged {
+		forced, err := s.isForcedCheckin(ctx, d, res.ID)
+		if err != nil {
+			return err
+		}
+		if forced {
+			// A forced check-in asked for the device's information; its apps are a query of their own,
+			// queued quietly: the device is connected and takes it next in this exchange.
+			if _, err := s.d.Devices.QueueQuiet(ctx, d.TenantID, []mdm.DeviceID{d.ID},
 				mdm.NewCommand{Type: mdm.CmdInstalledApps, CreatedBy: "system", Collapse: true}); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// forcedLookback bounds how many of a device's newest commands isForcedCheckin reads.
+const forcedLookback = 20
+
+// isForcedCheckin reports whether command id of d is a FORCE_CHECKIN. It reads the command's type
+// from the store, not from what this replica sent, so the answer can reach any replica.
+func (s *Service) isForcedCheckin(ctx context.Context, d *mdm.Device, id mdm.CommandID) (bool, error) {
+	p, err := s.d.Store.Commands().History(ctx, d.TenantID, d.ID, mdm.ListOptions{Rows: forcedLookback})
+	if err != nil {
+		return false, err
+	}
+	for _, c := range p.Items {
+		if c.ID == id {
+			return c.Type == mdm.CmdForceCheckin, nil
+		}
+	}
+	return false, nil
 }
 
 // next returns the body of the next command due for d, nil when there is none. A command the Apple
@@ -158,7 +198,6 @@ func (s *Service) next(ctx context.Context, d *mdm.Device) ([]byte, error) {
 			return nil, err
 		}
 		if body != nil {
-			s.cache.update(cacheKey{d.TenantID, d.ID}, func(v *cached) { v.lastSentID, v.lastSentType = c.ID, c.Type })
 			return body, nil
 		}
 		s.d.Log.WarnContext(ctx, "command not sendable to an Apple device", "tenant_id", d.TenantID,
@@ -218,7 +257,11 @@ func mergeFacts(stored, info mdm.DeviceFacts) mdm.DeviceFacts {
 	set(&f.OSBuild, info.OSBuild)
 	set(&f.SerialNumber, info.SerialNumber)
 	set(&f.IMEI, info.IMEI)
-	set(&f.WifiMAC, info.WifiMAC)
+	if mac := clip(info.WifiMAC); len(mac) == 17 {
+		if _, err := net.ParseMAC(mac); err == nil {
+			f.WifiMAC = strings.ToLower(strings.ReplaceAll(mac, "-", ":"))
+		}
+	}
 	f.Roaming = info.Roaming
 	if info.TotalCapacityMB > 0 {
 		f.TotalCapacityMB = info.TotalCapacityMB
@@ -238,17 +281,20 @@ func resultText(raw []byte) string {
 	return clipTo(string(raw), devices.MaxResultBytes)
 }
 
-// clipApps keeps the apps within the devices service's limits.
+// clipApps keeps the apps within the devices service's limits: text made acceptable (clip), an app
+// without an identifier left out.
 func clipApps(apps []mdm.InstalledApp) []mdm.InstalledApp {
-	if len(apps) > devices.MaxApps {
-		apps = apps[:devices.MaxApps]
+	out := make([]mdm.InstalledApp, 0, min(len(apps), devices.MaxApps))
+	for _, a := range apps {
+		if len(out) == devices.MaxApps {
+			break
+		}
+		a.AppID, a.Name, a.Version = clip(a.AppID), clip(a.Name), clip(a.Version)
+		if a.AppID != "" {
+			out = append(out, a)
+		}
 	}
-	for i := range apps {
-		apps[i].AppID = clip(apps[i].AppID)
-		apps[i].Name = clip(apps[i].Name)
-		apps[i].Version = clip(apps[i].Version)
-	}
-	return apps
+	return out
 }
 
 // clipTo cuts s to n bytes on a character boundary.

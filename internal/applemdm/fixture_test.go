@@ -62,6 +62,30 @@ type fixture struct {
 	url    string
 	admin  context.Context // tenant t-1's admin
 	counts *counts         // store calls of the devices and Apple services
+	wakes  *wakes          // the devices the devices service asked to wake
+}
+
+// wakes records wake requests: the push sender is an edge that cannot run here.
+type wakes struct {
+	mu  sync.Mutex
+	ids []mdm.DeviceID
+}
+
+func (w *wakes) Wake(_ context.Context, targets []devices.WakeTarget) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, t := range targets {
+		w.ids = append(w.ids, t.DeviceID)
+	}
+}
+
+// take returns the devices woken so far and starts over.
+func (w *wakes) take() []mdm.DeviceID {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := w.ids
+	w.ids = nil
+	return out
 }
 
 // eachDB runs fn on SQLite and, when STEWARD_TEST_POSTGRES is set (required in CI), on PostgreSQL.
@@ -120,10 +144,10 @@ func newFixture(t testing.TB, store *sqlstore.Store) *fixture {
 	}
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f := &fixture{t: t, ctx: ctx, store: store, keys: keys, clock: c, counts: &counts{n: map[string]int{}}}
+	f := &fixture{t: t, ctx: ctx, store: store, keys: keys, clock: c, counts: &counts{n: map[string]int{}}, wakes: &wakes{}}
 	counted := countingStore{store, f.counts}
 	f.acc = accounts.New(store, keys, log, accounts.WithClock(c.now))
-	f.devs = devices.New(counted, keys, f.acc, log, devices.WithClock(c.now))
+	f.devs = devices.New(counted, keys, f.acc, log, devices.WithClock(c.now), devices.WithWaker(f.wakes))
 	ca, err := enroll.LoadCA(ctx, store.Apple(), keys, c.now())
 	if err != nil {
 		t.Fatal(err)
@@ -380,4 +404,45 @@ func (f *fixture) commands(id mdm.DeviceID) []mdm.Command {
 // enrollAgain asks for a second certificate with d's challenge.
 func enrollAgain(f *fixture, d *dev) (*x509.Certificate, error) {
 	return enroll.RequestCertificate(f.ctx, http.DefaultClient, d.p.scepURL, d.p.challenge, d.p.subject, testKey())
+}
+
+// pin issues another registration PIN to an existing user of t-1.
+func (f *fixture) pin(email string) string {
+	f.t.Helper()
+	a, err := f.store.Accounts().ByUsername(f.ctx, email)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	p, err := f.acc.IssueRegistrationPIN(f.admin, a.ID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return p.PIN
+}
+
+// replica starts a second server on the same database (its own devices and Apple services, caches
+// and all) and returns its URL.
+func (f *fixture) replica() string {
+	f.t.Helper()
+	log := slog.New(slog.DiscardHandler)
+	devs := devices.New(f.store, f.keys, f.acc, log, devices.WithClock(f.clock.now), devices.WithWaker(f.wakes))
+	ca, err := enroll.LoadCA(f.ctx, f.store.Apple(), f.keys, f.clock.now())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	ts := httptest.NewServer(mux)
+	f.t.Cleanup(ts.Close)
+	svc := applemdm.New(applemdm.Deps{Store: f.store, Keys: f.keys, Devices: devs, Registrar: f.acc, CA: ca,
+		Identity: identity.Source{}, BaseURL: ts.URL, Log: log, Now: f.clock.now, InventoryInterval: 24 * time.Hour})
+	svc.Register(mux)
+	return ts.URL
+}
+
+// at runs fn with the test devices speaking to the server at url.
+func (f *fixture) at(url string, fn func()) {
+	old := f.url
+	f.url = url
+	defer func() { f.url = old }()
+	fn()
 }

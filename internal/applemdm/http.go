@@ -128,9 +128,6 @@ type cacheKey struct {
 
 type cached struct {
 	ad mdm.AppleDevice
-	// lastSent is the last command this replica answered a connect with, to know an answer's type.
-	lastSentID   mdm.CommandID
-	lastSentType string
 }
 
 // maxCached bounds the cache; past it the cache starts over.

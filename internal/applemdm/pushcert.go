@@ -220,10 +220,14 @@ func (s *Service) CertSource() apns.CertSource {
 	}
 }
 
-// MagicSource gives the APNs sender the PushMagic each device sent in its TokenUpdate.
+// MagicSource gives the APNs sender the PushMagic each device sent in its TokenUpdate (stored sealed).
 func (s *Service) MagicSource() apns.MagicSource {
 	return func(ctx context.Context, tenant mdm.TenantID, device mdm.DeviceID) (string, error) {
-		return s.d.Store.Apple().PushMagic(ctx, tenant, device)
+		stored, err := s.d.Store.Apple().PushMagic(ctx, tenant, device)
+		if err != nil || stored == "" {
+			return stored, err
+		}
+		return openMagic(s.d.Keys, stored)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,8 +130,27 @@ func TestAuthenticate(t *testing.T) {
 		if s := twin.authenticate(); s != 403 {
 			t.Fatalf("second device on one enrollment: %d, want 403", s)
 		}
-		// Re-enrollment of the same device: the old record is retired.
-		again, rec2 := f.enrolled("one-again@t-1.example.com", "UDID-ONE", nil)
+		// The same device enrolled again by another user: refused, nothing changes.
+		u, p = f.user("colleague@t-1.example.com")
+		thief := f.newDev(u, p, "UDID-ONE")
+		if s := thief.authenticate(); s != 409 {
+			t.Fatalf("another user's re-enrollment of a live device: %d, want 409", s)
+		}
+		if got, err := f.store.Devices().Get(f.ctx, "t-1", rec.ID); err != nil || got.RegistrationState != mdm.StateActive {
+			t.Fatalf("after the refused re-enrollment: %+v %v", got, err)
+		}
+		if s, _ := first.connect(map[string]any{"Status": "Idle"}); s != 200 {
+			t.Fatalf("the first device after another user's attempt: %d", s)
+		}
+		// Re-enrollment of the same device by its user: the old record is retired.
+		again := f.newDev("one@t-1.example.com", f.pin("one@t-1.example.com"), "UDID-ONE")
+		if s := again.authenticate(); s != 200 {
+			t.Fatalf("re-enrollment: %d", s)
+		}
+		rec2, err := f.devs.AuthenticateDevice(f.ctx, devices.CertificateCredential(again.cert))
+		if err != nil {
+			t.Fatal(err)
+		}
 		old, err := f.store.Devices().Get(f.ctx, "t-1", rec.ID)
 		if err != nil || old.RegistrationState != mdm.StateRetired || rec2.ID == rec.ID ||
 			rec2.RegistrationState != mdm.StateActive {
@@ -163,8 +183,12 @@ func TestTokenUpdate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if bytes.Contains(ad.UnlockToken, []byte("unlock-secret")) || ad.PushMagic != "magic-UDID-TOK" || ad.TokenAt.IsZero() {
+		if bytes.Contains(ad.UnlockToken, []byte("unlock-secret")) || strings.Contains(ad.PushMagic, "magic") || ad.TokenAt.IsZero() {
 			t.Fatalf("apple device %+v", ad)
+		}
+		// The push magic is stored sealed; the APNs sender gets it opened.
+		if magic, err := f.svc.MagicSource()(f.ctx, "t-1", rec.ID); err != nil || magic != "magic-UDID-TOK" {
+			t.Fatalf("MagicSource: %q, %v", magic, err)
 		}
 		if clear, err := f.keys.Open(ad.UnlockToken); err != nil || string(clear) != "unlock-secret" {
 			t.Fatalf("sealed unlock token opens to %q, %v", clear, err)
@@ -194,8 +218,13 @@ func TestTokenUpdate(t *testing.T) {
 			"PushMagic": "user-magic", "UserID": "user-1"}); s != 200 {
 			t.Fatalf("user channel TokenUpdate: %d", s)
 		}
-		if ad, _ := f.store.Apple().Device(f.ctx, "t-1", rec.ID); ad.PushMagic != "magic-UDID-TOK" {
-			t.Fatalf("user channel changed the push magic to %q", ad.PushMagic)
+		if magic, _ := f.svc.MagicSource()(f.ctx, "t-1", rec.ID); magic != "magic-UDID-TOK" {
+			t.Fatalf("user channel changed the push magic to %q", magic)
+		}
+		// UserAuthenticate: this server has no user channel.
+		if s := d.checkin(map[string]any{"MessageType": "UserAuthenticate", "UserID": "user-1",
+			"UserShortName": "sam", "UserLongName": "Sam"}); s != 410 {
+			t.Fatalf("UserAuthenticate: %d, want 410", s)
 		}
 		// Size and type limits.
 		if s, _ := d.put(applemdm.CheckinPath, apple.CheckinContentType, bytes.Repeat([]byte("a"), apple.MaxBody+1)); s != 413 {
@@ -210,6 +239,38 @@ func TestTokenUpdate(t *testing.T) {
 		}
 		if got, _ := f.store.Devices().Get(f.ctx, "t-1", rec.ID); got.RegistrationState != mdm.StateRetired {
 			t.Fatalf("after CheckOut: %s", got.RegistrationState)
+		}
+	})
+}
+
+// TestTokenUpdateAfterPartialFailure: an earlier TokenUpdate stored the token and failed before it
+// queued the inventory (what a failure half-way leaves); the retry still asks for the inventory.
+func TestTokenUpdateAfterPartialFailure(t *testing.T) {
+	eachDB(t, func(t *testing.T, f *fixture) {
+		u, p := f.user("half@t-1.example.com")
+		d := f.newDev(u, p, "UDID-HALF")
+		if s := d.authenticate(); s != 200 {
+			t.Fatal(s)
+		}
+		rec, err := f.devs.AuthenticateDevice(f.ctx, devices.CertificateCredential(d.cert))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.store.Apple().SetToken(f.ctx, "t-1", rec.ID, "x", nil, topic, f.clock.now()); err != nil {
+			t.Fatal(err)
+		}
+		if len(f.commands(rec.ID)) != 0 {
+			t.Fatal("commands before the TokenUpdate")
+		}
+		if s := d.tokenUpdate(nil); s != 200 {
+			t.Fatal(s)
+		}
+		var got []string
+		for _, c := range f.commands(rec.ID) {
+			got = append(got, c.Type)
+		}
+		if want := []string{mdm.CmdDeviceInformation, mdm.CmdInstalledApps}; !slices.Equal(got, want) {
+			t.Fatalf("after the retried TokenUpdate: %v, want %v", got, want)
 		}
 	})
 }
@@ -361,6 +422,73 @@ func TestPruneEnrollments(t *testing.T) {
 		}
 		if _, err := f.store.Apple().Enrollment(f.ctx, bound.p.subject); err != nil {
 			t.Fatalf("the bound enrollment went: %v", err)
+		}
+	})
+}
+
+// TestDuplicateAuthenticate sends one device's Authenticate several times at once (a retry racing the
+// first), for a new device and for one enrolling again: it ends enrolled, with one live record.
+func TestDuplicateAuthenticate(t *testing.T) {
+	eachDB(t, func(t *testing.T, f *fixture) {
+		const n = 4
+		race := func(d *dev) []int {
+			statuses := make([]int, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() { statuses[i] = d.authenticate() })
+			}
+			wg.Wait()
+			return statuses
+		}
+		live := func(udid string) []mdm.Device {
+			p, err := f.store.Devices().List(f.ctx, "t-1", mdm.ListOptions{Rows: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []mdm.Device
+			for _, d := range p.Items {
+				if d.RegistrationState != mdm.StateActive {
+					continue
+				}
+				if ad, err := f.store.Apple().Device(f.ctx, "t-1", d.ID); err == nil && ad.UDID == udid {
+					out = append(out, d)
+				}
+			}
+			return out
+		}
+		u, p := f.user("race@t-1.example.com")
+		d := f.newDev(u, p, "UDID-RACE")
+		for round := range 3 {
+			// A loser may be told to try again (503: the database's conflicting change); never refused.
+			statuses := race(d)
+			ok := 0
+			for _, s := range statuses {
+				if s != 200 && s != 503 {
+					t.Fatalf("round %d: duplicate Authenticate statuses %v, want 200 or 503", round, statuses)
+				}
+				if s == 200 {
+					ok++
+				}
+			}
+			if ok == 0 {
+				t.Fatalf("round %d: no Authenticate succeeded: %v", round, statuses)
+			}
+			if s := d.authenticate(); s != 200 {
+				t.Fatalf("round %d: Authenticate repeated after the race: %d", round, s)
+			}
+			got := live("UDID-RACE")
+			if len(got) != 1 {
+				t.Fatalf("round %d: %d live records for the device, want 1: %+v", round, len(got), got)
+			}
+			rec, err := f.devs.AuthenticateDevice(f.ctx, devices.CertificateCredential(d.cert))
+			if err != nil || rec.ID != got[0].ID {
+				t.Fatalf("round %d: the device's certificate finds %+v, %v; want the live record %d", round, rec, err, got[0].ID)
+			}
+			if s, _ := d.connect(map[string]any{"Status": "Idle"}); s != 200 {
+				t.Fatalf("round %d: the device after the race: %d", round, s)
+			}
+			// Next round: the same device enrolls again with a new profile of the same user.
+			d = f.newDev(u, f.pin(u), "UDID-RACE")
 		}
 	})
 }

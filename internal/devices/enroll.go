@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"steward/internal/audit"
@@ -35,6 +36,10 @@ type Enrollment struct {
 	Platform   string // mdm.PlatformIOS
 	Facts      mdm.DeviceFacts
 	Credential string // CertificateCredential of the device's identity certificate
+	// Replaces is the account's earlier record of the same device (Apple: the UDID enrolled again), or
+	// 0. Within Enroll's transaction (so a failure later in it, such as within's, undoes it) it is retired and its open commands cancelled; a
+	// record of another account is a conflict and nothing is stored.
+	Replaces mdm.DeviceID
 }
 
 // Enroll creates the device of an enrollment for its account, within the devices-per-user limit of the
@@ -71,6 +76,12 @@ func (s *Service) Enroll(ctx context.Context, e Enrollment, within func(tx mdm.S
 		if err != nil {
 			return err
 		}
+		if e.Replaces != 0 {
+			// First, so that the account's device limit does not count the record being replaced.
+			if err := s.replace(ctx, tx, e, now); err != nil {
+				return err
+			}
+		}
 		created, err := s.create(ctx, tx, acc, set, nd, nil, "", now)
 		if err != nil {
 			return err
@@ -86,9 +97,36 @@ func (s *Service) Enroll(ctx context.Context, e Enrollment, within func(tx mdm.S
 	if err != nil {
 		return nil, err
 	}
+	if e.Replaces != 0 {
+		s.auth.forget(e.TenantID, e.Replaces)
+	}
 	s.log.InfoContext(ctx, "device enrolled", "tenant_id", d.TenantID, "device_id", d.ID, "account_id", d.AccountID,
 		"platform", d.Platform, "kind", d.Kind)
 	return d, nil
+}
+
+// replace retires e.Replaces, a record of e's account, in tx (see Enrollment.Replaces).
+func (s *Service) replace(ctx context.Context, tx mdm.Stores, e Enrollment, now time.Time) error {
+	old, err := tx.Devices().Get(ctx, e.TenantID, e.Replaces)
+	if mdm.IsCode(err, mdm.NotFound) {
+		return nil // gone already: nothing to replace
+	}
+	if err != nil {
+		return err
+	}
+	if old.AccountID != e.AccountID {
+		return mdm.Errorf(mdm.Conflict, "this device is enrolled by another user; an administrator must retire it first")
+	}
+	if _, err := tx.Commands().CancelOpen(ctx, e.TenantID, []mdm.DeviceID{old.ID}, "", openStatuses, now); err != nil {
+		return err
+	}
+	ids, err := tx.Devices().SetState(ctx, e.TenantID, []mdm.DeviceID{old.ID}, notDone, mdm.StateRetired, now)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	return audit.Write(ctx, tx.Audit(), now, audit.Entry{TenantID: e.TenantID, Action: "device.unenrolled",
+		TargetType: "device", TargetID: fmt.Sprint(old.ID), Details: map[string]any{"id": old.ID,
+			"from": old.RegistrationState, "reason": "enrolled again"}})
 }
 
 // isCertificateCredential reports whether c has the form of CertificateCredential's result.
@@ -145,6 +183,16 @@ func cleanPayload(v *mdm.Validator, p map[string]string) map[string]string {
 // Because it checks no principal, it must never be reachable from an HTTP handler with a tenant or
 // device ids the caller chose: administrators' requests go through Act and SendMessage, which do.
 func (s *Service) Queue(ctx context.Context, tenantID mdm.TenantID, ids []mdm.DeviceID, c mdm.NewCommand) ([]mdm.DeviceID, error) {
+	return s.queue(ctx, tenantID, ids, c, true)
+}
+
+// QueueQuiet is Queue without the wake: for a follow-up a protocol queues while the device is connected
+// and about to fetch it in the same exchange (a push would only bring it back for nothing).
+func (s *Service) QueueQuiet(ctx context.Context, tenantID mdm.TenantID, ids []mdm.DeviceID, c mdm.NewCommand) ([]mdm.DeviceID, error) {
+	return s.queue(ctx, tenantID, ids, c, false)
+}
+
+func (s *Service) queue(ctx context.Context, tenantID mdm.TenantID, ids []mdm.DeviceID, c mdm.NewCommand, wake bool) ([]mdm.DeviceID, error) {
 	collapse, known := systemCommands[c.Type]
 	if !known {
 		return nil, mdm.Errorf(mdm.Invalid, "unknown command type %q", truncate(c.Type, 40))
@@ -167,7 +215,7 @@ func (s *Service) Queue(ctx context.Context, tenantID mdm.TenantID, ids []mdm.De
 	if err != nil {
 		return nil, err
 	}
-	if len(got) > 0 {
+	if wake && len(got) > 0 {
 		s.wake(ctx, tenantID, got)
 	}
 	return got, nil

@@ -414,3 +414,79 @@ func TestMessageSkipsThePushToIOSDevices(t *testing.T) {
 		}
 	})
 }
+
+func TestEnrollReplaces(t *testing.T) {
+	eachDB(t, func(t *testing.T, f *fixture) {
+		f.setting("t-1", mdm.PasswordOnly, 1)
+		sam := f.user("t-1", "sam@acme.example.com", userPW)
+		bo := f.user("t-1", "bo@acme.example.com", userPW)
+		old, oldCred := f.enroll(sam, "R1")
+		if _, err := f.svc.Queue(f.ctx, "t-1", []mdm.DeviceID{old.ID}, mdm.NewCommand{Type: mdm.CmdLock}); err != nil {
+			t.Fatal(err)
+		}
+		// Another user's record is not theirs to replace: nothing changes.
+		_, err := f.svc.Enroll(f.ctx, devices.Enrollment{TenantID: "t-1", AccountID: bo.ID, Platform: mdm.PlatformIOS,
+			Facts: iphoneFacts("R1"), Credential: appleCredential("R1-bo"), Replaces: old.ID}, nil)
+		if !mdm.IsCode(err, mdm.Conflict) {
+			t.Fatalf("replacing another user's device: %v, want conflict", err)
+		}
+		if got := f.stored("t-1", old.ID); got.RegistrationState != mdm.StateActive || f.deviceCount("t-1") != 1 {
+			t.Fatalf("after the refused replacement: %s, %d devices", got.RegistrationState, f.deviceCount("t-1"))
+		}
+		// A failure later in the transaction undoes the replacement.
+		_, err = f.svc.Enroll(f.ctx, devices.Enrollment{TenantID: "t-1", AccountID: sam.ID, Platform: mdm.PlatformIOS,
+			Facts: iphoneFacts("R1"), Credential: appleCredential("R1-b"), Replaces: old.ID},
+			func(mdm.Stores, *mdm.Device) error { return mdm.Errorf(mdm.Conflict, "lost the race") })
+		if !mdm.IsCode(err, mdm.Conflict) {
+			t.Fatalf("within failed: %v", err)
+		}
+		if got := f.stored("t-1", old.ID); got.RegistrationState != mdm.StateActive {
+			t.Fatalf("a rolled back enrollment retired the old record: %s", got.RegistrationState)
+		}
+		if got := f.device(oldCred); got.ID != old.ID {
+			t.Fatalf("old credential after the rollback: %+v", got)
+		}
+		// The same user's device enrolling again: the old record is retired, its commands cancelled,
+		// its credential stops at once, and the devices-per-user limit of 1 does not count it.
+		d, err := f.svc.Enroll(f.ctx, devices.Enrollment{TenantID: "t-1", AccountID: sam.ID, Platform: mdm.PlatformIOS,
+			Facts: iphoneFacts("R1"), Credential: appleCredential("R1-c"), Replaces: old.ID}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.stored("t-1", old.ID); got.RegistrationState != mdm.StateRetired || d.RegistrationState != mdm.StateActive {
+			t.Fatalf("replaced: old %s, new %s", got.RegistrationState, d.RegistrationState)
+		}
+		if _, err := f.svc.AuthenticateDevice(f.ctx, oldCred); !mdm.IsCode(err, mdm.Unauthenticated) {
+			t.Fatalf("old credential after replacement: %v", err)
+		}
+		h, err := f.store.Commands().History(f.ctx, "t-1", old.ID, mdm.ListOptions{Rows: 10})
+		if err != nil || len(h.Items) != 1 || h.Items[0].Status != mdm.CmdCancelled {
+			t.Fatalf("old record's commands: %+v, %v", h.Items, err)
+		}
+	})
+}
+
+func TestQueueQuiet(t *testing.T) {
+	eachDB(t, func(t *testing.T, f *fixture) {
+		sam := f.user("t-1", "sam@acme.example.com", userPW)
+		d, _ := f.enroll(sam, "Q1")
+		token := "tok-q1"
+		if _, err := f.svc.CheckIn(f.ctx, d, devices.CheckIn{PushToken: &token, NoCommands: true}); err != nil {
+			t.Fatal(err)
+		}
+		f.waker.take()
+		got, err := f.svc.QueueQuiet(f.ctx, "t-1", []mdm.DeviceID{d.ID}, mdm.NewCommand{Type: mdm.CmdInstalledApps})
+		if err != nil || len(got) != 1 {
+			t.Fatalf("QueueQuiet: %v, %v", got, err)
+		}
+		if w := f.waker.take(); len(w) != 0 {
+			t.Fatalf("QueueQuiet woke %+v", w)
+		}
+		if _, err := f.svc.Queue(f.ctx, "t-1", []mdm.DeviceID{d.ID}, mdm.NewCommand{Type: mdm.CmdDeviceInformation}); err != nil {
+			t.Fatal(err)
+		}
+		if w := f.waker.take(); len(w) != 1 || w[0].DeviceID != d.ID {
+			t.Fatalf("Queue woke %+v, want the device", w)
+		}
+	})
+}

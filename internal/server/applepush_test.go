@@ -19,6 +19,7 @@ import (
 
 	gopkcs12 "software.sslmate.com/src/go-pkcs12"
 
+	"steward/internal/applemdm"
 	"steward/internal/authz"
 	"steward/internal/mdm"
 	"steward/internal/secret"
@@ -119,7 +120,7 @@ func createIOSDevice(t *testing.T, e *apiEnv, tenant mdm.TenantID, account int64
 		t.Fatal(err)
 	}
 	// The token was reported a while ago: a refusal by APNs now is about this token.
-	if err := st.Apple().SetToken(ctx, tenant, d.ID, magic, nil, topic, now.Add(-time.Hour)); err != nil {
+	if err := st.Apple().SetToken(ctx, tenant, d.ID, applemdm.SealPushMagic(e.srv.keys, magic), nil, topic, now.Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Devices().SetPushToken(ctx, tenant, d.ID, token, now); err != nil {
