@@ -216,10 +216,6 @@ func (s *Service) tokenUpdate(ctx context.Context, r *http.Request, cert *x509.C
 // queueInventory asks the device for its information and its apps, waking it when wake (not when it
 // is connected now and takes them in this exchange).
 func (s *Service) queueInventory(ctx context.Context, d *mdm.Device, wake bool) error {
-	queue := s.d.Devices.QueueQuiet
-	if wake {
-		queue = s.d.Devices.Queue
-	}
 	for _, typ := range []string{mdm.CmdDeviceInformation, mdm.CmdInstalledApps} {
 		// One of each waiting is enough (Collapse only looks at the newest command).
 		open, err := s.d.Store.Commands().Having(ctx, d.TenantID, []mdm.DeviceID{d.ID}, typ,
@@ -229,6 +225,11 @@ func (s *Service) queueInventory(ctx context.Context, d *mdm.Device, wake bool) 
 		}
 		if len(open) > 0 {
 			continue
+		}
+		queue := s.d.Devices.QueueQuiet
+		if wake {
+			queue = s.d.Devices.Queue
+			wake = false // one push carries both: a woken device connects until nothing is left
 		}
 		if _, err := queue(ctx, d.TenantID, []mdm.DeviceID{d.ID},
 			mdm.NewCommand{Type: typ, CreatedBy: "system", Collapse: true}); err != nil {

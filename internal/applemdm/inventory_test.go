@@ -1,10 +1,8 @@
 package applemdm_test
 
 import (
-	"context"
 	"log/slog"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,26 +12,10 @@ import (
 	"steward/internal/mdm"
 )
 
-// wakes records the devices the devices service asked to wake (the APNs edge).
-type wakes struct {
-	mu  sync.Mutex
-	ids []mdm.DeviceID
-}
-
-func (w *wakes) Wake(_ context.Context, targets []devices.WakeTarget) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, t := range targets {
-		w.ids = append(w.ids, t.DeviceID)
-	}
-}
-
-func (w *wakes) take() []mdm.DeviceID {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	out := slices.Compact(slices.Sorted(slices.Values(w.ids)))
-	w.ids = nil
-	return out
+// sorted sorts the woken devices, keeping repeats: each device asked must be pushed once, not once per
+// query.
+func sorted(ids []mdm.DeviceID) []mdm.DeviceID {
+	return slices.Sorted(slices.Values(ids))
 }
 
 // answerAll connects d until it has nothing more, acknowledging each inventory query.
@@ -105,7 +87,7 @@ func TestInventoryJob(t *testing.T) {
 		if n, err := job.QueueDueInventory(f.ctx, 2, 100); err != nil || n != 0 {
 			t.Fatalf("within the interval: asked %d, %v; want 0", n, err)
 		}
-		if got := w.take(); len(got) != 0 {
+		if got := sorted(w.take()); len(got) != 0 {
 			t.Fatalf("within the interval woke %v", got)
 		}
 
@@ -123,7 +105,7 @@ func TestInventoryJob(t *testing.T) {
 		if got := openInventory(f, ids[2]); len(got) != 0 {
 			t.Errorf("the third device was asked beyond the bound: %v", got)
 		}
-		if got := w.take(); !slices.Equal(got, ids[:2]) {
+		if got := sorted(w.take()); !slices.Equal(got, ids[:2]) {
 			t.Errorf("woke %v, want %v", got, ids[:2])
 		}
 
@@ -142,7 +124,7 @@ func TestInventoryJob(t *testing.T) {
 		if got := openInventory(f, ids[3]); len(got) != 0 {
 			t.Errorf("the checked-out device was asked: %v", got)
 		}
-		if got := w.take(); !slices.Equal(got, ids[2:3]) {
+		if got := sorted(w.take()); !slices.Equal(got, ids[2:3]) {
 			t.Errorf("second run woke %v, want %v", got, ids[2:3])
 		}
 		if n, err := job.QueueDueInventory(f.ctx, 2, 100); err != nil || n != 0 {

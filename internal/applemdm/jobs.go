@@ -77,7 +77,13 @@ func (s *Service) askInventory(ctx context.Context, due []mdm.AppleDevice) (int,
 			chunk := ids[:min(len(ids), devices.MaxDevicesPerRequest)]
 			ids = ids[len(chunk):]
 			for _, typ := range []string{mdm.CmdDeviceInformation, mdm.CmdInstalledApps} {
-				got, err := s.d.Devices.Queue(ctx, tenantID, chunk, mdm.NewCommand{Type: typ, CreatedBy: "system", Collapse: true})
+				// One push per device: the app list rides on the wake-up for the information (a woken
+				// device connects until nothing is left for it).
+				queue := s.d.Devices.Queue
+				if typ == mdm.CmdInstalledApps {
+					queue = s.d.Devices.QueueQuiet
+				}
+				got, err := queue(ctx, tenantID, chunk, mdm.NewCommand{Type: typ, CreatedBy: "system", Collapse: true})
 				if err != nil {
 					return asked, err
 				}
