@@ -22,6 +22,12 @@ const (
 	DeviceAction Permission = "device.action" // lock, unlock, message, retire, wipe, force check-in
 	AppRead      Permission = "app.read"      // apps, content, categories
 	AppManage    Permission = "app.manage"    // add, change and distribute apps and content
+	ConfigRead   Permission = "config.read"   // configurations
+	ConfigManage Permission = "config.manage" // save, change and assign configurations
+	PatchRead    Permission = "patch.read"    // the patch catalog, CVEs, patch groups and their audit
+	PatchEdit    Permission = "patch.edit"    // edit existing patch groups
+	PatchAdmin   Permission = "patch.admin"   // create and deploy patch groups
+	DataRead     Permission = "data.read"     // Data Services: devices and people, for a CMDB
 	// SystemAdmin marks the platform operator's own routes; no tenant role grants it.
 	SystemAdmin Permission = "system.admin"
 	// SelfService is a user acting on their own devices and requests (the /go portal and the device app).
@@ -68,7 +74,7 @@ var roles = []Role{
 		Includes:    []string{RoleUserReadOnly}, Grants: []Permission{UserManage}},
 	{ID: RoleDeviceManagement, Name: "Device Management", Kind: "administrative",
 		Description: "Manages devices, configurations and policies.",
-		Includes:    []string{RoleUserReadOnly, RoleDeviceReadOnly}, Grants: []Permission{DeviceManage}},
+		Includes:    []string{RoleUserReadOnly, RoleDeviceReadOnly}, Grants: []Permission{DeviceManage, ConfigManage, PatchEdit, PatchAdmin}},
 	{ID: RoleAppContentManagement, Name: "App & Content Management", Kind: "administrative",
 		Description: "Adds, changes and distributes apps and content.",
 		Includes:    []string{RoleUserReadOnly, RoleAppContentReadOnly}, Grants: []Permission{AppManage}},
@@ -79,7 +85,7 @@ var roles = []Role{
 		Description: "Views user information.", Grants: []Permission{UserRead, TenantRead}},
 	{ID: RoleDeviceReadOnly, Name: "Device Read Only", Kind: "helpdesk",
 		Description: "Views devices and their inventory.",
-		Includes:    []string{RoleUserReadOnly}, Grants: []Permission{DeviceRead}},
+		Includes:    []string{RoleUserReadOnly}, Grants: []Permission{DeviceRead, ConfigRead, PatchRead, DataRead}},
 	{ID: RoleAppContentReadOnly, Name: "App & Content Read Only", Kind: "helpdesk",
 		Description: "Views apps, content and categories.",
 		Includes:    []string{RoleUserReadOnly}, Grants: []Permission{AppRead}},
@@ -151,10 +157,13 @@ func RequireTenant(p *mdm.Principal, perm Permission) (mdm.TenantID, error) {
 	if p == nil {
 		return "", mdm.Errorf(mdm.Unauthenticated, "authentication required")
 	}
-	if p.Kind != mdm.AccountPrincipal || p.TenantID == "" {
+	if p.Kind != mdm.AccountPrincipal && p.Kind != mdm.ClientPrincipal || p.TenantID == "" {
 		return "", mdm.Errorf(mdm.Forbidden, "this call needs a tenant credential")
 	}
 	if !Allowed(p, perm) {
+		if p.Kind == mdm.ClientPrincipal {
+			return "", mdm.Errorf(mdm.Forbidden, "the access token's scopes do not grant %s", perm)
+		}
 		return "", mdm.Errorf(mdm.Forbidden, "your roles do not grant %s", perm)
 	}
 	return p.TenantID, nil
@@ -170,6 +179,9 @@ func Allowed(p *mdm.Principal, perm Permission) bool {
 	}
 	if perm == SelfService {
 		return p.TenantID != "" && (p.Kind == mdm.AccountPrincipal || p.Kind == mdm.PortalPrincipal)
+	}
+	if p.Kind == mdm.ClientPrincipal { // an App Registration's token: its scopes, never roles
+		return p.TenantID != "" && scopeAllows(p.Scopes, perm)
 	}
 	if p.Kind != mdm.AccountPrincipal { // a portal sign-in holds nothing else, whatever the account's roles
 		return false

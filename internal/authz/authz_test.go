@@ -78,17 +78,18 @@ func err2(_ mdm.TenantID, err error) error { return err }
 // TestRoleInclusions pins the hierarchy: each role's permissions, inclusions followed.
 func TestRoleInclusions(t *testing.T) {
 	want := map[string][]Permission{
-		RoleUserReadOnly:         {TenantRead, UserRead},
-		RoleSystemReadOnly:       {SystemRead, TenantRead, UserRead},
-		RoleDeviceReadOnly:       {DeviceRead, TenantRead, UserRead},
-		RoleAppContentReadOnly:   {AppRead, TenantRead, UserRead},
-		RoleUserManagement:       {TenantRead, UserManage, UserRead},
-		RoleSystemManagement:     {SystemManage, SystemRead, TenantRead, UserRead},
-		RoleDeviceManagement:     {DeviceManage, DeviceRead, TenantRead, UserRead},
+		RoleUserReadOnly:       {TenantRead, UserRead},
+		RoleSystemReadOnly:     {SystemRead, TenantRead, UserRead},
+		RoleDeviceReadOnly:     {ConfigRead, DataRead, DeviceRead, PatchRead, TenantRead, UserRead},
+		RoleAppContentReadOnly: {AppRead, TenantRead, UserRead},
+		RoleUserManagement:     {TenantRead, UserManage, UserRead},
+		RoleSystemManagement:   {SystemManage, SystemRead, TenantRead, UserRead},
+		RoleDeviceManagement: {ConfigManage, ConfigRead, DataRead, DeviceManage, DeviceRead, PatchAdmin, PatchEdit, PatchRead,
+			TenantRead, UserRead},
 		RoleAppContentManagement: {AppManage, AppRead, TenantRead, UserRead},
-		RoleDeviceActions:        {DeviceAction, DeviceRead, TenantRead, UserRead},
-		RoleTenantAdmin: {AppManage, AppRead, DeviceAction, DeviceManage, DeviceRead, SystemManage, SystemRead,
-			TenantRead, UserManage, UserRead},
+		RoleDeviceActions:        {ConfigRead, DataRead, DeviceAction, DeviceRead, PatchRead, TenantRead, UserRead},
+		RoleTenantAdmin: {AppManage, AppRead, ConfigManage, ConfigRead, DataRead, DeviceAction, DeviceManage, DeviceRead,
+			PatchAdmin, PatchEdit, PatchRead, SystemManage, SystemRead, TenantRead, UserManage, UserRead},
 	}
 	if len(Roles()) != len(want) {
 		t.Errorf("%d roles, want %d", len(Roles()), len(want))

@@ -234,6 +234,8 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, username, password string) (*mdm.Principal, error)
 	SessionPrincipal(ctx context.Context, token string) (*mdm.Principal, error)
 	PortalPrincipal(ctx context.Context, token string) (*mdm.Principal, error)
+	// BearerPrincipal resolves an OAuth 2.0 access token (an App Registration's) into a ClientPrincipal.
+	BearerPrincipal(ctx context.Context, token string) (*mdm.Principal, error)
 }
 
 // SessionCookie is the console's session cookie.
@@ -259,15 +261,17 @@ func Authenticate(auth Authenticator, writeErr ErrorWriter, next http.Handler) h
 		}
 		var p *mdm.Principal
 		var err error
+		bearer := false
 		if h := r.Header.Get("Authorization"); h != "" {
 			user, pass, ok := r.BasicAuth()
 			switch {
 			case ok:
 				p, err = auth.Authenticate(r.Context(), user, pass)
 			case strings.HasPrefix(strings.ToLower(h), "bearer "):
-				err = mdm.Errorf(mdm.Unauthenticated, "bearer tokens are not accepted here")
+				bearer = true
+				p, err = auth.BearerPrincipal(r.Context(), strings.TrimSpace(h[len("bearer "):]))
 			default:
-				err = mdm.Errorf(mdm.Unauthenticated, "malformed or unsupported Authorization header: use Basic")
+				err = mdm.Errorf(mdm.Unauthenticated, "malformed or unsupported Authorization header: use Basic or Bearer")
 			}
 		} else {
 			p, err = cookiePrincipal(r, SessionCookie, auth.SessionPrincipal)
@@ -276,7 +280,10 @@ func Authenticate(auth Authenticator, writeErr ErrorWriter, next http.Handler) h
 			}
 		}
 		if err != nil {
-			if mdm.IsCode(err, mdm.Unauthenticated) {
+			switch {
+			case bearer && mdm.IsCode(err, mdm.Unauthenticated): // RFC 6750 §3
+				w.Header().Set("WWW-Authenticate", `Bearer realm="Steward", error="invalid_token"`)
+			case mdm.IsCode(err, mdm.Unauthenticated):
 				w.Header().Set("WWW-Authenticate", `Basic realm="Steward", charset="UTF-8"`)
 			}
 			writeErr(w, r, err)

@@ -91,6 +91,13 @@ func (fakeAuth) PortalPrincipal(_ context.Context, token string) (*mdm.Principal
 	return nil, mdm.Errorf(mdm.Unauthenticated, "ended")
 }
 
+func (fakeAuth) BearerPrincipal(_ context.Context, token string) (*mdm.Principal, error) {
+	if token == "good-token" {
+		return &mdm.Principal{Kind: mdm.ClientPrincipal, TenantID: "t3", Scopes: []string{"read"}}, nil
+	}
+	return nil, mdm.Errorf(mdm.Unauthenticated, "invalid token")
+}
+
 func TestAuthenticate(t *testing.T) {
 	var got *mdm.Principal
 	h := Authenticate(fakeAuth{}, func(w http.ResponseWriter, r *http.Request, err error) {
@@ -106,7 +113,8 @@ func TestAuthenticate(t *testing.T) {
 		{"anonymous", func(*http.Request) {}, 200, "", true},
 		{"basic ok", func(r *http.Request) { r.SetBasicAuth("admin", "right") }, 200, "", false},
 		{"basic wrong", func(r *http.Request) { r.SetBasicAuth("admin", "wrong") }, 401, "", true},
-		{"bearer", func(r *http.Request) { r.Header.Set("Authorization", "Bearer abc") }, 401, "", true},
+		{"bearer wrong", func(r *http.Request) { r.Header.Set("Authorization", "Bearer abc") }, 401, "", true},
+		{"bearer ok", func(r *http.Request) { r.Header.Set("Authorization", "Bearer good-token") }, 200, "t3", false},
 		{"other scheme", func(r *http.Request) { r.Header.Set("Authorization", "Digest x") }, 401, "", true},
 		{"live session", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: SessionCookie, Value: "live"}) }, 200, "t1", false},
 		{"ended session is anonymous", func(r *http.Request) { r.AddCookie(&http.Cookie{Name: SessionCookie, Value: "old"}) }, 200, "", true},
@@ -127,8 +135,12 @@ func TestAuthenticate(t *testing.T) {
 			if w.Code != tt.status {
 				t.Fatalf("status %d, want %d", w.Code, tt.status)
 			}
-			if tt.status == 401 && !strings.Contains(w.Header().Get("WWW-Authenticate"), "Basic") {
-				t.Error("401 without a Basic challenge")
+			challenge := "Basic"
+			if strings.HasPrefix(tt.name, "bearer") {
+				challenge = `Bearer realm="Steward", error="invalid_token"`
+			}
+			if tt.status == 401 && !strings.Contains(w.Header().Get("WWW-Authenticate"), challenge) {
+				t.Errorf("401 without a %s challenge: %q", challenge, w.Header().Get("WWW-Authenticate"))
 			}
 			if tt.anonymous != (got == nil) || got != nil && got.TenantID != tt.wantTenant {
 				t.Errorf("principal %+v", got)

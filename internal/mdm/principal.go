@@ -13,6 +13,9 @@ const (
 	// PortalPrincipal is a tenant's user signed in to the /go self-service portal. It acts only on the
 	// user's own devices and requests: authz grants it no API permission but SelfService and no console page.
 	PortalPrincipal PrincipalKind = "portal"
+	// ClientPrincipal is an App Registration calling with an OAuth 2.0 access token (Bearer). It holds
+	// the token's scopes, never roles: authz maps each scope to the permissions it grants.
+	ClientPrincipal PrincipalKind = "client"
 )
 
 // Principal is the authenticated caller of a request.
@@ -26,6 +29,9 @@ type Principal struct {
 	APIUser bool
 	// Session is set when the caller came in with a console session (not an API credential).
 	Session bool
+	// ClientID and Scopes describe a ClientPrincipal (ID is the registration's id, Username its client id).
+	ClientID string
+	Scopes   []string
 }
 
 // IsSystemAdmin reports whether p is the platform operator.

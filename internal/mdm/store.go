@@ -18,6 +18,7 @@ type Stores interface {
 	Apple() AppleStore
 	SupportAdmins() SupportAdminStore
 	EmailTemplates() EmailTemplateStore
+	AppRegistrations() AppRegistrationStore
 }
 
 // Store is the database. InTx runs fn in one transaction: committed when fn returns nil, rolled back

@@ -205,7 +205,7 @@ func (s *Server) routes(console http.Handler) http.Handler {
 		s.writeError(w, r, mdm.Errorf(mdm.Forbidden, "cross-origin request refused"))
 	}))
 	var h http.Handler = mux
-	h = httpx.Authenticate(s.accounts, s.writeError, h)
+	h = httpx.Authenticate(authenticator{Service: s.accounts}, s.writeError, h)
 	h = httpx.RejectUnclean(s.writeError, h)
 	h = csrf.Handler(h)
 	h = httpx.AccessLog(s.log, m.observe, h)

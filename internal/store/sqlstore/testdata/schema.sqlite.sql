@@ -17,6 +17,23 @@ CREATE TABLE accounts (
 
 CREATE INDEX accounts_tenant ON accounts (tenant_id, id);
 
+CREATE TABLE app_registrations (
+    id                    INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id             TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    client_id             TEXT NOT NULL,
+    secret_hash           BLOB NOT NULL,
+    app_type              TEXT NOT NULL,
+    scopes                TEXT NOT NULL,
+    description           TEXT NOT NULL,
+    created_by            TEXT NOT NULL,
+    created_at            INTEGER NOT NULL,
+    last_authenticated_at INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE UNIQUE INDEX app_registrations_client ON app_registrations (client_id);
+
+CREATE INDEX app_registrations_tenant ON app_registrations (tenant_id, id);
+
 CREATE TABLE apple_ca (
     id         INTEGER PRIMARY KEY CHECK (id = 1),
     cert_der   BLOB NOT NULL,
