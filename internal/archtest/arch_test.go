@@ -35,10 +35,11 @@ var rules = map[string][]string{
 	"internal/store/sqlstore": {"internal/mdm"},
 	"internal/httpx":          {"internal/mdm"},
 	"internal/httpapi": {"internal/mdm", "internal/authz", "internal/fq", "internal/form", "internal/httpx",
-		"internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices", "internal/android", "internal/applemdm"},
+		"internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices", "internal/android", "internal/applemdm",
+		"internal/appreg"},
 	"internal/web": {"internal/mdm", "internal/authz", "internal/fq", "internal/form", "internal/httpx",
 		"internal/httpapi", "internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices",
-		"internal/applemdm"},
+		"internal/applemdm", "internal/appreg"},
 }
 
 // stdlibOnly packages may import nothing outside the standard library (besides allowed project packages).

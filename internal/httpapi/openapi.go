@@ -174,6 +174,9 @@ func responses(rt Route) map[string]any {
 		success = strconv.Itoa(rt.Status)
 	}
 	out := map[string]any{success: ok, "400": errResp("Bad input: fieldErrors name each field")}
+	if rt.Status >= 400 { // an operation that always refuses (e.g. changing what cannot be changed)
+		out[success] = errResp(rt.Summary)
+	}
 	switch {
 	case rt.DeviceAuth:
 		out["401"] = errResp("No, unknown, retired or wiped device credential (WWW-Authenticate: Bearer)")

@@ -19,6 +19,7 @@ import (
 	"steward/internal/android"
 	"steward/internal/apple/apns"
 	"steward/internal/applemdm"
+	"steward/internal/appreg"
 	"steward/internal/audit"
 	"steward/internal/devices"
 	"steward/internal/httpapi"
@@ -44,6 +45,7 @@ type Server struct {
 	demoWake *demoWaker      // wakes the demo's devices in process; nil unless --demo without --push-url
 	apns     *apns.Pusher    // wakes iOS devices
 	apple    *applemdm.Service
+	appReg   *appreg.Service
 	api      *httpapi.API
 	worker   *mail.Worker
 	handler  http.Handler
@@ -85,14 +87,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		store.Close()
 		return nil, err
 	}
+	s.appReg = appreg.New(store, keys, log, cfg.BaseURL, time.Now)
 	auditSvc := audit.New(store)
 	outbox := mail.NewOutbox(store, mailer)
 	emailTemplates := mail.NewEditor(store, time.Now)
 	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Accounts: s.accounts,
 		EmailTemplates: emailTemplates, Devices: s.devices, Agent: android.NewHandler(s.devices, log),
-		DeviceSpace: s.deviceSpace, Apple: s.apple})
+		DeviceSpace: s.deviceSpace, Apple: s.apple, AppRegistrations: s.appReg})
 	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Devices: s.devices,
-		EmailTemplates: emailTemplates, Apple: s.apple, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
+		EmailTemplates: emailTemplates, Apple: s.apple, AppRegistrations: s.appReg, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
 	s.handler = s.routes(console)
 	return s, nil
 }
@@ -223,6 +226,9 @@ func (s *Server) Store() *sqlstore.Store { return s.store }
 // Devices is the devices service (for the simulator and tests).
 func (s *Server) Devices() *devices.Service { return s.devices }
 
+// AppRegistrations is the App Registrations service (for the token server and tests).
+func (s *Server) AppRegistrations() *appreg.Service { return s.appReg }
+
 // Accounts is the sign-in service (for admin commands and tests).
 func (s *Server) Accounts() *accounts.Service { return s.accounts }
 
@@ -312,8 +318,8 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 }
 
 // Background starts the background work (the mail worker when SMTP is set, the devices service's
-// check-in flushing and queue pruning, the push sender when --push-url is set, the APNs sender and the
-// daily push certificate expiry warnings) and returns a function that stops it and waits for it to finish.
+// check-in flushing and queue pruning, the push sender when --push-url is set, the APNs sender, the
+// daily push certificate expiry warnings and the App Registrations' last-authenticated writes) and returns a function that stops it and waits for it to finish.
 func (s *Server) Background() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -330,6 +336,7 @@ func (s *Server) Background() (stop func()) {
 	}
 	run(func(ctx context.Context) { s.apns.Run(ctx) })
 	run(s.apple.Run)
+	run(s.appReg.Run)
 	return func() { cancel(); wg.Wait() }
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"steward/internal/accounts"
 	"steward/internal/applemdm"
+	"steward/internal/appreg"
 	"steward/internal/audit"
 	"steward/internal/devices"
 	"steward/internal/httpx"
@@ -32,6 +33,8 @@ type Deps struct {
 	Devices  *devices.Service
 	// Apple keeps the tenant's Apple push certificate (nil: no Apple pages).
 	Apple *applemdm.Service
+	// AppRegistrations keeps the tenant's App Registrations (nil: no App Registrations pages).
+	AppRegistrations *appreg.Service
 	// EmailTemplates edits the tenant's system emails.
 	EmailTemplates *mail.Editor
 	// SecureCookies sets the Secure flag on cookies (the base URL is https).
@@ -101,6 +104,7 @@ func New(d Deps) http.Handler {
 	c.signedIn("POST /console/support", c.saveSupport)
 	c.deviceRoutes()
 	c.applePushRoutes()
+	c.appRegRoutes()
 	c.signedIn("GET /console/registration/new", c.newOverridePage)
 	c.signedIn("POST /console/registration/new", c.createOverride)
 	c.signedIn("GET /console/registration/groups/{id}", c.overridePage)
