@@ -116,7 +116,9 @@ func TestRouteRoleMatrix(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"GET /api/v1/apple/pushcertificate", "PUT /api/v1/apple/pushcertificate", "DELETE /api/v1/apple/pushcertificate"} {
+	for _, want := range []string{"GET /api/v1/apple/pushcertificate", "PUT /api/v1/apple/pushcertificate", "DELETE /api/v1/apple/pushcertificate",
+		"GET /api/v1/appregistrations", "GET /api/v1/appregistrations/types", "POST /api/v1/appregistrations",
+		"DELETE /api/v1/appregistrations/{id}", "PUT /api/v1/appregistrations/{id}", "PATCH /api/v1/appregistrations/{id}"} {
 		if !covered[want] {
 			t.Errorf("the matrix does not cover %s", want)
 		}
