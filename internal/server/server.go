@@ -319,7 +319,8 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 
 // Background starts the background work (the mail worker when SMTP is set, the devices service's
 // check-in flushing and queue pruning, the push sender when --push-url is set, the APNs sender, the
-// daily push certificate expiry warnings and the App Registrations' last-authenticated writes) and returns a function that stops it and waits for it to finish.
+// daily push certificate expiry warnings and the App Registrations' last-authenticated writes) and
+// returns a function that stops it and waits for it to finish.
 func (s *Server) Background() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
