@@ -27,12 +27,15 @@
     if (!el) { return; }
     var label = btn.getAttribute("data-label") || btn.textContent;
     btn.setAttribute("data-label", label);
+    var status = document.getElementById("copy-status");
     copy(el.textContent.trim()).then(function () {
       btn.textContent = "Copied";
       btn.setAttribute("data-copied", "true");
+      if (status) { status.textContent = "Copied to the clipboard."; }
     }, function () {
       btn.textContent = "Select and copy by hand";
       btn.setAttribute("data-copied", "false");
+      if (status) { status.textContent = "The browser refused to copy: select the text and copy it by hand."; }
     });
     setTimeout(function () { btn.textContent = label; }, 4000);
   });
