@@ -50,6 +50,7 @@ const (
 	PatchGroupPatchAdded   = "PatchAdded"
 	PatchGroupPatchRemoved = "PatchRemoved"
 	PatchGroupRenamed      = "Renamed"
+	PatchGroupUpdated      = "Updated" // an edit that changed neither patches nor name
 	PatchGroupDeployed     = "Deployed"
 )
 
