@@ -14,6 +14,7 @@ import (
 	"steward/internal/httpx"
 	"steward/internal/mail"
 	"steward/internal/mdm"
+	"steward/internal/patch"
 	"steward/internal/tenants"
 )
 
@@ -27,6 +28,7 @@ type API struct {
 	devices  *devices.Service
 	agent    *android.Handler
 	apple    *applemdm.Service
+	patch    *patch.Service
 	mux      *http.ServeMux
 	routes   []Route
 
@@ -50,6 +52,8 @@ type Deps struct {
 	DeviceSpace func(ctx context.Context, tenantID mdm.TenantID) (mdm.SpaceID, error)
 	// Apple serves the tenant's Apple push certificate under /api/v1/apple (nil: not served).
 	Apple *applemdm.Service
+	// Patch serves the Patch Management API under /api/patch/content/v1 (nil: not served).
+	Patch *patch.Service
 }
 
 // Route is one API operation: how it is served and how it is documented.
@@ -127,6 +131,10 @@ func New(d Deps) *API {
 	if d.Apple != nil {
 		a.apple = d.Apple
 		a.applePushRoutes()
+	}
+	if d.Patch != nil {
+		a.patch = d.Patch
+		a.patchRoutes()
 	}
 	a.docRoutes()
 	a.mux.Handle("/api/", a.adapt(func(w http.ResponseWriter, r *http.Request) error {

@@ -69,7 +69,8 @@ func TestRouteRoleMatrix(t *testing.T) {
 	for _, rt := range e.srv.api.Routes() {
 		covered[rt.Method+" "+rt.Path] = true
 		path := strings.ReplaceAll(rt.Path, "{id}", tenant.ID)
-		path = strings.ReplaceAll(path, "{name}", "invitation_pin") // email templates: a real one
+		path = strings.ReplaceAll(path, "{name}", "invitation_pin")  // email templates: a real one
+		path = strings.ReplaceAll(path, "{patchGroupId}", tenant.ID) // a GUID that names no patch group
 		body := ""
 		if rt.Method == "POST" || rt.Method == "PUT" {
 			body = "{}" // allowed callers get a 400 and nothing changes

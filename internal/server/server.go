@@ -25,6 +25,7 @@ import (
 	"steward/internal/httpx"
 	"steward/internal/mail"
 	"steward/internal/mdm"
+	"steward/internal/patch"
 	"steward/internal/secret"
 	"steward/internal/store/sqlstore"
 	"steward/internal/tenants"
@@ -44,6 +45,7 @@ type Server struct {
 	demoWake *demoWaker      // wakes the demo's devices in process; nil unless --demo without --push-url
 	apns     *apns.Pusher    // wakes iOS devices
 	apple    *applemdm.Service
+	patch    *patch.Service
 	api      *httpapi.API
 	worker   *mail.Worker
 	handler  http.Handler
@@ -85,12 +87,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		store.Close()
 		return nil, err
 	}
+	s.patch = patch.New(store, log, patch.WithWake(s.devices.Wake))
 	auditSvc := audit.New(store)
 	outbox := mail.NewOutbox(store, mailer)
 	emailTemplates := mail.NewEditor(store, time.Now)
 	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Accounts: s.accounts,
 		EmailTemplates: emailTemplates, Devices: s.devices, Agent: android.NewHandler(s.devices, log),
-		DeviceSpace: s.deviceSpace, Apple: s.apple})
+		DeviceSpace: s.deviceSpace, Apple: s.apple, Patch: s.patch})
 	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Devices: s.devices,
 		EmailTemplates: emailTemplates, Apple: s.apple, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
 	s.handler = s.routes(console)
@@ -241,6 +244,11 @@ func (s *Server) Bootstrap(ctx context.Context) ([]string, error) {
 		if created {
 			notes = append(notes, "created System Admin \"admin\" from STEWARD_ADMIN_PASSWORD")
 		}
+	}
+	if n, err := s.patch.EnsureCatalog(ctx); err != nil {
+		return nil, fmt.Errorf("patch catalog: %w", err)
+	} else if n > 0 {
+		notes = append(notes, fmt.Sprintf("loaded the sample patch catalog (%d patches)", n))
 	}
 	if s.cfg.Demo {
 		demo, err := s.demo(ctx)
