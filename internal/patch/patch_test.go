@@ -357,3 +357,120 @@ func TestSampleCatalogIsValid(t *testing.T) {
 		t.Errorf("sample catalog by OS = %v", os)
 	}
 }
+
+// device registers a device of owner with platform and OS version, in state.
+func (f *fixture) device(owner mdm.AccountID, platform, version, state string) mdm.DeviceID {
+	f.t.Helper()
+	ctx := f.t.Context()
+	kind := mdm.KindIPhone
+	if platform == mdm.PlatformAndroid {
+		kind = mdm.KindAndroidPhone
+	}
+	d, err := f.store.Devices().Create(ctx, mdm.NewDevice{TenantID: tenantA, AccountID: owner, GUID: fmt.Sprintf("guid-%d-%s-%s", owner, version, state),
+		Platform: platform, Kind: kind, Facts: mdm.DeviceFacts{OSVersion: version, DeviceName: "d"},
+		CredentialHash: []byte(fmt.Sprintf("cred-%d-%s-%s-%s", owner, platform, version, state))}, epoch)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if state != mdm.StateActive {
+		if _, err := f.store.Devices().SetState(ctx, tenantA, []mdm.DeviceID{d.ID}, []string{mdm.StateActive}, state, epoch); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	return d.ID
+}
+
+func (f *fixture) account(name string) mdm.AccountID {
+	f.t.Helper()
+	a := mdm.Account{TenantID: tenantA, Username: name, Email: name, FirstName: "F", LastName: "L",
+		PasswordHash: "$argon2id$v=19$m=65536,t=1,p=4$c2FsdA$aGFzaA", Enabled: true, CreatedAt: epoch, ModifiedAt: epoch}
+	if err := f.store.Accounts().Create(f.t.Context(), &a); err != nil {
+		f.t.Fatal(err)
+	}
+	return a.ID
+}
+
+func TestDeploy(t *testing.T) {
+	f := newFixture(t)
+	ann, bob := f.account("ann@a.example.com"), f.account("bob@a.example.com")
+	old := f.device(ann, mdm.PlatformIOS, "17.3", mdm.StateActive)
+	current := f.device(ann, mdm.PlatformIOS, "17.4.1", mdm.StateActive)
+	droid := f.device(ann, mdm.PlatformAndroid, "14", mdm.StateActive)
+	retired := f.device(ann, mdm.PlatformIOS, "16.0", mdm.StateRetired)
+	bobs := f.device(bob, mdm.PlatformIOS, "16.6", mdm.StateActive)
+	g := mdm.UserGroup{TenantID: tenantA, Name: "Sales", Kind: mdm.StaticGroup, CreatedAt: epoch, ModifiedAt: epoch}
+	if err := f.store.Groups().Create(t.Context(), &g); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.Groups().AddMembers(t.Context(), tenantA, g.ID, []mdm.AccountID{ann}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := f.svc.CreateFromCVEs(f.admin, "soc", patch.CVERequest{CVEIDs: []string{"CVE-2024-23225", "CVE-2024-1580", "CVE-2024-0039"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := m.Group.ID
+
+	refused := []struct {
+		name    string
+		ctx     context.Context
+		id      string
+		targets patch.Targets
+		code    mdm.Code
+	}{
+		{"editor", f.editor, id, patch.Targets{UserGroupIDs: []int64{int64(g.ID)}}, mdm.Forbidden},
+		{"other tenant's group", f.other, id, patch.Targets{FQ: "platformType=IOS"}, mdm.NotFound},
+		{"no targets", f.admin, id, patch.Targets{}, mdm.Invalid},
+		{"bad filter", f.admin, id, patch.Targets{FQ: "nosuchfield=1"}, mdm.Invalid},
+		{"unknown user group", f.admin, id, patch.Targets{UserGroupIDs: []int64{999}}, mdm.NotFound},
+		{"bad group id", f.admin, "nope", patch.Targets{FQ: "platformType=IOS"}, mdm.Invalid},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := f.svc.Deploy(tt.ctx, tt.id, tt.targets)
+			wantCode(t, "Deploy", err, tt.code)
+		})
+	}
+
+	// Ann's group: her old iPhone gets 17.4.1 (the newest iOS patch of the group), her Android the
+	// 2024-03-01 level; the current iPhone is up to date and the retired one is skipped. The filter adds
+	// Bob's iPhone.
+	d, err := f.svc.Deploy(f.basic, id, patch.Targets{UserGroupIDs: []int64{int64(g.ID)}, FQ: "uid=bob@a.example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &patch.Deployment{PatchGroupID: id, Targeted: 5, Queued: 3, UpToDate: 1, Skipped: 1}
+	if diff := cmp.Diff(want, d); diff != "" {
+		t.Errorf("deployment (-want +got):\n%s", diff)
+	}
+	wantCmd := map[mdm.DeviceID]string{old: "17.4.1 " + ios1741, droid: "2024-03-01 " + and2403, bobs: "17.4.1 " + ios1741}
+	for _, dev := range []mdm.DeviceID{old, current, droid, retired, bobs} {
+		due, err := f.store.Commands().Due(t.Context(), tenantA, dev, epoch, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		for _, c := range due {
+			if c.Type == mdm.CmdOSUpdate {
+				got = c.Payload["productVersion"] + " " + c.Payload["patchId"]
+			}
+		}
+		if got != wantCmd[dev] {
+			t.Errorf("device %d: OS update %q, want %q", dev, got, wantCmd[dev])
+		}
+	}
+	slices.Sort(f.woken)
+	wantWoken := []mdm.DeviceID{old, droid, bobs}
+	slices.Sort(wantWoken)
+	if !slices.Equal(f.woken, wantWoken) {
+		t.Errorf("woken %v, want %v", f.woken, wantWoken)
+	}
+	// Deploying again while the commands wait queues nothing more.
+	d, err = f.svc.Deploy(f.admin, id, patch.Targets{FQ: "registrationState=ACTIVE"})
+	if err != nil || d.Targeted != 4 || d.Queued != 0 || d.UpToDate != 1 {
+		t.Errorf("second deployment = %+v, %v", d, err)
+	}
+	if got := f.auditActions(f.reader, id); len(got) != 6 || !strings.HasPrefix(got[4], "Deployed v1") {
+		t.Errorf("history = %v", got)
+	}
+}
