@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"steward/internal/authz"
 	"steward/internal/mdm"
 	"steward/internal/secret"
+	"steward/internal/sim/ios"
 )
 
 const patchAPI = "/api/patch/content/v1"
@@ -386,4 +388,61 @@ func testPatchDeploy(t *testing.T, e *apiEnv, ta, tb, reader string) {
 		t.Errorf("no Deployed row: %s", r.Body)
 	}
 	_ = http.StatusOK
+}
+
+// TestPatchDeployToIOS deploys a patch group to a simulated iPhone: it gets ScheduleOSUpdate at its
+// next connect, installs the version, reports it at the next inventory, and a second deployment finds
+// it up to date.
+func TestPatchDeployToIOS(t *testing.T) {
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			e := newAPIEnv(t, db(t), nil)
+			_, ta := e.createTenant("Iospatch")
+			e.uploadPushCertificate(ta)
+			ctx := context.Background()
+			email := "phone@iospatch.example.com"
+			_, pin := e.deviceUser(ta, email)
+			dev := ios.NewDevice(http.DefaultClient, 4242, ios.DeviceOptions{Model: 1})
+			if err := dev.Enroll(ctx, e.url, email, pin, ""); err != nil {
+				t.Fatal(err)
+			}
+			if err := dev.CheckIn(ctx); err != nil {
+				t.Fatal(err)
+			}
+			id := e.appleDeviceID(ta, dev.State().SerialNumber)
+
+			// A future release, so that the simulator's version is always below it.
+			e.call("POST", "/api/v1/patch/catalog", e.admin(), `{"patches":[{"id":"99999999-0000-4000-8000-000000000001",`+
+				`"name":"iOS 99.1","operatingSystem":"iOS","osVersion":"99.1","publishedDate":"2099-01-01","cveIds":["CVE-2099-0001"]}]}`).must(t, 200, nil)
+			g := bare[cvesToPatchGroupView](t, e.patchCall("POST", patchAPI+"/cves-to-patch-group", ta, "soc", `{"cveIds":["CVE-2099-0001"]}`), 200)
+			deploy := func() (d struct{ Targeted, Queued, UpToDate, Skipped int }) {
+				return bare[struct{ Targeted, Queued, UpToDate, Skipped int }](t,
+					e.patchCall("POST", patchAPI+"/patch-group/"+g.PatchGroupID+"/deploy", ta, "", `{"fq":"platformType=IOS"}`), 200)
+			}
+			if d := deploy(); d.Targeted != 1 || d.Queued != 1 {
+				t.Fatalf("deployment = %+v", d)
+			}
+			if err := dev.CheckIn(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if st := dev.State(); st.OSVersion != "99.1" || st.Executed["ScheduleOSUpdate"] != 1 {
+				t.Fatalf("simulator after the update: OS %s, executed %v", st.OSVersion, st.Executed)
+			}
+			if !slices.ContainsFunc(e.history(ta, id), func(c commandView) bool {
+				return c.Type == mdm.CmdOSUpdate && c.Status == mdm.CmdAcknowledged
+			}) {
+				t.Fatalf("no acknowledged OS_UPDATE in %+v", e.history(ta, id))
+			}
+			e.act(ta, "forceCheckin", id)
+			if err := dev.CheckIn(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if v := e.getDevice(ta, id); v.PlatformVersion != "99.1" {
+				t.Fatalf("platformVersion after the inventory: %q", v.PlatformVersion)
+			}
+			if d := deploy(); d.Queued != 0 || d.UpToDate != 1 {
+				t.Errorf("second deployment = %+v, want the device up to date", d)
+			}
+		})
+	}
 }
