@@ -356,8 +356,7 @@ func testPatchDeploy(t *testing.T, e *apiEnv, ta, tb, reader string) {
 	if r := e.patchCall("POST", path, ta, "", `{"fq":"colour=red"}`); r.Status != 400 || r.field() != "fq" {
 		t.Errorf("deploy with a bad filter: %d %s", r.Status, r.Body)
 	}
-	var d struct{ Targeted, Queued, UpToDate, Skipped int }
-	d = bare[struct{ Targeted, Queued, UpToDate, Skipped int }](t, e.patchCall("POST", path, ta, "", `{"fq":"platformType=ANDROID"}`), 200)
+	d := bare[struct{ Targeted, Queued, UpToDate, Skipped int }](t, e.patchCall("POST", path, ta, "", `{"fq":"platformType=ANDROID"}`), 200)
 	if d.Targeted < 1 || d.Queued != d.Targeted {
 		t.Fatalf("deployment = %+v", d)
 	}
@@ -387,7 +386,6 @@ func testPatchDeploy(t *testing.T, e *apiEnv, ta, tb, reader string) {
 	if r := e.patchCall("GET", patchAPI+"/patch-group-audit?Filter=Android%20March", reader, "", ""); !strings.Contains(r.Body, `"Deployed"`) {
 		t.Errorf("no Deployed row: %s", r.Body)
 	}
-	_ = http.StatusOK
 }
 
 // TestPatchDeployToIOS deploys a patch group to a simulated iPhone: it gets ScheduleOSUpdate at its

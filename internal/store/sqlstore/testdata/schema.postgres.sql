@@ -294,6 +294,7 @@ CREATE TABLE patch_group_audit (
 );
 ALTER TABLE patch_group_audit ADD CONSTRAINT patch_group_audit_pkey PRIMARY KEY (tenant_id, id);
 ALTER TABLE patch_group_audit ADD CONSTRAINT patch_group_audit_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(id) ON DELETE CASCADE;
+CREATE INDEX patch_group_audit_group ON public.patch_group_audit USING btree (tenant_id, group_id, id);
 CREATE UNIQUE INDEX patch_group_audit_pkey ON public.patch_group_audit USING btree (tenant_id, id);
 
 CREATE TABLE patch_groups (

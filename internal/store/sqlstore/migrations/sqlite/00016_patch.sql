@@ -48,3 +48,4 @@ CREATE TABLE patch_group_audit (
     patch_name    TEXT NOT NULL
 );
 CREATE INDEX patch_group_audit_tenant ON patch_group_audit (tenant_id, id);
+CREATE INDEX patch_group_audit_group ON patch_group_audit (tenant_id, group_id, id);
