@@ -117,7 +117,9 @@ func TestRouteRoleMatrix(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"GET /api/v1/apple/pushcertificate", "PUT /api/v1/apple/pushcertificate", "DELETE /api/v1/apple/pushcertificate"} {
+	for _, want := range []string{"GET /api/v1/apple/pushcertificate", "PUT /api/v1/apple/pushcertificate", "DELETE /api/v1/apple/pushcertificate",
+		"POST /api/patch/content/v1/cves-to-patch-group", "PUT /api/patch/content/v1/cves-to-patch-group/{patchGroupId}",
+		"POST /api/patch/content/v1/patch-group/{patchGroupId}/deploy", "POST /api/v1/patch/catalog"} {
 		if !covered[want] {
 			t.Errorf("the matrix does not cover %s", want)
 		}
