@@ -13,6 +13,14 @@
 // the due commands, the registration state and the check-in interval. A device that is woken by a push
 // (data message {"steward":"wake"}) checks in at once.
 //
+// Command types: LOCK (payload message, phoneNumber), UNLOCK, WIPE, RETIRE, FORCE_CHECKIN (report full
+// facts and apps now), MESSAGE (payload message) and OS_UPDATE (payload productVersion: the security
+// patch level, or OS version, the patch group deployment asked for, and patchId: the catalog patch).
+// For OS_UPDATE the agent installs the system update the device offers (Android cannot pin one patch
+// level), answers ACKNOWLEDGED once the install is started (ERROR when no update is available or the
+// install is refused), and reports its new facts at the next check-in. An agent answers ERROR
+// "unsupported" to a type it does not know.
+//
 // Bodies are application/json only (415 otherwise) and at most 1 MiB (413). Fields the server does not
 // know are ignored, so that an agent newer than the server keeps working against it; a field with a
 // bad value gets 400 with fieldErrors naming it by its wire path (facts.deviceModel, results[0].status).
@@ -76,7 +84,7 @@ type RegisterResponse struct {
 // Command is one command for the device to carry out, in order.
 type Command struct {
 	ID      int64             `json:"id"`
-	Type    string            `json:"type"` // LOCK, UNLOCK, WIPE, RETIRE, FORCE_CHECKIN, MESSAGE
+	Type    string            `json:"type"` // LOCK, UNLOCK, WIPE, RETIRE, FORCE_CHECKIN, MESSAGE, OS_UPDATE
 	Payload map[string]string `json:"payload,omitempty"`
 }
 

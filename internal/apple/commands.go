@@ -26,7 +26,18 @@ const (
 	RequestInstallProfile           = "InstallProfile"
 	RequestInstallApplication       = "InstallApplication"
 	RequestRemoveApplication        = "RemoveApplication"
+	RequestScheduleOSUpdate         = "ScheduleOSUpdate"
 )
+
+// InstallASAP is the ScheduleOSUpdate InstallAction that downloads the update if needed and installs
+// it at once (on a supervised device without asking the user).
+const InstallASAP = "InstallASAP"
+
+// OSUpdate is one entry of a ScheduleOSUpdate command's Updates.
+type OSUpdate struct {
+	ProductVersion string `plist:"ProductVersion,omitempty"`
+	InstallAction  string `plist:"InstallAction"`
+}
 
 // ManagedApp is the InstallApplication ManagementFlags value that makes the app a managed one that
 // goes with management: removing the MDM profile (retire, CheckOut) removes the app and its data.
@@ -92,6 +103,8 @@ type request struct {
 	ITunesStoreID   int64  `plist:"iTunesStoreID,omitempty"`
 	ManifestURL     string `plist:"ManifestURL,omitempty"`
 	ManagementFlags int    `plist:"ManagementFlags,omitempty"`
+	// ScheduleOSUpdate: the updates to install.
+	Updates []OSUpdate `plist:"Updates,omitempty"`
 }
 
 // BuildCommand turns a queued command into the plist body sent to the device:
@@ -108,6 +121,8 @@ type request struct {
 //     "manifestUrl" (an https URL), exactly one, with ManagementFlags ManagedApp. The payload's
 //     "identifier" (the app's bundle id) is required too, for the queue and RemoveApplication, but not
 //     sent: Apple's InstallApplication takes one source only (store id, bundle id or manifest URL).
+//   - OS_UPDATE: ScheduleOSUpdate of the payload's "productVersion" (an OS version such as 17.4.1)
+//     with InstallAction InstallASAP.
 //
 // MESSAGE wraps ErrNoAppleCommand; missing options, a missing or malformed payload value or an
 // unknown type are invalid errors.
@@ -151,6 +166,12 @@ func BuildCommand(c mdm.Command, opt CommandOptions) ([]byte, error) {
 		if r, err = installApplication(c.Payload); err != nil {
 			return nil, err
 		}
+	case mdm.CmdOSUpdate:
+		v := c.Payload["productVersion"]
+		if !osVersion(v) {
+			return nil, mdm.Errorf(mdm.Invalid, "the OS update command needs a productVersion such as 17.4.1")
+		}
+		r = request{RequestType: RequestScheduleOSUpdate, Updates: []OSUpdate{{ProductVersion: v, InstallAction: InstallASAP}}}
 	case mdm.CmdMessage:
 		return nil, mdm.Wrap(mdm.Invalid, ErrNoAppleCommand, "Apple devices have no message command")
 	default:
@@ -164,6 +185,20 @@ const (
 	maxIdentifier = 255
 	maxURL        = 2048
 )
+
+// osVersion reports whether v is an Apple OS version: one to three dot-separated numbers.
+func osVersion(v string) bool {
+	parts := strings.Split(v, ".")
+	if len(parts) > 3 {
+		return false
+	}
+	for _, p := range parts {
+		if p == "" || len(p) > 3 || strings.Trim(p, "0123456789") != "" {
+			return false
+		}
+	}
+	return true
+}
 
 // profilePayload decodes an INSTALL_PROFILE payload's profile: standard base64 (line breaks allowed),
 // not empty.

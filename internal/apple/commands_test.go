@@ -53,6 +53,9 @@ func TestBuildCommandGolden(t *testing.T) {
 			request{RequestType: RequestInstallApplication, ManifestURL: "https://apps.example.com/inhouse/manifest.plist?v=2&x=1", ManagementFlags: 1}},
 		{"remove_application", mdm.Command{ID: 23, Type: mdm.CmdRemoveApp, Payload: map[string]string{"identifier": "com.example.notes"}},
 			request{RequestType: RequestRemoveApplication, Identifier: "com.example.notes"}},
+		{"os_update", mdm.Command{ID: 24, Type: mdm.CmdOSUpdate,
+			Payload: map[string]string{"productVersion": "17.4.1", "patchId": "5d0f6a3e-1b8c-4f7e-9a21-0c1b2d3e4f07"}},
+			request{RequestType: RequestScheduleOSUpdate, Updates: []OSUpdate{{ProductVersion: "17.4.1", InstallAction: InstallASAP}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.golden, func(t *testing.T) {
@@ -109,6 +112,9 @@ func TestBuildCommandRefuses(t *testing.T) {
 		{"remove profile without identifier", mdm.Command{ID: 1, Type: mdm.CmdRemoveProfile}, full},
 		{"identifier with a control character", mdm.Command{ID: 1, Type: mdm.CmdRemoveProfile, Payload: map[string]string{"identifier": "a\x01b"}}, full},
 		{"identifier too long", mdm.Command{ID: 1, Type: mdm.CmdRemoveApp, Payload: map[string]string{"identifier": strings.Repeat("a", 256)}}, full},
+		{"os update without version", mdm.Command{ID: 1, Type: mdm.CmdOSUpdate}, full},
+		{"os update with a patch level", mdm.Command{ID: 1, Type: mdm.CmdOSUpdate, Payload: map[string]string{"productVersion": "2024-03-01"}}, full},
+		{"os update with four parts", mdm.Command{ID: 1, Type: mdm.CmdOSUpdate, Payload: map[string]string{"productVersion": "17.4.1.1"}}, full},
 		{"remove app without identifier", mdm.Command{ID: 1, Type: mdm.CmdRemoveApp, Payload: map[string]string{"itunesStoreId": "1"}}, full},
 		{"install app without identifier", mdm.Command{ID: 1, Type: mdm.CmdInstallApp, Payload: map[string]string{"itunesStoreId": "1"}}, full},
 		{"install app without source", mdm.Command{ID: 1, Type: mdm.CmdInstallApp, Payload: map[string]string{"identifier": "a.b"}}, full},

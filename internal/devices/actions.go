@@ -264,3 +264,9 @@ func (s *Service) wake(ctx context.Context, tenantID mdm.TenantID, ids []mdm.Dev
 		s.waker.Wake(ctx, targets)
 	}
 }
+
+// Wake asks those of ids that registered a push token to check in now (after a capability queued
+// commands for them in its own transaction). Failures only delay the devices to their next check-in.
+func (s *Service) Wake(ctx context.Context, tenantID mdm.TenantID, ids []mdm.DeviceID) {
+	s.wake(ctx, tenantID, ids)
+}

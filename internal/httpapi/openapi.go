@@ -148,6 +148,9 @@ var errorSchema = map[string]any{"type": "object", "properties": map[string]any{
 }}
 
 func responses(rt Route) map[string]any {
+	if strings.HasPrefix(rt.Path, patchBase+"/") {
+		return patchResponses(rt)
+	}
 	if !strings.HasPrefix(rt.Path, "/api/v1/") && !strings.HasPrefix(rt.Path, "/api/agent/") {
 		return map[string]any{"200": map[string]any{"description": "OK"}}
 	}
@@ -194,6 +197,36 @@ func responses(rt Route) map[string]any {
 	}
 	if rt.Method == "POST" || rt.Method == "PUT" {
 		out["409"] = errResp("Conflicts with existing data")
+	}
+	return out
+}
+
+// patchResponses documents a Patch Management route: the bare Neurons answer, Steward's error envelope.
+func patchResponses(rt Route) map[string]any {
+	result := schemaOf(reflect.TypeOf(rt.Result))
+	if rt.List {
+		result = map[string]any{"type": "object", "properties": map[string]any{
+			"pageCount":    map[string]any{"type": "integer"},
+			"currentPage":  map[string]any{"type": "integer"},
+			"totalRecords": map[string]any{"type": "integer"},
+			"data":         map[string]any{"type": "array", "items": result},
+		}}
+	}
+	errResp := func(d string) map[string]any {
+		return map[string]any{"description": d, "content": map[string]any{"application/json": map[string]any{"schema": errorSchema}}}
+	}
+	out := map[string]any{
+		"200": map[string]any{"description": "OK", "content": map[string]any{"application/json": map[string]any{"schema": result}}},
+		"400": errResp("Bad input (PageSize above 150, a missing X-On-Behalf-Of, a malformed GUID): fieldErrors name each field"),
+		"401": errResp("No or wrong credentials"),
+		"403": errResp("The caller's roles or token scopes do not allow this"),
+	}
+	if strings.Contains(rt.Path, "{") {
+		out["404"] = errResp("No such patch group in the tenant")
+	}
+	if rt.Method == "POST" || rt.Method == "PUT" {
+		out["409"] = errResp("Conflicts with existing data (a patch group name taken, a concurrent edit)")
+		out["413"] = errResp("The body is larger than 1 MiB")
 	}
 	return out
 }

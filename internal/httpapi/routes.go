@@ -15,6 +15,7 @@ import (
 	"steward/internal/httpx"
 	"steward/internal/mail"
 	"steward/internal/mdm"
+	"steward/internal/patch"
 	"steward/internal/tenants"
 )
 
@@ -29,6 +30,7 @@ type API struct {
 	agent    *android.Handler
 	apple    *applemdm.Service
 	appReg   *appreg.Service
+	patch    *patch.Service
 	mux      *http.ServeMux
 	routes   []Route
 
@@ -54,6 +56,8 @@ type Deps struct {
 	Apple *applemdm.Service
 	// AppRegistrations serves /api/v1/appregistrations (nil: not served).
 	AppRegistrations *appreg.Service
+	// Patch serves the Patch Management API under /api/patch/content/v1 (nil: not served).
+	Patch *patch.Service
 }
 
 // Route is one API operation: how it is served and how it is documented.
@@ -135,6 +139,10 @@ func New(d Deps) *API {
 	if d.AppRegistrations != nil {
 		a.appReg = d.AppRegistrations
 		a.appRegRoutes()
+	}
+	if d.Patch != nil {
+		a.patch = d.Patch
+		a.patchRoutes()
 	}
 	a.docRoutes()
 	a.mux.Handle("/api/", a.adapt(func(w http.ResponseWriter, r *http.Request) error {

@@ -193,6 +193,11 @@ const (
 	CmdRemoveProfile  = "REMOVE_PROFILE"      // payload: identifier (the profile's PayloadIdentifier)
 	CmdInstallApp     = "INSTALL_APPLICATION" // payload: identifier, and itunesStoreId or manifestUrl
 	CmdRemoveApp      = "REMOVE_APPLICATION"  // payload: identifier
+
+	// CmdOSUpdate installs an OS update (queued by a patch group deployment). Payload: productVersion
+	// (the iOS version, or the Android security patch level, the update brings) and patchId (the
+	// catalog patch). Apple: ScheduleOSUpdate InstallASAP; Android agent: install the pending system update.
+	CmdOSUpdate = "OS_UPDATE"
 )
 
 // Command states. A command is PENDING until a device fetches it (SENT), then ACKNOWLEDGED or ERROR

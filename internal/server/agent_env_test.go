@@ -101,6 +101,7 @@ type deviceView struct {
 	DeviceModel       string         `json:"deviceModel"`
 	SerialNumber      string         `json:"serialNumber"`
 	PlatformType      string         `json:"platformType"`
+	PlatformVersion   string         `json:"platformVersion"`
 	DeviceKind        string         `json:"deviceKind"`
 	RegistrationState string         `json:"registrationState"`
 	LastCheckin       *int64         `json:"lastCheckin"`

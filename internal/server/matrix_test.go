@@ -69,7 +69,8 @@ func TestRouteRoleMatrix(t *testing.T) {
 	for _, rt := range e.srv.api.Routes() {
 		covered[rt.Method+" "+rt.Path] = true
 		path := strings.ReplaceAll(rt.Path, "{id}", tenant.ID)
-		path = strings.ReplaceAll(path, "{name}", "invitation_pin") // email templates: a real one
+		path = strings.ReplaceAll(path, "{name}", "invitation_pin")  // email templates: a real one
+		path = strings.ReplaceAll(path, "{patchGroupId}", tenant.ID) // a GUID that names no patch group
 		body := ""
 		if rt.Method == "POST" || rt.Method == "PUT" {
 			body = "{}" // allowed callers get a 400 and nothing changes
@@ -118,7 +119,10 @@ func TestRouteRoleMatrix(t *testing.T) {
 	}
 	for _, want := range []string{"GET /api/v1/apple/pushcertificate", "PUT /api/v1/apple/pushcertificate", "DELETE /api/v1/apple/pushcertificate",
 		"GET /api/v1/appregistrations", "GET /api/v1/appregistrations/types", "POST /api/v1/appregistrations",
-		"DELETE /api/v1/appregistrations/{id}", "PUT /api/v1/appregistrations/{id}", "PATCH /api/v1/appregistrations/{id}"} {
+		"DELETE /api/v1/appregistrations/{id}", "PUT /api/v1/appregistrations/{id}", "PATCH /api/v1/appregistrations/{id}",
+
+		"POST /api/patch/content/v1/cves-to-patch-group", "PUT /api/patch/content/v1/cves-to-patch-group/{patchGroupId}",
+		"POST /api/patch/content/v1/patch-group/{patchGroupId}/deploy", "POST /api/v1/patch/catalog"} {
 		if !covered[want] {
 			t.Errorf("the matrix does not cover %s", want)
 		}

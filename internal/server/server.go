@@ -26,6 +26,7 @@ import (
 	"steward/internal/httpx"
 	"steward/internal/mail"
 	"steward/internal/mdm"
+	"steward/internal/patch"
 	"steward/internal/secret"
 	"steward/internal/store/sqlstore"
 	"steward/internal/tenants"
@@ -46,6 +47,7 @@ type Server struct {
 	apns     *apns.Pusher    // wakes iOS devices
 	apple    *applemdm.Service
 	appReg   *appreg.Service
+	patch    *patch.Service
 	api      *httpapi.API
 	worker   *mail.Worker
 	handler  http.Handler
@@ -88,12 +90,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s.appReg = appreg.New(store, keys, log, cfg.BaseURL, time.Now)
+	s.patch = patch.New(store, log, patch.WithWake(s.devices.Wake))
 	auditSvc := audit.New(store)
 	outbox := mail.NewOutbox(store, mailer)
 	emailTemplates := mail.NewEditor(store, time.Now)
 	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Accounts: s.accounts,
 		EmailTemplates: emailTemplates, Devices: s.devices, Agent: android.NewHandler(s.devices, log),
-		DeviceSpace: s.deviceSpace, Apple: s.apple, AppRegistrations: s.appReg})
+		DeviceSpace: s.deviceSpace, Apple: s.apple, AppRegistrations: s.appReg, Patch: s.patch})
 	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Devices: s.devices,
 		EmailTemplates: emailTemplates, Apple: s.apple, AppRegistrations: s.appReg, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
 	s.handler = s.routes(console)
@@ -247,6 +250,11 @@ func (s *Server) Bootstrap(ctx context.Context) ([]string, error) {
 		if created {
 			notes = append(notes, "created System Admin \"admin\" from STEWARD_ADMIN_PASSWORD")
 		}
+	}
+	if n, err := s.patch.EnsureCatalog(ctx); err != nil {
+		return nil, fmt.Errorf("patch catalog: %w", err)
+	} else if n > 0 {
+		notes = append(notes, fmt.Sprintf("loaded the sample patch catalog (%d patches)", n))
 	}
 	if s.cfg.Demo {
 		demo, err := s.demo(ctx)

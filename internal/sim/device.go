@@ -249,6 +249,11 @@ func (d *Device) execute(cmds []android.Command) {
 			d.passcodeCleared = true
 		case "FORCE_CHECKIN":
 			d.fullNext = true
+		case "OS_UPDATE":
+			// The device installs the system update it is offered (the next Android release here) and
+			// reports its new version at the next check-in.
+			d.updateOS()
+			d.fullNext = true
 		case "MESSAGE":
 			d.messages = append(d.messages, c.Payload["message"])
 		case "WIPE":

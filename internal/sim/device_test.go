@@ -260,3 +260,31 @@ func TestNonCompliantDevices(t *testing.T) {
 		}
 	}
 }
+
+func TestOSUpdateIsInstalledAndReported(t *testing.T) {
+	a, url := newAgent(t)
+	d := registered(t, url, DeviceOptions{})
+	before := d.State().Facts.OSVersion
+	a.enqueue(d.State().DeviceID, android.Command{ID: 7, Type: "OS_UPDATE",
+		Payload: map[string]string{"productVersion": "2024-03-01", "patchId": "7a4c2e10-6d3b-4c8a-b5e2-9f0a1b2c3d03"}})
+	if err := d.CheckIn(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := a.takeCheckins()
+	if len(got) != 2 {
+		t.Fatalf("%d check-ins, want 2", len(got))
+	}
+	if diff := cmp.Diff([]android.CommandResult{{ID: 7, Status: "ACKNOWLEDGED"}}, got[1].Results); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+	if got[1].Facts == nil {
+		t.Fatal("after OS_UPDATE the next check-in should report the facts")
+	}
+	after := got[1].Facts.OSVersion
+	if before != "15" && after == before || before == "15" && after != "15" {
+		t.Errorf("OS version %s → %s: want the next release (the newest stays)", before, after)
+	}
+	if d.State().Executed["OS_UPDATE"] != 1 {
+		t.Errorf("executed: %v", d.State().Executed)
+	}
+}

@@ -366,6 +366,20 @@ func (d *Device) execute(body []byte) map[string]any {
 		if id, _ := c.Command["Identifier"].(string); id == d.profileID || id == enroll.ProfileIdentifier {
 			d.unenrolled = true
 		}
+	case apple.RequestScheduleOSUpdate:
+		// The update installs at once (InstallASAP); the next DeviceInformation reports the new version.
+		var results []map[string]any
+		updates, _ := c.Command["Updates"].([]any)
+		for _, u := range updates {
+			m, _ := u.(map[string]any)
+			v, _ := m["ProductVersion"].(string)
+			action, _ := m["InstallAction"].(string)
+			if v != "" {
+				d.facts.OSVersion = v
+			}
+			results = append(results, map[string]any{"ProductKey": "iOSUpdate" + v, "InstallAction": action, "Status": "Installing"})
+		}
+		r["UpdateResults"] = results
 	case "InstallProfile", "InstallApplication", "RemoveApplication":
 	default:
 		r["Status"] = apple.StatusError

@@ -308,6 +308,22 @@ func TestConnectCarriesOutCommands(t *testing.T) {
 	}
 }
 
+func TestScheduleOSUpdateInstallsTheVersion(t *testing.T) {
+	m := newMDMServer(t)
+	d, _ := enrolled(t, m, 1)
+	m.enqueue("9", map[string]any{"RequestType": "ScheduleOSUpdate",
+		"Updates": []map[string]any{{"ProductVersion": "99.1.2", "InstallAction": "InstallASAP"}}})
+	if err := d.CheckIn(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.reports) != 2 || m.reports[1].Status != "Acknowledged" || m.reports[1].CommandUUID != "9" {
+		t.Fatalf("reports: %+v", m.reports)
+	}
+	if st := d.State(); st.OSVersion != "99.1.2" || st.Executed["ScheduleOSUpdate"] != 1 {
+		t.Errorf("after ScheduleOSUpdate: OS %s, executed %v", st.OSVersion, st.Executed)
+	}
+}
+
 func TestEraseAndRemoveProfileStopTheDevice(t *testing.T) {
 	for _, tc := range []struct {
 		command  map[string]any

@@ -106,6 +106,11 @@ CREATE TABLE audit_log (
 
 CREATE INDEX audit_log_tenant ON audit_log (tenant_id, id);
 
+CREATE TABLE cves (
+    id          TEXT PRIMARY KEY,
+    description TEXT NOT NULL
+);
+
 CREATE TABLE device_apps (
     tenant_id TEXT NOT NULL,
     device_id INTEGER NOT NULL,
@@ -249,6 +254,57 @@ CREATE INDEX one_time_tokens_account ON one_time_tokens (tenant_id, account_id, 
 
 CREATE UNIQUE INDEX one_time_tokens_one_reset ON one_time_tokens (tenant_id, account_id)
     WHERE purpose = 'pwreset' AND used_at IS NULL;
+
+CREATE TABLE patch_cves (
+    cve_id   TEXT NOT NULL REFERENCES cves(id),
+    patch_id TEXT NOT NULL REFERENCES patches(id) ON DELETE CASCADE,
+    PRIMARY KEY (cve_id, patch_id)
+);
+
+CREATE INDEX patch_cves_patch ON patch_cves (patch_id);
+
+CREATE TABLE patch_group_audit (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id     TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    at            INTEGER NOT NULL,
+    edited_by     TEXT NOT NULL,
+    action        TEXT NOT NULL,
+    group_id      TEXT NOT NULL,
+    group_name    TEXT NOT NULL,
+    group_version INTEGER NOT NULL,
+    patch_id      TEXT NOT NULL,
+    patch_name    TEXT NOT NULL
+);
+
+CREATE INDEX patch_group_audit_group ON patch_group_audit (tenant_id, group_id, id);
+
+CREATE INDEX patch_group_audit_tenant ON patch_group_audit (tenant_id, id);
+
+CREATE TABLE patch_groups (
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    id          TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    name_key    TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    modified_at INTEGER NOT NULL,
+    patch_ids   TEXT NOT NULL,
+    cve_ids     TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+
+CREATE UNIQUE INDEX patch_groups_name ON patch_groups (tenant_id, name_key);
+
+CREATE TABLE patches (
+    id               TEXT PRIMARY KEY,
+    name             TEXT NOT NULL,
+    operating_system TEXT NOT NULL,
+    os_version       TEXT NOT NULL,
+    published_at     INTEGER NOT NULL,
+    kb_number        TEXT NOT NULL,
+    description      TEXT NOT NULL,
+    cve_ids          TEXT NOT NULL
+);
 
 CREATE TABLE registration_settings (
     tenant_id         TEXT PRIMARY KEY REFERENCES tenants(id),
