@@ -166,6 +166,23 @@ func (s *Service) ListAccounts(ctx context.Context, opts mdm.ListOptions) (mdm.P
 	return s.store.Accounts().List(ctx, tenantID, opts)
 }
 
+// People lists the caller's tenant's users for Data Services (DataRead, which an App Registration token
+// with the dataservices.read scope holds without UserRead). API users are service credentials, not
+// people, and are left out.
+func (s *Service) People(ctx context.Context, opts mdm.ListOptions) (mdm.Page[mdm.Account], error) {
+	tenantID, err := authz.RequireTenant(mdm.PrincipalFrom(ctx), authz.DataRead)
+	if err != nil {
+		return mdm.Page[mdm.Account]{}, err
+	}
+	people := mdm.Compare{Field: "apiUser", Op: mdm.Eq, Value: false}
+	if opts.Filter == nil {
+		opts.Filter = people
+	} else {
+		opts.Filter = mdm.And{people, opts.Filter}
+	}
+	return s.store.Accounts().List(ctx, tenantID, opts)
+}
+
 // GetAccount returns one account of the caller's tenant.
 func (s *Service) GetAccount(ctx context.Context, id mdm.AccountID) (*mdm.Account, error) {
 	tenantID, err := authz.RequireTenant(mdm.PrincipalFrom(ctx), authz.UserRead)
