@@ -57,7 +57,7 @@ const (
 type token struct {
 	kind tokKind
 	text string
-	pos  int // 1-based character position
+	off  int // byte offset in the filter (errors turn it into a character position)
 }
 
 func (t token) String() string {
@@ -78,7 +78,8 @@ type parser struct {
 }
 
 func (p *parser) errorf(format string, args ...any) error {
-	return fmt.Errorf("at %d: %s", p.tok.pos, fmt.Sprintf(format, args...))
+	pos := utf8.RuneCountInString(p.src[:p.tok.off]) + 1
+	return fmt.Errorf("at %d: %s", pos, fmt.Sprintf(format, args...))
 }
 
 func isIdentStart(c byte) bool { return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
@@ -93,7 +94,7 @@ func (p *parser) next() {
 		p.off++
 	}
 	start := p.off
-	pos := utf8.RuneCountInString(p.src[:start]) + 1
+	pos := start
 	if p.off >= len(p.src) {
 		p.tok = token{tEOF, "", pos}
 		return

@@ -141,12 +141,12 @@ func TestDataServices(t *testing.T) {
 			}
 			var dev struct {
 				DiscoveryId, DisplayName, DeviceName, DeviceType, Platform, RegistrationState string
-				OS                                                                           struct{ Name, Version, Build string }
-				System                                                                       struct{ Manufacturer, Model, SerialNumber string }
-				Network                                                                      struct{ WiFiMacAddress, IMEI string }
-				Owner                                                                        struct{ Email, Name, UserName string }
-				LastSeen                                                                     *string
-				Compliant, Quarantined                                                       bool
+				OS                                                                            struct{ Name, Version, Build string }
+				System                                                                        struct{ Manufacturer, Model, SerialNumber string }
+				Network                                                                       struct{ WiFiMacAddress, IMEI string }
+				Owner                                                                         struct{ Email, Name, UserName string }
+				LastSeen                                                                      *string
+				Compliant, Quarantined                                                        bool
 			}
 			raw, _ := json.Marshal(p.Value[0])
 			if err := json.Unmarshal(raw, &dev); err != nil {
