@@ -166,13 +166,19 @@ func (s *Service) ListAccounts(ctx context.Context, opts mdm.ListOptions) (mdm.P
 	return s.store.Accounts().List(ctx, tenantID, opts)
 }
 
+// Person is a user as Data Services shows it: the account and how many devices it has that hold a seat.
+type Person struct {
+	mdm.Account
+	DeviceCount int
+}
+
 // People lists the caller's tenant's users for Data Services (DataRead, which an App Registration token
-// with the dataservices.read scope holds without UserRead). API users are service credentials, not
-// people, and are left out.
-func (s *Service) People(ctx context.Context, opts mdm.ListOptions) (mdm.Page[mdm.Account], error) {
+// with the dataservices.read scope holds without UserRead), with their device counts in one more query
+// per page. API users are service credentials, not people, and are left out.
+func (s *Service) People(ctx context.Context, opts mdm.ListOptions) (mdm.Page[Person], error) {
 	tenantID, err := authz.RequireTenant(mdm.PrincipalFrom(ctx), authz.DataRead)
 	if err != nil {
-		return mdm.Page[mdm.Account]{}, err
+		return mdm.Page[Person]{}, err
 	}
 	people := mdm.Compare{Field: "apiUser", Op: mdm.Eq, Value: false}
 	if opts.Filter == nil {
@@ -180,7 +186,23 @@ func (s *Service) People(ctx context.Context, opts mdm.ListOptions) (mdm.Page[md
 	} else {
 		opts.Filter = mdm.And{people, opts.Filter}
 	}
-	return s.store.Accounts().List(ctx, tenantID, opts)
+	page, err := s.store.Accounts().List(ctx, tenantID, opts)
+	if err != nil {
+		return mdm.Page[Person]{}, err
+	}
+	ids := make([]mdm.AccountID, 0, len(page.Items))
+	for _, a := range page.Items {
+		ids = append(ids, a.ID)
+	}
+	counts, err := s.store.Devices().CountByAccounts(ctx, tenantID, ids)
+	if err != nil {
+		return mdm.Page[Person]{}, err
+	}
+	out := mdm.Page[Person]{Items: make([]Person, 0, len(page.Items)), TotalCount: page.TotalCount, Start: page.Start, Rows: page.Rows}
+	for _, a := range page.Items {
+		out.Items = append(out.Items, Person{Account: a, DeviceCount: counts[a.ID]})
+	}
+	return out, nil
 }
 
 // GetAccount returns one account of the caller's tenant.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"steward/internal/accounts"
 	"steward/internal/authz"
 	"steward/internal/httpx"
 	"steward/internal/mdm"
@@ -197,7 +198,7 @@ func deviceRecord(d mdm.Device) record {
 
 // personRecord is a user account in the Data Services shape: names and addresses only, never the
 // password hash or roles.
-func personRecord(p mdm.Account) record {
+func personRecord(p accounts.Person) record {
 	emails := []record{}
 	if p.Email != "" {
 		emails = append(emails, record{{"Email", p.Email}})
@@ -209,6 +210,7 @@ func personRecord(p mdm.Account) record {
 		{"LastName", p.LastName},
 		{"UserName", p.Username},
 		{"Emails", emails},
+		{"DeviceCount", p.DeviceCount},
 		{"CreatedAt", rfc3339(p.CreatedAt)},
 	}
 }
@@ -290,6 +292,7 @@ const peopleMetadata = `<?xml version="1.0" encoding="utf-8"?>
         <Property Name="LastName" Type="Edm.String"/>
         <Property Name="UserName" Type="Edm.String"/>
         <Property Name="Emails" Type="Collection(Steward.DataServices.Email)"/>
+        <Property Name="DeviceCount" Type="Edm.Int32" Nullable="false"/>
         <Property Name="CreatedAt" Type="Edm.DateTimeOffset"/>
       </EntityType>
       <EntityContainer Name="DataServices">

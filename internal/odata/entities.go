@@ -36,10 +36,11 @@ var Devices = &Entity{
 	},
 }
 
-// People is the tenant's users: the property paths map to mdm.AccountFields (FullName is derived).
+// People is the tenant's users: the property paths map to mdm.AccountFields (FullName and DeviceCount
+// are derived).
 var People = &Entity{
 	Name:   "people",
-	Select: []string{"DiscoveryId", "FullName", "FirstName", "LastName", "UserName", "Emails", "CreatedAt"},
+	Select: []string{"DiscoveryId", "FullName", "FirstName", "LastName", "UserName", "Emails", "DeviceCount", "CreatedAt"},
 	Paths: map[string]Property{
 		"DiscoveryId":  {"id", mdm.IntField},
 		"FirstName":    {"firstName", mdm.StringField},

@@ -269,6 +269,10 @@ func TestDataServices(t *testing.T) {
 					t.Errorf("people $filter %s: %d %s, want %d", c.filter, r.Status, r.Body, c.want)
 				}
 			}
+			p, _ = e.odata(ta, q(dsPath+"/people", "$filter", "UserName eq 'user3@dsa.example.com'", "$select", "DeviceCount,UserName"))
+			if len(p.Value) != 1 || string(p.Value[0]["DeviceCount"]) != "1" {
+				t.Errorf("user3's device count: %+v", p.Value)
+			}
 			p, _ = e.odata(ta, q(dsPath+"/people", "$select", "FullName", "$top", "1"))
 			if len(p.Value) != 1 || len(p.Value[0]) != 1 || p.NextLink == "" {
 				t.Errorf("people $select: %+v", p)
