@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"steward/internal/authz"
+	"steward/internal/httpx"
 	"steward/internal/mdm"
 	"steward/internal/secret"
 )
@@ -360,4 +362,63 @@ func (e *apiEnv) roleUser(tenantID mdm.TenantID, email, role string) string {
 		e.t.Fatal(err)
 	}
 	return email + ":" + pw
+}
+
+// TestDataServicesBearer: an App Registration's token reaches Data Services through the HTTP stack with
+// the dataservices.read scope only. The token server lives elsewhere, so the test resolves its own
+// opaque tokens into the ClientPrincipal the authenticator would produce.
+func TestDataServicesBearer(t *testing.T) {
+	e := newAPIEnv(t, "", nil)
+	tenant, ta := e.createTenant("DsBearer")
+	e.enrolled(ta, "owner@dsbearer.example.com", "DSBR-1")
+	other, tb := e.createTenant("DsOther")
+	e.enrolled(tb, "owner@dsother.example.com", "DSOT-1")
+	tokens := map[string]*mdm.Principal{
+		"ds":    {Kind: mdm.ClientPrincipal, TenantID: mdm.TenantID(tenant.ID), ClientID: "cmdb", Scopes: []string{authz.ScopeDataServicesRead}},
+		"other": {Kind: mdm.ClientPrincipal, TenantID: mdm.TenantID(other.ID), ClientID: "cmdb2", Scopes: []string{authz.ScopeDataServicesRead}},
+		"patch": {Kind: mdm.ClientPrincipal, TenantID: mdm.TenantID(tenant.ID), ClientID: "patcher", Scopes: []string{authz.ScopePatchGroupReader}},
+		"read":  {Kind: mdm.ClientPrincipal, TenantID: mdm.TenantID(tenant.ID), ClientID: "reader", Scopes: []string{authz.ScopeRead}},
+	}
+	auth := authenticator{Service: e.srv.accounts, bearer: func(_ context.Context, token string) (*mdm.Principal, error) {
+		if p, ok := tokens[token]; ok {
+			return p, nil
+		}
+		return nil, mdm.Errorf(mdm.Unauthenticated, "unknown token")
+	}}
+	srv := httptest.NewServer(httpx.Authenticate(auth, e.srv.writeError, e.srv.api))
+	t.Cleanup(srv.Close)
+	get := func(token, path string) (int, odataResponse) {
+		req := newRequest(t, "GET", srv.URL+path, "")
+		req.Header.Set("Authorization", "Bearer "+token)
+		r := e.send(req)
+		var p odataResponse
+		if r.Status == 200 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+			json.Unmarshal([]byte(r.Body), &p)
+		}
+		return r.Status, p
+	}
+	for _, c := range []struct {
+		token, path string
+		status      int
+		count       int
+	}{
+		{"ds", dsPath + "/devices", 200, 1},
+		{"ds", dsPath + "/people", 200, 2}, // the admin and the device owner
+		{"ds", dsPath + "/devicesMetadata", 200, -1},
+		{"other", dsPath + "/devices", 200, 1},
+		{"patch", dsPath + "/devices", 403, -1},
+		{"patch", dsPath + "/people", 403, -1},
+		{"read", dsPath + "/devices", 403, -1},
+		{"ds", "/api/v1/device", 403, -1}, // Data Services only: not the MDM device list
+		{"nope", dsPath + "/devices", 401, -1},
+	} {
+		status, p := get(c.token, c.path)
+		if status != c.status || c.count >= 0 && (p.Count == nil || *p.Count != c.count) {
+			t.Errorf("%s %s: %d %v, want %d with %d rows", c.token, c.path, status, p.Count, c.status, c.count)
+		}
+	}
+	_, p := get("other", dsPath+"/devices")
+	if len(p.Value) != 1 || !strings.Contains(string(p.Value[0]["Owner"]), "dsother.example.com") {
+		t.Errorf("tenant B's token sees %+v", p.Value)
+	}
 }
