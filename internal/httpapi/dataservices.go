@@ -84,7 +84,9 @@ func dataHandler[T any](a *API, e *odata.Entity, list func(context.Context, mdm.
 		}
 		w.Header().Set("Content-Type", "application/json; odata.metadata=minimal")
 		w.Header().Set("Cache-Control", "no-store")
-		return json.NewEncoder(w).Encode(out)
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false) // the next link's '&' stays readable
+		return enc.Encode(out)
 	}
 }
 
