@@ -213,6 +213,7 @@ func personRecord(p accounts.Person) record {
 		{"UserName", p.Username},
 		{"Emails", emails},
 		{"DeviceCount", p.DeviceCount},
+		{"Groups", p.Groups},
 		{"CreatedAt", rfc3339(p.CreatedAt)},
 	}
 }
@@ -295,6 +296,7 @@ const peopleMetadata = `<?xml version="1.0" encoding="utf-8"?>
         <Property Name="UserName" Type="Edm.String"/>
         <Property Name="Emails" Type="Collection(Steward.DataServices.Email)"/>
         <Property Name="DeviceCount" Type="Edm.Int32" Nullable="false"/>
+        <Property Name="Groups" Type="Collection(Edm.String)"/>
         <Property Name="CreatedAt" Type="Edm.DateTimeOffset"/>
       </EntityType>
       <EntityContainer Name="DataServices">

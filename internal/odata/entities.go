@@ -36,11 +36,11 @@ var Devices = &Entity{
 	},
 }
 
-// People is the tenant's users: the property paths map to mdm.AccountFields (FullName and DeviceCount
-// are derived).
+// People is the tenant's users: the property paths map to mdm.AccountFields (FullName, DeviceCount and
+// Groups are derived).
 var People = &Entity{
 	Name:   "people",
-	Select: []string{"DiscoveryId", "FullName", "FirstName", "LastName", "UserName", "Emails", "DeviceCount", "CreatedAt"},
+	Select: []string{"DiscoveryId", "FullName", "FirstName", "LastName", "UserName", "Emails", "DeviceCount", "Groups", "CreatedAt"},
 	Paths: map[string]Property{
 		"DiscoveryId":  {"id", mdm.IntField},
 		"FirstName":    {"firstName", mdm.StringField},

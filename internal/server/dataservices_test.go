@@ -271,10 +271,24 @@ func TestDataServices(t *testing.T) {
 					t.Errorf("people $filter %s: %d %s, want %d", c.filter, r.Status, r.Body, c.want)
 				}
 			}
-			p, _ = e.odata(ta, q(dsPath+"/people", "$filter", "UserName eq 'user3@dsa.example.com'", "$select", "DeviceCount,UserName"))
+			p, _ = e.odata(ta, q(dsPath+"/people", "$filter", "UserName eq 'user3@dsa.example.com'", "$select", "DeviceCount,UserName,DiscoveryId"))
 			if len(p.Value) != 1 || string(p.Value[0]["DeviceCount"]) != "1" {
 				t.Errorf("user3's device count: %+v", p.Value)
 			}
+			// Groups: All Users, the static groups a person is in, the dynamic groups whose rule matches.
+			var group struct {
+				ID int64 `json:"id"`
+			}
+			e.call("POST", "/api/v1/usergroups", ta, `{"name":"Helpdesk","kind":"STATIC"}`).must(t, 200, &group)
+			user3 := str(t, p.Value[0]["DiscoveryId"])
+			e.call("PUT", fmt.Sprintf("/api/v1/usergroups/%d/members", group.ID), ta, `{"accountIds":[`+user3+`]}`).must(t, 200, nil)
+			e.call("POST", "/api/v1/usergroups", ta, `{"name":"Tees","kind":"DYNAMIC","rule":"firstName=Ta"}`).must(t, 200, nil)
+			p, _ = e.odata(ta, q(dsPath+"/people", "$filter", "UserName eq 'user3@dsa.example.com' or FirstName eq 'Ta'",
+				"$select", "UserName,Groups", "$orderby", "UserName"))
+			if len(p.Value) != 2 || string(p.Value[0]["Groups"]) != `["All Users","Tees"]` || string(p.Value[1]["Groups"]) != `["All Users","Helpdesk"]` {
+				t.Errorf("groups: %+v", p.Value)
+			}
+
 			p, _ = e.odata(ta, q(dsPath+"/people", "$select", "FullName", "$top", "1"))
 			if len(p.Value) != 1 || len(p.Value[0]) != 1 || p.NextLink == "" {
 				t.Errorf("people $select: %+v", p)
