@@ -101,7 +101,9 @@ func Parse(values url.Values, e *Entity) (Query, error) {
 	if s, ok := one(values, "$count"); ok {
 		b, err := strconv.ParseBool(strings.TrimSpace(s))
 		v.Check(err == nil, "$count", "Type", "$count: must be true or false")
-		q.Count = b || err != nil
+		if err == nil {
+			q.Count = b
+		}
 	}
 	if s, ok := one(values, "$select"); ok {
 		sel, err := parseSelect(s, e)
