@@ -233,6 +233,12 @@ func TestDataServices(t *testing.T) {
 				}
 			}
 
+			// $count=false leaves the count out; the next link still comes.
+			p, _ = e.odata(ta, q(dsPath+"/devices", "$count", "false", "$top", "5"))
+			if p.Count != nil || len(p.Value) != 5 || !strings.Contains(p.NextLink, "$count=false") {
+				t.Errorf("$count=false: count %v, %d rows, next %q", p.Count, len(p.Value), p.NextLink)
+			}
+
 			// Past the end: an empty page, no next link.
 			p, _ = e.odata(ta, q(dsPath+"/devices", "$skip", "50"))
 			if len(p.Value) != 0 || p.NextLink != "" || *p.Count != 7 {
