@@ -10,6 +10,7 @@ import (
 
 	"steward/internal/audit"
 	"steward/internal/authz"
+	"steward/internal/fq"
 	"steward/internal/mdm"
 	"steward/internal/secret"
 )
@@ -164,6 +165,72 @@ func (s *Service) ListAccounts(ctx context.Context, opts mdm.ListOptions) (mdm.P
 		return mdm.Page[mdm.Account]{}, err
 	}
 	return s.store.Accounts().List(ctx, tenantID, opts)
+}
+
+// Person is a user as Data Services shows it: the account, how many devices it has that hold a seat,
+// and the names of the groups it belongs to (All Users, its static groups, the dynamic groups whose rule
+// it matches).
+type Person struct {
+	mdm.Account
+	DeviceCount int
+	Groups      []string
+}
+
+// People lists the caller's tenant's users for Data Services (DataRead, which an App Registration token
+// with the dataservices.read scope holds without UserRead), with their device counts in one more query
+// per page. API users are service credentials, not people, and are left out.
+func (s *Service) People(ctx context.Context, opts mdm.ListOptions) (mdm.Page[Person], error) {
+	tenantID, err := authz.RequireTenant(mdm.PrincipalFrom(ctx), authz.DataRead)
+	if err != nil {
+		return mdm.Page[Person]{}, err
+	}
+	people := mdm.Compare{Field: "apiUser", Op: mdm.Eq, Value: false}
+	if opts.Filter == nil {
+		opts.Filter = people
+	} else {
+		opts.Filter = mdm.And{people, opts.Filter}
+	}
+	page, err := s.store.Accounts().List(ctx, tenantID, opts)
+	if err != nil {
+		return mdm.Page[Person]{}, err
+	}
+	ids := make([]mdm.AccountID, 0, len(page.Items))
+	for _, a := range page.Items {
+		ids = append(ids, a.ID)
+	}
+	counts, err := s.store.Devices().CountByAccounts(ctx, tenantID, ids)
+	if err != nil {
+		return mdm.Page[Person]{}, err
+	}
+	groups, err := s.store.Groups().GroupsForAccounts(ctx, tenantID, ids)
+	if err != nil {
+		return mdm.Page[Person]{}, err
+	}
+	type rule struct {
+		f  mdm.Filter
+		ok bool // false: the rule no longer parses, and matches nobody
+	}
+	rules := map[mdm.GroupID]rule{} // each dynamic rule parsed once per page, matched as belongsTo does
+	out := mdm.Page[Person]{Items: make([]Person, 0, len(page.Items)), TotalCount: page.TotalCount, Start: page.Start, Rows: page.Rows}
+	for _, a := range page.Items {
+		p := Person{Account: a, DeviceCount: counts[a.ID], Groups: []string{}}
+		for _, g := range groups[a.ID] {
+			if g.Kind == mdm.DynamicGroup {
+				r, seen := rules[g.ID]
+				if !seen {
+					f, err := fq.Parse(g.Rule, mdm.AccountFields)
+					r = rule{f, err == nil}
+					rules[g.ID] = r
+				}
+				if !r.ok || !fq.Match(r.f, accountValue(&a)) {
+					continue
+				}
+			}
+			p.Groups = append(p.Groups, g.Name)
+		}
+		out.Items = append(out.Items, p)
+	}
+	return out, nil
 }
 
 // GetAccount returns one account of the caller's tenant.

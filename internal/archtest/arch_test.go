@@ -15,6 +15,7 @@ var rules = map[string][]string{
 	"internal/mdm":            {},
 	"internal/authz":          {"internal/mdm"},
 	"internal/fq":             {"internal/mdm"},
+	"internal/odata":          {"internal/mdm"},
 	"internal/form":           {"internal/mdm"},
 	"internal/secret":         {},
 	"internal/audit":          {"internal/mdm", "internal/authz"},
@@ -35,7 +36,7 @@ var rules = map[string][]string{
 	"internal/sim/ios":        {"internal/apple", "internal/apple/enroll", "internal/apple/identity"}, // a client: message types and profile reading only
 	"internal/store/sqlstore": {"internal/mdm"},
 	"internal/httpx":          {"internal/mdm"},
-	"internal/httpapi": {"internal/mdm", "internal/authz", "internal/fq", "internal/form", "internal/httpx",
+	"internal/httpapi": {"internal/mdm", "internal/authz", "internal/fq", "internal/odata", "internal/form", "internal/httpx",
 		"internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices", "internal/android", "internal/applemdm",
 		"internal/appreg", "internal/patch"},
 	"internal/web": {"internal/mdm", "internal/authz", "internal/fq", "internal/form", "internal/httpx",
@@ -44,7 +45,7 @@ var rules = map[string][]string{
 }
 
 // stdlibOnly packages may import nothing outside the standard library (besides allowed project packages).
-var stdlibOnly = []string{"internal/mdm", "internal/authz", "internal/fq", "internal/form", "internal/httpx"}
+var stdlibOnly = []string{"internal/mdm", "internal/authz", "internal/fq", "internal/odata", "internal/form", "internal/httpx"}
 
 func TestDependenciesPointInward(t *testing.T) {
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "steward/...").CombinedOutput()

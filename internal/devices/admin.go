@@ -66,6 +66,23 @@ func (s *Service) List(ctx context.Context, opts mdm.ListOptions) (mdm.Page[mdm.
 	return page, nil
 }
 
+// Inventory lists the caller's tenant's devices for Data Services (DataRead, which an App Registration
+// token with the dataservices.read scope holds without DeviceRead).
+func (s *Service) Inventory(ctx context.Context, opts mdm.ListOptions) (mdm.Page[mdm.Device], error) {
+	tenantID, err := authz.RequireTenant(mdm.PrincipalFrom(ctx), authz.DataRead)
+	if err != nil {
+		return mdm.Page[mdm.Device]{}, err
+	}
+	page, err := s.store.Devices().List(ctx, tenantID, opts)
+	if err != nil {
+		return page, err
+	}
+	for i := range page.Items {
+		s.seenAt(&page.Items[i])
+	}
+	return page, nil
+}
+
 // Get returns one device (DeviceRead).
 func (s *Service) Get(ctx context.Context, id mdm.DeviceID) (*mdm.Device, error) {
 	tenantID, err := authz.RequireTenant(mdm.PrincipalFrom(ctx), authz.DeviceRead)

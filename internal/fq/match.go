@@ -43,6 +43,14 @@ func compare(got any, op mdm.Op, want any) bool {
 			return false
 		}
 		g, w = strings.ToLower(g), strings.ToLower(w)
+		switch op {
+		case mdm.Contains:
+			return strings.Contains(g, w)
+		case mdm.StartsWith:
+			return strings.HasPrefix(g, w)
+		case mdm.EndsWith:
+			return strings.HasSuffix(g, w)
+		}
 		if strings.Contains(w, "*") && (op == mdm.Eq || op == mdm.Ne) {
 			return wildcard(w, g) == (op == mdm.Eq)
 		}

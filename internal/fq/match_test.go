@@ -1,6 +1,10 @@
 package fq
 
-import "testing"
+import (
+	"testing"
+
+	"steward/internal/mdm"
+)
 
 func TestMatch(t *testing.T) {
 	rec := map[string]any{"emailAddress": "Ann.Lee@Example.com", "registrationState": "ACTIVE", "quarantined": false,
@@ -30,5 +34,28 @@ func TestMatch(t *testing.T) {
 	}
 	if !Match(nil, value) {
 		t.Error("a nil filter must match")
+	}
+}
+
+// TestMatchTextOperators: contains, startswith and endswith (the Data Services functions) match
+// literally and case-insensitively, as the database does.
+func TestMatchTextOperators(t *testing.T) {
+	value := func(string) any { return "Pixel *of* Ann" }
+	for _, c := range []struct {
+		op    mdm.Op
+		value string
+		want  bool
+	}{
+		{mdm.Contains, "*OF*", true},
+		{mdm.Contains, "x*n", false},
+		{mdm.Contains, "", true},
+		{mdm.StartsWith, "pixel", true},
+		{mdm.StartsWith, "*", false},
+		{mdm.EndsWith, "ANN", true},
+		{mdm.EndsWith, "pixel", false},
+	} {
+		if got := Match(mdm.Compare{Field: "deviceName", Op: c.op, Value: c.value}, value); got != c.want {
+			t.Errorf("%s %q: %v, want %v", c.op, c.value, got, c.want)
+		}
 	}
 }

@@ -35,6 +35,7 @@ type API struct {
 	routes   []Route
 
 	emailTemplates *mail.Editor
+	baseURL        string
 	deviceSpace    func(ctx context.Context, tenantID mdm.TenantID) (mdm.SpaceID, error)
 }
 
@@ -58,6 +59,8 @@ type Deps struct {
 	AppRegistrations *appreg.Service
 	// Patch serves the Patch Management API under /api/patch/content/v1 (nil: not served).
 	Patch *patch.Service
+	// BaseURL is the absolute URL clients reach Steward at (Data Services next links); "" uses the request's host.
+	BaseURL string
 }
 
 // Route is one API operation: how it is served and how it is documented.
@@ -117,7 +120,7 @@ var listParams = []Param{
 func New(d Deps) *API {
 	a := &API{log: d.Log, tenants: d.Tenants, audit: d.Audit, outbox: d.Outbox, accounts: d.Accounts,
 		mux: http.NewServeMux()}
-	a.emailTemplates = d.EmailTemplates
+	a.emailTemplates, a.baseURL = d.EmailTemplates, d.BaseURL
 	a.devices, a.agent, a.deviceSpace = d.Devices, d.Agent, d.DeviceSpace
 	a.tenantRoutes()
 	a.auditRoutes()
@@ -131,6 +134,7 @@ func New(d Deps) *API {
 	if a.devices != nil {
 		a.deviceRoutes()
 	}
+	a.dataServiceRoutes()
 	a.agentRoutes()
 	if d.Apple != nil {
 		a.apple = d.Apple

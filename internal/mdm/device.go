@@ -169,6 +169,7 @@ type DeviceStore interface {
 	SetPushToken(ctx context.Context, tenantID TenantID, id DeviceID, token string, now time.Time) error
 	ClearPushToken(ctx context.Context, tenantID TenantID, id DeviceID, token string, now time.Time) (bool, error)
 	States(ctx context.Context, tenantID TenantID, ids []DeviceID) (map[DeviceID]string, error)
+	CountByAccounts(ctx context.Context, tenantID TenantID, accountIDs []AccountID) (map[AccountID]int, error)
 }
 
 // CommandID identifies a queued command within its tenant.

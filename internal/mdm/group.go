@@ -48,7 +48,8 @@ var GroupFields = FieldSet{"id": IntField, "name": StringField, "kind": StringFi
 // also for an account unknown in that tenant. Delete also removes the group's registration override.
 // Members pages through a static group's members (not_found for an unknown group). GroupsFor returns the groups whose roles an account may
 // inherit: the All Users group, the static groups it belongs to, and every dynamic group (the caller
-// evaluates their rules).
+// evaluates their rules). GroupsForAccounts does what GroupsFor does for each of accountIDs of the
+// tenant, in a fixed number of queries (unknown ids get All Users and the dynamic groups).
 type GroupStore interface {
 	Create(ctx context.Context, g *UserGroup) error
 	Get(ctx context.Context, tenantID TenantID, id GroupID) (*UserGroup, error)
@@ -58,5 +59,6 @@ type GroupStore interface {
 	AddMembers(ctx context.Context, tenantID TenantID, id GroupID, accounts []AccountID) error
 	RemoveMembers(ctx context.Context, tenantID TenantID, id GroupID, accounts []AccountID) error
 	GroupsFor(ctx context.Context, tenantID TenantID, account AccountID) ([]UserGroup, error)
+	GroupsForAccounts(ctx context.Context, tenantID TenantID, accountIDs []AccountID) (map[AccountID][]UserGroup, error)
 	Members(ctx context.Context, tenantID TenantID, id GroupID, opts ListOptions) (Page[Account], error)
 }

@@ -45,6 +45,11 @@ const (
 	Le Op = "<="
 	Gt Op = ">"
 	Ge Op = ">="
+	// Contains, StartsWith and EndsWith match text literally (no wildcards), case-insensitively, as the
+	// OData functions of Data Services do; only string fields take them.
+	Contains   Op = "contains"
+	StartsWith Op = "startswith"
+	EndsWith   Op = "endswith"
 )
 
 // Compare tests one field against a typed value (string, int64 or bool, as the field's kind says).

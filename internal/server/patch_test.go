@@ -14,7 +14,6 @@ import (
 	"steward/internal/android"
 	"steward/internal/authz"
 	"steward/internal/mdm"
-	"steward/internal/secret"
 	"steward/internal/sim/ios"
 )
 
@@ -70,27 +69,14 @@ func bare[T any](t *testing.T, r *response, status int) T {
 	return out
 }
 
-// roleUser creates a user of tenant holding role and returns its Basic credentials.
-func (e *apiEnv) roleUser(tenantID, email, role string) string {
-	e.t.Helper()
-	const pw = "Patch-user-pw-1"
-	now := time.Now()
-	a := mdm.Account{TenantID: mdm.TenantID(tenantID), Username: email, Email: email, FirstName: "P", LastName: "U",
-		PasswordHash: secret.HashPassword(pw), Roles: []string{role}, Enabled: true, CreatedAt: now, ModifiedAt: now}
-	if err := e.srv.Store().InTx(context.Background(), func(tx mdm.Stores) error { return tx.Accounts().Create(context.Background(), &a) }); err != nil {
-		e.t.Fatal(err)
-	}
-	return email + ":" + pw
-}
-
 func TestPatchManagementAPI(t *testing.T) {
 	for name, db := range databases(t) {
 		t.Run(name, func(t *testing.T) {
 			e := newAPIEnv(t, db(t), nil)
 			a, ta := e.createTenant("Patcha")
 			_, tb := e.createTenant("Patchb")
-			reader := e.roleUser(a.ID, "reader@patcha.example.com", authz.RoleDeviceReadOnly)
-			nobody := e.roleUser(a.ID, "nobody@patcha.example.com", authz.RoleUserReadOnly)
+			reader := roleUser(t, e, mdm.TenantID(a.ID), "reader@patcha.example.com", authz.RoleDeviceReadOnly)
+			nobody := roleUser(t, e, mdm.TenantID(a.ID), "nobody@patcha.example.com", authz.RoleUserReadOnly)
 			t.Run("Catalog", func(t *testing.T) { testPatchCatalogAPI(t, e, reader, nobody) })
 			id := testPatchGroupsAPI(t, e, ta, tb, reader)
 			t.Run("Tokens", func(t *testing.T) { testPatchScopes(t, e, a.ID, id) })

@@ -96,7 +96,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	emailTemplates := mail.NewEditor(store, time.Now)
 	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Accounts: s.accounts,
 		EmailTemplates: emailTemplates, Devices: s.devices, Agent: android.NewHandler(s.devices, log),
-		DeviceSpace: s.deviceSpace, Apple: s.apple, AppRegistrations: s.appReg, Patch: s.patch})
+		DeviceSpace: s.deviceSpace, Apple: s.apple, AppRegistrations: s.appReg, Patch: s.patch,
+		BaseURL: cfg.BaseURL})
 	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Devices: s.devices,
 		EmailTemplates: emailTemplates, Apple: s.apple, AppRegistrations: s.appReg, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
 	s.handler = s.routes(console)

@@ -8,7 +8,8 @@ import (
 )
 
 // deviceColumns maps every field of mdm.DeviceFields to its column; the owner's fields come from the
-// joined account.
+// joined account, and read "" for a device without an owner (as the device itself shows them), so that
+// emailAddress!=x keeps ownerless devices and emailAddress="" finds them.
 var deviceColumns = map[string]string{
 	"id": "d.id", "guid": "d.guid", "platformType": "d.platform", "deviceKind": "d.kind",
 	"registrationState": "d.registration_state", "deviceName": "d.device_name", "deviceModel": "d.model",
@@ -18,7 +19,7 @@ var deviceColumns = map[string]string{
 	"roaming": "d.roaming", "complianceState": "d.compliance_state", "quarantined": "d.quarantined",
 	"policyViolationCount": "d.policy_violation_count", "lastCheckin": "d.last_checkin",
 	"lastRegistrationTime": "d.registered_at", "createdAt": "d.created_at", "ownerId": "d.account_id",
-	"uid": "a.username", "emailAddress": "a.email", "clientVersion": "d.client_version",
+	"uid": "COALESCE(a.username, '')", "emailAddress": "COALESCE(a.email, '')", "clientVersion": "d.client_version",
 }
 
 // deviceSearch is what free text (q) matches: the name, serial, model, IMEI and owner's email.

@@ -204,6 +204,34 @@ func (s deviceStore) CountForAccount(ctx context.Context, tenantID mdm.TenantID,
 	return active, ever, nil
 }
 
+// CountByAccounts counts the devices holding a seat of each of accountIDs, in one query.
+func (s deviceStore) CountByAccounts(ctx context.Context, tenantID mdm.TenantID, accountIDs []mdm.AccountID) (map[mdm.AccountID]int, error) {
+	out := map[mdm.AccountID]int{}
+	if len(accountIDs) == 0 {
+		return out, nil
+	}
+	list, err := jsonList(accountIDs)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.q.QueryContext(ctx, `SELECT account_id, COUNT(*) FROM devices
+		WHERE tenant_id=$1 AND `+stores(s).inInts("account_id", "$2")+` AND `+holdsSeat+`
+		GROUP BY account_id`, tenantID, list)
+	if err != nil {
+		return nil, dbError(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id mdm.AccountID
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, dbError(err)
+		}
+		out[id] = n
+	}
+	return out, dbError(rows.Err())
+}
+
 // exists returns not_found unless the tenant has the device.
 func (s deviceStore) exists(ctx context.Context, tenantID mdm.TenantID, id mdm.DeviceID) error {
 	var one int

@@ -143,6 +143,66 @@ func (s groupStore) RemoveMembers(ctx context.Context, tenantID mdm.TenantID, id
 	})
 }
 
+func (s groupStore) GroupsForAccounts(ctx context.Context, tenantID mdm.TenantID, accountIDs []mdm.AccountID) (map[mdm.AccountID][]mdm.UserGroup, error) {
+	out := map[mdm.AccountID][]mdm.UserGroup{}
+	if len(accountIDs) == 0 {
+		return out, nil
+	}
+	list, err := jsonList(accountIDs)
+	if err != nil {
+		return nil, err
+	}
+	// The groups any of them may be in, then which static ones each belongs to.
+	rows, err := s.q.QueryContext(ctx, `SELECT `+groupCols+` FROM user_groups g WHERE g.tenant_id=$1 AND (g.kind IN ('ALL_USERS', 'DYNAMIC')
+		OR EXISTS (SELECT 1 FROM user_group_members m WHERE m.tenant_id=$1 AND m.group_id=g.id AND `+stores(s).inInts("m.account_id", "$2")+`))
+		ORDER BY g.id`, tenantID, list)
+	if err != nil {
+		return nil, dbError(err)
+	}
+	var groups []mdm.UserGroup
+	for rows.Next() {
+		g, err := scanGroup(rows)
+		if err != nil {
+			rows.Close()
+			return nil, dbError(err)
+		}
+		groups = append(groups, g)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, dbError(err)
+	}
+	rows, err = s.q.QueryContext(ctx, `SELECT account_id, group_id FROM user_group_members
+		WHERE tenant_id=$1 AND `+stores(s).inInts("account_id", "$2"), tenantID, list)
+	if err != nil {
+		return nil, dbError(err)
+	}
+	defer rows.Close()
+	member := map[mdm.AccountID]map[mdm.GroupID]bool{}
+	for rows.Next() {
+		var a mdm.AccountID
+		var g mdm.GroupID
+		if err := rows.Scan(&a, &g); err != nil {
+			return nil, dbError(err)
+		}
+		if member[a] == nil {
+			member[a] = map[mdm.GroupID]bool{}
+		}
+		member[a][g] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbError(err)
+	}
+	for _, a := range accountIDs {
+		for _, g := range groups {
+			if g.Kind != mdm.StaticGroup || member[a][g.ID] {
+				out[a] = append(out[a], g)
+			}
+		}
+	}
+	return out, nil
+}
+
 func (s groupStore) GroupsFor(ctx context.Context, tenantID mdm.TenantID, account mdm.AccountID) ([]mdm.UserGroup, error) {
 	rows, err := s.q.QueryContext(ctx, `SELECT `+groupCols+` FROM user_groups g WHERE g.tenant_id=$1 AND (g.kind IN ('ALL_USERS', 'DYNAMIC')
 		OR EXISTS (SELECT 1 FROM user_group_members m WHERE m.tenant_id=$1 AND m.group_id=g.id AND m.account_id=$2))

@@ -76,6 +76,17 @@ func (l *listQuery) filter(f mdm.Filter) (string, error) {
 			return "", mdm.Errorf(mdm.Invalid, "field %s cannot be filtered here", f.Field)
 		}
 		if s, ok := f.Value.(string); ok {
+			switch f.Op {
+			case mdm.Contains, mdm.StartsWith, mdm.EndsWith:
+				pat := likeEscape(strings.ToLower(s))
+				if f.Op != mdm.StartsWith {
+					pat = "%" + pat
+				}
+				if f.Op != mdm.EndsWith {
+					pat += "%"
+				}
+				return fmt.Sprintf("(LOWER(%s) LIKE %s ESCAPE '\\')", col, l.arg(pat)), nil
+			}
 			// Text compares case-insensitively; '*' is a wildcard for = and !=.
 			if strings.Contains(s, "*") && (f.Op == mdm.Eq || f.Op == mdm.Ne) {
 				not := ""

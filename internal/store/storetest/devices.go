@@ -317,6 +317,23 @@ func testDeviceLimits(t *testing.T, f *fixture) {
 	if page.TotalCount != 5 {
 		t.Errorf("A has %d devices, want 5 (the refused ones stored nothing)", page.TotalCount)
 	}
+
+	// Device counts per owner, in one query: seats only, the tenant's accounts only.
+	for _, c := range []struct {
+		tenant mdm.TenantID
+		ids    []mdm.AccountID
+		want   map[mdm.AccountID]int
+	}{
+		{f.A.ID, []mdm.AccountID{ann.ID, amy.ID, bob.ID, 999_999}, map[mdm.AccountID]int{ann.ID: 2, amy.ID: 2}},
+		{f.B.ID, []mdm.AccountID{ann.ID, bob.ID}, map[mdm.AccountID]int{bob.ID: 2}},
+		{f.A.ID, nil, map[mdm.AccountID]int{}},
+	} {
+		got, err := ds.CountByAccounts(f.ctx, c.tenant, c.ids)
+		must(t, "CountByAccounts", err)
+		if d := diff(c.want, got); d != "" {
+			t.Errorf("CountByAccounts(%s, %v) (-want +got):\n%s", c.tenant, c.ids, d)
+		}
+	}
 }
 
 // testDeviceConcurrentSeats: registrations racing for the last seats never exceed them, also when

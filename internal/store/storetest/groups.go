@@ -64,6 +64,24 @@ func testGroups(t *testing.T, f *fixture) {
 		t.Errorf("GroupsFor(bob) (-want +got):\n%s", d)
 	}
 
+	// The same for many accounts at once: amy is in no static group; bob is another tenant's.
+	amy := f.account(t, f.A.ID, "amy@a.example.com")
+	many, err := gs.GroupsForAccounts(f.ctx, f.A.ID, []mdm.AccountID{ann.ID, amy.ID, bob.ID})
+	must(t, "GroupsForAccounts", err)
+	names := map[mdm.AccountID][]string{}
+	for id, gs := range many {
+		names[id] = groupNames(gs)
+	}
+	if d := diff(map[mdm.AccountID][]string{ann.ID: {"All Users", "Sales", "Everyone at a"},
+		amy.ID: {"All Users", "Everyone at a"}, bob.ID: {"All Users", "Everyone at a"}}, names); d != "" {
+		t.Errorf("GroupsForAccounts (-want +got):\n%s", d)
+	}
+	many, err = gs.GroupsForAccounts(f.ctx, f.B.ID, []mdm.AccountID{ann.ID, bob.ID})
+	must(t, "GroupsForAccounts B", err)
+	if d := diff([]string{"All Users"}, groupNames(many[bob.ID])); d != "" || slices.Contains(groupNames(many[ann.ID]), "Sales") {
+		t.Errorf("GroupsForAccounts in B (-want +got):\n%s %v", d, groupNames(many[ann.ID]))
+	}
+
 	// Update and isolation.
 	name, roles := "Sales EMEA", []string{"DEVICE_READ_ONLY"}
 	upd, err := gs.Update(f.ctx, f.A.ID, static.ID, mdm.GroupPatch{Name: &name, Roles: &roles}, f.now.Add(time.Minute))
