@@ -19,6 +19,7 @@ type Stores interface {
 	SupportAdmins() SupportAdminStore
 	EmailTemplates() EmailTemplateStore
 	AppRegistrations() AppRegistrationStore
+	OAuth() OAuthStore
 }
 
 // Store is the database. InTx runs fn in one transaction: committed when fn returns nil, rolled back
