@@ -34,7 +34,7 @@ type RevokedToken struct {
 // Signing keys are platform-wide. CreateSigningKey reports created=false, and stores nothing, when a key
 // of that generation exists already (another replica rotated first). Revoked tokens are tenant-scoped.
 // ClientToken is the one read a Bearer request costs: the registration of clientID (not_found once
-// deleted) and whether the token jti of its tenant is revoked.
+// deleted), whether the token jti of its tenant is revoked and whether the tenant is active.
 type OAuthStore interface {
 	SigningKeys(ctx context.Context) ([]SigningKey, error)
 	CreateSigningKey(ctx context.Context, k SigningKey) (created bool, err error)
@@ -42,7 +42,14 @@ type OAuthStore interface {
 	PruneSigningKeys(ctx context.Context, before time.Time) (int, error)
 
 	RevokeToken(ctx context.Context, t RevokedToken) error
-	ClientToken(ctx context.Context, clientID, jti string) (r AppRegistration, revoked bool, err error)
+	ClientToken(ctx context.Context, clientID, jti string) (ClientTokenState, error)
 	// PruneRevokedTokens deletes revocations of tokens that expired before before.
 	PruneRevokedTokens(ctx context.Context, before time.Time) (int, error)
+}
+
+// ClientTokenState is what a presented access token's validity depends on besides its signature.
+type ClientTokenState struct {
+	Registration AppRegistration
+	Revoked      bool // the token's jti is revoked
+	TenantActive bool // the registration's tenant is not suspended
 }

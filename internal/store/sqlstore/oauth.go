@@ -90,16 +90,23 @@ func (s oauthStore) RevokeToken(ctx context.Context, t mdm.RevokedToken) error {
 	return dbError(err)
 }
 
-// ClientToken reads the registration and the revocation in one round trip: it runs on every Bearer request.
-func (s oauthStore) ClientToken(ctx context.Context, clientID, jti string) (mdm.AppRegistration, bool, error) {
-	var revoked int
+// ClientToken reads the registration, the revocation and the tenant's state in one round trip: it runs
+// on every Bearer request.
+func (s oauthStore) ClientToken(ctx context.Context, clientID, jti string) (mdm.ClientTokenState, error) {
+	var (
+		st      mdm.ClientTokenState
+		revoked int
+		state   string
+	)
 	r, err := scanAppRegPlus(s.q.QueryRowContext(ctx, `SELECT `+appRegCols+`,
-			(SELECT COUNT(*) FROM oauth_revoked_tokens v WHERE v.tenant_id = app_registrations.tenant_id AND v.jti = $2)
-		FROM app_registrations WHERE client_id = $1`, clientID, jti), &revoked)
+			(SELECT COUNT(*) FROM oauth_revoked_tokens v WHERE v.tenant_id = app_registrations.tenant_id AND v.jti = $2),
+			(SELECT t.state FROM tenants t WHERE t.id = app_registrations.tenant_id)
+		FROM app_registrations WHERE client_id = $1`, clientID, jti), &revoked, &state)
 	if err != nil {
-		return mdm.AppRegistration{}, false, notFound(err, "app registration")
+		return st, notFound(err, "app registration")
 	}
-	return r, revoked > 0, nil
+	st.Registration, st.Revoked, st.TenantActive = r, revoked > 0, mdm.TenantState(state) == mdm.TenantActive
+	return st, nil
 }
 
 func (s oauthStore) PruneRevokedTokens(ctx context.Context, before time.Time) (int, error) {

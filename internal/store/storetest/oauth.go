@@ -125,15 +125,22 @@ func testRevokedTokens(t *testing.T, f *fixture) {
 		{b.ClientID, "jti-1", b.ID, false}, // the same jti in B's tenant is not A's revocation
 	}
 	for _, c := range cases {
-		r, revoked, err := st.ClientToken(f.ctx, c.client, c.jti)
-		if err != nil || r.ID != c.wantID || revoked != c.revoked || len(r.Scopes) != 1 {
-			t.Errorf("ClientToken(%s, %s) = %d %v %v, %v; want %d, revoked %v", c.client, c.jti, r.ID, r.Scopes, revoked, err, c.wantID, c.revoked)
+		got, err := st.ClientToken(f.ctx, c.client, c.jti)
+		r := got.Registration
+		if err != nil || r.ID != c.wantID || got.Revoked != c.revoked || len(r.Scopes) != 1 || !got.TenantActive {
+			t.Errorf("ClientToken(%s, %s) = %+v, %v; want %d, revoked %v, tenant active", c.client, c.jti, got, err, c.wantID, c.revoked)
 		}
 	}
-	_, _, err := st.ClientToken(f.ctx, "nobody", "jti-1")
+	suspended := mdm.TenantSuspended
+	_, err := f.s.Tenants().Update(f.ctx, f.A.ID, mdm.TenantPatch{State: &suspended}, f.now)
+	must(t, "suspend A", err)
+	if got, err := st.ClientToken(f.ctx, a.ClientID, "jti-2"); err != nil || got.TenantActive || got.Registration.ID != a.ID {
+		t.Errorf("ClientToken of a suspended tenant's client = %+v, %v; want the registration, tenant not active", got, err)
+	}
+	_, err = st.ClientToken(f.ctx, "nobody", "jti-1")
 	wantCode(t, "ClientToken of an unknown client", err, mdm.NotFound)
 	must(t, "delete B's registration", f.s.AppRegistrations().Delete(f.ctx, f.B.ID, b.ID))
-	_, _, err = st.ClientToken(f.ctx, b.ClientID, "jti-1")
+	_, err = st.ClientToken(f.ctx, b.ClientID, "jti-1")
 	wantCode(t, "ClientToken of a deleted registration", err, mdm.NotFound)
 
 	if n, err := st.PruneRevokedTokens(f.ctx, f.now.Add(time.Hour)); err != nil || n != 0 {
@@ -142,7 +149,7 @@ func testRevokedTokens(t *testing.T, f *fixture) {
 	if n, err := st.PruneRevokedTokens(f.ctx, f.now.Add(time.Hour+time.Millisecond)); err != nil || n != 1 {
 		t.Errorf("PruneRevokedTokens after expiry = %d, %v; want 1", n, err)
 	}
-	if _, revoked, err := st.ClientToken(f.ctx, a.ClientID, "jti-1"); err != nil || revoked {
-		t.Errorf("after pruning, ClientToken = revoked %v, %v; want not revoked", revoked, err)
+	if got, err := st.ClientToken(f.ctx, a.ClientID, "jti-1"); err != nil || got.Revoked {
+		t.Errorf("after pruning, ClientToken = revoked %v, %v; want not revoked", got.Revoked, err)
 	}
 }
