@@ -19,12 +19,14 @@ import (
 	"steward/internal/android"
 	"steward/internal/apple/apns"
 	"steward/internal/applemdm"
+	"steward/internal/appreg"
 	"steward/internal/audit"
 	"steward/internal/devices"
 	"steward/internal/httpapi"
 	"steward/internal/httpx"
 	"steward/internal/mail"
 	"steward/internal/mdm"
+	"steward/internal/oauth"
 	"steward/internal/secret"
 	"steward/internal/store/sqlstore"
 	"steward/internal/tenants"
@@ -44,6 +46,8 @@ type Server struct {
 	demoWake *demoWaker      // wakes the demo's devices in process; nil unless --demo without --push-url
 	apns     *apns.Pusher    // wakes iOS devices
 	apple    *applemdm.Service
+	appregs  *appreg.Service
+	oauth    *oauth.Service
 	api      *httpapi.API
 	worker   *mail.Worker
 	handler  http.Handler
@@ -86,11 +90,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	auditSvc := audit.New(store)
+	s.appregs = appreg.New(store, keys, log, cfg.BaseURL, time.Now)
+	s.oauth = oauth.New(store, keys, s.appregs, log, cfg.BaseURL)
 	outbox := mail.NewOutbox(store, mailer)
 	emailTemplates := mail.NewEditor(store, time.Now)
 	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Accounts: s.accounts,
 		EmailTemplates: emailTemplates, Devices: s.devices, Agent: android.NewHandler(s.devices, log),
-		DeviceSpace: s.deviceSpace, Apple: s.apple})
+		DeviceSpace: s.deviceSpace, Apple: s.apple, ClientTokens: s.oauth})
 	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Devices: s.devices,
 		EmailTemplates: emailTemplates, Apple: s.apple, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
 	s.handler = s.routes(console)
@@ -196,6 +202,7 @@ func (s *Server) routes(console http.Handler) http.Handler {
 		httpapi.Route{Method: "GET", Path: "/metrics", Tag: "Operations",
 			Summary: "Prometheus metrics: requests by route and status, latencies, database pool, device command queue, push wake-ups, Go runtime"},
 	)
+	s.api.AddOperational(oauthRoutes()...)
 	mux.Handle("/api/", s.api)
 	s.apple.Register(mux)
 	mux.Handle("/", console)
@@ -205,7 +212,13 @@ func (s *Server) routes(console http.Handler) http.Handler {
 		s.writeError(w, r, mdm.Errorf(mdm.Forbidden, "cross-origin request refused"))
 	}))
 	var h http.Handler = mux
-	h = httpx.Authenticate(authenticator{Service: s.accounts}, s.writeError, h)
+	// The token server's routes would overlap patterns of the mux (/{tenantId}/connect/token and /api/),
+	// so they are dispatched here; those where the client authenticates itself (client_secret_basic is
+	// no user login) ahead of the authentication middleware, the public documents after it.
+	tokens := s.oauth.Handler()
+	h = oauthFirst(tokens, oauth.Owns, h)
+	h = httpx.Authenticate(authenticator{Service: s.accounts, bearer: s.oauth.Principal}, s.writeError, h)
+	h = oauthFirst(tokens, oauth.ClientAuthenticated, h)
 	h = httpx.RejectUnclean(s.writeError, h)
 	h = csrf.Handler(h)
 	h = httpx.AccessLog(s.log, m.observe, h)
@@ -330,6 +343,8 @@ func (s *Server) Background() (stop func()) {
 	}
 	run(func(ctx context.Context) { s.apns.Run(ctx) })
 	run(s.apple.Run)
+	run(s.appregs.Run)
+	run(s.oauth.Run)
 	return func() { cancel(); wg.Wait() }
 }
 
