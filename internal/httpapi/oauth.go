@@ -35,10 +35,16 @@ func (a *API) clientTokenRoutes() {
 		Description: clientHeaders + "X-ClientScope (space-delimited) asks for scopes of the registration; empty means its " +
 			"read scopes. The answer is the token JSON {access_token, token_type, expires_in, scope}.",
 		Result: tokenResult{}},
-		func(w http.ResponseWriter, r *http.Request) error { a.clientTokens.ServeHeaderToken(w, r, false); return nil })
+		func(w http.ResponseWriter, r *http.Request) error {
+			a.clientTokens.ServeHeaderToken(w, r, false)
+			return nil
+		})
 	a.add(Route{Method: "GET", Path: "/api/apigatewaydataservices/v1/token", Tag: "OAuth", ClientAuth: true,
 		Summary:     "Get an access token with client headers (Data Services): the bare token",
 		Description: clientHeaders + "The token carries the registration's read scopes; the body is the token itself (text/plain).",
 		Result:      ""},
-		func(w http.ResponseWriter, r *http.Request) error { a.clientTokens.ServeHeaderToken(w, r, true); return nil })
+		func(w http.ResponseWriter, r *http.Request) error {
+			a.clientTokens.ServeHeaderToken(w, r, true)
+			return nil
+		})
 }
