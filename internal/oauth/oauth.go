@@ -47,6 +47,7 @@ type Service struct {
 	ring    *keyRing
 	limits  *limiter
 	parser  *jwt.Parser
+	checked *verifiedCache
 }
 
 // Option configures the service.
@@ -70,7 +71,7 @@ func WithLimits(perClient, perAddr int, window time.Duration) Option {
 // New returns the token server. baseURL is the public URL: issuers are <baseURL>/<tenantId>.
 func New(store mdm.Store, keys *secret.Keys, regs *appreg.Service, log *slog.Logger, baseURL string, opts ...Option) *Service {
 	s := &Service{store: store, regs: regs, log: log, baseURL: strings.TrimRight(baseURL, "/"), now: time.Now,
-		ttl: DefaultTokenTTL, period: DefaultKeyPeriod}
+		ttl: DefaultTokenTTL, period: DefaultKeyPeriod, checked: newVerifiedCache(50000)}
 	s.limits = newLimiter(10, 50, 5*time.Minute, s.clock)
 	for _, o := range opts {
 		o(s)
@@ -167,9 +168,13 @@ func (s *Service) parse(ctx context.Context, raw string, validate bool) (*claims
 // check verifies a token fully: parse, then the one database read: the registration still exists, its
 // tenant is active and the token is not revoked; the issuer is the registration's tenant's.
 func (s *Service) check(ctx context.Context, raw string) (*claims, mdm.AppRegistration, error) {
-	c, err := s.parse(ctx, raw, true)
-	if err != nil {
-		return nil, mdm.AppRegistration{}, err
+	c, ok := s.checked.get(raw, s.now())
+	if !ok {
+		var err error
+		if c, err = s.parse(ctx, raw, true); err != nil {
+			return nil, mdm.AppRegistration{}, err
+		}
+		s.checked.put(raw, c, s.now())
 	}
 	st, err := s.store.OAuth().ClientToken(ctx, c.ClientID, c.ID)
 	switch {
