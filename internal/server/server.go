@@ -367,3 +367,20 @@ func CreateSystemAdmin(ctx context.Context, store *sqlstore.Store, username, pas
 	_, err = svc.CreateSystemAdmin(ctx, username, password)
 	return err
 }
+
+// CreateAppRegistration registers an OAuth client for tenantID from the command line (`admin
+// create-app-registration`), as that tenant's administrator "steward-cli", audited like one made in the
+// console. The secret is hashed with the server key, so cfg must name the server's.
+func CreateAppRegistration(ctx context.Context, store *sqlstore.Store, cfg Config, tenantID, appType, description string, scopes []string) (appreg.Created, error) {
+	keys, err := secret.LoadOrCreate(cfg.SecretKey, cfg.SecretKeyPath())
+	if err != nil {
+		return appreg.Created{}, err
+	}
+	if _, err := store.Tenants().Get(ctx, mdm.TenantID(tenantID)); err != nil {
+		return appreg.Created{}, err
+	}
+	svc := appreg.New(store, keys, slog.New(slog.DiscardHandler), cfg.BaseURL, time.Now)
+	ctx = mdm.WithPrincipal(ctx, &mdm.Principal{Kind: mdm.AccountPrincipal, Username: "steward-cli", TenantID: mdm.TenantID(tenantID),
+		Roles: []string{mdm.RoleTenantAdmin}})
+	return svc.Create(ctx, appreg.NewRegistration{AppType: appType, Description: description, Scopes: scopes})
+}
