@@ -195,7 +195,14 @@ func (s *Service) authenticate(r *http.Request, c credentials, tenantID mdm.Tena
 			description: "too many failed client authentications: try again later", retryAfter: wait}
 	}
 	reg, err := s.regs.Verify(ctx, c.id, c.secret)
-	done(err == nil)
+	switch {
+	case err == nil:
+		done(succeeded)
+	case mdm.IsCode(err, mdm.Unauthenticated):
+		done(failed)
+	default:
+		done(undecided)
+	}
 	switch {
 	case mdm.IsCode(err, mdm.Unauthenticated):
 		return reg, &oauthError{status: http.StatusUnauthorized, code: "invalid_client", description: "client authentication failed", basic: c.basic}

@@ -9,8 +9,11 @@ import (
 // limiter slows guessing of client secrets, like the sign-in limiter of package accounts: failed
 // authentications count per (client id, address) and per address. A source over either limit is
 // refused for the rest of the window; the same client from another address is not, so that nobody can
-// lock an integration out from afar. An attempt counts when it starts (parallel guesses cannot outrun
-// the limit) and is taken back when it succeeds, which also clears that client's failures there.
+// lock an integration out from afar. Unlike sign-ins, a client legitimately asks for tokens in
+// parallel, so an attempt is not reserved when it starts: only wrong credentials count (parallel
+// guesses can pass the limit by what is in flight, against secrets of 256 bits), a check that did
+// not decide (cancelled, database down) counts nothing, and a success clears the client's failures
+// from that address.
 type limiter struct {
 	mu        sync.Mutex
 	perClient int
@@ -39,8 +42,17 @@ func (l *limiter) recent(key string, now time.Time) []time.Time {
 	return kept
 }
 
-// begin reserves one attempt, or returns how long to wait. Call done with whether it succeeded.
-func (l *limiter) begin(clientID, addr string) (done func(ok bool), retryAfter time.Duration) {
+// outcome is how a limited attempt ended.
+type outcome int
+
+const (
+	failed    outcome = iota // wrong credentials: counted
+	succeeded                // right credentials: the client's failures from the address are cleared
+	undecided                // no answer (cancelled, a server failure): nothing changes
+)
+
+// begin checks the limits, returning how long to wait when over one. Otherwise call done with the outcome.
+func (l *limiter) begin(clientID, addr string) (done func(outcome), retryAfter time.Duration) {
 	clientKey := "c\x00" + clientID + "\x00" + addr
 	addrKey := "a\x00" + addr
 	l.mu.Lock()
@@ -57,25 +69,21 @@ func (l *limiter) begin(clientID, addr string) (done func(ok bool), retryAfter t
 	if retryAfter > 0 {
 		return nil, retryAfter
 	}
-	if len(l.attempts) >= maxTracked {
-		for k := range l.attempts {
-			l.recent(k, now)
-		}
-	}
-	l.attempts[clientKey] = append(l.attempts[clientKey], now)
-	l.attempts[addrKey] = append(l.attempts[addrKey], now)
-	return func(ok bool) {
-		if !ok {
-			return
-		}
+	return func(o outcome) {
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		delete(l.attempts, clientKey)
-		if i := slices.Index(l.attempts[addrKey], now); i >= 0 {
-			l.attempts[addrKey] = slices.Delete(l.attempts[addrKey], i, i+1)
-			if len(l.attempts[addrKey]) == 0 {
-				delete(l.attempts, addrKey)
+		switch o {
+		case succeeded:
+			delete(l.attempts, clientKey)
+		case failed:
+			now := l.now()
+			if len(l.attempts) >= maxTracked {
+				for k := range l.attempts {
+					l.recent(k, now)
+				}
 			}
+			l.attempts[clientKey] = append(l.attempts[clientKey], now)
+			l.attempts[addrKey] = append(l.attempts[addrKey], now)
 		}
 	}, 0
 }

@@ -391,9 +391,19 @@ func TestLimiter(t *testing.T) {
 	fail := func(client, addr string) time.Duration {
 		done, wait := l.begin(client, addr)
 		if done != nil {
-			done(false)
+			done(failed)
 		}
 		return wait
+	}
+	// Parallel successes of one client never lock it out; undecided checks count nothing.
+	for range 20 {
+		done, wait := l.begin("ok", "9")
+		if wait != 0 {
+			t.Fatal("a client in good standing refused")
+		}
+		defer done(succeeded)
+		d2, _ := l.begin("ok", "9")
+		d2(undecided)
 	}
 	if fail("a", "1") != 0 || fail("a", "1") != 0 {
 		t.Fatal("refused under the limit")
@@ -411,7 +421,7 @@ func TestLimiter(t *testing.T) {
 		t.Error("over the per-address limit: not refused")
 	}
 	done, _ := l.begin("d", "3")
-	done(true)
+	done(succeeded)
 	c.advance(time.Minute)
 	if fail("a", "1") != 0 {
 		t.Error("still refused after the window")
