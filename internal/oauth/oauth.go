@@ -99,11 +99,10 @@ type claims struct {
 
 // Token is an issued access token.
 type Token struct {
-	AccessToken string   `json:"access_token"`
-	TokenType   string   `json:"token_type"`
-	ExpiresIn   int      `json:"expires_in"`
-	Scope       string   `json:"scope"`
-	scopes      []string // the granted scopes
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int    `json:"expires_in"`
+	Scope       string `json:"scope"`
 }
 
 // Issue signs a token for reg carrying scopes and records the authentication (coalesced, no write per token).
@@ -129,7 +128,7 @@ func (s *Service) Issue(ctx context.Context, reg mdm.AppRegistration, scopes []s
 	if s.regs != nil {
 		s.regs.MarkAuthenticated(reg.ClientID)
 	}
-	return Token{AccessToken: raw, TokenType: "Bearer", ExpiresIn: int(s.ttl / time.Second), Scope: c.Scope, scopes: scopes}, nil
+	return Token{AccessToken: raw, TokenType: "Bearer", ExpiresIn: int(s.ttl / time.Second), Scope: c.Scope}, nil
 }
 
 // errBadToken is the answer to every token that is not valid; the reason goes to the error's Err only.
