@@ -443,3 +443,55 @@ func TestOAuthRoutesBypassUserAuthentication(t *testing.T) {
 		t.Errorf("healthz: %d", r.Status)
 	}
 }
+
+// TestOAuthAcrossReplicas: two replicas on one database sign with the same key, verify each other's
+// tokens, and a registration deleted or a token revoked on one is refused by the other at once.
+func TestOAuthAcrossReplicas(t *testing.T) {
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			dsn := db(t)
+			one := newAPIEnv(t, dsn, nil)
+			// The same server key (and, on SQLite, the same file) and the same public URL (the issuer).
+			dataDir, baseURL := one.srv.cfg.DataDir, one.srv.cfg.BaseURL
+			two := newAPIEnv(t, dsn, func(c *Config) { c.DataDir, c.BaseURL = dataDir, baseURL })
+			tenant, _ := one.createTenant("Replicas")
+			tid := mdm.TenantID(tenant.ID)
+			app := one.registerApp(tid, authz.AppTypeCustom)
+			fromOne := one.clientToken(tenant.ID, app.Registration.ClientID, app.Secret, "")
+			fromTwo := two.clientToken(tenant.ID, app.Registration.ClientID, app.Secret, "")
+			kid := func(raw string) string {
+				jws, err := jose.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return jws.Signatures[0].Header.KeyID
+			}
+			if kid(fromOne.AccessToken) != kid(fromTwo.AccessToken) {
+				t.Errorf("the replicas sign with different keys")
+			}
+			for _, c := range []struct {
+				e   *apiEnv
+				tok string
+			}{{one, fromTwo.AccessToken}, {two, fromOne.AccessToken}} {
+				if r := c.e.bearer("GET", "/api/v1/device", c.tok, ""); r.Status != 200 {
+					t.Errorf("the other replica's token: %d %s", r.Status, r.Body)
+				}
+			}
+			if r, _ := one.tokenRequest("/oauth2/revoke", url.Values{"token": {fromOne.AccessToken}}, app.Registration.ClientID, app.Secret); r.Status != 200 {
+				t.Fatalf("revoke: %d", r.Status)
+			}
+			if r := two.bearer("GET", "/api/v1/device", fromOne.AccessToken, ""); r.Status != 401 {
+				t.Errorf("a token revoked on the other replica: %d, want 401", r.Status)
+			}
+			if r := two.bearer("GET", "/api/v1/device", fromTwo.AccessToken, ""); r.Status != 200 {
+				t.Fatalf("before deletion: %d", r.Status)
+			}
+			if err := one.srv.appregs.Delete(tenantAdminCtx(tid), app.Registration.ID); err != nil {
+				t.Fatal(err)
+			}
+			if r := two.bearer("GET", "/api/v1/device", fromTwo.AccessToken, ""); r.Status != 401 {
+				t.Errorf("a registration deleted on the other replica: %d, want 401", r.Status)
+			}
+		})
+	}
+}
