@@ -92,12 +92,14 @@ func (k *keyRing) publicKey(ctx context.Context, kid string) (*ecdsa.PublicKey, 
 	now := k.now()
 	k.mu.RLock()
 	v, ok := k.verify[kid]
-	missedAt := k.missedAt
+	due := now.Sub(k.missedAt) >= missWait || now.Sub(k.loadedAt) >= staleAfter
 	k.mu.RUnlock()
-	if !ok && now.Sub(missedAt) >= missWait {
+	// Unknown kids reload at most once per missWait, and at least once per staleAfter even while a
+	// stream of made-up kids keeps the first limit busy.
+	if !ok && due {
 		k.load.Lock()
 		k.mu.Lock()
-		again := now.Sub(k.missedAt) >= missWait
+		again := now.Sub(k.missedAt) >= missWait || now.Sub(k.loadedAt) >= staleAfter
 		k.missedAt = now
 		k.mu.Unlock()
 		var err error
