@@ -491,3 +491,24 @@ func BenchmarkPrincipal(b *testing.B) {
 		})
 	}
 }
+
+// TestRotationSeenByOtherReplica: a replica that loaded its keys before another one rotated verifies
+// the new key's tokens at once (an unknown kid reloads the keys).
+func TestRotationSeenByOtherReplica(t *testing.T) {
+	e := newEnv(t, open(t, ""), WithKeyPeriod(time.Hour))
+	other := New(e.store, e.keys, e.regs, slog.New(slog.DiscardHandler), base, WithClock(e.clock.now), WithKeyPeriod(time.Hour))
+	ctx := context.Background()
+	if _, err := other.Principal(ctx, e.issue(t, e.a)); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.advance(time.Hour)
+	fresh := e.issue(t, e.a) // the first replica rotates
+	if _, err := other.Principal(ctx, fresh); err != nil {
+		t.Errorf("the other replica refuses the new key's token: %v", err)
+	}
+	k1, _ := e.svc.ring.signer(ctx)
+	k2, _ := other.ring.signer(ctx)
+	if k1.kid != k2.kid {
+		t.Errorf("after rotation the replicas sign with %s and %s", k1.kid, k2.kid)
+	}
+}
