@@ -6,8 +6,9 @@ import (
 )
 
 // SigningKey is one of the token server's keys (ES256). Every replica signs and verifies with the keys
-// in the database. A key signs new tokens from CreatedAt until SignUntil; it still verifies (and is
-// published in the JWKS) until VerifyUntil, when every token it signed has expired.
+// in the database. A key signs new tokens from CreatedAt (which may lie ahead: the next key is made
+// before it is needed, and published at once) until SignUntil; it still verifies (and is published in
+// the JWKS) until VerifyUntil, when every token it signed has expired.
 type SigningKey struct {
 	ID            string // the JWT kid
 	Generation    int64  // 1, 2, …: at most one key per generation, so replicas rotating at once agree

@@ -19,9 +19,10 @@ import (
 
 // signer is the key that signs new tokens.
 type signer struct {
-	kid       string
-	key       *ecdsa.PrivateKey
-	signUntil time.Time
+	kid        string
+	generation int64
+	key        *ecdsa.PrivateKey
+	signUntil  time.Time
 }
 
 // verifier is a key that still verifies tokens.
@@ -32,8 +33,11 @@ type verifier struct {
 }
 
 // keyRing holds the signing keys of the database in memory. Every replica signs with the key of the
-// highest generation that still signs; when it stops, the first replica to notice creates the next
-// generation (the store keeps one key per generation, so replicas rotating together agree). A token
+// highest generation that signs now (from its CreatedAt until its SignUntil). Ahead of the end of a
+// key's period, prepare makes the next generation, signing from that end: it is published in the JWKS
+// before any token carries it, so verifiers that cache the JWKS know it in time. Should no key sign (a
+// fresh database, or no replica ran prepare in time), the first replica to notice makes one signing at
+// once. The store keeps one key per generation, so replicas doing either together agree. A token
 // whose kid the ring does not know makes it reload (at most once per missWait), so that a key another
 // replica made verifies here at once.
 type keyRing struct {
@@ -47,6 +51,7 @@ type keyRing struct {
 
 	mu       sync.RWMutex
 	current  *signer
+	top      int64 // the highest generation stored
 	verify   map[string]verifier
 	loadedAt time.Time
 	missedAt time.Time
@@ -169,7 +174,7 @@ func (k *keyRing) reload(ctx context.Context, rotate bool) error {
 				return mdm.Errorf(mdm.Internal, "signing key %s is not an ECDSA key", sk.ID)
 			}
 			verify[sk.ID] = verifier{kid: sk.ID, key: ec, verifyUntil: sk.VerifyUntil}
-			if now.Before(sk.SignUntil) && (cur == nil || sk.Generation > cur.Generation) {
+			if !now.Before(sk.CreatedAt) && now.Before(sk.SignUntil) && (cur == nil || sk.Generation > cur.Generation) {
 				cur = sk
 			}
 		}
@@ -180,7 +185,7 @@ func (k *keyRing) reload(ctx context.Context, rotate bool) error {
 			}
 		}
 		k.mu.Lock()
-		k.verify, k.loadedAt = verify, now
+		k.verify, k.loadedAt, k.top = verify, now, top
 		if sign != nil {
 			k.current = sign
 		}
@@ -212,12 +217,33 @@ func (k *keyRing) open(sk *mdm.SigningKey) (*signer, error) {
 	if !ok {
 		return nil, mdm.Errorf(mdm.Internal, "signing key %s is not an ECDSA key", sk.ID)
 	}
-	return &signer{kid: sk.ID, key: ec, signUntil: sk.SignUntil}, nil
+	return &signer{kid: sk.ID, generation: sk.Generation, key: ec, signUntil: sk.SignUntil}, nil
 }
 
-// create makes a new P-256 key of generation gen; if another replica took the generation first, the
-// store keeps theirs and this one is dropped.
-func (k *keyRing) create(ctx context.Context, gen int64, now time.Time) error {
+// prepare makes the key of the next generation once the current one has less than lead left to sign,
+// unless it exists; the new key signs from the current one's end.
+func (k *keyRing) prepare(ctx context.Context, lead time.Duration) error {
+	cur, err := k.signer(ctx)
+	if err != nil {
+		return err
+	}
+	k.load.Lock()
+	defer k.load.Unlock()
+	k.mu.RLock()
+	ready := k.top > cur.generation
+	k.mu.RUnlock()
+	if ready || cur.signUntil.Sub(k.now()) > lead {
+		return nil
+	}
+	if err := k.create(ctx, cur.generation+1, cur.signUntil); err != nil {
+		return err
+	}
+	return k.reload(ctx, false)
+}
+
+// create makes a new P-256 key of generation gen signing from from; if another replica took the
+// generation first, the store keeps theirs and this one is dropped.
+func (k *keyRing) create(ctx context.Context, gen int64, from time.Time) error {
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return mdm.Wrap(mdm.Internal, err, "generating a signing key")
@@ -234,10 +260,10 @@ func (k *keyRing) create(ctx context.Context, gen int64, now time.Time) error {
 	if err != nil {
 		return mdm.Wrap(mdm.Internal, err, "signing key thumbprint")
 	}
-	now = now.UTC().Truncate(time.Millisecond)
+	from = from.UTC().Truncate(time.Millisecond)
 	_, err = k.store.OAuth().CreateSigningKey(ctx, mdm.SigningKey{
 		ID: base64.RawURLEncoding.EncodeToString(thumb), Generation: gen, Algorithm: "ES256",
-		PrivateSealed: k.seal.Seal(der), Public: pub, CreatedAt: now,
-		SignUntil: now.Add(k.period), VerifyUntil: now.Add(k.period + k.grace)})
+		PrivateSealed: k.seal.Seal(der), Public: pub, CreatedAt: from,
+		SignUntil: from.Add(k.period), VerifyUntil: from.Add(k.period + k.grace)})
 	return err
 }

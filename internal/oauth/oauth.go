@@ -251,7 +251,13 @@ func (s *Service) Revoke(ctx context.Context, caller mdm.AppRegistration, raw st
 		ExpiresAt: c.ExpiresAt.Time, RevokedAt: s.now()})
 }
 
-// Run makes sure a key signs (rotating ahead of the first token after a period ends) and prunes
+// lead is how long before a key's period ends the next key is made and published: a day, or a
+// quarter of a shorter period; always more than pruneEvery, so that Run gets to it in time.
+func (s *Service) lead() time.Duration {
+	return max(min(24*time.Hour, s.period/4), 2*pruneEvery)
+}
+
+// Run makes sure a key signs and the next one is published ahead of its period, and prunes
 // expired revocations and retired keys, every pruneEvery until ctx ends.
 func (s *Service) Run(ctx context.Context) {
 	t := time.NewTicker(pruneEvery)
@@ -268,7 +274,7 @@ func (s *Service) Run(ctx context.Context) {
 
 // Maintain does one round of Run's work.
 func (s *Service) Maintain(ctx context.Context) {
-	if _, err := s.ring.signer(ctx); err != nil && ctx.Err() == nil {
+	if err := s.ring.prepare(ctx, s.lead()); err != nil && ctx.Err() == nil {
 		s.log.WarnContext(ctx, "oauth signing key", "err", err.Error())
 	}
 	now := s.now()

@@ -267,17 +267,30 @@ func TestKeyRotation(t *testing.T) {
 			if kidOf(old) != kidOf(first) {
 				t.Fatal("the key changed within its period")
 			}
+			// Within the lead, the next key is made and published before it signs anything.
+			e.svc.Maintain(ctx)
+			pub, err := e.svc.ring.published(ctx)
+			if err != nil || len(pub) != 2 {
+				t.Fatalf("published keys ahead of the rotation: %d, %v; want 2", len(pub), err)
+			}
+			next := pub[0].kid
+			if next == kidOf(old) {
+				next = pub[1].kid
+			}
+			if k := kidOf(e.issue(t, e.a)); k != kidOf(old) {
+				t.Errorf("the published next key signs before its time")
+			}
 			e.clock.advance(30 * time.Minute)
 			fresh := e.issue(t, e.a)
-			if kidOf(fresh) == kidOf(old) {
-				t.Fatal("no new key after the period")
+			if kidOf(fresh) != next {
+				t.Fatalf("after the period the token's kid is %s, want the published next key %s", kidOf(fresh), next)
 			}
 			for name, raw := range map[string]string{"old key's token": old, "new key's token": fresh} {
 				if _, err := e.svc.Principal(ctx, raw); err != nil {
 					t.Errorf("%s: %v", name, err)
 				}
 			}
-			pub, err := e.svc.ring.published(ctx)
+			pub, err = e.svc.ring.published(ctx)
 			if err != nil || len(pub) != 2 {
 				t.Errorf("published keys after rotation: %d, %v; want 2", len(pub), err)
 			}
