@@ -149,7 +149,34 @@ func (c *createSystemAdminCmd) Run(ctx context.Context, in io.Reader, out io.Wri
 }
 
 type adminCmd struct {
-	CreateSystemAdmin createSystemAdminCmd `cmd:"" name:"create-system-admin" help:"Create a System Admin (platform operator)."`
+	CreateSystemAdmin     createSystemAdminCmd     `cmd:"" name:"create-system-admin" help:"Create a System Admin (platform operator)."`
+	CreateAppRegistration createAppRegistrationCmd `cmd:"" name:"create-app-registration" help:"Register an OAuth client (App Registration) for a tenant and print its credentials once."`
+}
+
+type createAppRegistrationCmd struct {
+	storeFlags
+	SecretKey   string   `name:"secret-key" env:"STEWARD_SECRET_KEY" help:"Base64 32-byte server key (default: <data-dir>/secret.key): the server's, or its clients cannot authenticate."`
+	BaseURL     string   `name:"base-url" env:"STEWARD_BASE_URL" default:"http://127.0.0.1:8080" help:"The server's public URL (for the token URL printed)."`
+	Tenant      string   `required:"" help:"Tenant id."`
+	Type        string   `default:"CUSTOM" help:"Application type (CUSTOM, CSM, ITSM_ITAM, UWM, PATCH_GROUP_ADMIN, PATCH_GROUP_EDITOR)."`
+	Scope       []string `help:"Elevated scope to add (Custom App only; repeatable)."`
+	Description string   `help:"Description."`
+}
+
+func (c *createAppRegistrationCmd) Run(ctx context.Context, out io.Writer) error {
+	s, err := server.OpenStore(ctx, server.Config{DataDir: c.DataDir, DatabaseURL: c.DatabaseURL})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	cfg := server.Config{DataDir: c.DataDir, SecretKey: c.SecretKey, BaseURL: c.BaseURL}
+	created, err := server.CreateAppRegistration(ctx, s, cfg, c.Tenant, c.Type, c.Description, c.Scope)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "client_id=%s\nclient_secret=%s\ntoken_url=%s\nscopes=%s\n", created.Registration.ClientID, created.Secret,
+		created.TokenURL, strings.Join(created.Registration.Scopes, " "))
+	return nil
 }
 
 type versionCmd struct{}
@@ -164,6 +191,7 @@ type cli struct {
 	Migrate migrateCmd `cmd:"" help:"Apply database migrations and exit."`
 	Admin   adminCmd   `cmd:"" help:"Administrative tasks."`
 	Sim     simCmd     `cmd:"" help:"Run simulated Android or Apple devices against a Steward server."`
+	Loadgen loadgenCmd `cmd:"" help:"Drive load against a Steward server (loopback or test servers only)."`
 	Version versionCmd `cmd:"" help:"Print the version."`
 }
 

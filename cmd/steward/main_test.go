@@ -63,6 +63,9 @@ func TestCommandsExist(t *testing.T) {
 	parse(t, "migrate", "--data-dir", "x")
 	parse(t, "admin", "create-system-admin", "--username", "ops", "--password-stdin")
 	parse(t, "version")
+	parse(t, "admin", "create-app-registration", "--tenant", "t1", "--scope", "device.action")
+	parse(t, "loadgen", "token", "--tenant", "t1", "--client-id", "c", "--client-secret-stdin", "--concurrency", "32", "--duration", "20s")
+	parse(t, "loadgen", "bearer", "--tenant", "t1", "--client-id", "c", "--path", "/api/v1/device")
 	parse(t, "sim", "--username", "ta@example.com", "--devices", "5", "--interval", "1s", "--push-listen", "127.0.0.1:0")
 }
 

@@ -25,6 +25,8 @@ var rules = map[string][]string{
 	"internal/devices":        {"internal/mdm", "internal/authz", "internal/audit", "internal/mail", "internal/secret"},
 	"internal/appreg":         {"internal/mdm", "internal/authz", "internal/audit", "internal/secret"},
 	"internal/patch":          {"internal/mdm", "internal/authz", "internal/audit", "internal/fq"},
+	"internal/oauth":          {"internal/mdm", "internal/authz", "internal/appreg", "internal/httpx", "internal/secret"},
+	"internal/loadgen":        {},
 	"internal/android":        {"internal/mdm", "internal/httpx", "internal/devices"},
 	"internal/apple":          {"internal/mdm"},
 	"internal/sim":            {"internal/android"}, // the agent protocol's wire types only: a simulator is a client

@@ -74,9 +74,12 @@ func (a *API) OpenAPI() map[string]any {
 		case rt.DeviceAuth:
 			desc = strings.TrimSpace("Requires: " + accessText(rt) + ". " + desc)
 			op["security"] = []map[string][]string{{"device": {}}}
+		case rt.ClientAuth:
+			desc = strings.TrimSpace("Requires: " + accessText(rt) + ". " + desc)
+			op["security"] = []map[string][]string{}
 		case rt.Needs != "":
 			desc = strings.TrimSpace("Requires: " + accessText(rt) + ". " + desc)
-			op["security"] = []map[string][]string{{"basic": {}}}
+			op["security"] = []map[string][]string{{"basic": {}}, {"appToken": {}}}
 		default:
 			op["security"] = []map[string][]string{}
 		}
@@ -120,6 +123,9 @@ func (a *API) OpenAPI() map[string]any {
 			"basic": map[string]any{"type": "http", "scheme": "basic"},
 			"device": map[string]any{"type": "http", "scheme": "bearer",
 				"description": "The device credential an Android agent got at registration (agent protocol only)."},
+			"appToken": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+				"description": "An App Registration's access token from POST /{tenantId}/connect/token (client credentials " +
+					"grant). Its scopes decide which routes it reaches: read scopes reach GET routes only."},
 		}},
 	}
 }
@@ -293,6 +299,9 @@ lists page with <code>start</code> and <code>rows</code> (1–500); timestamps a
 func accessText(rt Route) string {
 	if rt.DeviceAuth {
 		return "device credential (Bearer)"
+	}
+	if rt.ClientAuth {
+		return "App Registration client credentials (client id and secret)"
 	}
 	switch rt.Needs {
 	case "":

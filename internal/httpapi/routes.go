@@ -36,6 +36,7 @@ type API struct {
 
 	emailTemplates *mail.Editor
 	baseURL        string
+	clientTokens   ClientTokens
 	deviceSpace    func(ctx context.Context, tenantID mdm.TenantID) (mdm.SpaceID, error)
 }
 
@@ -61,6 +62,8 @@ type Deps struct {
 	Patch *patch.Service
 	// BaseURL is the absolute URL clients reach Steward at (Data Services next links); "" uses the request's host.
 	BaseURL string
+	// ClientTokens serves the Neurons header token endpoints (nil: not served).
+	ClientTokens ClientTokens
 }
 
 // Route is one API operation: how it is served and how it is documented.
@@ -82,6 +85,9 @@ type Route struct {
 	// DeviceAuth marks a device protocol route: the device authenticates itself with its credential
 	// (Bearer) in the handler; no user, API user or session principal is ever let through.
 	DeviceAuth bool
+	// ClientAuth marks an App Registration's token endpoint: the handler authenticates the client by its
+	// own credentials (client id and secret); whatever principal the request carries is not used.
+	ClientAuth bool
 	JSONOnly   bool // the body is JSON only (no form encoding)
 	Status     int  // the success status when not 200 (for the document)
 	handler    httpx.HandlerFunc
@@ -97,6 +103,8 @@ func (rt Route) Allows(p *mdm.Principal) bool {
 	switch {
 	case rt.DeviceAuth:
 		return p == nil
+	case rt.ClientAuth:
+		return true // the handler itself authenticates, and answers 401 to anyone without client credentials
 	case rt.Needs == "":
 		return true
 	case p == nil:
@@ -121,6 +129,7 @@ func New(d Deps) *API {
 	a := &API{log: d.Log, tenants: d.Tenants, audit: d.Audit, outbox: d.Outbox, accounts: d.Accounts,
 		mux: http.NewServeMux()}
 	a.emailTemplates, a.baseURL = d.EmailTemplates, d.BaseURL
+	a.clientTokens = d.ClientTokens
 	a.devices, a.agent, a.deviceSpace = d.Devices, d.Agent, d.DeviceSpace
 	a.tenantRoutes()
 	a.auditRoutes()
@@ -148,6 +157,7 @@ func New(d Deps) *API {
 		a.patch = d.Patch
 		a.patchRoutes()
 	}
+	a.clientTokenRoutes()
 	a.docRoutes()
 	a.mux.Handle("/api/", a.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return mdm.Errorf(mdm.NotFound, "no API operation at %s %s", r.Method, r.URL.Path)

@@ -20,6 +20,7 @@ type Stores interface {
 	EmailTemplates() EmailTemplateStore
 	AppRegistrations() AppRegistrationStore
 	Patches() PatchStore
+	OAuth() OAuthStore
 }
 
 // Store is the database. InTx runs fn in one transaction: committed when fn returns nil, rolled back

@@ -17,7 +17,8 @@ import (
 // exactly whom the route's declaration (Route.Needs) allows: 401 for anonymous and 403 for the rest
 // when refused, never 401/403 when allowed. Device protocol routes (Route.DeviceAuth) let through the
 // device only and answer everyone else 401 with the Bearer challenge; a device credential is no
-// principal anywhere else (401).
+// principal anywhere else (401). App Registration tokens reach what their scopes allow; the token
+// endpoints (Route.ClientAuth) refuse every caller without client credentials (401).
 func TestRouteRoleMatrix(t *testing.T) {
 	e := newAPIEnv(t, "", nil)
 	tenant, _ := e.createTenant("Matrix")
@@ -29,10 +30,11 @@ func TestRouteRoleMatrix(t *testing.T) {
 		principal *mdm.Principal
 		portal    string // a /go portal session cookie instead of Basic credentials
 		device    string // a device credential (Bearer) instead
+		bearer    string // an App Registration's access token (Bearer) instead
 	}
 	callers := []caller{
-		{"anonymous", "", nil, "", ""},
-		{"System Admin", e.admin(), &mdm.Principal{Kind: mdm.SystemAdminPrincipal}, "", ""},
+		{name: "anonymous"},
+		{name: "System Admin", auth: e.admin(), principal: &mdm.Principal{Kind: mdm.SystemAdminPrincipal}},
 	}
 	roleSets := [][]string{nil}
 	for _, r := range authz.Roles() {
@@ -50,8 +52,8 @@ func TestRouteRoleMatrix(t *testing.T) {
 		if roles != nil {
 			name = roles[0]
 		}
-		callers = append(callers, caller{name, email + ":" + pw,
-			&mdm.Principal{Kind: mdm.AccountPrincipal, TenantID: mdm.TenantID(tenant.ID), Roles: roles}, "", ""})
+		callers = append(callers, caller{name: name, auth: email + ":" + pw,
+			principal: &mdm.Principal{Kind: mdm.AccountPrincipal, TenantID: mdm.TenantID(tenant.ID), Roles: roles}})
 	}
 
 	// A Tenant Admin signed in to the /go portal: the portal session holds SelfService and nothing else.
@@ -59,16 +61,34 @@ func TestRouteRoleMatrix(t *testing.T) {
 	if st, _ := b.signIn("ta@matrix.example.com", "password", "Tenant-admin-pw-1"); st != 200 {
 		t.Fatalf("portal sign-in: %d", st)
 	}
-	callers = append(callers, caller{"portal session", "", &mdm.Principal{Kind: mdm.PortalPrincipal,
-		TenantID: mdm.TenantID(tenant.ID), Roles: []string{mdm.RoleTenantAdmin}}, b.cookie("steward_portal"), ""})
+	callers = append(callers, caller{name: "portal session", principal: &mdm.Principal{Kind: mdm.PortalPrincipal,
+		TenantID: mdm.TenantID(tenant.ID), Roles: []string{mdm.RoleTenantAdmin}}, portal: b.cookie("steward_portal")})
 	device := e.enrolled("ta@matrix.example.com:Tenant-admin-pw-1", "dev@matrix.example.com", "MATRIX1")
 	callers = append(callers, caller{name: "device", device: device.Credential})
+	// App Registrations' access tokens: a Custom App's read scopes, and every scope it can be given.
+	for _, elevated := range []bool{false, true} {
+		var extra []string
+		name := "app token (read scopes)"
+		if elevated {
+			custom, _ := authz.LookupAppType(authz.AppTypeCustom)
+			extra, name = custom.Optional, "app token (every scope)"
+		}
+		app := e.registerApp(mdm.TenantID(tenant.ID), authz.AppTypeCustom, extra...)
+		scope := ""
+		if elevated {
+			scope = strings.Join(app.Registration.Scopes, " ")
+		}
+		tok := e.clientToken(tenant.ID, app.Registration.ClientID, app.Secret, scope)
+		callers = append(callers, caller{name: name, bearer: tok.AccessToken, principal: &mdm.Principal{Kind: mdm.ClientPrincipal,
+			TenantID: mdm.TenantID(tenant.ID), ClientID: app.Registration.ClientID, Scopes: strings.Fields(tok.Scope)}})
+	}
 
 	cells := 0
 	covered := map[string]bool{}
 	for _, rt := range e.srv.api.Routes() {
 		covered[rt.Method+" "+rt.Path] = true
 		path := strings.ReplaceAll(rt.Path, "{id}", tenant.ID)
+		path = strings.ReplaceAll(path, "{tenantId}", tenant.ID)
 		path = strings.ReplaceAll(path, "{name}", "invitation_pin")  // email templates: a real one
 		path = strings.ReplaceAll(path, "{patchGroupId}", tenant.ID) // a GUID that names no patch group
 		body := ""
@@ -81,9 +101,9 @@ func TestRouteRoleMatrix(t *testing.T) {
 			switch {
 			case c.portal != "":
 				r = e.callPortal(rt.Method, path, c.portal, body)
-			case c.device != "":
+			case c.device != "" || c.bearer != "":
 				req := newRequest(t, rt.Method, e.url+path, body)
-				req.Header.Set("Authorization", "Bearer "+c.device)
+				req.Header.Set("Authorization", "Bearer "+c.device+c.bearer)
 				if body != "" {
 					req.Header.Set("Content-Type", "application/json")
 				}
@@ -103,6 +123,14 @@ func TestRouteRoleMatrix(t *testing.T) {
 					t.Errorf("%s %s as %s: %d, want 401", rt.Method, rt.Path, c.name, r.Status)
 				case rt.DeviceAuth && !allowed && !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer"):
 					t.Errorf("%s %s as %s: WWW-Authenticate %q, want Bearer", rt.Method, rt.Path, c.name, r.Header.Get("WWW-Authenticate"))
+				}
+				continue
+			}
+			if rt.ClientAuth {
+				// Token endpoints: no caller here presents client credentials, so every one is refused,
+				// whatever other credential it carries.
+				if r.Status != 401 {
+					t.Errorf("%s %s as %s: %d, want 401 (no client credentials): %s", rt.Method, rt.Path, c.name, r.Status, r.Body)
 				}
 				continue
 			}

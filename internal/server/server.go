@@ -26,6 +26,7 @@ import (
 	"steward/internal/httpx"
 	"steward/internal/mail"
 	"steward/internal/mdm"
+	"steward/internal/oauth"
 	"steward/internal/patch"
 	"steward/internal/secret"
 	"steward/internal/store/sqlstore"
@@ -48,6 +49,7 @@ type Server struct {
 	apple    *applemdm.Service
 	appReg   *appreg.Service
 	patch    *patch.Service
+	oauth    *oauth.Service
 	api      *httpapi.API
 	worker   *mail.Worker
 	handler  http.Handler
@@ -92,12 +94,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.appReg = appreg.New(store, keys, log, cfg.BaseURL, time.Now)
 	s.patch = patch.New(store, log, patch.WithWake(s.devices.Wake))
 	auditSvc := audit.New(store)
+	s.oauth = oauth.New(store, keys, s.appReg, log, cfg.BaseURL)
 	outbox := mail.NewOutbox(store, mailer)
 	emailTemplates := mail.NewEditor(store, time.Now)
 	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Accounts: s.accounts,
 		EmailTemplates: emailTemplates, Devices: s.devices, Agent: android.NewHandler(s.devices, log),
 		DeviceSpace: s.deviceSpace, Apple: s.apple, AppRegistrations: s.appReg, Patch: s.patch,
-		BaseURL: cfg.BaseURL})
+		BaseURL: cfg.BaseURL, ClientTokens: s.oauth})
 	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Devices: s.devices,
 		EmailTemplates: emailTemplates, Apple: s.apple, AppRegistrations: s.appReg, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
 	s.handler = s.routes(console)
@@ -203,6 +206,7 @@ func (s *Server) routes(console http.Handler) http.Handler {
 		httpapi.Route{Method: "GET", Path: "/metrics", Tag: "Operations",
 			Summary: "Prometheus metrics: requests by route and status, latencies, database pool, device command queue, push wake-ups, Go runtime"},
 	)
+	s.api.AddOperational(oauthRoutes()...)
 	mux.Handle("/api/", s.api)
 	s.apple.Register(mux)
 	mux.Handle("/", console)
@@ -212,7 +216,13 @@ func (s *Server) routes(console http.Handler) http.Handler {
 		s.writeError(w, r, mdm.Errorf(mdm.Forbidden, "cross-origin request refused"))
 	}))
 	var h http.Handler = mux
-	h = httpx.Authenticate(authenticator{Service: s.accounts}, s.writeError, h)
+	// The token server's routes would overlap patterns of the mux (/{tenantId}/connect/token and /api/),
+	// so they are dispatched here; those where the client authenticates itself (client_secret_basic is
+	// no user login) ahead of the authentication middleware, the public documents after it.
+	tokens := s.oauth.Handler()
+	h = oauthFirst(tokens, oauth.Owns, h)
+	h = httpx.Authenticate(authenticator{Service: s.accounts, bearer: s.oauth.Principal}, s.writeError, h)
+	h = oauthFirst(tokens, oauth.ClientAuthenticated, h)
 	h = httpx.RejectUnclean(s.writeError, h)
 	h = csrf.Handler(h)
 	h = httpx.AccessLog(s.log, m.observe, h)
@@ -347,6 +357,7 @@ func (s *Server) Background() (stop func()) {
 	run(func(ctx context.Context) { s.apns.Run(ctx) })
 	run(s.apple.Run)
 	run(s.appReg.Run)
+	run(s.oauth.Run)
 	return func() { cancel(); wg.Wait() }
 }
 
@@ -368,4 +379,21 @@ func CreateSystemAdmin(ctx context.Context, store *sqlstore.Store, username, pas
 	svc := accounts.New(store, keys, slog.New(slog.DiscardHandler))
 	_, err = svc.CreateSystemAdmin(ctx, username, password)
 	return err
+}
+
+// CreateAppRegistration registers an OAuth client for tenantID from the command line (`admin
+// create-app-registration`), as that tenant's administrator "steward-cli", audited like one made in the
+// console. The secret is hashed with the server key, so cfg must name the server's.
+func CreateAppRegistration(ctx context.Context, store *sqlstore.Store, cfg Config, tenantID, appType, description string, scopes []string) (appreg.Created, error) {
+	keys, err := secret.LoadOrCreate(cfg.SecretKey, cfg.SecretKeyPath())
+	if err != nil {
+		return appreg.Created{}, err
+	}
+	if _, err := store.Tenants().Get(ctx, mdm.TenantID(tenantID)); err != nil {
+		return appreg.Created{}, err
+	}
+	svc := appreg.New(store, keys, slog.New(slog.DiscardHandler), cfg.BaseURL, time.Now)
+	ctx = mdm.WithPrincipal(ctx, &mdm.Principal{Kind: mdm.AccountPrincipal, Username: "steward-cli", TenantID: mdm.TenantID(tenantID),
+		Roles: []string{mdm.RoleTenantAdmin}})
+	return svc.Create(ctx, appreg.NewRegistration{AppType: appType, Description: description, Scopes: scopes})
 }

@@ -19,13 +19,19 @@ func (s stores) AppRegistrations() mdm.AppRegistrationStore { return appRegStore
 const appRegCols = `id, tenant_id, client_id, secret_hash, app_type, scopes, description, created_by, created_at, last_authenticated_at`
 
 func scanAppReg(row interface{ Scan(...any) error }) (mdm.AppRegistration, error) {
+	return scanAppRegPlus(row)
+}
+
+// scanAppRegPlus scans the registration's columns followed by extra ones.
+func scanAppRegPlus(row interface{ Scan(...any) error }, extra ...any) (mdm.AppRegistration, error) {
 	var (
 		r               mdm.AppRegistration
 		scopes          string
 		created, authAt int64
 	)
-	if err := row.Scan(&r.ID, &r.TenantID, &r.ClientID, &r.SecretHash, &r.AppType, &scopes, &r.Description,
-		&r.CreatedBy, &created, &authAt); err != nil {
+	dest := append([]any{&r.ID, &r.TenantID, &r.ClientID, &r.SecretHash, &r.AppType, &scopes, &r.Description,
+		&r.CreatedBy, &created, &authAt}, extra...)
+	if err := row.Scan(dest...); err != nil {
 		return r, err
 	}
 	if err := json.Unmarshal([]byte(scopes), &r.Scopes); err != nil {

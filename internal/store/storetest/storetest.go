@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) mdm.Store) {
 		{"Apple", appleTests},
 		{"AppRegistrations", appRegTests},
 		{"Patch", patchTests},
+		{"OAuth", oauthTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -254,6 +254,31 @@ CREATE INDEX mail_outbox_due ON public.mail_outbox USING btree (status, next_att
 CREATE UNIQUE INDEX mail_outbox_pkey ON public.mail_outbox USING btree (id);
 CREATE INDEX mail_outbox_tenant ON public.mail_outbox USING btree (tenant_id, id);
 
+CREATE TABLE oauth_revoked_tokens (
+    tenant_id text NOT NULL,
+    jti text NOT NULL,
+    client_id text NOT NULL,
+    expires_at bigint NOT NULL,
+    revoked_at bigint NOT NULL
+);
+ALTER TABLE oauth_revoked_tokens ADD CONSTRAINT oauth_revoked_tokens_pkey PRIMARY KEY (tenant_id, jti);
+ALTER TABLE oauth_revoked_tokens ADD CONSTRAINT oauth_revoked_tokens_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(id) ON DELETE CASCADE;
+CREATE UNIQUE INDEX oauth_revoked_tokens_pkey ON public.oauth_revoked_tokens USING btree (tenant_id, jti);
+
+CREATE TABLE oauth_signing_keys (
+    kid text NOT NULL,
+    generation bigint NOT NULL,
+    algorithm text NOT NULL,
+    private_sealed bytea NOT NULL,
+    public_der bytea NOT NULL,
+    created_at bigint NOT NULL,
+    sign_until bigint NOT NULL,
+    verify_until bigint NOT NULL
+);
+ALTER TABLE oauth_signing_keys ADD CONSTRAINT oauth_signing_keys_pkey PRIMARY KEY (kid);
+CREATE UNIQUE INDEX oauth_signing_keys_generation ON public.oauth_signing_keys USING btree (generation);
+CREATE UNIQUE INDEX oauth_signing_keys_pkey ON public.oauth_signing_keys USING btree (kid);
+
 CREATE TABLE one_time_tokens (
     hash bytea NOT NULL,
     purpose text NOT NULL,

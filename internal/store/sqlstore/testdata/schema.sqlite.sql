@@ -240,6 +240,28 @@ CREATE INDEX mail_outbox_due ON mail_outbox (status, next_attempt_at);
 
 CREATE INDEX mail_outbox_tenant ON mail_outbox (tenant_id, id);
 
+CREATE TABLE oauth_revoked_tokens (
+    tenant_id  TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    jti        TEXT NOT NULL,
+    client_id  TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, jti)
+);
+
+CREATE TABLE oauth_signing_keys (
+    kid            TEXT PRIMARY KEY,
+    generation     INTEGER NOT NULL,
+    algorithm      TEXT NOT NULL,
+    private_sealed BLOB NOT NULL,
+    public_der     BLOB NOT NULL,
+    created_at     INTEGER NOT NULL,
+    sign_until     INTEGER NOT NULL,
+    verify_until   INTEGER NOT NULL
+);
+
+CREATE UNIQUE INDEX oauth_signing_keys_generation ON oauth_signing_keys (generation);
+
 CREATE TABLE one_time_tokens (
     hash       BLOB PRIMARY KEY,
     purpose    TEXT NOT NULL,
