@@ -264,7 +264,7 @@ func (s *Service) UpdateAccount(ctx context.Context, id mdm.AccountID, in Accoun
 		sorted := slices.Compact(slices.Sorted(slices.Values(*in.Roles)))
 		in.Roles = &sorted
 	}
-	self := int64(id) == p.ID
+	self := p.Kind == mdm.AccountPrincipal && int64(id) == p.ID // a token's id is a registration's, not an account's
 	v.Check(!self || in.Roles == nil, "roles", "Self", "you cannot change your own roles")
 	v.Check(!self || in.Enabled == nil || *in.Enabled, "enabled", "Self", "you cannot disable your own account")
 	v.Check(!self || in.APIUser == nil, "apiUser", "Self", "you cannot change whether you are an API user")
@@ -316,7 +316,7 @@ func (s *Service) DeleteAccounts(ctx context.Context, ids []mdm.AccountID) error
 	var v mdm.Validator
 	v.Check(len(ids) > 0, "ids", "Required", "give the accounts to delete as ids=…")
 	v.Check(len(ids) <= MaxAccountsPerRequest, "ids", "Size", fmt.Sprintf("at most %d accounts per request", MaxAccountsPerRequest))
-	v.Check(!slices.Contains(ids, mdm.AccountID(p.ID)), "ids", "Self", "you cannot delete your own account")
+	v.Check(p.Kind != mdm.AccountPrincipal || !slices.Contains(ids, mdm.AccountID(p.ID)), "ids", "Self", "you cannot delete your own account")
 	if err := v.Err(); err != nil {
 		return err
 	}

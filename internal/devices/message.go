@@ -143,7 +143,8 @@ func (s *Service) mailOwners(ctx context.Context, tx mdm.Stores, tenantID mdm.Te
 		return 0, err
 	}
 	sender := p.Username
-	if a, err := tx.Accounts().Get(ctx, tenantID, mdm.AccountID(p.ID)); err == nil {
+	if p.Kind != mdm.AccountPrincipal { // an App Registration's token: its id is no account's
+	} else if a, err := tx.Accounts().Get(ctx, tenantID, mdm.AccountID(p.ID)); err == nil {
 		if name := strings.TrimSpace(a.FirstName + " " + a.LastName); name != "" {
 			sender = name
 		}

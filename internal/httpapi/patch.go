@@ -129,8 +129,9 @@ func patchListOptions(r *http.Request, fields mdm.FieldSet, defaultSort []mdm.So
 		name, dir, _ := strings.Cut(s, " ")
 		dir = strings.ToLower(strings.TrimSpace(dir))
 		field, known := canonical(fields, name)
-		if alias, ok := patchOrderAliases[strings.ToLower(name)]; ok {
-			field, known = alias, true
+		if alias, ok := patchOrderAliases[strings.ToLower(name)]; !known && ok {
+			_, inList := fields[alias] // an alias counts only where its field exists (patch-group-audit's "id" is its row's)
+			field, known = alias, inList
 		}
 		v.Check(known, "OrderBy", "Unknown", "cannot order by "+strconv.Quote(name)+"; fields: "+fieldList(fields))
 		v.Check(dir == "" || dir == "asc" || dir == "desc", "OrderBy", "Enum", "the direction must be asc or desc")

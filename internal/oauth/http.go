@@ -78,7 +78,6 @@ type oauthError struct {
 	status      int
 	code        string
 	description string
-	basic       bool          // the client used HTTP Basic: 401 carries the Basic challenge
 	retryAfter  time.Duration // for 429
 	err         error         // a failure of the server, not the client's: answered by serverError
 }
@@ -100,7 +99,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func (e *oauthError) write(w http.ResponseWriter) {
 	noStore(w)
-	if e.status == http.StatusUnauthorized && e.basic {
+	if e.status == http.StatusUnauthorized { // RFC 7235: a 401 names a scheme, Basic being the one a client can use
 		w.Header().Set("WWW-Authenticate", `Basic realm="Steward", charset="UTF-8"`)
 	}
 	if e.retryAfter > 0 {
@@ -151,10 +150,7 @@ func formRequired(r *http.Request) *oauthError {
 }
 
 // credentials are what the client presented.
-type credentials struct {
-	id, secret string
-	basic      bool
-}
+type credentials struct{ id, secret string }
 
 // clientCredentials reads client_secret_basic (RFC 6749 §2.3.1: the id and secret form-urlencoded in
 // Basic) or client_secret_post, never both.
@@ -163,20 +159,20 @@ func clientCredentials(r *http.Request, form url.Values) (credentials, *oauthErr
 		user, pass, ok := r.BasicAuth()
 		if !ok {
 			return credentials{}, &oauthError{status: http.StatusUnauthorized, code: "invalid_client",
-				description: "client authentication must be HTTP Basic or client_secret in the body", basic: true}
+				description: "client authentication must be HTTP Basic or client_secret in the body"}
 		}
 		id, err1 := url.QueryUnescape(user)
 		sec, err2 := url.QueryUnescape(pass)
 		switch {
 		case err1 != nil || err2 != nil:
 			return credentials{}, &oauthError{status: http.StatusUnauthorized, code: "invalid_client",
-				description: "the Basic credentials are not form-urlencoded", basic: true}
+				description: "the Basic credentials are not form-urlencoded"}
 		case form.Has("client_secret"):
 			return credentials{}, badRequest("invalid_request", "use one client authentication method: Basic or client_secret, not both")
 		case form.Has("client_id") && form.Get("client_id") != id:
 			return credentials{}, badRequest("invalid_request", "client_id differs from the Basic credentials")
 		}
-		return credentials{id: id, secret: sec, basic: true}, nil
+		return credentials{id: id, secret: sec}, nil
 	}
 	c := credentials{id: form.Get("client_id"), secret: form.Get("client_secret")}
 	if c.id == "" || c.secret == "" {
@@ -189,6 +185,11 @@ func clientCredentials(r *http.Request, form url.Values) (credentials, *oauthErr
 // tenant's. It returns the registration or the answer to give.
 func (s *Service) authenticate(r *http.Request, c credentials, tenantID mdm.TenantID) (mdm.AppRegistration, *oauthError) {
 	ctx := r.Context()
+	if len(c.id) > maxClientID || !mdm.CleanText(c.id) {
+		// No registration has such an id; refusing it here keeps the limiter's memory bounded.
+		return mdm.AppRegistration{}, &oauthError{status: http.StatusUnauthorized, code: "invalid_client",
+			description: "client authentication failed"}
+	}
 	done, wait := s.limits.begin(c.id, mdm.ClientAddrFrom(ctx))
 	if wait > 0 {
 		return mdm.AppRegistration{}, &oauthError{status: http.StatusTooManyRequests, code: "temporarily_unavailable",
@@ -205,16 +206,19 @@ func (s *Service) authenticate(r *http.Request, c credentials, tenantID mdm.Tena
 	}
 	switch {
 	case mdm.IsCode(err, mdm.Unauthenticated):
-		return reg, &oauthError{status: http.StatusUnauthorized, code: "invalid_client", description: "client authentication failed", basic: c.basic}
+		return reg, &oauthError{status: http.StatusUnauthorized, code: "invalid_client", description: "client authentication failed"}
 	case err != nil:
 		return reg, &oauthError{err: err}
 	case tenantID != "" && reg.TenantID != tenantID:
 		return reg, &oauthError{status: http.StatusUnauthorized, code: "invalid_client",
-			description: "the client is not registered with this tenant", basic: c.basic}
+			description: "the client is not registered with this tenant"}
 	}
 	httpx.SetTenant(r, reg.TenantID)
 	return reg, nil
 }
+
+// maxClientID bounds a client id: longer ones name no registration (appreg's ids are under 100 bytes).
+const maxClientID = 256
 
 // fail writes e, logging server failures.
 func (s *Service) fail(w http.ResponseWriter, r *http.Request, e *oauthError) {

@@ -105,6 +105,14 @@ func TestAppRegistrationsEndToEnd(t *testing.T) {
 					t.Errorf("CMDB token on %s: %d, want 403", path, st)
 				}
 			}
+			if resp, err := cmdbClient.Get(e.url + base + "/patch-group"); err != nil {
+				t.Fatal(err)
+			} else {
+				resp.Body.Close()
+				if h := resp.Header.Get("WWW-Authenticate"); !strings.Contains(h, `error="insufficient_scope"`) {
+					t.Errorf("403 for a token without the scope: WWW-Authenticate %q", h)
+				}
+			}
 			st, body = call(client(otherCMDB, oauth2.AuthStyleInHeader), "GET", "/api/apigatewaydataservices/v1/devices", "")
 			if st != 200 || strings.Contains(body, device.GUID) || !strings.Contains(body, `"@odata.count":1`) {
 				t.Errorf("the other tenant's CMDB: %d %s", st, body)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -385,6 +386,12 @@ func CreateSystemAdmin(ctx context.Context, store *sqlstore.Store, username, pas
 // create-app-registration`), as that tenant's administrator "steward-cli", audited like one made in the
 // console. The secret is hashed with the server key, so cfg must name the server's.
 func CreateAppRegistration(ctx context.Context, store *sqlstore.Store, cfg Config, tenantID, appType, description string, scopes []string) (appreg.Created, error) {
+	if cfg.SecretKey == "" {
+		// A key made here would hash a secret the server never accepts: the server's key must exist.
+		if _, err := os.Stat(cfg.SecretKeyPath()); err != nil {
+			return appreg.Created{}, fmt.Errorf("the server key is not at %s: give the server's --secret-key (or STEWARD_SECRET_KEY) or its --data-dir", cfg.SecretKeyPath())
+		}
+	}
 	keys, err := secret.LoadOrCreate(cfg.SecretKey, cfg.SecretKeyPath())
 	if err != nil {
 		return appreg.Created{}, err
