@@ -19,6 +19,10 @@ type Stores interface {
 	SupportAdmins() SupportAdminStore
 	EmailTemplates() EmailTemplateStore
 	AppRegistrations() AppRegistrationStore
+	DeviceGroups() DeviceGroupStore
+	Distributions() DistributionStore
+	Generations() GenerationStore
+	Categories() CategoryStore
 }
 
 // Store is the database. InTx runs fn in one transaction: committed when fn returns nil, rolled back
