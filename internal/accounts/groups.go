@@ -272,6 +272,33 @@ func effectiveRolesIn(ctx context.Context, store mdm.Stores, a *mdm.Account) ([]
 	return slices.Compact(slices.Sorted(slices.Values(roles))), nil
 }
 
+// MemberGroups returns the user groups a belongs to, read through store (a transaction or not): All
+// Users, the static groups it was added to, and the dynamic groups whose rule matches it. It checks no
+// permission: the assignment resolver calls it for a device's owner.
+func MemberGroups(ctx context.Context, store mdm.Stores, a *mdm.Account) ([]mdm.UserGroup, error) {
+	groups, err := store.Groups().GroupsFor(ctx, a.TenantID, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := groups[:0]
+	for _, g := range groups {
+		if belongsTo(a, g) {
+			out = append(out, g)
+		}
+	}
+	return out, nil
+}
+
+// UserRule parses a dynamic user group's rule the way membership reads it: nil (and no error) for a
+// rule that no longer parses, which matches nobody.
+func UserRule(g mdm.UserGroup) mdm.Filter {
+	f, err := fq.Parse(g.Rule, mdm.AccountFields)
+	if err != nil || f == nil {
+		return nil
+	}
+	return f
+}
+
 // belongsTo reports whether a is in g, one of the groups GroupsFor returned for a: All Users and static
 // groups hold it already; a dynamic group when its rule matches.
 func belongsTo(a *mdm.Account, g mdm.UserGroup) bool {

@@ -84,8 +84,12 @@ func (s distributionStore) DevicesReached(ctx context.Context, tenantID mdm.Tena
 	return nil, notYet()
 }
 
-func (s generationStore) Bump(ctx context.Context, tenantID mdm.TenantID) (int64, error) { return 0, notYet() }
-func (s generationStore) Get(ctx context.Context, tenantID mdm.TenantID) (int64, error)  { return 0, notYet() }
+func (s generationStore) Bump(ctx context.Context, tenantID mdm.TenantID) (int64, error) {
+	return 0, notYet()
+}
+func (s generationStore) Get(ctx context.Context, tenantID mdm.TenantID) (int64, error) {
+	return 0, notYet()
+}
 
 func (s categoryStore) Create(ctx context.Context, c *mdm.Category) error { return notYet() }
 func (s categoryStore) Get(ctx context.Context, tenantID mdm.TenantID, id mdm.CategoryID) (*mdm.Category, error) {

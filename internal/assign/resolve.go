@@ -1,0 +1,302 @@
+// Package assign decides who gets what: device groups, the distribution of apps, content and
+// configurations to users and groups, the app and content categories, and the resolver that computes
+// which items reach a device or a user and which devices an assignment reaches.
+//
+// Item capabilities (apps, content, configurations) keep their items themselves and use this package
+// for everything about targets: SetDistribution in the transaction that changes an item's targets,
+// DeleteItem in the one that deletes it, and the Resolver to compute catalogs, effective
+// configurations and the devices to converge after a change.
+package assign
+
+import (
+	"context"
+	"slices"
+
+	"steward/internal/accounts"
+	"steward/internal/fq"
+	"steward/internal/mdm"
+)
+
+// Resolver computes targets and effective distributions. It reads through the stores it was made
+// with (the pool, or a transaction) and checks no permission: its callers are check-in paths,
+// catalogs and convergence jobs that act for the system or have checked the caller already.
+type Resolver struct{ store mdm.Stores }
+
+// NewResolver returns a resolver reading through store; pass a transaction to read inside it.
+func NewResolver(store mdm.Stores) *Resolver { return &Resolver{store: store} }
+
+// TargetsForDevice returns the targets device is in: the user groups of its owner (All Users, the
+// static groups the owner was added to, the dynamic user groups whose rule matches the owner — the
+// accounts package's own membership rules) and the device groups it is in (All Devices, the static
+// groups it was added to, the dynamic and built-in platform groups whose rule matches its facts). A
+// device without an owner is in no user group and AllUsers is false for it.
+func (r *Resolver) TargetsForDevice(ctx context.Context, tenantID mdm.TenantID, d *mdm.Device) (mdm.Targets, error) {
+	var t mdm.Targets
+	if d.AccountID != 0 {
+		a, err := r.store.Accounts().Get(ctx, tenantID, d.AccountID)
+		switch {
+		case err == nil:
+			if t, err = r.TargetsForUser(ctx, tenantID, a); err != nil {
+				return t, err
+			}
+		case !mdm.IsCode(err, mdm.NotFound): // an owner deleted meanwhile leaves the device without user groups
+			return t, err
+		}
+	}
+	groups, err := r.store.DeviceGroups().All(ctx, tenantID)
+	if err != nil {
+		return t, err
+	}
+	static, err := r.store.DeviceGroups().StaticGroupsOf(ctx, tenantID, d.ID)
+	if err != nil {
+		return t, err
+	}
+	value := DeviceValue(d)
+	for _, g := range groups {
+		switch g.Kind {
+		case mdm.AllDevicesGroup:
+			t.DeviceGroups = append(t.DeviceGroups, g.ID)
+		case mdm.StaticDeviceGroup:
+			if slices.Contains(static, g.ID) {
+				t.DeviceGroups = append(t.DeviceGroups, g.ID)
+			}
+		case mdm.DynamicDeviceGroup:
+			if f := DeviceRule(g); f != nil && fq.Match(f, value) {
+				t.DeviceGroups = append(t.DeviceGroups, g.ID)
+			}
+		}
+	}
+	return t, nil
+}
+
+// TargetsForUser returns the targets a user is in without a particular device (a user's catalog):
+// All Users and the user groups a belongs to. DeviceGroups is empty.
+func (r *Resolver) TargetsForUser(ctx context.Context, tenantID mdm.TenantID, a *mdm.Account) (mdm.Targets, error) {
+	if a.TenantID != tenantID {
+		return mdm.Targets{}, mdm.Errorf(mdm.NotFound, "account not found")
+	}
+	groups, err := accounts.MemberGroups(ctx, r.store, a)
+	if err != nil {
+		return mdm.Targets{}, err
+	}
+	t := mdm.Targets{AllUsers: true}
+	for _, g := range groups {
+		t.UserGroups = append(t.UserGroups, g.ID)
+	}
+	return t, nil
+}
+
+// Effective returns the distributions of items of kind that reach t: one per item, in item id order,
+// Required when any distribution reaching t requires it. The Target and TargetID of each are those of
+// one distribution that reached t (a required one when there is one).
+func (r *Resolver) Effective(ctx context.Context, tenantID mdm.TenantID, kind mdm.ItemKind, t mdm.Targets) ([]mdm.Distribution, error) {
+	ds, err := r.store.Distributions().Reaching(ctx, tenantID, kind, t)
+	if err != nil {
+		return nil, err
+	}
+	return Merge(ds), nil
+}
+
+// Merge folds distributions to one per item (in item id order), required when any is.
+func Merge(ds []mdm.Distribution) []mdm.Distribution {
+	byItem := map[int64]int{}
+	out := []mdm.Distribution{}
+	for _, d := range ds {
+		i, ok := byItem[d.ItemID]
+		if !ok {
+			byItem[d.ItemID] = len(out)
+			out = append(out, d)
+			continue
+		}
+		if d.Required && !out[i].Required {
+			out[i] = d
+		}
+	}
+	slices.SortFunc(out, func(a, b mdm.Distribution) int {
+		switch {
+		case a.ItemID < b.ItemID:
+			return -1
+		case a.ItemID > b.ItemID:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// reachPage is how many device ids one DevicesReached query returns.
+const reachPage = 5000
+
+// DevicesReached returns the ids (ascending) of the tenant's ACTIVE devices that any of ds reaches,
+// for converging devices after an assignment changes (pass the old and the new distributions together
+// so that devices losing an item are found too). Dynamic user and device group rules are evaluated by
+// the database; the ids are read in pages of 5,000, so tens of thousands of devices take a few queries.
+func (r *Resolver) DevicesReached(ctx context.Context, tenantID mdm.TenantID, ds []mdm.Distribution) ([]mdm.DeviceID, error) {
+	reach, err := r.Reach(ctx, tenantID, ds)
+	if err != nil || reach.Empty() {
+		return nil, err
+	}
+	var out []mdm.DeviceID
+	var after mdm.DeviceID
+	for {
+		ids, err := r.store.Distributions().DevicesReached(ctx, tenantID, reach, after, reachPage)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ids...)
+		if len(ids) < reachPage {
+			return out, nil
+		}
+		after = ids[len(ids)-1]
+	}
+}
+
+// Reach turns distributions into the query the store evaluates: it reads the groups they name (of the
+// tenant; a group deleted meanwhile reaches nobody) and sorts them into static groups and rules.
+func (r *Resolver) Reach(ctx context.Context, tenantID mdm.TenantID, ds []mdm.Distribution) (mdm.Reach, error) {
+	var reach mdm.Reach
+	var userGroups map[mdm.GroupID]mdm.UserGroup
+	var deviceGroups map[mdm.DeviceGroupID]mdm.DeviceGroup
+	for _, d := range ds {
+		switch d.Target {
+		case mdm.TargetAllUsers:
+			reach.AllUsers = true
+		case mdm.TargetUserGroup:
+			if userGroups == nil {
+				userGroups = map[mdm.GroupID]mdm.UserGroup{}
+			}
+			id := mdm.GroupID(d.TargetID)
+			if _, seen := userGroups[id]; seen {
+				continue
+			}
+			g, err := r.store.Groups().Get(ctx, tenantID, id)
+			if mdm.IsCode(err, mdm.NotFound) {
+				continue
+			}
+			if err != nil {
+				return reach, err
+			}
+			userGroups[id] = *g
+			switch g.Kind {
+			case mdm.AllUsersGroup:
+				reach.AllUsers = true
+			case mdm.StaticGroup:
+				reach.StaticUserGroups = append(reach.StaticUserGroups, g.ID)
+			case mdm.DynamicGroup:
+				if f := accounts.UserRule(*g); f != nil {
+					reach.UserRules = append(reach.UserRules, f)
+				}
+			}
+		case mdm.TargetDeviceGroup:
+			if deviceGroups == nil {
+				all, err := r.store.DeviceGroups().All(ctx, tenantID)
+				if err != nil {
+					return reach, err
+				}
+				deviceGroups = map[mdm.DeviceGroupID]mdm.DeviceGroup{}
+				for _, g := range all {
+					deviceGroups[g.ID] = g
+				}
+			}
+			g, ok := deviceGroups[mdm.DeviceGroupID(d.TargetID)]
+			if !ok {
+				continue
+			}
+			delete(deviceGroups, g.ID) // once is enough
+			switch g.Kind {
+			case mdm.AllDevicesGroup:
+				reach.AllDevices = true
+			case mdm.StaticDeviceGroup:
+				reach.StaticDeviceGroups = append(reach.StaticDeviceGroups, g.ID)
+			case mdm.DynamicDeviceGroup:
+				if f := DeviceRule(g); f != nil {
+					reach.DeviceRules = append(reach.DeviceRules, f)
+				}
+			}
+		}
+	}
+	return reach, nil
+}
+
+// DeviceRule parses a dynamic device group's rule: nil for any other group and for a rule that does
+// not parse (it matches no device).
+func DeviceRule(g mdm.DeviceGroup) mdm.Filter {
+	if g.Kind != mdm.DynamicDeviceGroup {
+		return nil
+	}
+	f, err := fq.Parse(g.Rule, mdm.DeviceFields)
+	if err != nil || f == nil {
+		return nil
+	}
+	return f
+}
+
+// DeviceValue gives d's value of each of mdm.DeviceFields, with the meaning the device list gives it
+// in SQL (times in epoch milliseconds, 0 when unset), for evaluating device group rules in memory.
+func DeviceValue(d *mdm.Device) func(string) any {
+	millis := func(t interface{ UnixMilli() int64 }, zero bool) int64 {
+		if zero {
+			return 0
+		}
+		return t.UnixMilli()
+	}
+	return func(field string) any {
+		switch field {
+		case "id":
+			return int64(d.ID)
+		case "guid":
+			return d.GUID
+		case "platformType":
+			return d.Platform
+		case "deviceKind":
+			return d.Kind
+		case "registrationState":
+			return d.RegistrationState
+		case "deviceName":
+			return d.Facts.DeviceName
+		case "deviceModel":
+			return d.Facts.Model
+		case "prettyModel":
+			return d.Facts.PrettyModel
+		case "manufacturer":
+			return d.Facts.Manufacturer
+		case "platformVersion":
+			return d.Facts.OSVersion
+		case "serialNumber":
+			return d.Facts.SerialNumber
+		case "imei":
+			return d.Facts.IMEI
+		case "wifiMacAddress":
+			return d.Facts.WifiMAC
+		case "jailbroken":
+			return d.Facts.Jailbroken
+		case "passcodeCompliant":
+			return d.Facts.PasscodeCompliant
+		case "encrypted":
+			return d.Facts.Encrypted
+		case "roaming":
+			return d.Facts.Roaming
+		case "complianceState":
+			return d.ComplianceState
+		case "quarantined":
+			return d.Quarantined
+		case "policyViolationCount":
+			return int64(d.PolicyViolationCount)
+		case "lastCheckin":
+			return millis(d.LastCheckin, d.LastCheckin.IsZero())
+		case "lastRegistrationTime":
+			return millis(d.RegisteredAt, d.RegisteredAt.IsZero())
+		case "createdAt":
+			return millis(d.CreatedAt, d.CreatedAt.IsZero())
+		case "ownerId":
+			return int64(d.AccountID)
+		case "uid":
+			return d.OwnerUsername
+		case "emailAddress":
+			return d.OwnerEmail
+		case "clientVersion":
+			return d.Facts.ClientVersion
+		}
+		return nil
+	}
+}
