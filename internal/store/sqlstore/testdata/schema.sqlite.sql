@@ -106,6 +106,25 @@ CREATE TABLE audit_log (
 
 CREATE INDEX audit_log_tenant ON audit_log (tenant_id, id);
 
+CREATE TABLE content (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id    TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    description  TEXT NOT NULL,
+    file_name    TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    mime_type    TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    sha256       TEXT NOT NULL,
+    blob_key     TEXT NOT NULL,
+    version      INTEGER NOT NULL,
+    created_by   TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    modified_at  INTEGER NOT NULL
+);
+
+CREATE INDEX content_tenant ON content (tenant_id, id);
+
 CREATE TABLE device_apps (
     tenant_id TEXT NOT NULL,
     device_id INTEGER NOT NULL,
