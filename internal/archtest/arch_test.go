@@ -25,6 +25,7 @@ var rules = map[string][]string{
 	"internal/devices":        {"internal/mdm", "internal/authz", "internal/audit", "internal/mail", "internal/secret"},
 	"internal/appreg":         {"internal/mdm", "internal/authz", "internal/audit", "internal/secret"},
 	"internal/assign":         {"internal/mdm", "internal/authz", "internal/audit", "internal/fq", "internal/accounts"}, // accounts: user group membership
+	"internal/content":        {"internal/mdm", "internal/authz", "internal/audit", "internal/assign", "internal/blob"},
 	"internal/android":        {"internal/mdm", "internal/httpx", "internal/devices"},
 	"internal/apple":          {"internal/mdm"},
 	"internal/sim":            {"internal/android"}, // the agent protocol's wire types only: a simulator is a client
