@@ -38,7 +38,7 @@ var rules = map[string][]string{
 	"internal/store/sqlstore": {"internal/mdm"},
 	"internal/httpx":          {"internal/mdm"},
 	"internal/httpapi": {"internal/mdm", "internal/authz", "internal/fq", "internal/form", "internal/httpx",
-		"internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices", "internal/android", "internal/applemdm", "internal/assign"},
+		"internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices", "internal/android", "internal/applemdm", "internal/assign", "internal/content"},
 	"internal/web": {"internal/mdm", "internal/authz", "internal/fq", "internal/form", "internal/httpx",
 		"internal/httpapi", "internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices",
 		"internal/applemdm", "internal/assign"},

@@ -127,7 +127,7 @@ func (s *Service) put(ctx context.Context, f File) (mdm.ContentFile, error) {
 	info, err := s.blobs.Put(ctx, r, MaxFileBytes)
 	switch {
 	case errors.Is(err, blob.ErrTooLarge):
-		return mdm.ContentFile{}, tooLarge()
+		return mdm.ContentFile{}, TooLarge()
 	case err != nil:
 		var e *mdm.Error
 		if errors.As(err, &e) {

@@ -98,7 +98,8 @@ var errTooLarge = errors.New("content: file too large")
 // IsTooLarge reports whether err refuses a file for its size.
 func IsTooLarge(err error) bool { return errors.Is(err, errTooLarge) }
 
-func tooLarge() error {
+// TooLarge is the refusal of a file over MaxFileBytes (IsTooLarge reports it).
+func TooLarge() error {
 	e := fileError("TooLarge", fmt.Sprintf("is larger than %d bytes (%d MiB), the most a content file may be", MaxFileBytes, MaxFileBytes>>20))
 	e.Err = errTooLarge
 	return e
@@ -185,7 +186,7 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	l.left -= int64(n)
 	if l.left < 0 {
-		return 0, tooLarge()
+		return 0, TooLarge()
 	}
 	return n, err
 }

@@ -59,7 +59,10 @@ func ok(w http.ResponseWriter, result any) error { return writeJSON(w, http.Stat
 
 // WriteError writes err in the envelope: field errors for bad input, a global error otherwise. Internal
 // errors never show their cause.
-func WriteError(w http.ResponseWriter, _ *http.Request, err error) {
+func WriteError(w http.ResponseWriter, _ *http.Request, err error) { writeError(w, StatusOf(err), err) }
+
+// writeError writes err in the envelope with status.
+func writeError(w http.ResponseWriter, status int, err error) {
 	body := &errorBody{}
 	var e *mdm.Error
 	code := mdm.ErrorCode(err)
@@ -76,6 +79,6 @@ func WriteError(w http.ResponseWriter, _ *http.Request, err error) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(StatusOf(err))
+	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(envelope{Errors: body})
 }

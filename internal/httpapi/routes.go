@@ -10,6 +10,7 @@ import (
 	"steward/internal/applemdm"
 	"steward/internal/audit"
 	"steward/internal/authz"
+	"steward/internal/content"
 	"steward/internal/devices"
 	"steward/internal/httpx"
 	"steward/internal/mail"
@@ -27,6 +28,7 @@ type API struct {
 	devices  *devices.Service
 	agent    *android.Handler
 	apple    *applemdm.Service
+	content  *content.Service
 	mux      *http.ServeMux
 	routes   []Route
 
@@ -50,6 +52,8 @@ type Deps struct {
 	DeviceSpace func(ctx context.Context, tenantID mdm.TenantID) (mdm.SpaceID, error)
 	// Apple serves the tenant's Apple push certificate under /api/v1/apple (nil: not served).
 	Apple *applemdm.Service
+	// Content serves /api/v1/content and the agent's content catalog (nil: not served).
+	Content *content.Service
 }
 
 // Route is one API operation: how it is served and how it is documented.
@@ -72,6 +76,8 @@ type Route struct {
 	// (Bearer) in the handler; no user, API user or session principal is ever let through.
 	DeviceAuth bool
 	JSONOnly   bool // the body is JSON only (no form encoding)
+	Multipart  bool // the body is multipart/form-data (a file upload) only
+	File       bool // the success response is a file download, not the JSON envelope
 	Status     int  // the success status when not 200 (for the document)
 	handler    httpx.HandlerFunc
 }
@@ -127,6 +133,10 @@ func New(d Deps) *API {
 	if d.Apple != nil {
 		a.apple = d.Apple
 		a.applePushRoutes()
+	}
+	if d.Content != nil {
+		a.content = d.Content
+		a.contentRoutes()
 	}
 	a.docRoutes()
 	a.mux.Handle("/api/", a.adapt(func(w http.ResponseWriter, r *http.Request) error {

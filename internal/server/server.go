@@ -20,6 +20,8 @@ import (
 	"steward/internal/apple/apns"
 	"steward/internal/applemdm"
 	"steward/internal/audit"
+	"steward/internal/blob"
+	"steward/internal/content"
 	"steward/internal/devices"
 	"steward/internal/httpapi"
 	"steward/internal/httpx"
@@ -44,6 +46,7 @@ type Server struct {
 	demoWake *demoWaker      // wakes the demo's devices in process; nil unless --demo without --push-url
 	apns     *apns.Pusher    // wakes iOS devices
 	apple    *applemdm.Service
+	content  *content.Service
 	api      *httpapi.API
 	worker   *mail.Worker
 	handler  http.Handler
@@ -85,12 +88,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		store.Close()
 		return nil, err
 	}
+	blobs, err := blob.NewDir(cfg.BlobPath())
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	s.content = content.New(store, blobs, time.Now, log)
 	auditSvc := audit.New(store)
 	outbox := mail.NewOutbox(store, mailer)
 	emailTemplates := mail.NewEditor(store, time.Now)
 	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Accounts: s.accounts,
 		EmailTemplates: emailTemplates, Devices: s.devices, Agent: android.NewHandler(s.devices, log),
-		DeviceSpace: s.deviceSpace, Apple: s.apple})
+		DeviceSpace: s.deviceSpace, Apple: s.apple, Content: s.content})
 	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Devices: s.devices,
 		EmailTemplates: emailTemplates, Apple: s.apple, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
 	s.handler = s.routes(console)
