@@ -26,18 +26,6 @@ var contentTypesText = fmt.Sprintf("Accepted documents: DOC, PDF, PPT, RTF, TXT,
 	"%d bytes (%d MiB). Anything else is refused with a 400 naming the file field and what was expected (413 for a file "+
 	"over the limit), and nothing is stored.", strings.Join(content.Extensions(), ", "), content.MaxFileBytes, content.MaxFileBytes>>20)
 
-// distributionTargetJSON names one target an item is distributed to.
-type distributionTargetJSON struct {
-	Type     string `json:"type"` // ALL_USERS, USER_GROUP or DEVICE_GROUP
-	ID       int64  `json:"id"`   // the group's id; 0 for ALL_USERS
-	Required bool   `json:"required,omitempty"`
-}
-
-type contentCategoryJSON struct {
-	ID   int64  `json:"id"`
-	Name string `json:"name"`
-}
-
 // contentJSON is a content item as the API shows it.
 type contentJSON struct {
 	ID          int64                    `json:"id"`
@@ -49,30 +37,19 @@ type contentJSON struct {
 	Size        int64                    `json:"size"`
 	SHA256      string                   `json:"sha256"`
 	Version     int                      `json:"version"`
-	Categories  []contentCategoryJSON    `json:"categories"`
-	Targets     []distributionTargetJSON `json:"targets"`
+	Categories  []categoryJSON    `json:"categories"`
+	Targets     []targetJSON `json:"targets"`
 	CreatedBy   string                   `json:"createdBy"`
 	CreatedAt   int64                    `json:"createdAt"`
 	ModifiedAt  int64                    `json:"modifiedAt"`
-}
-
-func categoriesOut(cs []mdm.Category) []contentCategoryJSON {
-	out := make([]contentCategoryJSON, 0, len(cs))
-	for _, c := range cs {
-		out = append(out, contentCategoryJSON{ID: int64(c.ID), Name: c.Name})
-	}
-	return out
 }
 
 func contentOut(it content.Item) contentJSON {
 	c := it.Content
 	out := contentJSON{ID: int64(c.ID), Name: c.Name, Description: c.Description, FileName: c.FileName,
 		ContentType: string(c.Type), MIMEType: c.MIMEType, Size: c.Size, SHA256: c.SHA256, Version: c.Version,
-		Categories: categoriesOut(it.Categories), Targets: []distributionTargetJSON{}, CreatedBy: c.CreatedBy,
+		Categories: categoriesOut(it.Categories), Targets: distributionOut(it.Distributions).Targets, CreatedBy: c.CreatedBy,
 		CreatedAt: millis(c.CreatedAt), ModifiedAt: millis(c.ModifiedAt)}
-	for _, d := range it.Distributions {
-		out.Targets = append(out.Targets, distributionTargetJSON{Type: string(d.Target), ID: d.TargetID, Required: d.Required})
-	}
 	return out
 }
 
@@ -87,14 +64,14 @@ type catalogEntryJSON struct {
 	Size        int64                 `json:"size"`
 	SHA256      string                `json:"sha256"`
 	Version     int                   `json:"version"`
-	Categories  []contentCategoryJSON `json:"categories"`
+	Categories  []categoryJSON `json:"categories"`
 	ModifiedAt  int64                 `json:"modifiedAt"`
 	DownloadURL string                `json:"downloadUrl"` // relative to the server
 }
 
 // deviceCatalogJSON is a device's content catalog with the tenant's content categories to browse by.
 type deviceCatalogJSON struct {
-	Categories []contentCategoryJSON `json:"categories"`
+	Categories []categoryJSON `json:"categories"`
 	Content    []catalogEntryJSON    `json:"content"`
 }
 
@@ -104,7 +81,7 @@ type contentInput struct {
 	Name        *string                   `json:"name"`
 	Description *string                   `json:"description"`
 	Categories  *[]int64                  `json:"categories"`
-	Targets     *[]distributionTargetJSON `json:"targets"`
+	Targets     *[]targetJSON `json:"targets"`
 }
 
 // contentUploadInput documents the multipart upload: the metadata fields and the file part.
@@ -278,6 +255,44 @@ func (a *API) contentRoutes() {
 				return writeContentError(w, r, err)
 			}
 			return ok(w, contentOut(*it))
+		})
+
+	a.add(Route{Method: "GET", Path: ContentPath + "/{id}/distribution", Tag: "Content", Needs: authz.AppRead,
+		Summary: "Who a document is distributed to", Result: distributionJSON{}},
+		func(w http.ResponseWriter, r *http.Request) error {
+			id, err := pathID[mdm.ContentID](r, "content")
+			if err != nil {
+				return err
+			}
+			it, err := a.content.Get(r.Context(), id)
+			if err != nil {
+				return err
+			}
+			return ok(w, distributionOut(it.Distributions))
+		})
+
+	a.add(Route{Method: "PUT", Path: ContentPath + "/{id}/distribution", Tag: "Content", Needs: authz.AppManage,
+		Summary: "Distribute a document to all users, user groups or device groups",
+		Description: "The complete list of targets replaces the old one (an empty list: nobody). Devices list the " +
+			"document in their content catalog and may download it; users see it in the /go portal.",
+		Body: distributionInput{}, Result: distributionJSON{}},
+		func(w http.ResponseWriter, r *http.Request) error {
+			id, err := pathID[mdm.ContentID](r, "content")
+			if err != nil {
+				return err
+			}
+			if _, err := a.content.Get(r.Context(), id); err != nil {
+				return err // 404 before judging the body
+			}
+			ds, err := a.decodeDistribution(w, r, mdm.ItemContent)
+			if err != nil {
+				return err
+			}
+			it, err := a.content.Update(r.Context(), id, content.Input{Targets: &ds}, nil)
+			if err != nil {
+				return err
+			}
+			return ok(w, distributionOut(it.Distributions))
 		})
 
 	a.add(Route{Method: "DELETE", Path: ContentPath + "/{id}", Tag: "Content", Needs: authz.AppManage,

@@ -8,6 +8,7 @@ import (
 	"steward/internal/accounts"
 	"steward/internal/android"
 	"steward/internal/applemdm"
+	"steward/internal/assign"
 	"steward/internal/audit"
 	"steward/internal/authz"
 	"steward/internal/content"
@@ -28,6 +29,7 @@ type API struct {
 	devices  *devices.Service
 	agent    *android.Handler
 	apple    *applemdm.Service
+	assign   *assign.Service
 	content  *content.Service
 	mux      *http.ServeMux
 	routes   []Route
@@ -52,6 +54,8 @@ type Deps struct {
 	DeviceSpace func(ctx context.Context, tenantID mdm.TenantID) (mdm.SpaceID, error)
 	// Apple serves the tenant's Apple push certificate under /api/v1/apple (nil: not served).
 	Apple *applemdm.Service
+	// Assign serves device groups and categories (nil: not served); item routes use it to check targets.
+	Assign *assign.Service
 	// Content serves /api/v1/content and the agent's content catalog (nil: not served).
 	Content *content.Service
 }
@@ -133,6 +137,11 @@ func New(d Deps) *API {
 	if d.Apple != nil {
 		a.apple = d.Apple
 		a.applePushRoutes()
+	}
+	if d.Assign != nil {
+		a.assign = d.Assign
+		a.deviceGroupRoutes()
+		a.categoryRoutes()
 	}
 	if d.Content != nil {
 		a.content = d.Content
