@@ -28,20 +28,20 @@ var contentTypesText = fmt.Sprintf("Accepted documents: DOC, PDF, PPT, RTF, TXT,
 
 // contentJSON is a content item as the API shows it.
 type contentJSON struct {
-	ID          int64                    `json:"id"`
-	Name        string                   `json:"name"`
-	Description string                   `json:"description"`
-	FileName    string                   `json:"fileName"`
-	ContentType string                   `json:"contentType"`
-	MIMEType    string                   `json:"mimeType"`
-	Size        int64                    `json:"size"`
-	SHA256      string                   `json:"sha256"`
-	Version     int                      `json:"version"`
-	Categories  []categoryJSON    `json:"categories"`
-	Targets     []targetJSON `json:"targets"`
-	CreatedBy   string                   `json:"createdBy"`
-	CreatedAt   int64                    `json:"createdAt"`
-	ModifiedAt  int64                    `json:"modifiedAt"`
+	ID          int64          `json:"id"`
+	Name        string         `json:"name"`
+	Description string         `json:"description"`
+	FileName    string         `json:"fileName"`
+	ContentType string         `json:"contentType"`
+	MIMEType    string         `json:"mimeType"`
+	Size        int64          `json:"size"`
+	SHA256      string         `json:"sha256"`
+	Version     int            `json:"version"`
+	Categories  []categoryJSON `json:"categories"`
+	Targets     []targetJSON   `json:"targets"`
+	CreatedBy   string         `json:"createdBy"`
+	CreatedAt   int64          `json:"createdAt"`
+	ModifiedAt  int64          `json:"modifiedAt"`
 }
 
 func contentOut(it content.Item) contentJSON {
@@ -55,32 +55,32 @@ func contentOut(it content.Item) contentJSON {
 
 // catalogEntryJSON is one item of a device's content catalog.
 type catalogEntryJSON struct {
-	ID          int64                 `json:"id"`
-	Name        string                `json:"name"`
-	Description string                `json:"description"`
-	FileName    string                `json:"fileName"`
-	ContentType string                `json:"contentType"`
-	MIMEType    string                `json:"mimeType"`
-	Size        int64                 `json:"size"`
-	SHA256      string                `json:"sha256"`
-	Version     int                   `json:"version"`
+	ID          int64          `json:"id"`
+	Name        string         `json:"name"`
+	Description string         `json:"description"`
+	FileName    string         `json:"fileName"`
+	ContentType string         `json:"contentType"`
+	MIMEType    string         `json:"mimeType"`
+	Size        int64          `json:"size"`
+	SHA256      string         `json:"sha256"`
+	Version     int            `json:"version"`
 	Categories  []categoryJSON `json:"categories"`
-	ModifiedAt  int64                 `json:"modifiedAt"`
-	DownloadURL string                `json:"downloadUrl"` // relative to the server
+	ModifiedAt  int64          `json:"modifiedAt"`
+	DownloadURL string         `json:"downloadUrl"` // relative to the server
 }
 
 // deviceCatalogJSON is a device's content catalog with the tenant's content categories to browse by.
 type deviceCatalogJSON struct {
-	Categories []categoryJSON `json:"categories"`
-	Content    []catalogEntryJSON    `json:"content"`
+	Categories []categoryJSON     `json:"categories"`
+	Content    []catalogEntryJSON `json:"content"`
 }
 
 // contentInput is the metadata of an upload or change. Form bodies (and the upload's multipart
 // fields) use indexed names: categories[0]=3, targets[0].type=USER_GROUP, targets[0].id=7.
 type contentInput struct {
-	Name        *string                   `json:"name"`
-	Description *string                   `json:"description"`
-	Categories  *[]int64                  `json:"categories"`
+	Name        *string       `json:"name"`
+	Description *string       `json:"description"`
+	Categories  *[]int64      `json:"categories"`
 	Targets     *[]targetJSON `json:"targets"`
 }
 
