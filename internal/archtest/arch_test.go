@@ -41,7 +41,7 @@ var rules = map[string][]string{
 		"internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices", "internal/android", "internal/applemdm", "internal/assign", "internal/content"},
 	"internal/web": {"internal/mdm", "internal/authz", "internal/fq", "internal/form", "internal/httpx",
 		"internal/httpapi", "internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices",
-		"internal/applemdm", "internal/assign"},
+		"internal/applemdm", "internal/assign", "internal/content"},
 }
 
 // stdlibOnly packages may import nothing outside the standard library (besides allowed project packages).

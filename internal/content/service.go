@@ -593,3 +593,42 @@ func (s *Service) Categories(ctx context.Context, tenantID mdm.TenantID) ([]mdm.
 		Sort: []mdm.SortField{{Field: "name"}}})
 	return p.Items, err
 }
+
+// TargetOption is a target a content item can be distributed to, for the console's pickers.
+type TargetOption struct {
+	Kind mdm.TargetKind
+	ID   int64
+	Name string
+}
+
+// maxTargetOptions bounds each list of TargetOptions.
+const maxTargetOptions = 500
+
+// TargetOptions lists what content may be distributed to: All Users, then the tenant's user groups
+// and device groups by name (App Manage, which distributing takes; no Device Read needed).
+func (s *Service) TargetOptions(ctx context.Context) ([]TargetOption, error) {
+	tenantID, err := authz.RequireTenant(mdm.PrincipalFrom(ctx), authz.AppManage)
+	if err != nil {
+		return nil, err
+	}
+	out := []TargetOption{{Kind: mdm.TargetAllUsers, Name: "All users"}}
+	byName := mdm.ListOptions{Rows: maxTargetOptions, Sort: []mdm.SortField{{Field: "name"}}}
+	ugs, err := s.store.Groups().List(ctx, tenantID, byName)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range ugs.Items {
+		if g.Kind == mdm.AllUsersGroup {
+			continue // the same people as All users
+		}
+		out = append(out, TargetOption{Kind: mdm.TargetUserGroup, ID: int64(g.ID), Name: g.Name})
+	}
+	dgs, err := s.store.DeviceGroups().List(ctx, tenantID, byName)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range dgs.Items {
+		out = append(out, TargetOption{Kind: mdm.TargetDeviceGroup, ID: int64(g.ID), Name: g.Name})
+	}
+	return out, nil
+}

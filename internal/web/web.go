@@ -16,6 +16,7 @@ import (
 	"steward/internal/applemdm"
 	"steward/internal/assign"
 	"steward/internal/audit"
+	"steward/internal/content"
 	"steward/internal/devices"
 	"steward/internal/httpx"
 	"steward/internal/mail"
@@ -37,6 +38,8 @@ type Deps struct {
 	EmailTemplates *mail.Editor
 	// Assign keeps device groups and categories (nil: no Device groups or Categories pages).
 	Assign *assign.Service
+	// Content keeps the tenant's documents (nil: no Content page and no content in /go).
+	Content *content.Service
 	// SecureCookies sets the Secure flag on cookies (the base URL is https).
 	SecureCookies bool
 	// MailDelivered says an SMTP server is configured. When false, mail stays in the outbox and a
@@ -104,6 +107,7 @@ func New(d Deps) http.Handler {
 	c.signedIn("POST /console/support", c.saveSupport)
 	c.deviceRoutes()
 	c.applePushRoutes()
+	c.contentRoutes()
 	c.signedIn("GET /console/registration/new", c.newOverridePage)
 	c.signedIn("POST /console/registration/new", c.createOverride)
 	c.signedIn("GET /console/registration/groups/{id}", c.overridePage)
