@@ -70,7 +70,9 @@ func (v contentListView) TargetNames(ds []mdm.Distribution) string {
 	return targetNames(v.Names, ds)
 }
 
-func targetKey(kind mdm.TargetKind, id int64) string { return string(kind) + ":" + strconv.FormatInt(id, 10) }
+func targetKey(kind mdm.TargetKind, id int64) string {
+	return string(kind) + ":" + strconv.FormatInt(id, 10)
+}
 
 func targetNames(names map[string]string, ds []mdm.Distribution) string {
 	if len(ds) == 0 {
@@ -249,7 +251,9 @@ func contentID(r *http.Request) (mdm.ContentID, error) {
 	return mdm.ContentID(id), err
 }
 
-func contentPath(id mdm.ContentID) string { return "/console/content/" + strconv.FormatInt(int64(id), 10) }
+func contentPath(id mdm.ContentID) string {
+	return "/console/content/" + strconv.FormatInt(int64(id), 10)
+}
 
 type contentItemView struct {
 	Item       *content.Item
