@@ -6,6 +6,28 @@
 // for everything about targets: SetDistribution in the transaction that changes an item's targets,
 // DeleteItem in the one that deletes it, and the Resolver to compute catalogs, effective
 // configurations and the devices to converge after a change.
+//
+// How an item capability uses it (apps shown; content and configurations alike, with their ItemKind):
+//
+//   - API: in its route table, a.distributionRoutes(itemDistribution{Base: "/api/v1/apps", Kind:
+//     mdm.ItemApp, Read: authz.AppRead, Manage: authz.AppManage, Get: …, Set: …}) serves GET and PUT
+//     /api/v1/apps/{id}/distribution with the shared body {targets:[{type, id, required}]}, checked by
+//     httpapi's decodeDistribution (known types, groups of the caller's tenant, no duplicates).
+//   - Set, in the app service: read the app (not_found), then in one transaction
+//     old, err := assign.SetDistribution(ctx, tx, tenantID, mdm.ItemApp, appID, ds) and the audit row;
+//     after commit, NewResolver(store).DevicesReached(ctx, tenantID, append(old, ds...)) are the
+//     devices to converge (install or remove), or leave it to a job comparing generations.
+//   - Delete an app: assign.DeleteItem(ctx, tx, tenantID, mdm.ItemApp, appID) in the delete's
+//     transaction (distributions and categories go; the generation is bumped).
+//   - Categories of an app: tx.Categories().SetItemCategories(ctx, tenantID, mdm.ItemApp, appID, ids)
+//     (not_found for a category of another kind or tenant), ForItems for a page of apps in one query,
+//     Items for browsing a category.
+//   - A user's catalog: t, _ := r.TargetsForUser(ctx, tenantID, account) (or TargetsForDevice for a
+//     device, which adds its device groups), then r.Effective(ctx, tenantID, mdm.ItemApp, t): one
+//     distribution per app, Required when any target requires it. Filter by platform yourself.
+//   - Convergence: tx.Generations().Get(ctx, tenantID) is the tenant's assignment generation; a device
+//     whose applied generation is lower must be evaluated again (see mdm.GenerationStore for what
+//     bumps it).
 package assign
 
 import (
