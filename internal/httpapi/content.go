@@ -257,43 +257,22 @@ func (a *API) contentRoutes() {
 			return ok(w, contentOut(*it))
 		})
 
-	a.add(Route{Method: "GET", Path: ContentPath + "/{id}/distribution", Tag: "Content", Needs: authz.AppRead,
-		Summary: "Who a document is distributed to", Result: distributionJSON{}},
-		func(w http.ResponseWriter, r *http.Request) error {
-			id, err := pathID[mdm.ContentID](r, "content")
+	a.distributionRoutes(itemDistribution{Base: ContentPath, Tag: "Content", What: "content", Kind: mdm.ItemContent,
+		Read: authz.AppRead, Manage: authz.AppManage,
+		Get: func(ctx context.Context, id int64) ([]mdm.Distribution, error) {
+			it, err := a.content.Get(ctx, mdm.ContentID(id))
 			if err != nil {
-				return err
+				return nil, err
 			}
-			it, err := a.content.Get(r.Context(), id)
+			return it.Distributions, nil
+		},
+		Set: func(ctx context.Context, id int64, ds []mdm.Distribution) ([]mdm.Distribution, error) {
+			it, err := a.content.Update(ctx, mdm.ContentID(id), content.Input{Targets: &ds}, nil)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			return ok(w, distributionOut(it.Distributions))
-		})
-
-	a.add(Route{Method: "PUT", Path: ContentPath + "/{id}/distribution", Tag: "Content", Needs: authz.AppManage,
-		Summary: "Distribute a document to all users, user groups or device groups",
-		Description: "The complete list of targets replaces the old one (an empty list: nobody). Devices list the " +
-			"document in their content catalog and may download it; users see it in the /go portal.",
-		Body: distributionInput{}, Result: distributionJSON{}},
-		func(w http.ResponseWriter, r *http.Request) error {
-			id, err := pathID[mdm.ContentID](r, "content")
-			if err != nil {
-				return err
-			}
-			if _, err := a.content.Get(r.Context(), id); err != nil {
-				return err // 404 before judging the body
-			}
-			ds, err := a.decodeDistribution(w, r, mdm.ItemContent)
-			if err != nil {
-				return err
-			}
-			it, err := a.content.Update(r.Context(), id, content.Input{Targets: &ds}, nil)
-			if err != nil {
-				return err
-			}
-			return ok(w, distributionOut(it.Distributions))
-		})
+			return it.Distributions, nil
+		}})
 
 	a.add(Route{Method: "DELETE", Path: ContentPath + "/{id}", Tag: "Content", Needs: authz.AppManage,
 		Summary:     "Delete a document",

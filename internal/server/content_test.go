@@ -216,6 +216,18 @@ func testContentAPI(t *testing.T, dbURL string) {
 	if len(doc.Targets) != 1 || doc.Targets[0].ID != int64(group.ID) {
 		t.Fatalf("targets %+v", doc.Targets)
 	}
+	var dist struct{ Targets []struct{ Type string } }
+	e.call("PUT", path+"/distribution", ta, fmt.Sprintf(`{"targets":[{"type":"DEVICE_GROUP","id":%d}]}`, group.ID)).must(t, 200, &dist)
+	e.call("GET", path+"/distribution", reader, "").must(t, 200, &dist)
+	if len(dist.Targets) != 1 || dist.Targets[0].Type != "DEVICE_GROUP" {
+		t.Errorf("distribution %+v", dist)
+	}
+	if r := e.call("PUT", path+"/distribution", reader, `{"targets":[]}`); r.Status != 403 {
+		t.Errorf("read-only distribution change: %d", r.Status)
+	}
+	if r := e.call("PUT", path+"/distribution", tb, `{"targets":[]}`); r.Status != 404 {
+		t.Errorf("other tenant's distribution change: %d", r.Status)
+	}
 	if r := e.call("PUT", path, ta, `{"targets":[{"type":"DEVICE_GROUP","id":999999}]}`); r.Status != 400 || r.field() != "targets[0].id" {
 		t.Errorf("unknown group: %d %s", r.Status, r.Body)
 	}
