@@ -349,7 +349,7 @@ func (s *Service) Update(ctx context.Context, id mdm.ContentID, in Input, f *Fil
 	var oldKey string
 	now := s.now()
 	err = s.store.InTx(ctx, func(tx mdm.Stores) error {
-		old, err := tx.Contents().Get(ctx, tenantID, id)
+		old, err := lockContent(ctx, tx, tenantID, id, now)
 		if err != nil {
 			return err
 		}
@@ -388,6 +388,13 @@ func (s *Service) Update(ctx context.Context, id mdm.ContentID, in Input, f *Fil
 	return item, nil
 }
 
+// lockContent reads an item inside tx after writing its row (its modification time), so that two
+// changes of one item run one after the other and each sees the file key the other left: a replaced or
+// deleted file is then always the one the row named, and none is left behind.
+func lockContent(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID, id mdm.ContentID, now time.Time) (*mdm.Content, error) {
+	return tx.Contents().Update(ctx, tenantID, id, mdm.ContentPatch{}, now)
+}
+
 // Delete removes an item with its distribution and categories; its file is deleted once that is
 // committed (App Manage). Devices no longer list or download it.
 func (s *Service) Delete(ctx context.Context, id mdm.ContentID) error {
@@ -397,7 +404,7 @@ func (s *Service) Delete(ctx context.Context, id mdm.ContentID) error {
 	}
 	var key string
 	err = s.store.InTx(ctx, func(tx mdm.Stores) error {
-		c, err := tx.Contents().Get(ctx, tenantID, id)
+		c, err := lockContent(ctx, tx, tenantID, id, s.now())
 		if err != nil {
 			return err
 		}

@@ -293,3 +293,39 @@ func (zeroReader) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
 }
+
+// TestContentConcurrentReplace replaces one document's file from several clients at once: the
+// changes run one after the other and only the last file is left.
+func TestContentConcurrentReplace(t *testing.T) {
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			e := newAPIEnv(t, db(t), nil)
+			_, ta := e.createTenant("Race")
+			var doc contentOut
+			e.upload("POST", "/api/v1/content", ta, "a.pdf", bytes.NewReader(testPDF), nil).must(t, 201, &doc)
+			path := fmt.Sprintf("/api/v1/content/%d/file", doc.ID)
+			const n = 6
+			done := make(chan int, n)
+			for i := 0; i < n; i++ {
+				go func() {
+					r := e.upload("PUT", path, ta, "b.png", bytes.NewReader(testPNG), nil)
+					done <- r.Status
+				}()
+			}
+			for i := 0; i < n; i++ {
+				if s := <-done; s != 200 {
+					t.Errorf("a replacement answered %d", s)
+				}
+			}
+			var got contentOut
+			e.call("GET", fmt.Sprintf("/api/v1/content/%d", doc.ID), ta, "").must(t, 200, &got)
+			if got.Version != n+1 || e.blobCount() != 1 {
+				t.Errorf("version %d (want %d), %d blob files (want 1)", got.Version, n+1, e.blobCount())
+			}
+			e.call("DELETE", fmt.Sprintf("/api/v1/content/%d", doc.ID), ta, "").must(t, 200, nil)
+			if e.blobCount() != 0 {
+				t.Errorf("%d blob files after delete", e.blobCount())
+			}
+		})
+	}
+}
