@@ -231,6 +231,15 @@ func TestUpdateReplaceDelete(t *testing.T) {
 	if f.rows("t-1") != 0 || f.blobFiles() != 0 {
 		t.Error("delete left a row or a file")
 	}
+	audit, err := f.store.Audit().List(f.ctx, "t-1", mdm.ListOptions{Rows: 50, Sort: []mdm.SortField{{Field: "id"}}})
+	f.must("audit", err)
+	var actions []string
+	for _, a := range audit.Items {
+		actions = append(actions, a.Action)
+	}
+	if got := strings.Join(actions, ","); got != "content.upload,content.replace_file,content.delete" {
+		t.Errorf("audit trail %s", got)
+	}
 	ds, err := f.store.Distributions().ForItem(f.ctx, "t-1", mdm.ItemContent, int64(it.ID))
 	f.must("distributions", err)
 	if len(ds) != 0 {
