@@ -77,7 +77,9 @@ var DeviceGroupFields = FieldSet{"id": IntField, "name": StringField, "kind": St
 // Delete removes the group, its memberships and, in the same transaction, every distribution naming it
 // (DistributionStore.DeleteForTarget). Members pages through a static group's added devices (opts
 // filter and sort over DeviceFields); for a dynamic group the service lists devices with the rule
-// instead. StaticGroupsOf returns the ids of the static groups device belongs to. All returns every
+// instead. StaticGroupsOf returns the ids of the static groups device belongs to (ascending);
+// StaticGroupsOfMany those of many devices in one query, by device (devices in none are absent). All
+// returns every
 // group of the tenant (for evaluating dynamic rules in memory), by id. EnsureBuiltIns creates those of
 // BuiltInDeviceGroups the tenant lacks (matched by name); it is idempotent. Deleting a device removes
 // its memberships.
@@ -92,6 +94,7 @@ type DeviceGroupStore interface {
 	RemoveMembers(ctx context.Context, tenantID TenantID, id DeviceGroupID, devices []DeviceID) error
 	Members(ctx context.Context, tenantID TenantID, id DeviceGroupID, opts ListOptions) (Page[Device], error)
 	StaticGroupsOf(ctx context.Context, tenantID TenantID, device DeviceID) ([]DeviceGroupID, error)
+	StaticGroupsOfMany(ctx context.Context, tenantID TenantID, devices []DeviceID) (map[DeviceID][]DeviceGroupID, error)
 	EnsureBuiltIns(ctx context.Context, tenantID TenantID, now time.Time) error
 }
 

@@ -204,6 +204,32 @@ func (s deviceGroupStore) StaticGroupsOf(ctx context.Context, tenantID mdm.Tenan
 	return scanIDs[mdm.DeviceGroupID](rows)
 }
 
+func (s deviceGroupStore) StaticGroupsOfMany(ctx context.Context, tenantID mdm.TenantID, devices []mdm.DeviceID) (map[mdm.DeviceID][]mdm.DeviceGroupID, error) {
+	out := map[mdm.DeviceID][]mdm.DeviceGroupID{}
+	if len(devices) == 0 {
+		return out, nil
+	}
+	list, err := jsonList(devices)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.q.QueryContext(ctx, `SELECT device_id, group_id FROM device_group_members WHERE tenant_id=$1 AND `+
+		stores(s).inInts("device_id", "$2")+` ORDER BY device_id, group_id`, tenantID, list)
+	if err != nil {
+		return nil, dbError(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d mdm.DeviceID
+		var g mdm.DeviceGroupID
+		if err := rows.Scan(&d, &g); err != nil {
+			return nil, dbError(err)
+		}
+		out[d] = append(out[d], g)
+	}
+	return out, dbError(rows.Err())
+}
+
 func (s deviceGroupStore) EnsureBuiltIns(ctx context.Context, tenantID mdm.TenantID, now time.Time) error {
 	for _, b := range mdm.BuiltInDeviceGroups {
 		_, err := s.q.ExecContext(ctx, `INSERT INTO device_groups (tenant_id, name, name_key, description, kind, rule, built_in,
