@@ -87,8 +87,11 @@ type contentInput struct {
 // contentUploadInput documents the multipart upload: the metadata fields and the file part.
 type contentUploadInput struct {
 	contentInput
-	File string `json:"file"` // the document (a file part)
+	File filePart `json:"file"` // the document
 }
+
+// filePart is a multipart body's file, in the OpenAPI document a binary string.
+type filePart string
 
 func (in contentInput) service() content.Input {
 	out := content.Input{Name: in.Name, Description: in.Description}
