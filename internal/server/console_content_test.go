@@ -6,10 +6,14 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"steward/internal/authz"
 	"steward/internal/mdm"
@@ -164,5 +168,47 @@ func TestConsoleContentAndPortal(t *testing.T) {
 	}
 	if e.blobCount() != 1 { // the hidden one
 		t.Errorf("%d blob files after deleting one of two", e.blobCount())
+	}
+}
+
+// TestContentInChromium uploads a document through the console's form in headless Chromium (the page's
+// Content-Security-Policy in force), distributes it to all users, and shows it with its type and distribution.
+func TestContentInChromium(t *testing.T) {
+	ctx := chromium(t)
+	s, ts := startConsole(t)
+	consoleTenant(t, s, "Hooli", "gavin@hooli.example.com")
+	file := filepath.Join(t.TempDir(), "Price list.pdf")
+	if err := os.WriteFile(file, testPDF, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run := func(step string, actions ...chromedp.Action) {
+		t.Helper()
+		if err := chromedp.Run(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
+	var name, kind, targets, flash string
+	run("sign in and open Content",
+		chromedp.Navigate(ts.URL+"/login"),
+		chromedp.WaitVisible(`#f-username`, chromedp.ByQuery),
+		chromedp.SendKeys(`#f-username`, "gavin@hooli.example.com", chromedp.ByQuery),
+		chromedp.SendKeys(`#f-password`, testAdminPassword, chromedp.ByQuery),
+		chromedp.Click(`form[action="/login"] button[type=submit]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`nav a[href="/console/content"]`, chromedp.ByQuery),
+		chromedp.Click(`nav a[href="/console/content"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#content-empty`, chromedp.ByQuery),
+	)
+	run("upload to all users",
+		chromedp.SetUploadFiles(`#content-file`, []string{file}, chromedp.ByQuery),
+		chromedp.Click(`#upload-targets input[value="ALL_USERS:0"]`, chromedp.ByQuery),
+		chromedp.Click(`#content-upload-submit`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#content-name`, chromedp.ByQuery),
+		chromedp.Text(`#content-name`, &name, chromedp.ByQuery),
+		chromedp.Text(`#content-type`, &kind, chromedp.ByQuery),
+		chromedp.Text(`#content-targets`, &targets, chromedp.ByQuery),
+		chromedp.Text(`#flash`, &flash, chromedp.ByQuery),
+	)
+	if name != "Price list" || !strings.HasPrefix(kind, "PDF") || targets != "All users" || !strings.Contains(flash, "uploaded") {
+		t.Errorf("after upload: name %q, type %q, targets %q, flash %q", name, kind, targets, flash)
 	}
 }
