@@ -58,10 +58,23 @@ type Dir struct{ root string }
 
 var _ Store = (*Dir)(nil)
 
-// NewDir returns a Dir rooted at root, creating it (mode 0700) when missing.
+// staleTemp is the age past which a temporary file is taken for the leftover of an interrupted Put
+// (a process that stopped mid-write); younger ones may be another replica's upload in progress.
+const staleTemp = 24 * time.Hour
+
+// NewDir returns a Dir rooted at root, creating it (mode 0700) when missing, and removes the
+// temporary files interrupted writes left there more than a day ago.
 func NewDir(root string) (*Dir, error) {
-	if err := os.MkdirAll(filepath.Join(root, "tmp"), 0o700); err != nil {
+	tmp := filepath.Join(root, "tmp")
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
 		return nil, fmt.Errorf("blob: %w", err)
+	}
+	if entries, err := os.ReadDir(tmp); err == nil {
+		for _, e := range entries {
+			if info, err := e.Info(); err == nil && info.Mode().IsRegular() && time.Since(info.ModTime()) > staleTemp {
+				_ = os.Remove(filepath.Join(tmp, e.Name()))
+			}
+		}
 	}
 	return &Dir{root: root}, nil
 }

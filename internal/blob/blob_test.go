@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // files lists every regular file under root (tmp included), relative to root.
@@ -127,3 +128,29 @@ func TestKeysCannotEscape(t *testing.T) {
 type errReader struct{ err error }
 
 func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
+func TestNewDirRemovesStaleTemporaryFiles(t *testing.T) {
+	root := t.TempDir()
+	if _, err := NewDir(root); err != nil {
+		t.Fatal(err)
+	}
+	stale, fresh := filepath.Join(root, "tmp", "put-1"), filepath.Join(root, "tmp", "put-2")
+	for _, p := range []string{stale, fresh} {
+		if err := os.WriteFile(p, []byte("partial"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-25 * time.Hour)
+	if err := os.Chtimes(stale, old, old); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewDir(root); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale temporary file: %v", err)
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Errorf("fresh temporary file: %v", err)
+	}
+}
