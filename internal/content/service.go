@@ -457,10 +457,12 @@ func (s *Service) Open(ctx context.Context, id mdm.ContentID) (*Download, error)
 
 // ---- Catalogs ------------------------------------------------------------------------------------
 
-// CatalogEntry is one item of a content catalog.
+// CatalogEntry is one item of a content catalog. Required is set when a distribution reaching the
+// device or user requires the document: the agent downloads it without being asked.
 type CatalogEntry struct {
 	mdm.Content
 	Categories []mdm.Category
+	Required   bool
 }
 
 // catalog lists the items t reaches, optionally only those carrying category (0: all).
@@ -470,8 +472,10 @@ func (s *Service) catalog(ctx context.Context, tenantID mdm.TenantID, t mdm.Targ
 		return nil, err
 	}
 	ids := make([]mdm.ContentID, 0, len(ds))
+	required := map[mdm.ContentID]bool{}
 	for _, d := range ds {
 		ids = append(ids, mdm.ContentID(d.ItemID))
+		required[mdm.ContentID(d.ItemID)] = d.Required
 	}
 	cs, err := s.store.Contents().GetMany(ctx, tenantID, ids)
 	if err != nil {
@@ -486,7 +490,7 @@ func (s *Service) catalog(ctx context.Context, tenantID mdm.TenantID, t mdm.Targ
 		if category != 0 && !slices.ContainsFunc(it.Categories, func(c mdm.Category) bool { return c.ID == category }) {
 			continue
 		}
-		out = append(out, CatalogEntry{Content: it.Content, Categories: it.Categories})
+		out = append(out, CatalogEntry{Content: it.Content, Categories: it.Categories, Required: required[it.ID]})
 	}
 	slices.SortStableFunc(out, func(a, b CatalogEntry) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
 	return out, nil

@@ -66,6 +66,7 @@ type catalogEntryJSON struct {
 	Version     int            `json:"version"`
 	Categories  []categoryJSON `json:"categories"`
 	ModifiedAt  int64          `json:"modifiedAt"`
+	Required    bool           `json:"required"`    // download without asking the user
 	DownloadURL string         `json:"downloadUrl"` // relative to the server
 }
 
@@ -312,8 +313,9 @@ func (a *API) contentRoutes() {
 	a.add(Route{Method: "GET", Path: "/api/agent/v1/content", Tag: "Android agent", DeviceAuth: true,
 		Summary: "The device's content catalog",
 		Description: agentAuth + "The documents distributed to the device (to all users, its owner's user groups, or a " +
-			"device group it is in), by name, each with its categories, version and download URL; and the tenant's content " +
-			"categories to browse by.",
+			"device group it is in), by name, each with its categories, version, download URL and required (a target requires " +
+			"it: download it without asking); and the tenant's content categories to browse by. A new version or sha256 " +
+			"means the device's copy is out of date; a document no longer listed should be removed from the device.",
 		Query:  []Param{{"category", "integer", "only the documents in this content category"}},
 		Result: deviceCatalogJSON{}},
 		func(w http.ResponseWriter, r *http.Request) error {
@@ -338,7 +340,7 @@ func (a *API) contentRoutes() {
 				c := e.Content
 				out.Content = append(out.Content, catalogEntryJSON{ID: int64(c.ID), Name: c.Name, Description: c.Description,
 					FileName: c.FileName, ContentType: string(c.Type), MIMEType: c.MIMEType, Size: c.Size, SHA256: c.SHA256,
-					Version: c.Version, Categories: categoriesOut(e.Categories), ModifiedAt: millis(c.ModifiedAt),
+					Version: c.Version, Categories: categoriesOut(e.Categories), ModifiedAt: millis(c.ModifiedAt), Required: e.Required,
 					DownloadURL: "/api/agent/v1/content/" + strconv.FormatInt(int64(c.ID), 10)})
 			}
 			return ok(w, out)

@@ -217,7 +217,7 @@ func testContentAPI(t *testing.T, dbURL string) {
 		t.Fatalf("targets %+v", doc.Targets)
 	}
 	var dist struct{ Targets []struct{ Type string } }
-	e.call("PUT", path+"/distribution", ta, fmt.Sprintf(`{"targets":[{"type":"DEVICE_GROUP","id":%d}]}`, group.ID)).must(t, 200, &dist)
+	e.call("PUT", path+"/distribution", ta, fmt.Sprintf(`{"targets":[{"type":"DEVICE_GROUP","id":%d,"required":true}]}`, group.ID)).must(t, 200, &dist)
 	e.call("GET", path+"/distribution", reader, "").must(t, 200, &dist)
 	if len(dist.Targets) != 1 || dist.Targets[0].Type != "DEVICE_GROUP" {
 		t.Errorf("distribution %+v", dist)
@@ -236,11 +236,12 @@ func testContentAPI(t *testing.T, dbURL string) {
 		Content    []struct {
 			ID          int64
 			Name        string
+			Required    bool
 			DownloadURL string
 		}
 	}
 	e.agent("GET", "/api/agent/v1/content", in.Credential, nil).must(t, 200, &cat1)
-	if len(cat1.Content) != 1 || cat1.Content[0].ID != doc.ID || len(cat1.Categories) != 1 {
+	if len(cat1.Content) != 1 || cat1.Content[0].ID != doc.ID || len(cat1.Categories) != 1 || !cat1.Content[0].Required {
 		t.Fatalf("catalog of the device in the group: %+v", cat1)
 	}
 	r = e.agent("GET", cat1.Content[0].DownloadURL, in.Credential, nil)
