@@ -41,6 +41,7 @@ type serveCmd struct {
 	AllowPlain    bool     `name:"allow-plain-http" env:"STEWARD_ALLOW_PLAIN_HTTP" help:"Allow plain HTTP on a non-loopback address (behind a TLS-terminating proxy)."`
 	TrustedProxy  []string `name:"trusted-proxy" env:"STEWARD_TRUSTED_PROXIES" sep:"," help:"Address or CIDR of a reverse proxy whose X-Forwarded-For names the client (repeatable)."`
 	SecretKey     string   `name:"secret-key" env:"STEWARD_SECRET_KEY" help:"Base64 32-byte server key (default: <data-dir>/secret.key, created on first start). Replicas must share it."`
+	BlobDir       string   `name:"blob-dir" env:"STEWARD_BLOB_DIR" help:"Directory for uploaded files such as content documents (default: <data-dir>/blobs). Replicas must share it."`
 	Demo          bool     `help:"Create a Demo tenant and print where and how to sign in."`
 	LogFormat     string   `name:"log-format" env:"STEWARD_LOG_FORMAT" default:"json" enum:"json,text" help:"Log format: json or text."`
 
@@ -70,7 +71,7 @@ func (c *serveCmd) config() (server.Config, error) {
 		}
 		proxies = append(proxies, prefix)
 	}
-	return server.Config{TrustedProxies: proxies, Addr: c.Addr, DataDir: c.DataDir, DatabaseURL: c.DatabaseURL, SMTPURL: c.SMTPURL,
+	return server.Config{TrustedProxies: proxies, Addr: c.Addr, DataDir: c.DataDir, BlobDir: c.BlobDir, DatabaseURL: c.DatabaseURL, SMTPURL: c.SMTPURL,
 		MailFrom: c.MailFrom, BaseURL: c.BaseURL, TLSCert: c.TLSCert, TLSKey: c.TLSKey, TLSSelfSigned: c.TLSSelfSigned,
 		AllowPlain: c.AllowPlain, SecretKey: c.SecretKey, AdminPassword: os.Getenv("STEWARD_ADMIN_PASSWORD"),
 		Demo: c.Demo, LogFormat: c.LogFormat, CheckinInterval: c.CheckinInterval, CommandRetention: c.CommandRetention,

@@ -138,6 +138,11 @@ func (s *Service) UpdateGroup(ctx context.Context, id mdm.GroupID, in GroupInput
 		if out, err = tx.Groups().Update(ctx, tenantID, id, patch, s.now()); err != nil {
 			return mdm.ConflictOn(err, "name")
 		}
+		if in.Rule != nil && *in.Rule != g.Rule { // who is in the group, so who gets what is distributed to it
+			if _, err := tx.Generations().Bump(ctx, tenantID); err != nil {
+				return err
+			}
+		}
 		return audit.Write(ctx, tx.Audit(), s.now(), audit.Entry{TenantID: tenantID, Action: "group.update", TargetType: "group",
 			TargetID: out.Name, Details: map[string]any{"id": out.ID, "rule": out.Rule, "roles": out.Roles}})
 	})
@@ -164,7 +169,10 @@ func (s *Service) DeleteGroup(ctx context.Context, id mdm.GroupID) error {
 		if err := v.Err(); err != nil {
 			return err
 		}
-		if err := tx.Groups().Delete(ctx, tenantID, id); err != nil {
+		if err := tx.Groups().Delete(ctx, tenantID, id); err != nil { // also its distributions
+			return err
+		}
+		if _, err := tx.Generations().Bump(ctx, tenantID); err != nil {
 			return err
 		}
 		return audit.Write(ctx, tx.Audit(), s.now(), audit.Entry{TenantID: tenantID, Action: "group.delete", TargetType: "group",
@@ -205,6 +213,9 @@ func (s *Service) ChangeMembers(ctx context.Context, id mdm.GroupID, accounts []
 			err = tx.Groups().RemoveMembers(ctx, tenantID, id, accounts)
 		}
 		if err != nil {
+			return err
+		}
+		if _, err := tx.Generations().Bump(ctx, tenantID); err != nil {
 			return err
 		}
 		return audit.Write(ctx, tx.Audit(), s.now(), audit.Entry{TenantID: tenantID, Action: action, TargetType: "group",
@@ -270,6 +281,33 @@ func effectiveRolesIn(ctx context.Context, store mdm.Stores, a *mdm.Account) ([]
 		}
 	}
 	return slices.Compact(slices.Sorted(slices.Values(roles))), nil
+}
+
+// MemberGroups returns the user groups a belongs to, read through store (a transaction or not): All
+// Users, the static groups it was added to, and the dynamic groups whose rule matches it. It checks no
+// permission: the assignment resolver calls it for a device's owner.
+func MemberGroups(ctx context.Context, store mdm.Stores, a *mdm.Account) ([]mdm.UserGroup, error) {
+	groups, err := store.Groups().GroupsFor(ctx, a.TenantID, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := groups[:0]
+	for _, g := range groups {
+		if belongsTo(a, g) {
+			out = append(out, g)
+		}
+	}
+	return out, nil
+}
+
+// UserRule parses a dynamic user group's rule the way membership reads it: nil (and no error) for a
+// rule that no longer parses, which matches nobody.
+func UserRule(g mdm.UserGroup) mdm.Filter {
+	f, err := fq.Parse(g.Rule, mdm.AccountFields)
+	if err != nil || f == nil {
+		return nil
+	}
+	return f
 }
 
 // belongsTo reports whether a is in g, one of the groups GroupsFor returned for a: All Users and static

@@ -138,6 +138,12 @@ func (h *Handler) Acknowledge(w http.ResponseWriter, r *http.Request) error {
 	return writeResult(w, http.StatusOK, struct{}{})
 }
 
+// Device authenticates the caller by its Bearer device credential, for agent routes served outside
+// this package (content downloads): it answers as the protocol's own operations do.
+func (h *Handler) Device(w http.ResponseWriter, r *http.Request) (*mdm.Device, error) {
+	return h.device(w, r)
+}
+
 // device authenticates the caller by its Bearer device credential. Every refusal carries the Bearer
 // challenge, whatever the reason (absent, malformed, unknown, retired or wiped).
 func (h *Handler) device(w http.ResponseWriter, r *http.Request) (*mdm.Device, error) {

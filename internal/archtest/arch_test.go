@@ -18,6 +18,7 @@ var rules = map[string][]string{
 	"internal/odata":          {"internal/mdm"},
 	"internal/form":           {"internal/mdm"},
 	"internal/secret":         {},
+	"internal/blob":           {},
 	"internal/audit":          {"internal/mdm", "internal/authz"},
 	"internal/mail":           {"internal/mdm", "internal/authz", "internal/audit", "internal/secret"}, // audit: the template editor
 	"internal/accounts":       {"internal/mdm", "internal/authz", "internal/audit", "internal/fq", "internal/mail", "internal/secret"},
@@ -27,6 +28,8 @@ var rules = map[string][]string{
 	"internal/patch":          {"internal/mdm", "internal/authz", "internal/audit", "internal/fq"},
 	"internal/oauth":          {"internal/mdm", "internal/authz", "internal/appreg", "internal/httpx", "internal/secret"},
 	"internal/loadgen":        {},
+	"internal/assign":         {"internal/mdm", "internal/authz", "internal/audit", "internal/fq", "internal/accounts"}, // accounts: user group membership
+	"internal/content":        {"internal/mdm", "internal/authz", "internal/audit", "internal/assign", "internal/blob"},
 	"internal/android":        {"internal/mdm", "internal/httpx", "internal/devices"},
 	"internal/apple":          {"internal/mdm"},
 	"internal/sim":            {"internal/android"}, // the agent protocol's wire types only: a simulator is a client
@@ -40,14 +43,14 @@ var rules = map[string][]string{
 	"internal/httpx":          {"internal/mdm"},
 	"internal/httpapi": {"internal/mdm", "internal/authz", "internal/fq", "internal/odata", "internal/form", "internal/httpx",
 		"internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices", "internal/android", "internal/applemdm",
-		"internal/appreg", "internal/patch"},
+		"internal/appreg", "internal/patch", "internal/assign", "internal/content"},
 	"internal/web": {"internal/mdm", "internal/authz", "internal/fq", "internal/form", "internal/httpx",
 		"internal/httpapi", "internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices",
-		"internal/applemdm", "internal/appreg"},
+		"internal/applemdm", "internal/appreg", "internal/assign", "internal/content"},
 }
 
 // stdlibOnly packages may import nothing outside the standard library (besides allowed project packages).
-var stdlibOnly = []string{"internal/mdm", "internal/authz", "internal/fq", "internal/odata", "internal/form", "internal/httpx"}
+var stdlibOnly = []string{"internal/blob", "internal/mdm", "internal/authz", "internal/fq", "internal/odata", "internal/form", "internal/httpx"}
 
 func TestDependenciesPointInward(t *testing.T) {
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "steward/...").CombinedOutput()

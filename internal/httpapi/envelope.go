@@ -60,6 +60,14 @@ func ok(w http.ResponseWriter, result any) error { return writeJSON(w, http.Stat
 // WriteError writes err in the envelope: field errors for bad input, a global error otherwise. Internal
 // errors never show their cause.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	if p := mdm.PrincipalFrom(r.Context()); mdm.ErrorCode(err) == mdm.Forbidden && p != nil && p.Kind == mdm.ClientPrincipal {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="Steward", error="insufficient_scope"`) // RFC 6750 §3.1
+	}
+	writeError(w, StatusOf(err), err)
+}
+
+// writeError writes err in the envelope with status.
+func writeError(w http.ResponseWriter, status int, err error) {
 	body := &errorBody{}
 	var e *mdm.Error
 	code := mdm.ErrorCode(err)
@@ -74,11 +82,8 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == mdm.Unauthenticated && w.Header().Get("WWW-Authenticate") == "" {
 		w.Header().Set("WWW-Authenticate", `Basic realm="Steward", charset="UTF-8"`)
 	}
-	if p := mdm.PrincipalFrom(r.Context()); code == mdm.Forbidden && p != nil && p.Kind == mdm.ClientPrincipal {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="Steward", error="insufficient_scope"`) // RFC 6750 §3.1
-	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(StatusOf(err))
+	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(envelope{Errors: body})
 }

@@ -100,7 +100,9 @@ func (a *API) OpenAPI() map[string]any {
 		if rt.Body != nil {
 			s := schemaOf(reflect.TypeOf(rt.Body))
 			content := map[string]any{"application/json": map[string]any{"schema": s}}
-			if !rt.JSONOnly {
+			if rt.Multipart {
+				content = map[string]any{"multipart/form-data": map[string]any{"schema": s}}
+			} else if !rt.JSONOnly {
 				content["application/x-www-form-urlencoded"] = map[string]any{"schema": s}
 			}
 			op["requestBody"] = map[string]any{"required": true, "content": content}
@@ -182,6 +184,10 @@ func responses(rt Route) map[string]any {
 	if rt.Status != 0 {
 		success = strconv.Itoa(rt.Status)
 	}
+	if rt.File {
+		ok = map[string]any{"description": "The file, as an attachment (Range requests are answered with 206)",
+			"content": map[string]any{"application/octet-stream": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}}
+	}
 	out := map[string]any{success: ok, "400": errResp("Bad input: fieldErrors name each field")}
 	if rt.Status >= 400 { // an operation that always refuses (e.g. changing what cannot be changed)
 		out[success] = errResp(rt.Summary)
@@ -197,6 +203,9 @@ func responses(rt Route) map[string]any {
 	if rt.JSONOnly {
 		out["413"] = errResp("The body is larger than 1 MiB")
 		out["415"] = errResp("The body is not application/json")
+	}
+	if rt.Multipart {
+		out["413"] = errResp("The file is larger than the limit the description names")
 	}
 	if strings.Contains(rt.Path, "{") {
 		out["404"] = errResp("Not found")
@@ -241,6 +250,9 @@ func patchResponses(rt Route) map[string]any {
 func schemaOf(t reflect.Type) map[string]any {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
+	}
+	if t == reflect.TypeOf(filePart("")) {
+		return map[string]any{"type": "string", "format": "binary"}
 	}
 	switch t.Kind() {
 	case reflect.String:

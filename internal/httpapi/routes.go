@@ -9,8 +9,10 @@ import (
 	"steward/internal/android"
 	"steward/internal/applemdm"
 	"steward/internal/appreg"
+	"steward/internal/assign"
 	"steward/internal/audit"
 	"steward/internal/authz"
+	"steward/internal/content"
 	"steward/internal/devices"
 	"steward/internal/httpx"
 	"steward/internal/mail"
@@ -31,6 +33,8 @@ type API struct {
 	apple    *applemdm.Service
 	appReg   *appreg.Service
 	patch    *patch.Service
+	assign   *assign.Service
+	content  *content.Service
 	mux      *http.ServeMux
 	routes   []Route
 
@@ -64,6 +68,10 @@ type Deps struct {
 	BaseURL string
 	// ClientTokens serves the Neurons header token endpoints (nil: not served).
 	ClientTokens ClientTokens
+	// Assign serves device groups and categories (nil: not served); item routes use it to check targets.
+	Assign *assign.Service
+	// Content serves /api/v1/content and the agent's content catalog (nil: not served).
+	Content *content.Service
 }
 
 // Route is one API operation: how it is served and how it is documented.
@@ -89,6 +97,8 @@ type Route struct {
 	// own credentials (client id and secret); whatever principal the request carries is not used.
 	ClientAuth bool
 	JSONOnly   bool // the body is JSON only (no form encoding)
+	Multipart  bool // the body is multipart/form-data (a file upload) only
+	File       bool // the success response is a file download, not the JSON envelope
 	Status     int  // the success status when not 200 (for the document)
 	handler    httpx.HandlerFunc
 }
@@ -158,6 +168,15 @@ func New(d Deps) *API {
 		a.patchRoutes()
 	}
 	a.clientTokenRoutes()
+	if d.Assign != nil {
+		a.assign = d.Assign
+		a.deviceGroupRoutes()
+		a.categoryRoutes()
+	}
+	if d.Content != nil {
+		a.content = d.Content
+		a.contentRoutes()
+	}
 	a.docRoutes()
 	a.mux.Handle("/api/", a.adapt(func(w http.ResponseWriter, r *http.Request) error {
 		return mdm.Errorf(mdm.NotFound, "no API operation at %s %s", r.Method, r.URL.Path)

@@ -45,7 +45,8 @@ var GroupFields = FieldSet{"id": IntField, "name": StringField, "kind": StringFi
 //
 // Create and Update return conflict for a name taken in the tenant (case-insensitively). Get, Update,
 // Delete, AddMembers and RemoveMembers return not_found for a group unknown in that tenant; AddMembers
-// also for an account unknown in that tenant. Delete also removes the group's registration override.
+// also for an account unknown in that tenant. Delete also removes the group's registration override and every distribution naming it
+// (DistributionStore.DeleteForTarget).
 // Members pages through a static group's members (not_found for an unknown group). GroupsFor returns the groups whose roles an account may
 // inherit: the All Users group, the static groups it belongs to, and every dynamic group (the caller
 // evaluates their rules). GroupsForAccounts does what GroupsFor does for each of accountIDs of the

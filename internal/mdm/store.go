@@ -21,6 +21,11 @@ type Stores interface {
 	AppRegistrations() AppRegistrationStore
 	Patches() PatchStore
 	OAuth() OAuthStore
+	DeviceGroups() DeviceGroupStore
+	Distributions() DistributionStore
+	Generations() GenerationStore
+	Categories() CategoryStore
+	Contents() ContentStore
 }
 
 // Store is the database. InTx runs fn in one transaction: committed when fn returns nil, rolled back

@@ -27,9 +27,12 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the real client.
 	TrustedProxies []netip.Prefix
 	SecretKey      string // base64; empty: <data-dir>/secret.key
-	AdminPassword  string // creates the "admin" System Admin on first start
-	Demo           bool
-	LogFormat      string // json or text
+	// BlobDir is where uploaded files (content documents) are kept; empty: <data-dir>/blobs. Replicas
+	// sharing one PostgreSQL database must share it too (a network file system).
+	BlobDir       string
+	AdminPassword string // creates the "admin" System Admin on first start
+	Demo          bool
+	LogFormat     string // json or text
 	// Devices.
 	CheckinInterval  time.Duration // what devices are told; 0: the default (15 minutes)
 	CommandRetention time.Duration // answered commands are kept this long; 0: the default (7 days)
@@ -50,6 +53,14 @@ type Config struct {
 
 // TLS reports whether the listener terminates TLS itself.
 func (c *Config) TLS() bool { return c.TLSSelfSigned || c.TLSCert != "" }
+
+// BlobPath is where uploaded files are kept.
+func (c *Config) BlobPath() string {
+	if c.BlobDir != "" {
+		return c.BlobDir
+	}
+	return filepath.Join(c.DataDir, "blobs")
+}
 
 // SecretKeyPath is where the server key lives when it is not given directly.
 func (c *Config) SecretKeyPath() string { return filepath.Join(c.DataDir, "secret.key") }

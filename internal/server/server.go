@@ -21,7 +21,10 @@ import (
 	"steward/internal/apple/apns"
 	"steward/internal/applemdm"
 	"steward/internal/appreg"
+	"steward/internal/assign"
 	"steward/internal/audit"
+	"steward/internal/blob"
+	"steward/internal/content"
 	"steward/internal/devices"
 	"steward/internal/httpapi"
 	"steward/internal/httpx"
@@ -51,6 +54,8 @@ type Server struct {
 	appReg   *appreg.Service
 	patch    *patch.Service
 	oauth    *oauth.Service
+	assign   *assign.Service // device groups, categories, distribution and the resolver
+	content  *content.Service
 	api      *httpapi.API
 	worker   *mail.Worker
 	handler  http.Handler
@@ -96,14 +101,21 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.patch = patch.New(store, log, patch.WithWake(s.devices.Wake))
 	auditSvc := audit.New(store)
 	s.oauth = oauth.New(store, keys, s.appReg, log, cfg.BaseURL)
+	blobs, err := blob.NewDir(cfg.BlobPath())
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	s.content = content.New(store, blobs, time.Now, log)
+	s.assign = assign.New(store, time.Now)
 	outbox := mail.NewOutbox(store, mailer)
 	emailTemplates := mail.NewEditor(store, time.Now)
 	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Accounts: s.accounts,
 		EmailTemplates: emailTemplates, Devices: s.devices, Agent: android.NewHandler(s.devices, log),
 		DeviceSpace: s.deviceSpace, Apple: s.apple, AppRegistrations: s.appReg, Patch: s.patch,
-		BaseURL: cfg.BaseURL, ClientTokens: s.oauth})
+		BaseURL: cfg.BaseURL, ClientTokens: s.oauth, Assign: s.assign, Content: s.content})
 	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Devices: s.devices,
-		EmailTemplates: emailTemplates, Apple: s.apple, AppRegistrations: s.appReg, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
+		EmailTemplates: emailTemplates, Apple: s.apple, AppRegistrations: s.appReg, Assign: s.assign, Content: s.content, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
 	s.handler = s.routes(console)
 	return s, nil
 }

@@ -2,9 +2,12 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 
 	"steward/internal/accounts"
+	"steward/internal/content"
+	"steward/internal/httpapi"
 	"steward/internal/httpx"
 	"steward/internal/mdm"
 )
@@ -22,6 +25,7 @@ func (c *console) portalRoutes() {
 	c.portal("POST /go/pin", c.portalRequestPIN)
 	c.portal("POST /go/password", c.portalRequestPassword)
 	c.portal("POST /go/support", c.portalSupport)
+	c.portal("GET /go/content/{id}", c.portalDownload)
 	c.handle("GET /go/forgot", c.portalForgotPage)
 	c.handle("POST /go/forgot", c.portalForgot)
 	c.handle("GET /go/reset", c.portalResetPage)
@@ -75,6 +79,12 @@ type portalHomeView struct {
 	Devices []mdm.Device
 	Support form
 	Max     int
+	// The content catalog (nil without the content service): the documents distributed to the user,
+	// optionally of one category.
+	Content    []content.CatalogEntry
+	Categories []mdm.Category
+	Category   mdm.CategoryID
+	HasContent bool
 }
 
 func (c *console) portalHome(w http.ResponseWriter, r *http.Request) error {
@@ -101,8 +111,37 @@ func (c *console) renderHome(w http.ResponseWriter, r *http.Request, status int,
 	if name == "" {
 		name = a.Email
 	}
-	return renderPortal(w, status, "go_home", page{Title: "My devices", Flash: fl, Data: portalHomeView{Name: name,
-		Email: a.Email, Devices: devices, Support: support, Max: accounts.MaxSupportMessage}})
+	v := portalHomeView{Name: name, Email: a.Email, Devices: devices, Support: support, Max: accounts.MaxSupportMessage}
+	if c.Content != nil {
+		v.HasContent = true
+		if id, err := strconv.ParseInt(r.URL.Query().Get("category"), 10, 64); err == nil && id > 0 {
+			v.Category = mdm.CategoryID(id)
+		}
+		if v.Content, err = c.Content.UserCatalog(r.Context(), v.Category); err != nil {
+			return err
+		}
+		if v.Categories, err = c.Content.Categories(r.Context(), a.TenantID); err != nil {
+			return err
+		}
+	}
+	return renderPortal(w, status, "go_home", page{Title: "My devices", Flash: fl, Data: v})
+}
+
+// portalDownload sends a document of the user's content catalog; anything else is not found.
+func (c *console) portalDownload(w http.ResponseWriter, r *http.Request) error {
+	if c.Content == nil {
+		return mdm.Errorf(mdm.NotFound, "content not found")
+	}
+	id, err := pathID(r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	d, err := c.Content.UserOpen(r.Context(), mdm.ContentID(id))
+	if err != nil {
+		return err
+	}
+	httpapi.ServeDownload(w, r, d)
+	return nil
 }
 
 // portalLogin signs in with email and password, or email and PIN (method=pin). Wrong credentials answer

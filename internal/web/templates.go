@@ -32,6 +32,8 @@ var funcs = template.FuncMap{
 	"json":      compactJSON,
 	"short":     shortID,
 	"add":       func(a, b int) int { return a + b },
+	"size":      byteSize,
+	"dict":      dict,
 	"can":       can,
 	"roleLabel": roleLabel,
 	"roleName":  roleName,
@@ -257,4 +259,26 @@ func (p pager) url(start int) string {
 		return p.Path
 	}
 	return p.Path + "?" + v.Encode()
+}
+
+// byteSize shows a file size in B, KiB or MiB.
+func byteSize(n int64) string {
+	switch {
+	case n < 1<<10:
+		return strconv.FormatInt(n, 10) + " B"
+	case n < 1<<20:
+		return strconv.FormatFloat(float64(n)/(1<<10), 'f', 1, 64) + " KiB"
+	}
+	return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB"
+}
+
+// dict builds a map from alternating keys and values, to pass several values to a template.
+func dict(kv ...any) map[string]any {
+	m := map[string]any{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if k, ok := kv[i].(string); ok {
+			m[k] = kv[i+1]
+		}
+	}
+	return m
 }

@@ -43,6 +43,8 @@ func Run(t *testing.T, open func(t *testing.T) mdm.Store) {
 		{"AppRegistrations", appRegTests},
 		{"Patch", patchTests},
 		{"OAuth", oauthTests},
+		{"Distribution", distributionTests},
+		{"Content", contentTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
