@@ -303,7 +303,7 @@ func (s distributionStore) Replace(ctx context.Context, tenantID mdm.TenantID, k
 			d := byTarget[k]
 			if _, err := tx.q.ExecContext(ctx, `INSERT INTO distributions (`+distributionCols+`) VALUES ($1,$2,$3,$4,$5,$6)`,
 				tenantID, kind, itemID, d.Target, d.TargetID, d.Required); err != nil {
-				return dbError(err)
+				return conflictOr(err, "the item's distribution changed meanwhile; try again")
 			}
 		}
 		return nil
