@@ -303,7 +303,7 @@ func (s distributionStore) Replace(ctx context.Context, tenantID mdm.TenantID, k
 			d := byTarget[k]
 			if _, err := tx.q.ExecContext(ctx, `INSERT INTO distributions (`+distributionCols+`) VALUES ($1,$2,$3,$4,$5,$6)`,
 				tenantID, kind, itemID, d.Target, d.TargetID, d.Required); err != nil {
-				return dbError(err)
+				return conflictOr(err, "the item's distribution changed meanwhile; try again")
 			}
 		}
 		return nil
@@ -557,8 +557,8 @@ func (s categoryStore) SetItemCategories(ctx context.Context, tenantID mdm.Tenan
 			return err
 		}
 		_, err := tx.q.ExecContext(ctx, `INSERT INTO item_categories (tenant_id, item_kind, item_id, category_id)
-			SELECT tenant_id, kind, $3, id FROM categories WHERE tenant_id=$1 AND kind=$2 AND `+tx.inInts("id", "$4"),
-			tenantID, kind, itemID, list)
+			SELECT tenant_id, kind, $3, id FROM categories WHERE tenant_id=$1 AND kind=$2 AND `+tx.inInts("id", "$4")+
+			` ON CONFLICT DO NOTHING`, tenantID, kind, itemID, list)
 		return dbError(err)
 	})
 }
