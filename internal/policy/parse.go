@@ -33,6 +33,10 @@ func parse(src string) (*Rule, error) {
 	if p.tok.kind != tEOF {
 		return nil, p.unexpected("'and', 'or' or the end of the rule")
 	}
+	// The canonical text is what the service stores; it must parse again.
+	if n := len(format(root)); n > MaxLength {
+		return nil, &Error{Msg: fmt.Sprintf("the rule is longer than %d bytes once written out (%d)", MaxLength, n)}
+	}
 	r := &Rule{root: root}
 	seen := map[string]bool{}
 	walk(root, func(pr *pred) {
@@ -141,7 +145,7 @@ func (p *parser) and(depth int) (node, error) {
 }
 
 func (p *parser) unary(depth int) (node, error) {
-	if depth >= MaxDepth {
+	if (p.is("not") || p.tok.kind == tLParen) && depth >= MaxDepth {
 		return nil, p.errorf("the rule nests parentheses and nots deeper than %d", MaxDepth)
 	}
 	switch {
