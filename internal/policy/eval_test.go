@@ -120,8 +120,8 @@ func TestEvaluate(t *testing.T) {
 		{`custom.level = "3"`, true},
 		{`custom.department > 1`, false}, // not a number: missing
 		{`custom.department < 1`, false},
-		{`custom.agent > 2.9`, false},  // as numbers 2.10 < 2.9
-		{`custom.agent > v2.9`, true},  // as versions 2.10 > 2.9
+		{`custom.agent > 2.9`, false}, // as numbers 2.10 < 2.9
+		{`custom.agent > v2.9`, true}, // as versions 2.10 > 2.9
 		{`custom.agent >= 2.10.0`, true},
 		{`custom.department > v1`, false}, // not a version: missing
 		{`custom.vip = true`, true},
