@@ -320,11 +320,15 @@ func (p *parser) operand() (operand, error) {
 	if f, ok := fieldsByLower[low]; ok {
 		return operand{kind: opField, name: f.name, field: f}, nil
 	}
+	shown := tok.text
+	if n := len(shown); n > 64 {
+		shown = strings.ToValidUTF8(shown[:64], "") + "…"
+	}
 	if close := suggest(tok.text); len(close) > 0 {
-		return operand{}, p.errorAt(tok, "unknown field %q: did you mean %s?", tok.text, orList(close))
+		return operand{}, p.errorAt(tok, "unknown field %q: did you mean %s?", shown, orList(close))
 	}
 	return operand{}, p.errorAt(tok, "unknown field %q (fields: %s; custom attributes are custom.<name>, apps app(\"id\"))",
-		tok.text, strings.Join(FieldNames(), ", "))
+		shown, strings.Join(FieldNames(), ", "))
 }
 
 func orList(names []string) string {
