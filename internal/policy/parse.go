@@ -108,7 +108,7 @@ func (p *parser) is(word string) bool {
 
 var keywords = map[string]bool{"and": true, "or": true, "not": true, "in": true, "exists": true, "contains": true,
 	"startswith": true, "endswith": true, "older": true, "than": true, "within": true, "installed": true,
-	"true": true, "false": true}
+	"is": true, "set": true, "true": true, "false": true}
 
 func (p *parser) or(depth int) (node, error) {
 	first, err := p.and(depth)
@@ -222,6 +222,18 @@ func (p *parser) predicate() (node, error) {
 			return nil, err
 		}
 	case p.is("exists"):
+		pr.op = opExists
+		p.next()
+	case p.is("is"):
+		// "is set" and "is not set" are other spellings of exists and not exists.
+		p.next()
+		if p.is("not") {
+			pr.neg = true
+			p.next()
+		}
+		if !p.is("set") {
+			return nil, p.unexpected("'set' or 'not set' after 'is'")
+		}
 		pr.op = opExists
 		p.next()
 	case p.is("not"):
