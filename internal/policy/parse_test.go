@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -213,4 +214,35 @@ func TestMustParsePanics(t *testing.T) {
 		}
 	}()
 	MustParse("nope")
+}
+
+func TestRuleText(t *testing.T) {
+	type policy struct {
+		Name string `json:"name"`
+		Rule *Rule  `json:"rule"`
+	}
+	in := policy{"old iOS", MustParse(`platformType = IOS and platformVersion < 17.2`)}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"name":"old iOS","rule":"platformType = \"IOS\" and platformVersion \u003c 17.2"}`; string(b) != want {
+		t.Errorf("json = %s, want %s", b, want)
+	}
+	var out policy
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Rule.String() != in.Rule.String() || !cmp.Equal(out.Rule.Fields(), in.Rule.Fields()) {
+		t.Errorf("round trip = %s %v", out.Rule, out.Rule.Fields())
+	}
+	err = json.Unmarshal([]byte(`{"rule":"roaming >"}`), &out)
+	var pe *Error
+	if !errors.As(err, &pe) || pe.Pos != 10 {
+		t.Errorf("bad rule in JSON: %v", err)
+	}
+	var nilRule *Rule
+	if nilRule.String() != "" || nilRule.Fields() != nil || nilRule.UsesTime() || nilRule.Reads([]string{"roaming"}) {
+		t.Error("nil rule methods")
+	}
 }

@@ -177,20 +177,47 @@ func MustParse(src string) *Rule {
 }
 
 // String is the rule's canonical text: Parse(r.String()) gives an equal rule. Store this text.
-func (r *Rule) String() string { return format(r.root) }
+// A nil rule's text is "".
+func (r *Rule) String() string {
+	if r == nil || r.root == nil {
+		return ""
+	}
+	return format(r.root)
+}
+
+// MarshalText is String, so that a Rule stores and travels as its text (JSON, database columns).
+func (r *Rule) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText parses text into r; its errors are Parse's.
+func (r *Rule) UnmarshalText(text []byte) error {
+	parsed, err := Parse(string(text))
+	if err != nil {
+		return err
+	}
+	*r = *parsed
+	return nil
+}
 
 // Fields lists, sorted and without duplicates, the inputs the rule reads: device field names as in
 // the grammar (e.g. "platformVersion", "lastCheckin"), "custom.<name>" for custom attributes and
 // "app.<id>" for installed apps. Compare it with Changed to evaluate a policy only when an input it
 // reads changed.
-func (r *Rule) Fields() []string { return append([]string(nil), r.fields...) }
+func (r *Rule) Fields() []string {
+	if r == nil {
+		return nil
+	}
+	return append([]string(nil), r.fields...)
+}
 
 // UsesTime reports whether the rule measures time from Input.Now ("older than", "within"): its
 // result can change without any input changing, so a periodic sweep must evaluate it too.
-func (r *Rule) UsesTime() bool { return r.time }
+func (r *Rule) UsesTime() bool { return r != nil && r.time }
 
 // Reads reports whether the rule reads any of changed (names as Fields and Changed give them).
 func (r *Rule) Reads(changed []string) bool {
+	if r == nil {
+		return false
+	}
 	for _, c := range changed {
 		for _, f := range r.fields {
 			if f == c {
