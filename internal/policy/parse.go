@@ -175,7 +175,6 @@ func (p *parser) unary(depth int) (node, error) {
 }
 
 func (p *parser) predicate() (node, error) {
-	start := p.tok
 	left, err := p.operand()
 	if err != nil {
 		return nil, err
@@ -279,7 +278,7 @@ func (p *parser) predicate() (node, error) {
 	default:
 		return nil, p.unexpected(fmt.Sprintf("an operator (= != < <= > >= contains startsWith endsWith in exists) after %s", name))
 	}
-	if err := p.check(pr, start, opTok); err != nil {
+	if err := p.check(pr, opTok); err != nil {
 		return nil, err
 	}
 	return pr, nil
@@ -412,7 +411,7 @@ func isVersionWord(s string) bool {
 }
 
 // check validates pr's operator and values against its operand's type and converts the values.
-func (p *parser) check(pr *pred, start, opTok token) error {
+func (p *parser) check(pr *pred, opTok token) error {
 	name := pr.left.String()
 	t := pr.left.typ()
 	opErr := func(format string, args ...any) error { return p.errorAt(opTok, format, args...) }

@@ -201,7 +201,8 @@ func (r *Rule) UnmarshalText(text []byte) error {
 // Fields lists, sorted and without duplicates, the inputs the rule reads: device field names as in
 // the grammar (e.g. "platformVersion", "lastCheckin"), "custom.<name>" for custom attributes and
 // "app.<id>" for installed apps. Compare it with Changed to evaluate a policy only when an input it
-// reads changed.
+// reads changed. A rule without an "app." field never looks at Input.Apps, nor one without a
+// "custom." field at Input.CustomAttributes: the service need not load them for it.
 func (r *Rule) Fields() []string {
 	if r == nil {
 		return nil
