@@ -64,6 +64,8 @@ func TestParseValid(t *testing.T) {
 		{`deviceName = "it's \"x\"\n\u00e9\t"`, `deviceName = "it's \"x\"\né\t"`, []string{"deviceName"}},
 		{`deviceName = 'caf\xc3\xa9'`, `deviceName = "café"`, []string{"deviceName"}},
 		{`deviceName = "日本"`, `deviceName = "日本"`, []string{"deviceName"}},
+		{`deviceName = "\a\b\f\v\r\U0001F600\xff"`, `deviceName = "\a\b\f\v\r😀\xff"`, []string{"deviceName"}},
+		{`custom("a.") = 1 or custom("a.b") = 2`, `custom("a.") = 1 or custom.a.b = 2`, []string{"custom.a.", "custom.a.b"}},
 		{"\tmdmRemoved\n=\r\nfalse ", `mdmRemoved = false`, []string{"mdmRemoved"}},
 	}
 	for _, tt := range tests {
