@@ -1,0 +1,140 @@
+package apps
+
+import (
+	"context"
+	"slices"
+	"strconv"
+
+	"steward/internal/assign"
+	"steward/internal/mdm"
+)
+
+// Delivery is what one delivery run queued.
+type Delivery struct {
+	Installs int // INSTALL_APPLICATION commands queued
+	Removals int // REMOVE_APPLICATION commands queued
+	Skipped  int // devices that need the app but cannot be sent an install (see InstallPayload)
+}
+
+// deliver runs Deliver after a change was committed; a failure is logged (the next change, or
+// Converge, delivers again: delivery is idempotent).
+func (s *Service) deliver(ctx context.Context, tenantID mdm.TenantID, a *mdm.App, old, now []mdm.Distribution) {
+	d, err := s.Deliver(context.WithoutCancel(ctx), tenantID, a, now)
+	if err != nil {
+		s.log.Error("app delivery failed", "tenant_id", tenantID, "app_id", a.ID, "err", err)
+		return
+	}
+	if d.Installs+d.Removals+d.Skipped > 0 {
+		s.log.Info("app delivery", "tenant_id", tenantID, "app_id", a.ID, "installs", d.Installs,
+			"removals", d.Removals, "skipped", d.Skipped, "old_targets", len(old))
+	}
+}
+
+// Deliver brings the devices an app reaches in line with its distribution ds (nil for a deleted app):
+// every ACTIVE device of the app's platform that a required distribution reaches and that neither
+// reports the app installed nor has an install of it open gets INSTALL_APPLICATION (and becomes one of
+// the app's managed installs); every managed install that ds no longer reaches at all gets
+// REMOVE_APPLICATION. Running it again queues nothing new.
+func (s *Service) Deliver(ctx context.Context, tenantID mdm.TenantID, a *mdm.App, ds []mdm.Distribution) (Delivery, error) {
+	var out Delivery
+	r := assign.NewResolver(s.store)
+	var required []mdm.Distribution
+	for _, d := range ds {
+		if d.Required {
+			required = append(required, d)
+		}
+	}
+	if len(required) > 0 {
+		want, err := r.DevicesReached(ctx, tenantID, required)
+		if err != nil {
+			return out, err
+		}
+		need, err := s.store.Apps().NeedInstall(ctx, tenantID, a, want)
+		if err != nil {
+			return out, err
+		}
+		if len(need) > 0 {
+			payload, ok := s.InstallPayload(a)
+			if !ok {
+				out.Skipped = len(need)
+			} else {
+				err := s.store.InTx(ctx, func(tx mdm.Stores) error {
+					queued, err := tx.Commands().Enqueue(ctx, tenantID, need, []string{mdm.StateActive},
+						mdm.NewCommand{Type: mdm.CmdInstallApp, Payload: payload, CreatedBy: "system"}, s.now())
+					if err != nil {
+						return err
+					}
+					out.Installs = len(queued)
+					return tx.Apps().RecordInstalls(ctx, tenantID, a.ID, queued, s.now())
+				})
+				if err != nil {
+					return out, err
+				}
+			}
+		}
+	}
+	managed, err := s.store.Apps().ManagedInstalls(ctx, tenantID, a.ID)
+	if err != nil || len(managed) == 0 {
+		return out, err
+	}
+	var keep []mdm.DeviceID
+	if len(ds) > 0 {
+		if keep, err = r.DevicesReached(ctx, tenantID, ds); err != nil {
+			return out, err
+		}
+	}
+	var lost []mdm.DeviceID
+	for _, id := range managed {
+		if _, found := slices.BinarySearch(keep, id); !found {
+			lost = append(lost, id)
+		}
+	}
+	out.Removals, err = s.remove(ctx, tenantID, a, lost)
+	return out, err
+}
+
+// remove queues REMOVE_APPLICATION of a for the ACTIVE devices of ids and forgets them as managed
+// installs, in one transaction.
+func (s *Service) remove(ctx context.Context, tenantID mdm.TenantID, a *mdm.App, ids []mdm.DeviceID) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	n := 0
+	err := s.store.InTx(ctx, func(tx mdm.Stores) error {
+		queued, err := tx.Commands().Enqueue(ctx, tenantID, ids, []string{mdm.StateActive},
+			mdm.NewCommand{Type: mdm.CmdRemoveApp, Payload: map[string]string{"identifier": a.BundleID},
+				CreatedBy: "system", Collapse: true}, s.now())
+		if err != nil {
+			return err
+		}
+		n = len(queued)
+		return tx.Apps().ForgetInstalls(ctx, tenantID, a.ID, ids)
+	})
+	return n, err
+}
+
+// InstallPayload is the INSTALL_APPLICATION payload for a: identifier (bundle id or package name) and
+// name; for a public iOS app its itunesStoreId; for an Android app its version and, when in-house,
+// downloadUrl and sha256 (the agent downloads the .apk with its device credential). ok is false when a
+// cannot be installed by command: an iOS app without an App Store id, or an in-house iOS app (installing
+// one needs an https manifest, which Steward does not serve yet).
+func (s *Service) InstallPayload(a *mdm.App) (map[string]string, bool) {
+	p := map[string]string{"identifier": a.BundleID}
+	switch a.Platform {
+	case mdm.PlatformIOS:
+		if a.Source != mdm.AppPublic || a.StoreID == "" {
+			return nil, false
+		}
+		p["itunesStoreId"] = a.StoreID
+	case mdm.PlatformAndroid:
+		p["name"] = a.Name
+		if a.Source == mdm.AppInHouse {
+			p["version"] = a.Version
+			p["downloadUrl"] = s.baseURL + "/api/agent/v1/apps/" + strconv.FormatInt(int64(a.ID), 10) + "/file"
+			p["sha256"] = a.FileSHA256
+		}
+	default:
+		return nil, false
+	}
+	return p, true
+}
