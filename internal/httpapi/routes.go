@@ -8,6 +8,7 @@ import (
 	"steward/internal/accounts"
 	"steward/internal/android"
 	"steward/internal/applemdm"
+	"steward/internal/assign"
 	"steward/internal/audit"
 	"steward/internal/authz"
 	"steward/internal/devices"
@@ -27,6 +28,7 @@ type API struct {
 	devices  *devices.Service
 	agent    *android.Handler
 	apple    *applemdm.Service
+	assign   *assign.Service
 	mux      *http.ServeMux
 	routes   []Route
 
@@ -50,6 +52,8 @@ type Deps struct {
 	DeviceSpace func(ctx context.Context, tenantID mdm.TenantID) (mdm.SpaceID, error)
 	// Apple serves the tenant's Apple push certificate under /api/v1/apple (nil: not served).
 	Apple *applemdm.Service
+	// Assign serves device groups and categories (nil: not served); item routes use it to check targets.
+	Assign *assign.Service
 }
 
 // Route is one API operation: how it is served and how it is documented.
@@ -127,6 +131,11 @@ func New(d Deps) *API {
 	if d.Apple != nil {
 		a.apple = d.Apple
 		a.applePushRoutes()
+	}
+	if d.Assign != nil {
+		a.assign = d.Assign
+		a.deviceGroupRoutes()
+		a.categoryRoutes()
 	}
 	a.docRoutes()
 	a.mux.Handle("/api/", a.adapt(func(w http.ResponseWriter, r *http.Request) error {

@@ -19,6 +19,7 @@ import (
 	"steward/internal/android"
 	"steward/internal/apple/apns"
 	"steward/internal/applemdm"
+	"steward/internal/assign"
 	"steward/internal/audit"
 	"steward/internal/devices"
 	"steward/internal/httpapi"
@@ -44,6 +45,7 @@ type Server struct {
 	demoWake *demoWaker      // wakes the demo's devices in process; nil unless --demo without --push-url
 	apns     *apns.Pusher    // wakes iOS devices
 	apple    *applemdm.Service
+	assign   *assign.Service // device groups, categories, distribution and the resolver
 	api      *httpapi.API
 	worker   *mail.Worker
 	handler  http.Handler
@@ -86,11 +88,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	auditSvc := audit.New(store)
+	s.assign = assign.New(store, time.Now)
 	outbox := mail.NewOutbox(store, mailer)
 	emailTemplates := mail.NewEditor(store, time.Now)
 	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Accounts: s.accounts,
 		EmailTemplates: emailTemplates, Devices: s.devices, Agent: android.NewHandler(s.devices, log),
-		DeviceSpace: s.deviceSpace, Apple: s.apple})
+		DeviceSpace: s.deviceSpace, Apple: s.apple, Assign: s.assign})
 	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Devices: s.devices,
 		EmailTemplates: emailTemplates, Apple: s.apple, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
 	s.handler = s.routes(console)
