@@ -138,6 +138,13 @@ func (h *Handler) Acknowledge(w http.ResponseWriter, r *http.Request) error {
 	return writeResult(w, http.StatusOK, struct{}{})
 }
 
+// Authenticate authenticates an agent request by its Bearer device credential, as every agent operation
+// does, for the agent routes other capabilities serve (the app catalog). A refusal carries the Bearer
+// challenge.
+func (h *Handler) Authenticate(w http.ResponseWriter, r *http.Request) (*mdm.Device, error) {
+	return h.device(w, r)
+}
+
 // device authenticates the caller by its Bearer device credential. Every refusal carries the Bearer
 // challenge, whatever the reason (absent, malformed, unknown, retired or wiped).
 func (h *Handler) device(w http.ResponseWriter, r *http.Request) (*mdm.Device, error) {

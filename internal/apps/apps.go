@@ -399,10 +399,11 @@ func (s *Service) Update(ctx context.Context, id mdm.AppID, in AppInput) (*View,
 	return view, nil
 }
 
-// SetTargets replaces who an app is distributed to (an empty list: nobody).
-func (s *Service) SetTargets(ctx context.Context, id mdm.AppID, targets []TargetInput) (*View, error) {
-	if targets == nil {
-		targets = []TargetInput{}
+// SetDistribution replaces who an app is distributed to (an empty list: nobody), then delivers.
+func (s *Service) SetDistribution(ctx context.Context, id mdm.AppID, ds []mdm.Distribution) (*View, error) {
+	targets := make([]TargetInput, 0, len(ds))
+	for _, d := range ds {
+		targets = append(targets, TargetInput{Type: string(d.Target), ID: d.TargetID, Required: d.Required})
 	}
 	return s.Update(ctx, id, AppInput{Targets: &targets})
 }

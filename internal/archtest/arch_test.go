@@ -24,6 +24,7 @@ var rules = map[string][]string{
 	"internal/devices":        {"internal/mdm", "internal/authz", "internal/audit", "internal/mail", "internal/secret"},
 	"internal/appreg":         {"internal/mdm", "internal/authz", "internal/audit", "internal/secret"},
 	"internal/assign":         {"internal/mdm", "internal/authz", "internal/audit", "internal/fq", "internal/accounts"}, // accounts: user group membership
+	"internal/apps":           {"internal/mdm", "internal/authz", "internal/audit", "internal/assign"},
 	"internal/android":        {"internal/mdm", "internal/httpx", "internal/devices"},
 	"internal/apple":          {"internal/mdm"},
 	"internal/sim":            {"internal/android"}, // the agent protocol's wire types only: a simulator is a client
@@ -36,10 +37,10 @@ var rules = map[string][]string{
 	"internal/store/sqlstore": {"internal/mdm"},
 	"internal/httpx":          {"internal/mdm"},
 	"internal/httpapi": {"internal/mdm", "internal/authz", "internal/fq", "internal/form", "internal/httpx",
-		"internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices", "internal/android", "internal/applemdm", "internal/assign"},
+		"internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices", "internal/android", "internal/applemdm", "internal/assign", "internal/apps"},
 	"internal/web": {"internal/mdm", "internal/authz", "internal/fq", "internal/form", "internal/httpx",
 		"internal/httpapi", "internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices",
-		"internal/applemdm", "internal/assign"},
+		"internal/applemdm", "internal/assign", "internal/apps"},
 }
 
 // stdlibOnly packages may import nothing outside the standard library (besides allowed project packages).

@@ -97,7 +97,16 @@ func (a *API) OpenAPI() map[string]any {
 		if rt.Body != nil {
 			s := schemaOf(reflect.TypeOf(rt.Body))
 			content := map[string]any{"application/json": map[string]any{"schema": s}}
-			if !rt.JSONOnly {
+			if rt.Multipart {
+				props := map[string]any{"file": map[string]any{"type": "string", "contentMediaType": "application/octet-stream"}}
+				if p, ok := s["properties"].(map[string]any); ok {
+					for k, v := range p {
+						props[k] = v
+					}
+				}
+				content = map[string]any{"multipart/form-data": map[string]any{"schema": map[string]any{
+					"type": "object", "properties": props, "required": []string{"file"}}}}
+			} else if !rt.JSONOnly {
 				content["application/x-www-form-urlencoded"] = map[string]any{"schema": s}
 			}
 			op["requestBody"] = map[string]any{"required": true, "content": content}

@@ -8,6 +8,7 @@ import (
 	"steward/internal/accounts"
 	"steward/internal/android"
 	"steward/internal/applemdm"
+	"steward/internal/apps"
 	"steward/internal/assign"
 	"steward/internal/audit"
 	"steward/internal/authz"
@@ -29,6 +30,7 @@ type API struct {
 	agent    *android.Handler
 	apple    *applemdm.Service
 	assign   *assign.Service
+	apps     *apps.Service
 	mux      *http.ServeMux
 	routes   []Route
 
@@ -54,6 +56,8 @@ type Deps struct {
 	Apple *applemdm.Service
 	// Assign serves device groups and categories (nil: not served); item routes use it to check targets.
 	Assign *assign.Service
+	// Apps serves apps, the App Catalog and the App Inventory (nil: not served; needs Assign).
+	Apps *apps.Service
 }
 
 // Route is one API operation: how it is served and how it is documented.
@@ -76,6 +80,7 @@ type Route struct {
 	// (Bearer) in the handler; no user, API user or session principal is ever let through.
 	DeviceAuth bool
 	JSONOnly   bool // the body is JSON only (no form encoding)
+	Multipart  bool // the body is multipart/form-data: Body's fields plus a binary "file" part
 	Status     int  // the success status when not 200 (for the document)
 	handler    httpx.HandlerFunc
 }
@@ -136,6 +141,10 @@ func New(d Deps) *API {
 		a.assign = d.Assign
 		a.deviceGroupRoutes()
 		a.categoryRoutes()
+		if d.Apps != nil {
+			a.apps = d.Apps
+			a.appRoutes()
+		}
 	}
 	a.docRoutes()
 	a.mux.Handle("/api/", a.adapt(func(w http.ResponseWriter, r *http.Request) error {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"steward/internal/android"
 	"steward/internal/apple/apns"
 	"steward/internal/applemdm"
+	"steward/internal/apps"
 	"steward/internal/assign"
 	"steward/internal/audit"
 	"steward/internal/devices"
@@ -46,6 +48,7 @@ type Server struct {
 	apns     *apns.Pusher    // wakes iOS devices
 	apple    *applemdm.Service
 	assign   *assign.Service // device groups, categories, distribution and the resolver
+	apps     *apps.Service   // apps, App Catalog, App Inventory and app delivery
 	api      *httpapi.API
 	worker   *mail.Worker
 	handler  http.Handler
@@ -89,11 +92,13 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	auditSvc := audit.New(store)
 	s.assign = assign.New(store, time.Now)
+	// In-house app binaries live under the data dir (a shared volume when several replicas serve).
+	s.apps = apps.New(store, apps.DirBlobs{Dir: filepath.Join(cfg.DataDir, "blobs", "apps")}, log, apps.WithBaseURL(cfg.BaseURL))
 	outbox := mail.NewOutbox(store, mailer)
 	emailTemplates := mail.NewEditor(store, time.Now)
 	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Accounts: s.accounts,
 		EmailTemplates: emailTemplates, Devices: s.devices, Agent: android.NewHandler(s.devices, log),
-		DeviceSpace: s.deviceSpace, Apple: s.apple, Assign: s.assign})
+		DeviceSpace: s.deviceSpace, Apple: s.apple, Assign: s.assign, Apps: s.apps})
 	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Devices: s.devices,
 		EmailTemplates: emailTemplates, Apple: s.apple, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
 	s.handler = s.routes(console)

@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) mdm.Store) {
 		{"Commands", commandTests},
 		{"Apple", appleTests},
 		{"Distribution", distributionTests},
+		{"Apps", appTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
