@@ -32,6 +32,21 @@ type deviceMembersInput struct {
 
 const deviceGroupsTag = "Device groups"
 
+// assignmentJSON is one item distributed to a group.
+type assignmentJSON struct {
+	ItemKind string `json:"itemKind"`
+	ItemID   int64  `json:"itemId"`
+	Required bool   `json:"required"`
+}
+
+func assignmentsOut(ds []mdm.Distribution) []assignmentJSON {
+	out := make([]assignmentJSON, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, assignmentJSON{ItemKind: string(d.ItemKind), ItemID: d.ItemID, Required: d.Required})
+	}
+	return out
+}
+
 func (a *API) deviceGroupRoutes() {
 	a.add(Route{Method: "POST", Path: "/api/v1/devicegroups", Tag: deviceGroupsTag, Needs: authz.DeviceManage,
 		Summary: "Create a device group",
@@ -100,6 +115,22 @@ func (a *API) deviceGroupRoutes() {
 				func(ctx context.Context, opts mdm.ListOptions) (mdm.Page[mdm.Device], error) {
 					return a.assign.DeviceGroupMembers(ctx, id, opts)
 				}, func(d mdm.Device) deviceRecordJSON { return deviceOut(d, space) })(w, r)
+		})
+
+	a.add(Route{Method: "GET", Path: "/api/v1/devicegroups/{id}/distributions", Tag: deviceGroupsTag, Needs: authz.DeviceRead,
+		Summary:     "List what is distributed to a device group",
+		Description: "The apps, content and configurations (itemKind APP, CONTENT, CONFIGURATION) that name this group as a target.",
+		Result:      []assignmentJSON{}},
+		func(w http.ResponseWriter, r *http.Request) error {
+			id, err := pathID[mdm.DeviceGroupID](r, "device group")
+			if err != nil {
+				return err
+			}
+			ds, err := a.assign.DeviceGroupDistributions(r.Context(), id)
+			if err != nil {
+				return err
+			}
+			return ok(w, assignmentsOut(ds))
 		})
 
 	members := func(add bool) func(w http.ResponseWriter, r *http.Request) error {

@@ -3,6 +3,9 @@ package server
 import (
 	"fmt"
 	"testing"
+
+	"steward/internal/assign"
+	"steward/internal/mdm"
 )
 
 type deviceGroupOut struct {
@@ -191,10 +194,28 @@ func TestDeviceGroups(t *testing.T) {
 				t.Errorf("app admin lists device groups: %d", r.Status)
 			}
 
-			// Delete, with its audit row.
+			// What is distributed to a group (an item capability sets it; here through the store).
+			distributeTo(t, e, kiosks.ID)
+			var assigned []struct {
+				ItemKind string
+				ItemID   int64
+				Required bool
+			}
+			e.call("GET", fmt.Sprintf("/api/v1/devicegroups/%d/distributions", kiosks.ID), ro, "").must(t, 200, &assigned)
+			if len(assigned) != 1 || assigned[0].ItemKind != "CONFIGURATION" || assigned[0].ItemID != 77 || !assigned[0].Required {
+				t.Errorf("distributions = %+v", assigned)
+			}
+			if r := e.call("GET", fmt.Sprintf("/api/v1/devicegroups/%d/distributions", kiosks.ID), other, ""); r.Status != 404 {
+				t.Errorf("other tenant reads the distributions: %d", r.Status)
+			}
+
+			// Delete, with its audit row; the group's distributions go with it.
 			e.call("DELETE", fmt.Sprintf("/api/v1/devicegroups/%d", kiosks.ID), ta, "").must(t, 200, nil)
 			if r := e.call("GET", fmt.Sprintf("/api/v1/devicegroups/%d", kiosks.ID), ta, ""); r.Status != 404 {
 				t.Errorf("deleted group: %d", r.Status)
+			}
+			if n := e.count(fmt.Sprintf("SELECT COUNT(*) FROM distributions WHERE target_kind='DEVICE_GROUP' AND target_id=%d", kiosks.ID)); n != 0 {
+				t.Errorf("%d distributions name the deleted group", n)
 			}
 			var trail struct{ SearchResults []struct{ Action string } }
 			e.call("GET", "/api/v1/audit?fq=action=devicegroup.*", ta, "").must(t, 200, &trail)
@@ -311,5 +332,22 @@ func TestCategories(t *testing.T) {
 				t.Errorf("deleted category: %d", r.Status)
 			}
 		})
+	}
+}
+
+// distributeTo gives configuration 77 to device group id as required, the way an item capability does.
+func distributeTo(t *testing.T, e *apiEnv, id int64) {
+	t.Helper()
+	var tenantID mdm.TenantID
+	if err := e.srv.Store().DB().QueryRowContext(t.Context(), `SELECT tenant_id FROM device_groups WHERE id=$1`, id).Scan(&tenantID); err != nil {
+		t.Fatal(err)
+	}
+	err := e.srv.Store().InTx(t.Context(), func(tx mdm.Stores) error {
+		_, err := assign.SetDistribution(t.Context(), tx, tenantID, mdm.ItemConfiguration, 77,
+			[]mdm.Distribution{{Target: mdm.TargetDeviceGroup, TargetID: id, Required: true}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
