@@ -117,19 +117,19 @@ func TestAppsAPI(t *testing.T) {
 
 			// Validation: a 4xx naming the field, and nothing stored.
 			for body, field := range map[string]string{
-				`{"bundleId":"com.x","name":"X"}`:                                                          "platformType",
-				`{"platformType":"WINDOWS","bundleId":"com.x","name":"X"}`:                                 "platformType",
-				`{"platformType":"IOS","name":"X"}`:                                                        "bundleId",
-				`{"platformType":"IOS","bundleId":"com x","name":"X"}`:                                     "bundleId",
-				`{"platformType":"IOS","bundleId":"com.x"}`:                                                "name",
-				`{"platformType":"IOS","bundleId":"com.x","name":"   "}`:                                   "name",
-				`{"platformType":"IOS","bundleId":"com.x","name":"X","iconUrl":"javascript:alert(1)"}`:     "iconUrl",
-				`{"platformType":"IOS","bundleId":"com.x","name":"X","itunesStoreId":"abc"}`:               "itunesStoreId",
-				`{"platformType":"ANDROID","bundleId":"com.x","name":"X","itunesStoreId":"12"}`:            "itunesStoreId",
-				`{"platformType":"IOS","bundleId":"com.x","name":"X","categories":[999999]}`:               "categories",
-				`{"platformType":"IOS","bundleId":"com.x","name":"X","targets":[{"type":"EVERYONE"}]}`:     "targets[0].type",
+				`{"bundleId":"com.x","name":"X"}`:                                                                    "platformType",
+				`{"platformType":"WINDOWS","bundleId":"com.x","name":"X"}`:                                           "platformType",
+				`{"platformType":"IOS","name":"X"}`:                                                                  "bundleId",
+				`{"platformType":"IOS","bundleId":"com x","name":"X"}`:                                               "bundleId",
+				`{"platformType":"IOS","bundleId":"com.x"}`:                                                          "name",
+				`{"platformType":"IOS","bundleId":"com.x","name":"   "}`:                                             "name",
+				`{"platformType":"IOS","bundleId":"com.x","name":"X","iconUrl":"javascript:alert(1)"}`:               "iconUrl",
+				`{"platformType":"IOS","bundleId":"com.x","name":"X","itunesStoreId":"abc"}`:                         "itunesStoreId",
+				`{"platformType":"ANDROID","bundleId":"com.x","name":"X","itunesStoreId":"12"}`:                      "itunesStoreId",
+				`{"platformType":"IOS","bundleId":"com.x","name":"X","categories":[999999]}`:                         "categories",
+				`{"platformType":"IOS","bundleId":"com.x","name":"X","targets":[{"type":"EVERYONE"}]}`:               "targets[0].type",
 				`{"platformType":"IOS","bundleId":"com.x","name":"X","targets":[{"type":"USER_GROUP","id":999999}]}`: "targets[0].id",
-				`{"platformType":"IOS","bundleId":"com.example.mail","name":"Dup"}`:                        "bundleId",
+				`{"platformType":"IOS","bundleId":"com.example.mail","name":"Dup"}`:                                  "bundleId",
 			} {
 				if r := e.call("POST", "/api/v1/apps", ta, body); r.field() != field || r.Status < 400 || r.Status >= 500 {
 					t.Errorf("POST %s: %d %v, want a 4xx naming %s", body, r.Status, r.fields(), field)
