@@ -14,6 +14,7 @@ import (
 
 	"steward/internal/accounts"
 	"steward/internal/applemdm"
+	"steward/internal/apps"
 	"steward/internal/assign"
 	"steward/internal/audit"
 	"steward/internal/devices"
@@ -37,6 +38,9 @@ type Deps struct {
 	EmailTemplates *mail.Editor
 	// Assign keeps device groups and categories (nil: no Device groups or Categories pages).
 	Assign *assign.Service
+	// Apps serves the Apps, App Catalog and App Inventory pages and the portal's app catalog (nil: not
+	// served; needs Assign).
+	Apps *apps.Service
 	// SecureCookies sets the Secure flag on cookies (the base URL is https).
 	SecureCookies bool
 	// MailDelivered says an SMTP server is configured. When false, mail stays in the outbox and a
@@ -126,6 +130,9 @@ func New(d Deps) http.Handler {
 		c.signedIn("POST /console/categories/{id}", c.updateCategory)
 		c.signedIn("GET /console/categories/{id}/delete", c.deleteCategoryPage)
 		c.signedIn("POST /console/categories/{id}/delete", c.deleteCategory)
+		if d.Apps != nil {
+			c.appRoutes()
+		}
 	}
 
 	c.handle("/", func(w http.ResponseWriter, r *http.Request) error {
