@@ -106,7 +106,6 @@ func TestConsoleApps(t *testing.T) {
 	}
 	kevin.do("GET", "/console/appinventory", nil).lacks(t, "other tenant's inventory", "com.example.mail")
 
-
 	if !strings.Contains(admin.do("GET", mail+"/delete", nil).body, "Delete the app Mail?") {
 		t.Error("no delete confirmation")
 	}
