@@ -13,6 +13,14 @@
 // the due commands, the registration state and the check-in interval. A device that is woken by a push
 // (data message {"steward":"wake"}) checks in at once.
 //
+// Commands are LOCK (payload message), UNLOCK, WIPE, RETIRE, FORCE_CHECKIN, MESSAGE (payload message),
+// and the app commands of the app capability: INSTALL_APPLICATION (payload identifier — the package
+// name —, name; for an in-house app also version, downloadUrl and sha256: download the .apk from
+// downloadUrl with the device credential, check its SHA-256 and install it; a public app is installed
+// from Google Play) and REMOVE_APPLICATION (payload identifier). Answer an install ACKNOWLEDGED once
+// the app is installed (the next check-in reports it in apps), ERROR when it cannot be. GET
+// /api/agent/v1/catalog lists the apps the device may install (its App Catalog).
+//
 // Bodies are application/json only (415 otherwise) and at most 1 MiB (413). Fields the server does not
 // know are ignored, so that an agent newer than the server keeps working against it; a field with a
 // bad value gets 400 with fieldErrors naming it by its wire path (facts.deviceModel, results[0].status).
@@ -76,7 +84,7 @@ type RegisterResponse struct {
 // Command is one command for the device to carry out, in order.
 type Command struct {
 	ID      int64             `json:"id"`
-	Type    string            `json:"type"` // LOCK, UNLOCK, WIPE, RETIRE, FORCE_CHECKIN, MESSAGE
+	Type    string            `json:"type"` // LOCK, UNLOCK, WIPE, RETIRE, FORCE_CHECKIN, MESSAGE, INSTALL_APPLICATION, REMOVE_APPLICATION
 	Payload map[string]string `json:"payload,omitempty"`
 }
 
