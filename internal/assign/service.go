@@ -290,6 +290,19 @@ func (s *Service) DeviceGroupDistributions(ctx context.Context, id mdm.DeviceGro
 	return s.store.Distributions().ForTarget(ctx, tenantID, mdm.TargetDeviceGroup, int64(id))
 }
 
+// UserGroupDistributions lists what is distributed to a user group (every item kind). It needs User
+// Read.
+func (s *Service) UserGroupDistributions(ctx context.Context, id mdm.GroupID) ([]mdm.Distribution, error) {
+	tenantID, err := authz.RequireTenant(mdm.PrincipalFrom(ctx), authz.UserRead)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.store.Groups().Get(ctx, tenantID, id); err != nil {
+		return nil, err
+	}
+	return s.store.Distributions().ForTarget(ctx, tenantID, mdm.TargetUserGroup, int64(id))
+}
+
 // ---- Distribution helpers for the item capabilities -------------------------------------------------
 
 // CheckTargets validates an item's targets for tenantID, reading the groups they name through store:
