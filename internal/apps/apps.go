@@ -39,6 +39,8 @@ type Service struct {
 	now     func() time.Time
 	baseURL string
 	maxFile int64
+
+	convergeEvery time.Duration
 }
 
 // Option configures the service.
@@ -59,7 +61,7 @@ func New(store mdm.Store, blobs Blobs, log *slog.Logger, opts ...Option) *Servic
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Service{store: store, blobs: blobs, log: log, now: time.Now, maxFile: DefaultMaxFile}
+	s := &Service{store: store, blobs: blobs, log: log, now: time.Now, maxFile: DefaultMaxFile, convergeEvery: DefaultConvergeEvery}
 	for _, o := range opts {
 		o(s)
 	}

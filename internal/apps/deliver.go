@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strconv"
+	"time"
 
 	"steward/internal/assign"
 	"steward/internal/mdm"
@@ -137,4 +138,66 @@ func (s *Service) InstallPayload(a *mdm.App) (map[string]string, bool) {
 		return nil, false
 	}
 	return p, true
+}
+
+// DefaultConvergeEvery is how often Run checks every app's devices by default.
+const DefaultConvergeEvery = 5 * time.Minute
+
+// WithConvergeEvery sets how often Run converges (DefaultConvergeEvery by default; 0 or less: never).
+func WithConvergeEvery(d time.Duration) Option { return func(s *Service) { s.convergeEvery = d } }
+
+// Run converges every app's devices periodically until ctx ends: a device that registers after an app
+// was distributed, or that joins or leaves a group, gets its installs and removals at the next round
+// (a distribution change delivers at once).
+func (s *Service) Run(ctx context.Context) {
+	if s.convergeEvery <= 0 {
+		return
+	}
+	t := time.NewTicker(s.convergeEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.ConvergeAll(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("app convergence failed", "err", err)
+			}
+		}
+	}
+}
+
+// ConvergeAll runs Deliver for every app, in every tenant, that has a required distribution or managed
+// installs, and returns the total queued.
+func (s *Service) ConvergeAll(ctx context.Context) (Delivery, error) {
+	var total Delivery
+	var afterTenant mdm.TenantID
+	var afterID mdm.AppID
+	for {
+		batch, err := s.store.Apps().ToConverge(ctx, afterTenant, afterID, 500)
+		if err != nil {
+			return total, err
+		}
+		for i := range batch {
+			a := &batch[i]
+			ds, err := s.store.Distributions().ForItem(ctx, a.TenantID, mdm.ItemApp, int64(a.ID))
+			if err != nil {
+				return total, err
+			}
+			d, err := s.Deliver(ctx, a.TenantID, a, ds)
+			if err != nil {
+				return total, err
+			}
+			if d.Installs+d.Removals > 0 {
+				s.log.Info("app delivery", "tenant_id", a.TenantID, "app_id", a.ID, "installs", d.Installs, "removals", d.Removals)
+			}
+			total.Installs += d.Installs
+			total.Removals += d.Removals
+			total.Skipped += d.Skipped
+		}
+		if len(batch) < 500 {
+			return total, nil
+		}
+		afterTenant, afterID = batch[len(batch)-1].TenantID, batch[len(batch)-1].ID
+	}
 }

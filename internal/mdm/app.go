@@ -121,7 +121,9 @@ type InventoryDevice struct {
 // install for (its "managed" installs, removed again when the app no longer reaches them):
 // RecordInstalls adds devices to them (ignoring those already there), ManagedInstalls returns them in
 // id order, ForgetInstalls removes devices from them (all of them for nil). Delete also forgets an app's
-// managed installs.
+// managed installs. ToConverge returns, across tenants, at most limit apps (ordered by tenant id,
+// then id, after the given one) that have a required distribution or managed installs: the apps whose
+// devices a periodic convergence checks (new devices, devices that changed groups).
 type AppStore interface {
 	Create(ctx context.Context, a *App) error
 	Get(ctx context.Context, tenantID TenantID, id AppID) (*App, error)
@@ -137,4 +139,5 @@ type AppStore interface {
 	RecordInstalls(ctx context.Context, tenantID TenantID, id AppID, devices []DeviceID, now time.Time) error
 	ManagedInstalls(ctx context.Context, tenantID TenantID, id AppID) ([]DeviceID, error)
 	ForgetInstalls(ctx context.Context, tenantID TenantID, id AppID, devices []DeviceID) error
+	ToConverge(ctx context.Context, afterTenant TenantID, afterID AppID, limit int) ([]App, error)
 }

@@ -121,13 +121,25 @@ func TestAppDelivery(t *testing.T) {
 			if !hasApp(bob, "com.steward.crm") || !hasApp(carl, "com.steward.crm") || hasApp(stranger, "com.steward.crm") {
 				t.Fatal("widening did not reach bob and carl only")
 			}
+			// A device registered later gets it at the next convergence round; another round queues nothing.
+			dan := device(ta, "dan@deliver.example.com", 5)
+			if got, err := e.srv.apps.ConvergeAll(ctx); err != nil || got.Installs != 1 || got.Removals != 0 {
+				t.Fatalf("ConvergeAll: %+v %v, want 1 install", got, err)
+			}
+			if got, err := e.srv.apps.ConvergeAll(ctx); err != nil || got.Installs+got.Removals != 0 {
+				t.Fatalf("ConvergeAll again: %+v %v, want nothing", got, err)
+			}
+			sync(dan)
+			if !hasApp(dan, "com.steward.crm") {
+				t.Fatal("convergence did not reach the new device")
+			}
 
 			// Narrowed to Sales, optional: ann keeps it (still reached), bob and carl lose it.
 			e.call("PUT", dist, ta, fmt.Sprintf(`{"targets":[{"type":"USER_GROUP","id":%d}]}`, sales.ID)).must(t, 200, nil)
-			if n := commands("REMOVE_APPLICATION"); n != 2 {
-				t.Fatalf("%d removals after narrowing, want 2", n)
+			if n := commands("REMOVE_APPLICATION"); n != 3 {
+				t.Fatalf("%d removals after narrowing, want 3 (bob, carl, dan)", n)
 			}
-			sync(ann, bob, carl, stranger)
+			sync(ann, bob, carl, dan, stranger)
 			if !hasApp(ann, "com.steward.crm") || hasApp(bob, "com.steward.crm") || hasApp(carl, "com.steward.crm") {
 				t.Fatal("narrowing removed the wrong installs")
 			}
@@ -137,19 +149,19 @@ func TestAppDelivery(t *testing.T) {
 			var pers appOutT
 			e.call("POST", "/api/v1/apps", ta, `{"platformType":"ANDROID","bundleId":"`+personal+`","name":"Personal",`+
 				`"targets":[{"type":"ALL_USERS","required":true}]}`).must(t, 200, &pers)
-			if n := commands("INSTALL_APPLICATION"); n != 5 { // ann and bob
-				t.Fatalf("%d installs after the personal app, want 5", n)
+			if n := commands("INSTALL_APPLICATION"); n != 7 { // ann, bob and dan
+				t.Fatalf("%d installs after the personal app, want 7", n)
 			}
-			sync(ann, bob, carl)
+			sync(ann, bob, carl, dan)
 			e.call("PUT", fmt.Sprintf("/api/v1/apps/%d/distribution", pers.ID), ta, `{"targets":[]}`).must(t, 200, nil)
-			sync(ann, bob, carl)
-			if hasApp(ann, personal) || hasApp(bob, personal) || !hasApp(carl, personal) {
+			sync(ann, bob, carl, dan)
+			if hasApp(ann, personal) || hasApp(bob, personal) || hasApp(dan, personal) || !hasApp(carl, personal) {
 				t.Error("removing the distribution should remove Steward's installs and keep carl's own")
 			}
 
 			// Deleting the app removes it from the devices Steward installed it on.
 			e.call("DELETE", fmt.Sprintf("/api/v1/apps/%d", crm.ID), ta, "").must(t, 200, nil)
-			sync(ann, bob, carl)
+			sync(ann, bob, carl, dan)
 			if hasApp(ann, "com.steward.crm") {
 				t.Error("deleting the app left it on ann's device")
 			}

@@ -338,6 +338,7 @@ func (s *Server) Background() (stop func()) {
 	}
 	run(func(ctx context.Context) { s.apns.Run(ctx) })
 	run(s.apple.Run)
+	run(s.apps.Run)
 	return func() { cancel(); wg.Wait() }
 }
 

@@ -431,3 +431,28 @@ func (s appStore) ForgetInstalls(ctx context.Context, tenantID mdm.TenantID, id 
 	}
 	return nil
 }
+
+func (s appStore) ToConverge(ctx context.Context, afterTenant mdm.TenantID, afterID mdm.AppID, limit int) ([]mdm.App, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	rows, err := s.q.QueryContext(ctx, `SELECT `+appCols+` FROM apps p
+		WHERE (p.tenant_id > $1 OR (p.tenant_id = $1 AND p.id > $2))
+		AND (EXISTS (SELECT 1 FROM distributions d WHERE d.tenant_id = p.tenant_id AND d.item_kind = $3
+				AND d.item_id = p.id AND d.required = $4)
+			OR EXISTS (SELECT 1 FROM app_installs i WHERE i.tenant_id = p.tenant_id AND i.app_id = p.id))
+		ORDER BY p.tenant_id, p.id LIMIT $5`, afterTenant, afterID, mdm.ItemApp, true, limit)
+	if err != nil {
+		return nil, dbError(err)
+	}
+	defer rows.Close()
+	out := []mdm.App{}
+	for rows.Next() {
+		a, err := scanApp(rows)
+		if err != nil {
+			return nil, dbError(err)
+		}
+		out = append(out, a)
+	}
+	return out, dbError(rows.Err())
+}

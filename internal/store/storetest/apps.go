@@ -12,6 +12,7 @@ var appTests = []test{
 	{"CRUD", testAppCRUD},
 	{"Inventory", testAppInventory},
 	{"Delivery", testAppDelivery},
+	{"ToConverge", testAppToConverge},
 }
 
 func (f *fixture) app(t *testing.T, tenant mdm.TenantID, platform, bundle string) mdm.App {
@@ -222,5 +223,47 @@ func testAppDelivery(t *testing.T, f *fixture) {
 	m, _ = st.ManagedInstalls(f.ctx, f.B.ID, a.ID)
 	if diff := cmp.Diff([]mdm.DeviceID{b1.ID}, m); diff != "" {
 		t.Errorf("B's managed installs (-want +got):\n%s", diff)
+	}
+}
+
+func testAppToConverge(t *testing.T, f *fixture) {
+	st := f.s.Apps()
+	ann := f.account(t, f.A.ID, "ann@a.example.com")
+	d1, _ := f.device(t, ann, 1)
+	req := f.app(t, f.A.ID, mdm.PlatformAndroid, "com.example.required")
+	f.app(t, f.A.ID, mdm.PlatformAndroid, "com.example.optional")
+	installed := f.app(t, f.B.ID, mdm.PlatformAndroid, "com.example.installed")
+	f.app(t, f.B.ID, mdm.PlatformAndroid, "com.example.nothing")
+	must(t, "Replace", f.s.InTx(f.ctx, func(tx mdm.Stores) error {
+		if err := tx.Distributions().Replace(f.ctx, f.A.ID, mdm.ItemApp, int64(req.ID), []mdm.Distribution{
+			{TenantID: f.A.ID, ItemKind: mdm.ItemApp, ItemID: int64(req.ID), Target: mdm.TargetAllUsers, Required: true}}); err != nil {
+			return err
+		}
+		return tx.Distributions().Replace(f.ctx, f.A.ID, mdm.ItemApp, int64(req.ID)+1, []mdm.Distribution{
+			{TenantID: f.A.ID, ItemKind: mdm.ItemApp, ItemID: int64(req.ID) + 1, Target: mdm.TargetAllUsers}})
+	}))
+	must(t, "RecordInstalls", st.RecordInstalls(f.ctx, f.B.ID, installed.ID, []mdm.DeviceID{d1.ID}, f.now))
+	var got []mdm.AppID
+	var afterTenant mdm.TenantID
+	var afterID mdm.AppID
+	for {
+		batch, err := st.ToConverge(f.ctx, afterTenant, afterID, 1)
+		must(t, "ToConverge", err)
+		if len(batch) == 0 {
+			break
+		}
+		for _, a := range batch {
+			if a.TenantID == f.A.ID || a.TenantID == f.B.ID {
+				got = append(got, a.ID)
+			}
+		}
+		afterTenant, afterID = batch[len(batch)-1].TenantID, batch[len(batch)-1].ID
+	}
+	want := []mdm.AppID{req.ID, installed.ID}
+	if f.B.ID < f.A.ID {
+		want = []mdm.AppID{installed.ID, req.ID}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ToConverge (-want +got):\n%s", diff)
 	}
 }
