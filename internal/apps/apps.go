@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"steward/internal/assign"
@@ -40,7 +41,9 @@ type Service struct {
 	baseURL string
 	maxFile int64
 
-	convergeEvery time.Duration
+	convergeEvery   time.Duration
+	inventoryMaxAge time.Duration
+	refreshing      sync.Map // tenant id → *sync.Mutex: one inventory refresh at a time per tenant
 }
 
 // Option configures the service.
@@ -61,7 +64,8 @@ func New(store mdm.Store, blobs Blobs, log *slog.Logger, opts ...Option) *Servic
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Service{store: store, blobs: blobs, log: log, now: time.Now, maxFile: DefaultMaxFile, convergeEvery: DefaultConvergeEvery}
+	s := &Service{store: store, blobs: blobs, log: log, now: time.Now, maxFile: DefaultMaxFile, convergeEvery: DefaultConvergeEvery,
+		inventoryMaxAge: DefaultInventoryMaxAge}
 	for _, o := range opts {
 		o(s)
 	}

@@ -3,6 +3,8 @@ package apps
 import (
 	"context"
 	"slices"
+	"sync"
+	"time"
 
 	"steward/internal/assign"
 	"steward/internal/authz"
@@ -169,7 +171,52 @@ func (s *Service) Inventory(ctx context.Context, q mdm.InventoryQuery) (mdm.Page
 	if err != nil {
 		return mdm.Page[mdm.InventoryApp]{}, err
 	}
+	if err := s.freshInventory(ctx, tenantID); err != nil {
+		return mdm.Page[mdm.InventoryApp]{}, err
+	}
 	return s.store.Apps().Inventory(ctx, tenantID, q)
+}
+
+// SmallFleet is the number of active devices up to which the App Inventory is recomputed whenever the
+// devices changed since it was last computed; a larger tenant's is recomputed at most every
+// InventoryMaxAge (its refresh groups millions of rows: 100,000 devices with 30 apps each are 3,000,000).
+const SmallFleet = 2_000
+
+// DefaultInventoryMaxAge is how stale a large tenant's App Inventory may be by default.
+const DefaultInventoryMaxAge = time.Minute
+
+// WithInventoryMaxAge sets how stale a large tenant's App Inventory may get.
+func WithInventoryMaxAge(d time.Duration) Option { return func(s *Service) { s.inventoryMaxAge = d } }
+
+// freshInventory recomputes the tenant's inventory summary when its devices changed since the last
+// refresh (for a large tenant, only when that refresh is older than the maximum age). Refreshes of one
+// tenant are serialised in this process; replicas may refresh at the same time, harmlessly.
+func (s *Service) freshInventory(ctx context.Context, tenantID mdm.TenantID) error {
+	st := s.store.Apps()
+	key, devices, err := st.InventorySource(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	have, at, err := st.InventoryState(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	stale := func() bool {
+		return have != key && (have == "" || devices <= SmallFleet || s.now().Sub(at) >= s.inventoryMaxAge)
+	}
+	if !stale() {
+		return nil
+	}
+	mu, _ := s.refreshing.LoadOrStore(tenantID, &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+	if have, at, err = st.InventoryState(ctx, tenantID); err != nil { // another request may have just done it
+		return err
+	}
+	if !stale() {
+		return nil
+	}
+	return st.RefreshInventory(ctx, tenantID, key, s.now())
 }
 
 // InventoryDevices pages through the active devices that have appID installed (on platform, "" for

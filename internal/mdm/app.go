@@ -109,9 +109,13 @@ type InventoryDevice struct {
 // this platform and bundle id (not_found when there is none). Delete removes only the app row: its
 // service removes distributions and categories in the same transaction (assign.DeleteItem).
 //
-// Inventory aggregates the installed apps of the tenant's ACTIVE devices in the database, grouped by
-// platform and app id, ordered by device count (descending), then platform and app id; the versions of
-// the page's apps come from a second grouped query. InventoryDevices pages through the ACTIVE devices
+// The App Inventory is kept as a summary: RefreshInventory recomputes the tenant's installed-app counts
+// (by platform, app id and version, over its ACTIVE devices) in the database with one grouped statement
+// and remembers key, InventorySource's fingerprint of the devices at that time (it changes when a
+// device is added, deleted, changes state or reports apps), which InventoryState returns with the time
+// of the refresh ("" and zero before the first). Inventory pages through the summary, grouped by
+// platform and app id, ordered by device count (descending), then platform and app id, with each
+// app's versions. InventoryDevices pages through the ACTIVE devices
 // that have appID installed on platform, by device id. Installed returns those of devices that report
 // appID installed.
 //
@@ -132,6 +136,9 @@ type AppStore interface {
 	List(ctx context.Context, tenantID TenantID, opts ListOptions) (Page[App], error)
 	Update(ctx context.Context, tenantID TenantID, id AppID, patch AppPatch, now time.Time) (*App, error)
 	Delete(ctx context.Context, tenantID TenantID, id AppID) error
+	InventorySource(ctx context.Context, tenantID TenantID) (key string, devices int, err error)
+	InventoryState(ctx context.Context, tenantID TenantID) (key string, at time.Time, err error)
+	RefreshInventory(ctx context.Context, tenantID TenantID, key string, now time.Time) error
 	Inventory(ctx context.Context, tenantID TenantID, q InventoryQuery) (Page[InventoryApp], error)
 	InventoryDevices(ctx context.Context, tenantID TenantID, platform, appID string, opts ListOptions) (Page[InventoryDevice], error)
 	Installed(ctx context.Context, tenantID TenantID, appID string, devices []DeviceID) ([]DeviceID, error)

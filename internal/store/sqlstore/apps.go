@@ -181,22 +181,74 @@ func (s appStore) Delete(ctx context.Context, tenantID mdm.TenantID, id mdm.AppI
 	})
 }
 
-// inventoryFrom joins each installed app to its device (for the platform and state) and to the tenant's
-// app of the same platform and bundle id (managed or not).
-const inventoryFrom = ` FROM device_apps da
-	JOIN devices d ON d.tenant_id = da.tenant_id AND d.id = da.device_id
-	LEFT JOIN apps p ON p.tenant_id = da.tenant_id AND p.platform = d.platform AND p.bundle_id = da.app_id`
+func (s appStore) InventorySource(ctx context.Context, tenantID mdm.TenantID) (string, int, error) {
+	if err := tenantOnly(tenantID, "the app inventory"); err != nil {
+		return "", 0, err
+	}
+	var n, active, modified, apps int64
+	err := s.q.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN registration_state=$2 THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(modified_at), 0), COALESCE(SUM(app_count), 0) FROM devices WHERE tenant_id=$1`,
+		tenantID, mdm.StateActive).Scan(&n, &active, &modified, &apps)
+	if err != nil {
+		return "", 0, dbError(err)
+	}
+	return fmt.Sprintf("%d:%d:%d:%d", n, active, modified, apps), int(active), nil
+}
+
+func (s appStore) InventoryState(ctx context.Context, tenantID mdm.TenantID) (string, time.Time, error) {
+	if err := tenantOnly(tenantID, "the app inventory"); err != nil {
+		return "", time.Time{}, err
+	}
+	var key string
+	var at int64
+	err := s.q.QueryRowContext(ctx, `SELECT source_key, refreshed_at FROM app_inventory_state WHERE tenant_id=$1`, tenantID).Scan(&key, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", time.Time{}, nil
+	}
+	if err != nil {
+		return "", time.Time{}, dbError(err)
+	}
+	return key, fromMS(at), nil
+}
+
+func (s appStore) RefreshInventory(ctx context.Context, tenantID mdm.TenantID, key string, now time.Time) error {
+	if err := tenantOnly(tenantID, "the app inventory"); err != nil {
+		return err
+	}
+	return stores(s).atomic(ctx, func(tx stores) error {
+		if _, err := tx.q.ExecContext(ctx, `DELETE FROM app_inventory WHERE tenant_id=$1`, tenantID); err != nil {
+			return dbError(err)
+		}
+		if _, err := tx.q.ExecContext(ctx, `INSERT INTO app_inventory (tenant_id, platform, app_id, version, name, device_count)
+			SELECT da.tenant_id, d.platform, da.app_id, da.version, MAX(da.name), COUNT(*)
+			FROM device_apps da JOIN devices d ON d.tenant_id = da.tenant_id AND d.id = da.device_id
+			WHERE da.tenant_id=$1 AND d.registration_state=$2
+			GROUP BY da.tenant_id, d.platform, da.app_id, da.version`, tenantID, mdm.StateActive); err != nil {
+			return dbError(err)
+		}
+		_, err := tx.q.ExecContext(ctx, `INSERT INTO app_inventory_state (tenant_id, source_key, refreshed_at) VALUES ($1, $2, $3)
+			ON CONFLICT (tenant_id) DO UPDATE SET source_key=excluded.source_key, refreshed_at=excluded.refreshed_at`,
+			tenantID, key, ms(now))
+		if isForeignKeyViolation(err) {
+			return mdm.Wrap(mdm.NotFound, err, "tenant not found")
+		}
+		return dbError(err)
+	})
+}
+
+// inventoryFrom joins the summary to the tenant's app of the same platform and bundle id (managed or not).
+const inventoryFrom = ` FROM app_inventory i
+	LEFT JOIN apps p ON p.tenant_id = i.tenant_id AND p.platform = i.platform AND p.bundle_id = i.app_id`
 
 func (s appStore) Inventory(ctx context.Context, tenantID mdm.TenantID, q mdm.InventoryQuery) (mdm.Page[mdm.InventoryApp], error) {
 	out := mdm.Page[mdm.InventoryApp]{Start: q.Start, Rows: q.Rows, Items: []mdm.InventoryApp{}}
 	if err := tenantOnly(tenantID, "the app inventory"); err != nil {
 		return out, err
 	}
-	l := &listQuery{search: []string{"da.app_id", "da.name"}}
-	l.cond("da.tenant_id=" + l.arg(tenantID))
-	l.cond("d.registration_state=" + l.arg(mdm.StateActive))
+	l := &listQuery{search: []string{"i.app_id", "i.name"}}
+	l.cond("i.tenant_id=" + l.arg(tenantID))
 	if q.Platform != "" {
-		l.cond("d.platform=" + l.arg(q.Platform))
+		l.cond("i.platform=" + l.arg(q.Platform))
 	}
 	if q.Managed != nil {
 		if *q.Managed {
@@ -210,15 +262,15 @@ func (s appStore) Inventory(ctx context.Context, tenantID mdm.TenantID, q mdm.In
 	}
 	where := l.whereSQL()
 	if err := s.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1`+inventoryFrom+where+
-		` GROUP BY d.platform, da.app_id) t`, l.args...).Scan(&out.TotalCount); err != nil {
+		` GROUP BY i.platform, i.app_id) t`, l.args...).Scan(&out.TotalCount); err != nil {
 		return out, dbError(err)
 	}
 	rows := q.Rows
 	if rows <= 0 {
 		rows = 50
 	}
-	rs, err := s.q.QueryContext(ctx, `SELECT d.platform, da.app_id, MAX(da.name), COUNT(*), COALESCE(MAX(p.id), 0)`+
-		inventoryFrom+where+` GROUP BY d.platform, da.app_id ORDER BY COUNT(*) DESC, d.platform, da.app_id`+
+	rs, err := s.q.QueryContext(ctx, `SELECT i.platform, i.app_id, MAX(i.name), SUM(i.device_count), COALESCE(MAX(p.id), 0)`+
+		inventoryFrom+where+` GROUP BY i.platform, i.app_id ORDER BY SUM(i.device_count) DESC, i.platform, i.app_id`+
 		fmt.Sprintf(" LIMIT %d OFFSET %d", rows, q.Start), l.args...)
 	if err != nil {
 		return out, dbError(err)
@@ -239,7 +291,7 @@ func (s appStore) Inventory(ctx context.Context, tenantID mdm.TenantID, q mdm.In
 	return out, s.versions(ctx, tenantID, out.Items)
 }
 
-// versions fills the version counts of one page of inventory apps with one grouped query.
+// versions fills the version counts of one page of inventory apps from the summary.
 func (s appStore) versions(ctx context.Context, tenantID mdm.TenantID, items []mdm.InventoryApp) error {
 	if len(items) == 0 {
 		return nil
@@ -254,10 +306,8 @@ func (s appStore) versions(ctx context.Context, tenantID mdm.TenantID, items []m
 	if err != nil {
 		return err
 	}
-	rs, err := s.q.QueryContext(ctx, `SELECT d.platform, da.app_id, da.version, COUNT(*)
-		FROM device_apps da JOIN devices d ON d.tenant_id = da.tenant_id AND d.id = da.device_id
-		WHERE da.tenant_id=$1 AND d.registration_state=$2 AND `+stores(s).inTexts("da.app_id", "$3")+`
-		GROUP BY d.platform, da.app_id, da.version ORDER BY d.platform, da.app_id, da.version`, tenantID, mdm.StateActive, list)
+	rs, err := s.q.QueryContext(ctx, `SELECT platform, app_id, version, device_count FROM app_inventory
+		WHERE tenant_id=$1 AND `+stores(s).inTexts("app_id", "$2")+` ORDER BY platform, app_id, version`, tenantID, list)
 	if err != nil {
 		return dbError(err)
 	}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -115,7 +116,32 @@ func testAppInventory(t *testing.T, f *fixture) {
 	must(t, "SetState", err)
 	managed := f.app(t, f.A.ID, mdm.PlatformAndroid, "com.example.mail")
 
+	// Nothing is counted before the first refresh; the source key says when the devices changed.
+	key, at, err := st.InventoryState(f.ctx, f.A.ID)
+	must(t, "InventoryState", err)
+	if key != "" || !at.IsZero() {
+		t.Errorf("state before any refresh: %q %v", key, at)
+	}
+	srcA, active, err := st.InventorySource(f.ctx, f.A.ID)
+	must(t, "InventorySource", err)
+	if active != 2 {
+		t.Errorf("%d active devices, want 2", active)
+	}
 	p, err := st.Inventory(f.ctx, f.A.ID, mdm.InventoryQuery{Rows: 10})
+	must(t, "Inventory before refresh", err)
+	if p.TotalCount != 0 {
+		t.Errorf("inventory before refresh: %+v", p.Items)
+	}
+	must(t, "RefreshInventory A", st.RefreshInventory(f.ctx, f.A.ID, srcA, f.now))
+	must(t, "RefreshInventory A again", st.RefreshInventory(f.ctx, f.A.ID, srcA, f.now))
+	srcB, _, err := st.InventorySource(f.ctx, f.B.ID)
+	must(t, "InventorySource B", err)
+	must(t, "RefreshInventory B", st.RefreshInventory(f.ctx, f.B.ID, srcB, f.now))
+	if key, at, _ := st.InventoryState(f.ctx, f.A.ID); key != srcA || !at.Equal(f.now) {
+		t.Errorf("state after refresh: %q %v", key, at)
+	}
+
+	p, err = st.Inventory(f.ctx, f.A.ID, mdm.InventoryQuery{Rows: 10})
 	must(t, "Inventory", err)
 	want := []mdm.InventoryApp{
 		{Platform: mdm.PlatformAndroid, AppID: "com.example.mail", Name: "Mail", DeviceCount: 2,
@@ -163,6 +189,11 @@ func testAppInventory(t *testing.T, f *fixture) {
 	must(t, "InventoryDevices B", err)
 	if ds.TotalCount != 0 {
 		t.Errorf("B sees A's devices: %+v", ds)
+	}
+	// A new report changes the source key; the summary changes only with the next refresh.
+	must(t, "SetApps", f.s.Devices().SetApps(f.ctx, f.A.ID, d2.ID, []mdm.InstalledApp{mail1}, randomBytes(t, 8), f.now.Add(time.Second)))
+	if now, _, _ := st.InventorySource(f.ctx, f.A.ID); now == srcA {
+		t.Error("the source key did not change with a new app report")
 	}
 	inst, err := st.Installed(f.ctx, f.A.ID, "com.example.chat", []mdm.DeviceID{d1.ID, d2.ID, b1.ID})
 	must(t, "Installed", err)

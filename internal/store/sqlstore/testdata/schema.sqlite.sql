@@ -25,6 +25,22 @@ CREATE TABLE app_installs (
     PRIMARY KEY (tenant_id, app_id, device_id)
 );
 
+CREATE TABLE app_inventory (
+    tenant_id    TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    platform     TEXT NOT NULL,
+    app_id       TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    device_count INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, platform, app_id, version)
+);
+
+CREATE TABLE app_inventory_state (
+    tenant_id    TEXT NOT NULL PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
+    source_key   TEXT NOT NULL,
+    refreshed_at INTEGER NOT NULL
+);
+
 CREATE TABLE app_registrations (
     id                    INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant_id             TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
