@@ -41,6 +41,7 @@ type Service struct {
 	baseURL string
 	maxFile int64
 
+	wake            func(ctx context.Context, tenantID mdm.TenantID, ids []mdm.DeviceID)
 	convergeEvery   time.Duration
 	inventoryMaxAge time.Duration
 	refreshing      sync.Map // tenant id → *sync.Mutex: one inventory refresh at a time per tenant
@@ -55,6 +56,12 @@ func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = 
 // WithBaseURL sets the server's external URL, which in-house app downloads and iOS manifests are served
 // under (iOS needs https).
 func WithBaseURL(u string) Option { return func(s *Service) { s.baseURL = strings.TrimRight(u, "/") } }
+
+// WithWake sets how devices that were queued an install or removal are asked to check in now (by
+// default they check in on their interval).
+func WithWake(wake func(ctx context.Context, tenantID mdm.TenantID, ids []mdm.DeviceID)) Option {
+	return func(s *Service) { s.wake = wake }
+}
 
 // WithMaxFile bounds uploaded binaries (DefaultMaxFile by default).
 func WithMaxFile(n int64) Option { return func(s *Service) { s.maxFile = n } }

@@ -66,11 +66,13 @@ func (s *Service) Deliver(ctx context.Context, tenantID mdm.TenantID, a *mdm.App
 						return err
 					}
 					out.Installs = len(queued)
+					need = queued
 					return tx.Apps().RecordInstalls(ctx, tenantID, a.ID, queued, s.now())
 				})
 				if err != nil {
 					return out, err
 				}
+				s.wakeUp(ctx, tenantID, need)
 			}
 		}
 	}
@@ -100,18 +102,28 @@ func (s *Service) remove(ctx context.Context, tenantID mdm.TenantID, a *mdm.App,
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	n := 0
+	var queued []mdm.DeviceID
 	err := s.store.InTx(ctx, func(tx mdm.Stores) error {
-		queued, err := tx.Commands().Enqueue(ctx, tenantID, ids, []string{mdm.StateActive},
+		var err error
+		queued, err = tx.Commands().Enqueue(ctx, tenantID, ids, []string{mdm.StateActive},
 			mdm.NewCommand{Type: mdm.CmdRemoveApp, Payload: map[string]string{"identifier": a.BundleID},
 				CreatedBy: "system", Collapse: true}, s.now())
 		if err != nil {
 			return err
 		}
-		n = len(queued)
 		return tx.Apps().ForgetInstalls(ctx, tenantID, a.ID, ids)
 	})
-	return n, err
+	if err != nil {
+		return 0, err
+	}
+	s.wakeUp(ctx, tenantID, queued)
+	return len(queued), nil
+}
+
+func (s *Service) wakeUp(ctx context.Context, tenantID mdm.TenantID, ids []mdm.DeviceID) {
+	if s.wake != nil && len(ids) > 0 {
+		s.wake(ctx, tenantID, ids)
+	}
 }
 
 // InstallPayload is the INSTALL_APPLICATION payload for a: identifier (bundle id or package name) and

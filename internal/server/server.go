@@ -93,7 +93,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	auditSvc := audit.New(store)
 	s.assign = assign.New(store, time.Now)
 	// In-house app binaries live under the data dir (a shared volume when several replicas serve).
-	s.apps = apps.New(store, apps.DirBlobs{Dir: filepath.Join(cfg.DataDir, "blobs", "apps")}, log, apps.WithBaseURL(cfg.BaseURL))
+	s.apps = apps.New(store, apps.DirBlobs{Dir: filepath.Join(cfg.DataDir, "blobs", "apps")}, log, apps.WithBaseURL(cfg.BaseURL),
+		apps.WithWake(s.devices.Wake))
 	outbox := mail.NewOutbox(store, mailer)
 	emailTemplates := mail.NewEditor(store, time.Now)
 	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Accounts: s.accounts,
