@@ -27,12 +27,15 @@
 //     distribution per app, Required when any target requires it. Filter by platform yourself.
 //   - Convergence: tx.Generations().Get(ctx, tenantID) is the tenant's assignment generation; a device
 //     whose applied generation is lower must be evaluated again (see mdm.GenerationStore for what
-//     bumps it).
+//     bumps it). For a batch of devices, TargetsForDevices then EffectiveMany read the tenant's groups
+//     once and query once per distinct set of targets.
 package assign
 
 import (
 	"context"
 	"slices"
+	"strconv"
+	"strings"
 
 	"steward/internal/accounts"
 	"steward/internal/fq"
@@ -53,42 +56,119 @@ func NewResolver(store mdm.Stores) *Resolver { return &Resolver{store: store} }
 // groups it was added to, the dynamic and built-in platform groups whose rule matches its facts). A
 // device without an owner is in no user group and AllUsers is false for it.
 func (r *Resolver) TargetsForDevice(ctx context.Context, tenantID mdm.TenantID, d *mdm.Device) (mdm.Targets, error) {
-	var t mdm.Targets
-	if d.AccountID != 0 {
-		a, err := r.store.Accounts().Get(ctx, tenantID, d.AccountID)
-		switch {
-		case err == nil:
-			if t, err = r.TargetsForUser(ctx, tenantID, a); err != nil {
-				return t, err
-			}
-		case !mdm.IsCode(err, mdm.NotFound): // an owner deleted meanwhile leaves the device without user groups
-			return t, err
-		}
-	}
-	groups, err := r.store.DeviceGroups().All(ctx, tenantID)
+	groups, err := r.deviceGroups(ctx, tenantID)
 	if err != nil {
-		return t, err
+		return mdm.Targets{}, err
 	}
 	static, err := r.store.DeviceGroups().StaticGroupsOf(ctx, tenantID, d.ID)
 	if err != nil {
+		return mdm.Targets{}, err
+	}
+	t, err := r.ownerTargets(ctx, tenantID, d.AccountID)
+	if err != nil {
 		return t, err
 	}
+	t.DeviceGroups = groups.of(d, static)
+	return t, nil
+}
+
+// TargetsForDevices is TargetsForDevice for many devices of one tenant (a convergence batch): the
+// tenant's device groups are read and their rules parsed once, the devices' static memberships in one
+// query, and each owner's user groups once. Devices of another tenant are left out.
+func (r *Resolver) TargetsForDevices(ctx context.Context, tenantID mdm.TenantID, devices []mdm.Device) (map[mdm.DeviceID]mdm.Targets, error) {
+	out := make(map[mdm.DeviceID]mdm.Targets, len(devices))
+	if len(devices) == 0 {
+		return out, nil
+	}
+	groups, err := r.deviceGroups(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]mdm.DeviceID, 0, len(devices))
+	for _, d := range devices {
+		if d.TenantID == tenantID {
+			ids = append(ids, d.ID)
+		}
+	}
+	static, err := r.store.DeviceGroups().StaticGroupsOfMany(ctx, tenantID, ids)
+	if err != nil {
+		return nil, err
+	}
+	owners := map[mdm.AccountID]mdm.Targets{}
+	for i := range devices {
+		d := &devices[i]
+		if d.TenantID != tenantID {
+			continue
+		}
+		t, ok := owners[d.AccountID]
+		if !ok {
+			if t, err = r.ownerTargets(ctx, tenantID, d.AccountID); err != nil {
+				return nil, err
+			}
+			owners[d.AccountID] = t
+		}
+		t.UserGroups = slices.Clone(t.UserGroups)
+		t.DeviceGroups = groups.of(d, static[d.ID])
+		out[d.ID] = t
+	}
+	return out, nil
+}
+
+// ownerTargets are the user targets of a device's owner; none for a device without one (or whose
+// owner was deleted meanwhile).
+func (r *Resolver) ownerTargets(ctx context.Context, tenantID mdm.TenantID, owner mdm.AccountID) (mdm.Targets, error) {
+	if owner == 0 {
+		return mdm.Targets{}, nil
+	}
+	a, err := r.store.Accounts().Get(ctx, tenantID, owner)
+	if mdm.IsCode(err, mdm.NotFound) {
+		return mdm.Targets{}, nil
+	}
+	if err != nil {
+		return mdm.Targets{}, err
+	}
+	return r.TargetsForUser(ctx, tenantID, a)
+}
+
+// compiledGroups are a tenant's device groups with their rules parsed.
+type compiledGroups []compiledGroup
+
+type compiledGroup struct {
+	g    mdm.DeviceGroup
+	rule mdm.Filter // DYNAMIC only; nil for a rule that does not parse
+}
+
+func (r *Resolver) deviceGroups(ctx context.Context, tenantID mdm.TenantID) (compiledGroups, error) {
+	all, err := r.store.DeviceGroups().All(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(compiledGroups, len(all))
+	for i, g := range all {
+		out[i] = compiledGroup{g: g, rule: DeviceRule(g)}
+	}
+	return out, nil
+}
+
+// of returns the ids of the groups d is in, given the static groups it was added to.
+func (gs compiledGroups) of(d *mdm.Device, static []mdm.DeviceGroupID) []mdm.DeviceGroupID {
 	value := DeviceValue(d)
-	for _, g := range groups {
-		switch g.Kind {
+	var out []mdm.DeviceGroupID
+	for _, c := range gs {
+		switch c.g.Kind {
 		case mdm.AllDevicesGroup:
-			t.DeviceGroups = append(t.DeviceGroups, g.ID)
+			out = append(out, c.g.ID)
 		case mdm.StaticDeviceGroup:
-			if slices.Contains(static, g.ID) {
-				t.DeviceGroups = append(t.DeviceGroups, g.ID)
+			if slices.Contains(static, c.g.ID) {
+				out = append(out, c.g.ID)
 			}
 		case mdm.DynamicDeviceGroup:
-			if f := DeviceRule(g); f != nil && MatchDevice(f, value) {
-				t.DeviceGroups = append(t.DeviceGroups, g.ID)
+			if c.rule != nil && MatchDevice(c.rule, value) {
+				out = append(out, c.g.ID)
 			}
 		}
 	}
-	return t, nil
+	return out
 }
 
 // TargetsForUser returns the targets a user is in without a particular device (a user's catalog):
@@ -117,6 +197,43 @@ func (r *Resolver) Effective(ctx context.Context, tenantID mdm.TenantID, kind md
 		return nil, err
 	}
 	return Merge(ds), nil
+}
+
+// EffectiveMany is Effective for many devices at once (the result of TargetsForDevices): devices with
+// the same targets — most of a tenant's, typically — share one query.
+func (r *Resolver) EffectiveMany(ctx context.Context, tenantID mdm.TenantID, kind mdm.ItemKind, targets map[mdm.DeviceID]mdm.Targets) (map[mdm.DeviceID][]mdm.Distribution, error) {
+	out := make(map[mdm.DeviceID][]mdm.Distribution, len(targets))
+	byKey := map[string][]mdm.Distribution{}
+	for id, t := range targets {
+		key := targetsKey(t)
+		ds, ok := byKey[key]
+		if !ok {
+			var err error
+			if ds, err = r.Effective(ctx, tenantID, kind, t); err != nil {
+				return nil, err
+			}
+			byKey[key] = ds
+		}
+		out[id] = slices.Clone(ds)
+	}
+	return out, nil
+}
+
+// targetsKey identifies a set of targets whatever the order of its groups.
+func targetsKey(t mdm.Targets) string {
+	var b strings.Builder
+	if t.AllUsers {
+		b.WriteString("A")
+	}
+	b.WriteString("|")
+	for _, id := range slices.Sorted(slices.Values(t.UserGroups)) {
+		b.WriteString(strconv.FormatInt(int64(id), 10) + ",")
+	}
+	b.WriteString("|")
+	for _, id := range slices.Sorted(slices.Values(t.DeviceGroups)) {
+		b.WriteString(strconv.FormatInt(int64(id), 10) + ",")
+	}
+	return b.String()
 }
 
 // Merge folds distributions to one per item (in item id order), required when any is.

@@ -353,6 +353,11 @@ func SetDistribution(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID, 
 	if err := CheckTargets(ctx, tx, tenantID, kind, itemID, ds); err != nil {
 		return nil, err
 	}
+	// Bumping first takes the tenant's generation row, so that concurrent changes of a tenant's
+	// assignments run one after the other (the later one wins) on PostgreSQL too.
+	if _, err := tx.Generations().Bump(ctx, tenantID); err != nil {
+		return nil, err
+	}
 	old, err := tx.Distributions().ForItem(ctx, tenantID, kind, itemID)
 	if err != nil {
 		return nil, err
@@ -360,8 +365,7 @@ func SetDistribution(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID, 
 	if err := tx.Distributions().Replace(ctx, tenantID, kind, itemID, ds); err != nil {
 		return nil, err
 	}
-	_, err = tx.Generations().Bump(ctx, tenantID)
-	return old, err
+	return old, nil
 }
 
 // DeleteItem removes an item's distributions and (apps and content) categories inside tx, the

@@ -7,7 +7,9 @@ import (
 	"strconv"
 	"testing"
 
+	"steward/internal/assign"
 	"steward/internal/authz"
+	"steward/internal/mdm"
 )
 
 // TestConsoleDeviceGroups drives the Device groups pages as a browser without JavaScript: the list with
@@ -91,6 +93,22 @@ func TestConsoleDeviceGroups(t *testing.T) {
 	if r := ro.do("POST", "/console/devicegroups", url.Values{"name": {"Mine"}}); r.status != http.StatusForbidden {
 		t.Errorf("read only creates: %d", r.status)
 	}
+	// A user group's page lists what is distributed to it.
+	var allUsersID int64
+	if err := s.Store().DB().QueryRowContext(t.Context(), `SELECT id FROM user_groups WHERE tenant_id=$1 AND kind='ALL_USERS'`,
+		hooli.TenantID).Scan(&allUsersID); err != nil {
+		t.Fatal(err)
+	}
+	groupPage := "/console/groups/" + strconv.FormatInt(allUsersID, 10)
+	admin.do("GET", groupPage, nil).expect(t, http.StatusOK, "a user group", `id="group-distributed">Nothing yet.`)
+	if err := s.Store().InTx(t.Context(), func(tx mdm.Stores) error {
+		_, err := assign.SetDistribution(t.Context(), tx, hooli.TenantID, mdm.ItemConfiguration, 9,
+			[]mdm.Distribution{{Target: mdm.TargetUserGroup, TargetID: allUsersID, Required: true}})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	admin.do("GET", groupPage, nil).expect(t, http.StatusOK, "a user group", `id="group-distributed">CONFIGURATION 9 (required)`)
 	apps := consoleUserWithRoles(t, s, base, hooli, "apps@hooli.example.com", authz.RoleAppContentManagement)
 	if r := apps.do("GET", "/console/devicegroups", nil); r.status != http.StatusForbidden {
 		t.Errorf("app admin opens device groups: %d", r.status)
@@ -119,11 +137,13 @@ func TestConsoleCategories(t *testing.T) {
 	admin := signInAt(t, base, &http.Client{}, "gavin@hooli.example.com", testAdminPassword)
 
 	admin.do("GET", "/console/categories", nil).expect(t, http.StatusOK, "the categories page", `id="app-categories"`,
-		`id="content-categories"`, `id="create-app-category"`, `id="create-content-category"`)
+		`id="content-categories"`, `id="create-category"`, `id="kind-app"`, `id="kind-content"`)
 	admin.do("POST", "/console/categories", url.Values{"kind": {"APP"}, "name": {"Games"}}).location(t, "/console/categories?done=ccreated")
 	admin.do("POST", "/console/categories", url.Values{"kind": {"CONTENT"}, "name": {"Games"}}).location(t, "/console/categories?done=ccreated")
 	admin.do("POST", "/console/categories", url.Values{"kind": {"APP"}, "name": {"GAMES"}}).
 		expect(t, http.StatusConflict, "the same name in other case", `value="GAMES"`, "already exists")
+	admin.do("POST", "/console/categories", url.Values{"kind": {"CONTENT"}, "name": {""}}).
+		expect(t, http.StatusBadRequest, "no name", `id="f-name-error"`, `value="CONTENT" id="kind-content" checked`)
 	page := admin.do("GET", "/console/categories", nil).expect(t, http.StatusOK, "the lists", `data-name="Games"`)
 	id := firstMatch(t, page.body, `<tr data-name="Games" data-id="(\d+)">`)
 	cat := "/console/categories/" + id
@@ -137,7 +157,7 @@ func TestConsoleCategories(t *testing.T) {
 
 	ro := consoleUserWithRoles(t, s, base, hooli, "ro@hooli.example.com", authz.RoleAppContentReadOnly)
 	ro.do("GET", "/console/categories", nil).expect(t, http.StatusOK, "read only", `data-name="Games"`).
-		lacks(t, "read only", `id="create-app-category"`)
+		lacks(t, "read only", `id="create-category"`)
 	if r := ro.do("POST", "/console/categories", url.Values{"kind": {"APP"}, "name": {"Mine"}}); r.status != http.StatusForbidden {
 		t.Errorf("read only adds a category: %d", r.status)
 	}
