@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"steward/internal/mdm"
@@ -211,20 +212,62 @@ func (s appStore) InventoryState(ctx context.Context, tenantID mdm.TenantID) (st
 	return key, fromMS(at), nil
 }
 
+// RefreshInventory groups the tenant's installed apps per platform, reading them outside any write
+// transaction (on SQLite a long one would hold the database's write lock and stall every check-in), then
+// replaces the summary in one short transaction. Each platform's pass reads device_apps_app, which
+// covers the query, in its order (no sort), and keeps the rows of the platform's ACTIVE devices.
 func (s appStore) RefreshInventory(ctx context.Context, tenantID mdm.TenantID, key string, now time.Time) error {
 	if err := tenantOnly(tenantID, "the app inventory"); err != nil {
 		return err
+	}
+	type row struct {
+		platform, appID, version, name string
+		count                          int64
+	}
+	var rows []row
+	for _, platform := range []string{mdm.PlatformAndroid, mdm.PlatformIOS} {
+		rs, err := s.q.QueryContext(ctx, `SELECT da.app_id, da.version, MAX(da.name), COUNT(*) FROM device_apps da
+			WHERE da.tenant_id=$1 AND da.device_id IN (SELECT d.id FROM devices d
+				WHERE d.tenant_id=$1 AND d.platform=$2 AND d.registration_state=$3)
+			GROUP BY da.app_id, da.version`, tenantID, platform, mdm.StateActive)
+		if err != nil {
+			return dbError(err)
+		}
+		for rs.Next() {
+			r := row{platform: platform}
+			if err := rs.Scan(&r.appID, &r.version, &r.name, &r.count); err != nil {
+				rs.Close()
+				return dbError(err)
+			}
+			rows = append(rows, r)
+		}
+		err = rs.Err()
+		rs.Close()
+		if err != nil {
+			return dbError(err)
+		}
 	}
 	return stores(s).atomic(ctx, func(tx stores) error {
 		if _, err := tx.q.ExecContext(ctx, `DELETE FROM app_inventory WHERE tenant_id=$1`, tenantID); err != nil {
 			return dbError(err)
 		}
-		if _, err := tx.q.ExecContext(ctx, `INSERT INTO app_inventory (tenant_id, platform, app_id, version, name, device_count)
-			SELECT da.tenant_id, d.platform, da.app_id, da.version, MAX(da.name), COUNT(*)
-			FROM device_apps da JOIN devices d ON d.tenant_id = da.tenant_id AND d.id = da.device_id
-			WHERE da.tenant_id=$1 AND d.registration_state=$2
-			GROUP BY da.tenant_id, d.platform, da.app_id, da.version`, tenantID, mdm.StateActive); err != nil {
-			return dbError(err)
+		const perInsert = 200
+		for start := 0; start < len(rows); start += perInsert {
+			chunk := rows[start:min(start+perInsert, len(rows))]
+			var b strings.Builder
+			b.WriteString(`INSERT INTO app_inventory (tenant_id, platform, app_id, version, name, device_count) VALUES `)
+			args := []any{tenantID}
+			for i, r := range chunk {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				n := len(args)
+				fmt.Fprintf(&b, "($1, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5)
+				args = append(args, r.platform, r.appID, r.version, r.name, r.count)
+			}
+			if _, err := tx.q.ExecContext(ctx, b.String(), args...); err != nil {
+				return dbError(err)
+			}
 		}
 		_, err := tx.q.ExecContext(ctx, `INSERT INTO app_inventory_state (tenant_id, source_key, refreshed_at) VALUES ($1, $2, $3)
 			ON CONFLICT (tenant_id) DO UPDATE SET source_key=excluded.source_key, refreshed_at=excluded.refreshed_at`,

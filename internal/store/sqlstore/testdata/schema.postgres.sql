@@ -204,7 +204,7 @@ CREATE TABLE device_apps (
     version text NOT NULL
 );
 ALTER TABLE device_apps ADD CONSTRAINT device_apps_pkey PRIMARY KEY (tenant_id, device_id, app_id);
-CREATE INDEX device_apps_app ON public.device_apps USING btree (tenant_id, app_id, version, device_id);
+CREATE INDEX device_apps_app ON public.device_apps USING btree (tenant_id, app_id, version, device_id, name);
 CREATE UNIQUE INDEX device_apps_pkey ON public.device_apps USING btree (tenant_id, device_id, app_id);
 
 CREATE TABLE device_commands (

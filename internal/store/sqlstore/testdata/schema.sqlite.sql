@@ -184,7 +184,7 @@ CREATE TABLE device_apps (
     PRIMARY KEY (tenant_id, device_id, app_id)
 );
 
-CREATE INDEX device_apps_app ON device_apps (tenant_id, app_id, version, device_id);
+CREATE INDEX device_apps_app ON device_apps (tenant_id, app_id, version, device_id, name);
 
 CREATE TABLE "device_commands" (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -25,9 +25,9 @@ CREATE TABLE apps (
 );
 CREATE UNIQUE INDEX apps_bundle ON apps (tenant_id, platform, bundle_id);
 
--- The App Inventory groups installed apps by app id over a tenant's devices and drills down from an
--- app id to its devices: both read this index (it covers the version too) instead of the rows.
-CREATE INDEX device_apps_app ON device_apps (tenant_id, app_id, version, device_id);
+-- The App Inventory groups installed apps by app id and version over a tenant's devices, and drills down
+-- from an app id to its devices: both read this index, which covers them, instead of the rows.
+CREATE INDEX device_apps_app ON device_apps (tenant_id, app_id, version, device_id, name);
 
 -- The devices Steward queued an app's install for (its managed installs): removing the app's
 -- distribution or the app queues the removal from these devices only, never from devices where the user
