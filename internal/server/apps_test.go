@@ -180,6 +180,21 @@ func TestAppsAPI(t *testing.T) {
 					t.Errorf("upload %s: %d %v, want a 4xx naming %s", what, r.Status, r.fields(), c.field)
 				}
 			}
+			// Unclean input is a 4xx, never a 5xx, and stores nothing.
+			for _, c := range []struct{ method, path, body string }{
+				{"POST", "/api/v1/apps", `{"platformType":"IOS","bundleId":"com.nul","name":"N","description":"a\u0000b"}`},
+				{"POST", "/api/v1/apps", "platformType=IOS&bundleId=com.bad&name=Bad%FF"},
+				{"GET", "/api/v1/appinventory/devices?bundleId=%00", ""},
+				{"GET", "/api/v1/appinventory?q=%FF", ""},
+				{"GET", "/api/v1/appcatalog?accountId=%00", ""},
+			} {
+				if r := e.call(c.method, c.path, ta, c.body); r.Status < 400 || r.Status >= 500 {
+					t.Errorf("%s %s %q: %d, want a 4xx", c.method, c.path, c.body, r.Status)
+				}
+			}
+			if r := e.upload(ta, "x.apk", appstest.APK("com.example.nul", "1", 1), map[string]string{"description": "a\x00b"}); r.Status < 400 || r.Status >= 500 {
+				t.Errorf("upload with a NUL description: %d", r.Status)
+			}
 			if r := e.call("POST", "/api/v1/apps/inhouse", ta, `{}`); r.Status != 400 {
 				t.Errorf("upload as JSON: %d, want 400", r.Status)
 			}
