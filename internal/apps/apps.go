@@ -406,7 +406,7 @@ func (s *Service) Update(ctx context.Context, id mdm.AppID, in AppInput) (*View,
 	if err != nil {
 		return nil, err
 	}
-	if in.Targets != nil {
+	if in.Targets != nil || in.StoreID != nil { // an App Store id makes an iOS app installable
 		s.deliver(ctx, tenantID, &view.App, old, view.Targets)
 	}
 	return view, nil
