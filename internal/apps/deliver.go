@@ -10,6 +10,11 @@ import (
 	"steward/internal/mdm"
 )
 
+// RetryInstallAfter is how long after an install was answered a device that still lacks the app gets
+// another: until its next inventory report the device does not list an app it just installed, and an
+// install that failed (an app the device cannot get) is not retried every round.
+const RetryInstallAfter = 24 * time.Hour
+
 // Delivery is what one delivery run queued.
 type Delivery struct {
 	Installs int // INSTALL_APPLICATION commands queued
@@ -50,7 +55,7 @@ func (s *Service) Deliver(ctx context.Context, tenantID mdm.TenantID, a *mdm.App
 		if err != nil {
 			return out, err
 		}
-		need, err := s.store.Apps().NeedInstall(ctx, tenantID, a, want)
+		need, err := s.store.Apps().NeedInstall(ctx, tenantID, a, want, s.now().Add(-RetryInstallAfter))
 		if err != nil {
 			return out, err
 		}

@@ -120,8 +120,9 @@ type InventoryDevice struct {
 // appID installed.
 //
 // Delivery: NeedInstall returns, in id order, those of devices that are ACTIVE devices of the app's
-// platform, do not report its bundle id installed and have no open (PENDING, SENT, NOT_NOW)
-// INSTALL_APPLICATION command for it. The managed installs of an app are the devices Steward queued an
+// platform, do not report its bundle id installed and have no INSTALL_APPLICATION command for it that is
+// open (PENDING, SENT, NOT_NOW) or was answered (ACKNOWLEDGED or ERROR) after answeredSince: a device
+// reports a new app only with its next inventory, and a failed install is not retried at once. The managed installs of an app are the devices Steward queued an
 // install for (its "managed" installs, removed again when the app no longer reaches them):
 // RecordInstalls adds devices to them (ignoring those already there), ManagedInstalls returns them in
 // id order, ForgetInstalls removes devices from them (all of them for nil). Delete also forgets an app's
@@ -142,7 +143,7 @@ type AppStore interface {
 	Inventory(ctx context.Context, tenantID TenantID, q InventoryQuery) (Page[InventoryApp], error)
 	InventoryDevices(ctx context.Context, tenantID TenantID, platform, appID string, opts ListOptions) (Page[InventoryDevice], error)
 	Installed(ctx context.Context, tenantID TenantID, appID string, devices []DeviceID) ([]DeviceID, error)
-	NeedInstall(ctx context.Context, tenantID TenantID, a *App, devices []DeviceID) ([]DeviceID, error)
+	NeedInstall(ctx context.Context, tenantID TenantID, a *App, devices []DeviceID, answeredSince time.Time) ([]DeviceID, error)
 	RecordInstalls(ctx context.Context, tenantID TenantID, id AppID, devices []DeviceID, now time.Time) error
 	ManagedInstalls(ctx context.Context, tenantID TenantID, id AppID) ([]DeviceID, error)
 	ForgetInstalls(ctx context.Context, tenantID TenantID, id AppID, devices []DeviceID) error

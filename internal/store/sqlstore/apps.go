@@ -441,7 +441,7 @@ func installPattern(bundleID string) string {
 	return `%"identifier":"` + likeEscape(bundleID) + `"%`
 }
 
-func (s appStore) NeedInstall(ctx context.Context, tenantID mdm.TenantID, a *mdm.App, devices []mdm.DeviceID) ([]mdm.DeviceID, error) {
+func (s appStore) NeedInstall(ctx context.Context, tenantID mdm.TenantID, a *mdm.App, devices []mdm.DeviceID, answeredSince time.Time) ([]mdm.DeviceID, error) {
 	if err := tenantOnly(tenantID, "installs"); err != nil {
 		return nil, err
 	}
@@ -456,8 +456,10 @@ func (s appStore) NeedInstall(ctx context.Context, tenantID mdm.TenantID, a *mdm
 			AND d.platform=$3 AND d.registration_state=$4
 			AND NOT EXISTS (SELECT 1 FROM device_apps da WHERE da.tenant_id=d.tenant_id AND da.device_id=d.id AND da.app_id=$5)
 			AND NOT EXISTS (SELECT 1 FROM device_commands c WHERE c.tenant_id=d.tenant_id AND c.device_id=d.id
-				AND c.status IN ('PENDING', 'SENT', 'NOT_NOW') AND c.type=$6 AND c.payload LIKE $7 ESCAPE '\')
-			ORDER BY d.id`, tenantID, list, a.Platform, mdm.StateActive, a.BundleID, mdm.CmdInstallApp, installPattern(a.BundleID))
+				AND (c.status IN ('PENDING', 'SENT', 'NOT_NOW') OR (c.status IN ('ACKNOWLEDGED', 'ERROR') AND c.completed_at > $8))
+				AND c.type=$6 AND c.payload LIKE $7 ESCAPE '\')
+			ORDER BY d.id`, tenantID, list, a.Platform, mdm.StateActive, a.BundleID, mdm.CmdInstallApp, installPattern(a.BundleID),
+			ms(answeredSince))
 		if err != nil {
 			return nil, dbError(err)
 		}

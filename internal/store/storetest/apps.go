@@ -145,9 +145,9 @@ func testAppInventory(t *testing.T, f *fixture) {
 	must(t, "Inventory", err)
 	want := []mdm.InventoryApp{
 		{Platform: mdm.PlatformAndroid, AppID: "com.example.mail", Name: "Mail", DeviceCount: 2,
-			Versions: []mdm.VersionCount{{"1", 1}, {"2", 1}}, ManagedID: managed.ID},
+			Versions: []mdm.VersionCount{{Version: "1", DeviceCount: 1}, {Version: "2", DeviceCount: 1}}, ManagedID: managed.ID},
 		{Platform: mdm.PlatformAndroid, AppID: "com.example.chat", Name: "Chat", DeviceCount: 1,
-			Versions: []mdm.VersionCount{{"5", 1}}},
+			Versions: []mdm.VersionCount{{Version: "5", DeviceCount: 1}}},
 	}
 	if diff := cmp.Diff(want, p.Items); diff != "" || p.TotalCount != 2 {
 		t.Errorf("Inventory A (total %d) (-want +got):\n%s", p.TotalCount, diff)
@@ -220,19 +220,35 @@ func testAppDelivery(t *testing.T, f *fixture) {
 	_, err = f.s.Commands().Enqueue(f.ctx, f.A.ID, []mdm.DeviceID{d1.ID}, []string{mdm.StateActive},
 		mdm.NewCommand{Type: mdm.CmdInstallApp, Payload: map[string]string{"identifier": other.BundleID}}, f.now)
 	must(t, "Enqueue", err)
-	need, err := st.NeedInstall(f.ctx, f.A.ID, &a, []mdm.DeviceID{d1.ID, d2.ID, d3.ID, b1.ID})
+	need, err := st.NeedInstall(f.ctx, f.A.ID, &a, []mdm.DeviceID{d1.ID, d2.ID, d3.ID, b1.ID}, f.now.Add(-time.Hour))
 	must(t, "NeedInstall", err)
 	if diff := cmp.Diff([]mdm.DeviceID{d1.ID}, need); diff != "" {
 		t.Errorf("NeedInstall (-want +got):\n%s", diff)
 	}
 	ios := a
 	ios.Platform = mdm.PlatformIOS
-	need, err = st.NeedInstall(f.ctx, f.A.ID, &ios, []mdm.DeviceID{d1.ID})
+	need, err = st.NeedInstall(f.ctx, f.A.ID, &ios, []mdm.DeviceID{d1.ID}, f.now.Add(-time.Hour))
 	must(t, "NeedInstall iOS", err)
 	if len(need) != 0 {
 		t.Errorf("NeedInstall of an iOS app on Android devices: %v", need)
 	}
 
+	// d3's install is answered: it still counts until answeredSince passes it, the device having not yet
+	// reported the app.
+	due, err := f.s.Commands().Due(f.ctx, f.A.ID, d3.ID, f.now, 10)
+	must(t, "Due", err)
+	_, err = f.s.Commands().Complete(f.ctx, f.A.ID, d3.ID, mdm.CommandResult{ID: due[0].ID, Status: mdm.CmdAcknowledged}, f.now)
+	must(t, "Complete", err)
+	for _, c := range []struct {
+		since time.Time
+		want  []mdm.DeviceID
+	}{{f.now.Add(-time.Hour), []mdm.DeviceID{d1.ID}}, {f.now.Add(time.Hour), []mdm.DeviceID{d1.ID, d3.ID}}} {
+		need, err = st.NeedInstall(f.ctx, f.A.ID, &a, []mdm.DeviceID{d1.ID, d2.ID, d3.ID}, c.since)
+		must(t, "NeedInstall", err)
+		if diff := cmp.Diff(c.want, need); diff != "" {
+			t.Errorf("NeedInstall answered since %v (-want +got):\n%s", c.since, diff)
+		}
+	}
 	must(t, "RecordInstalls", st.RecordInstalls(f.ctx, f.A.ID, a.ID, []mdm.DeviceID{d1.ID, d3.ID}, f.now))
 	must(t, "RecordInstalls again", st.RecordInstalls(f.ctx, f.A.ID, a.ID, []mdm.DeviceID{d1.ID}, f.now))
 	must(t, "RecordInstalls B", st.RecordInstalls(f.ctx, f.B.ID, a.ID, []mdm.DeviceID{b1.ID}, f.now))
