@@ -44,6 +44,7 @@ type Service struct {
 	wake            func(ctx context.Context, tenantID mdm.TenantID, ids []mdm.DeviceID)
 	convergeEvery   time.Duration
 	inventoryMaxAge time.Duration
+	smallFleet      int
 	refreshing      sync.Map // tenant id → *sync.Mutex: one inventory refresh at a time per tenant
 }
 
@@ -72,7 +73,7 @@ func New(store mdm.Store, blobs Blobs, log *slog.Logger, opts ...Option) *Servic
 		log = slog.Default()
 	}
 	s := &Service{store: store, blobs: blobs, log: log, now: time.Now, maxFile: DefaultMaxFile, convergeEvery: DefaultConvergeEvery,
-		inventoryMaxAge: DefaultInventoryMaxAge}
+		inventoryMaxAge: DefaultInventoryMaxAge, smallFleet: SmallFleet}
 	for _, o := range opts {
 		o(s)
 	}

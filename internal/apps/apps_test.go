@@ -319,3 +319,50 @@ func TestDeliverPayloads(t *testing.T) {
 		t.Errorf("Android payload %s\nwant %s", p, want)
 	}
 }
+
+// TestInventoryFreshness: a small fleet's inventory is recomputed before answering whenever its devices
+// changed; a large one's answer uses the summary there is, refreshed in the background once it is older
+// than the maximum age.
+func TestInventoryFreshness(t *testing.T) {
+	f := setup(t)
+	clock := now
+	svc := apps.New(f.store, f.blobs, slog.New(slog.NewTextHandler(io.Discard, nil)), apps.WithClock(func() time.Time { return clock }),
+		apps.WithSmallFleet(1), apps.WithInventoryMaxAge(time.Minute))
+	ctx := f.admin("t-1")
+	ann := f.account("t-1", "ann@a.example.com")
+	d1, d2 := f.device("t-1", ann, mdm.PlatformAndroid), f.device("t-1", ann, mdm.PlatformAndroid)
+	report := func(d *mdm.Device, at time.Time, ids ...string) {
+		var list []mdm.InstalledApp
+		for _, id := range ids {
+			list = append(list, mdm.InstalledApp{AppID: id, Name: id, Version: "1"})
+		}
+		f.must("SetApps", f.store.Devices().SetApps(f.ctx, "t-1", d.ID, list, []byte(at.String()), at))
+	}
+	count := func() int {
+		p, err := svc.Inventory(ctx, mdm.InventoryQuery{Rows: 10})
+		f.must("Inventory", err)
+		n := 0
+		for _, a := range p.Items {
+			n += a.DeviceCount
+		}
+		return n
+	}
+	report(d1, now.Add(time.Second), "com.a")
+	report(d2, now.Add(time.Second), "com.a")
+	if n := count(); n != 2 { // the first read of a large fleet waits for the first refresh
+		t.Fatalf("first read: %d installs, want 2", n)
+	}
+	report(d2, now.Add(2*time.Second), "com.a", "com.b")
+	if n := count(); n != 2 {
+		t.Errorf("within the maximum age: %d installs, want the 2 of the summary", n)
+	}
+	clock = now.Add(2 * time.Minute)
+	_ = count() // starts the background refresh
+	deadline := time.Now().Add(10 * time.Second)
+	for count() != 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("the background refresh never showed the new install")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

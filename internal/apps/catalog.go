@@ -177,20 +177,26 @@ func (s *Service) Inventory(ctx context.Context, q mdm.InventoryQuery) (mdm.Page
 	return s.store.Apps().Inventory(ctx, tenantID, q)
 }
 
-// SmallFleet is the number of active devices up to which the App Inventory is recomputed whenever the
-// devices changed since it was last computed; a larger tenant's is recomputed at most every
-// InventoryMaxAge (its refresh groups millions of rows: 100,000 devices with 30 apps each are 3,000,000).
+// SmallFleet is the number of active devices up to which the App Inventory is recomputed, before
+// answering, whenever the devices changed since it was last computed; a larger tenant's is recomputed in
+// the background at most every InventoryMaxAge (its refresh groups millions of rows: 100,000 devices
+// with 30 apps each are 3,000,000, which take seconds).
 const SmallFleet = 2_000
 
 // DefaultInventoryMaxAge is how stale a large tenant's App Inventory may be by default.
 const DefaultInventoryMaxAge = time.Minute
 
+// WithSmallFleet sets the SmallFleet threshold (for tests).
+func WithSmallFleet(n int) Option { return func(s *Service) { s.smallFleet = n } }
+
 // WithInventoryMaxAge sets how stale a large tenant's App Inventory may get.
 func WithInventoryMaxAge(d time.Duration) Option { return func(s *Service) { s.inventoryMaxAge = d } }
 
 // freshInventory recomputes the tenant's inventory summary when its devices changed since the last
-// refresh (for a large tenant, only when that refresh is older than the maximum age). Refreshes of one
-// tenant are serialised in this process; replicas may refresh at the same time, harmlessly.
+// refresh. A small tenant's is recomputed before answering; a large tenant's answer uses the summary
+// there is and, when that is older than the maximum age, starts a refresh in the background (it groups
+// millions of rows) — only the very first read waits for one. Refreshes of one tenant are serialised in
+// this process; replicas may refresh at the same time, harmlessly.
 func (s *Service) freshInventory(ctx context.Context, tenantID mdm.TenantID) error {
 	st := s.store.Apps()
 	key, devices, err := st.InventorySource(ctx, tenantID)
@@ -198,23 +204,28 @@ func (s *Service) freshInventory(ctx context.Context, tenantID mdm.TenantID) err
 		return err
 	}
 	have, at, err := st.InventoryState(ctx, tenantID)
-	if err != nil {
+	if err != nil || have == key {
 		return err
 	}
-	stale := func() bool {
-		return have != key && (have == "" || devices <= SmallFleet || s.now().Sub(at) >= s.inventoryMaxAge)
-	}
-	if !stale() {
+	v, _ := s.refreshing.LoadOrStore(tenantID, &sync.Mutex{})
+	mu := v.(*sync.Mutex)
+	if have != "" && devices > s.smallFleet {
+		if s.now().Sub(at) < s.inventoryMaxAge || !mu.TryLock() {
+			return nil
+		}
+		go func() {
+			defer mu.Unlock()
+			bg := context.WithoutCancel(ctx)
+			if err := st.RefreshInventory(bg, tenantID, key, s.now()); err != nil {
+				s.log.Error("app inventory refresh failed", "tenant_id", tenantID, "err", err)
+			}
+		}()
 		return nil
 	}
-	mu, _ := s.refreshing.LoadOrStore(tenantID, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
-	defer mu.(*sync.Mutex).Unlock()
-	if have, at, err = st.InventoryState(ctx, tenantID); err != nil { // another request may have just done it
+	mu.Lock()
+	defer mu.Unlock()
+	if have, _, err = st.InventoryState(ctx, tenantID); err != nil || have == key { // another request just did it
 		return err
-	}
-	if !stale() {
-		return nil
 	}
 	return st.RefreshInventory(ctx, tenantID, key, s.now())
 }
