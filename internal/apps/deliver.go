@@ -38,8 +38,9 @@ func (s *Service) deliver(ctx context.Context, tenantID mdm.TenantID, a *mdm.App
 
 // Deliver brings the devices an app reaches in line with its distribution ds (nil for a deleted app):
 // every ACTIVE device of the app's platform that a required distribution reaches and that neither
-// reports the app installed nor has an install of it open gets INSTALL_APPLICATION (and becomes one of
-// the app's managed installs); every managed install that ds no longer reaches at all gets
+// reports the app installed nor has an install of it open or recently answered gets INSTALL_APPLICATION
+// (collapsed with an identical pending one, should two changes race), becoming one of
+// the app's managed installs; every managed install that ds no longer reaches at all gets
 // REMOVE_APPLICATION. Running it again queues nothing new.
 func (s *Service) Deliver(ctx context.Context, tenantID mdm.TenantID, a *mdm.App, ds []mdm.Distribution) (Delivery, error) {
 	var out Delivery
@@ -66,7 +67,7 @@ func (s *Service) Deliver(ctx context.Context, tenantID mdm.TenantID, a *mdm.App
 			} else {
 				err := s.store.InTx(ctx, func(tx mdm.Stores) error {
 					queued, err := tx.Commands().Enqueue(ctx, tenantID, need, []string{mdm.StateActive},
-						mdm.NewCommand{Type: mdm.CmdInstallApp, Payload: payload, CreatedBy: "system"}, s.now())
+						mdm.NewCommand{Type: mdm.CmdInstallApp, Payload: payload, CreatedBy: "system", Collapse: true}, s.now())
 					if err != nil {
 						return err
 					}
