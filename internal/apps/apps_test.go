@@ -318,6 +318,14 @@ func TestDeliverPayloads(t *testing.T) {
 	if p := installs[phone.ID]["payload"]; p != want {
 		t.Errorf("Android payload %s\nwant %s", p, want)
 	}
+	// Deleting the app before the phone fetched its install drops the install and queues the removal.
+	f.must("Delete", f.svc.Delete(ctx, v.App.ID))
+	if _, ok := f.open(mdm.CmdInstallApp)[phone.ID]; ok {
+		t.Error("the unsent install survived the app's deletion")
+	}
+	if _, ok := f.open(mdm.CmdRemoveApp)[phone.ID]; !ok {
+		t.Error("no removal queued")
+	}
 }
 
 // TestInventoryFreshness: a small fleet's inventory is recomputed before answering whenever its devices

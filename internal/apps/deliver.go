@@ -110,6 +110,10 @@ func (s *Service) remove(ctx context.Context, tenantID mdm.TenantID, a *mdm.App,
 	}
 	var queued []mdm.DeviceID
 	err := s.store.InTx(ctx, func(tx mdm.Stores) error {
+		// An install not yet sent is simply dropped, so that the device does not install and then remove.
+		if _, err := tx.Apps().CancelInstalls(ctx, tenantID, a.BundleID, ids, s.now()); err != nil {
+			return err
+		}
 		var err error
 		queued, err = tx.Commands().Enqueue(ctx, tenantID, ids, []string{mdm.StateActive},
 			mdm.NewCommand{Type: mdm.CmdRemoveApp, Payload: map[string]string{"identifier": a.BundleID},

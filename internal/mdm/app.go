@@ -125,7 +125,9 @@ type InventoryDevice struct {
 // reports a new app only with its next inventory, and a failed install is not retried at once. The managed installs of an app are the devices Steward queued an
 // install for (its "managed" installs, removed again when the app no longer reaches them):
 // RecordInstalls adds devices to them (ignoring those already there), ManagedInstalls returns them in
-// id order, ForgetInstalls removes devices from them (all of them for nil). Delete also forgets an app's
+// id order, ForgetInstalls removes devices from them (all of them for nil). CancelInstalls cancels the
+// INSTALL_APPLICATION commands of bundleID not yet sent (PENDING, NOT_NOW) to those of devices, and
+// returns how many. Delete also forgets an app's
 // managed installs. ToConverge returns, across tenants, at most limit apps (ordered by tenant id,
 // then id, after the given one) that have a required distribution or managed installs: the apps whose
 // devices a periodic convergence checks (new devices, devices that changed groups).
@@ -147,5 +149,6 @@ type AppStore interface {
 	RecordInstalls(ctx context.Context, tenantID TenantID, id AppID, devices []DeviceID, now time.Time) error
 	ManagedInstalls(ctx context.Context, tenantID TenantID, id AppID) ([]DeviceID, error)
 	ForgetInstalls(ctx context.Context, tenantID TenantID, id AppID, devices []DeviceID) error
+	CancelInstalls(ctx context.Context, tenantID TenantID, bundleID string, devices []DeviceID, now time.Time) (int, error)
 	ToConverge(ctx context.Context, afterTenant TenantID, afterID AppID, limit int) ([]App, error)
 }

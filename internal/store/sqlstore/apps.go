@@ -551,3 +551,28 @@ func (s appStore) ToConverge(ctx context.Context, afterTenant mdm.TenantID, afte
 	}
 	return out, dbError(rows.Err())
 }
+
+func (s appStore) CancelInstalls(ctx context.Context, tenantID mdm.TenantID, bundleID string, devices []mdm.DeviceID, now time.Time) (int, error) {
+	if err := tenantOnly(tenantID, "installs"); err != nil {
+		return 0, err
+	}
+	total := 0
+	for start := 0; start < len(devices); start += maxIDs {
+		list, err := jsonList(devices[start:min(start+maxIDs, len(devices))])
+		if err != nil {
+			return total, err
+		}
+		res, err := s.q.ExecContext(ctx, `UPDATE device_commands SET status='CANCELLED', completed_at=$1
+			WHERE tenant_id=$2 AND `+stores(s).inInts("device_id", "$3")+` AND status IN ('PENDING', 'NOT_NOW')
+			AND type=$4 AND payload LIKE $5 ESCAPE '\'`, ms(now), tenantID, list, mdm.CmdInstallApp, installPattern(bundleID))
+		if err != nil {
+			return total, dbError(err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, dbError(err)
+		}
+		total += int(n)
+	}
+	return total, nil
+}

@@ -249,6 +249,23 @@ func testAppDelivery(t *testing.T, f *fixture) {
 			t.Errorf("NeedInstall answered since %v (-want +got):\n%s", c.since, diff)
 		}
 	}
+	// CancelInstalls drops this app's unsent installs only, in this tenant only.
+	_, err = f.s.Commands().Enqueue(f.ctx, f.A.ID, []mdm.DeviceID{d2.ID}, []string{mdm.StateActive},
+		mdm.NewCommand{Type: mdm.CmdInstallApp, Payload: map[string]string{"identifier": "com.example.mail"}}, f.now)
+	must(t, "Enqueue", err)
+	n, err := st.CancelInstalls(f.ctx, f.B.ID, "com.example.mail", []mdm.DeviceID{d1.ID, d2.ID, d3.ID}, f.now)
+	must(t, "CancelInstalls from B", err)
+	if n != 0 {
+		t.Errorf("B cancelled %d of A's installs", n)
+	}
+	n, err = st.CancelInstalls(f.ctx, f.A.ID, "com.example.mail", []mdm.DeviceID{d1.ID, d2.ID, d3.ID}, f.now)
+	must(t, "CancelInstalls", err)
+	if n != 1 {
+		t.Errorf("cancelled %d installs, want 1 (d2's; d1's is another app's, d3's was answered)", n)
+	}
+	if open, _ := f.s.Commands().Having(f.ctx, f.A.ID, []mdm.DeviceID{d1.ID, d2.ID}, mdm.CmdInstallApp, []string{mdm.CmdPending}); !cmp.Equal(open, []mdm.DeviceID{d1.ID}) {
+		t.Errorf("pending installs after cancelling: %v, want d1's", open)
+	}
 	must(t, "RecordInstalls", st.RecordInstalls(f.ctx, f.A.ID, a.ID, []mdm.DeviceID{d1.ID, d3.ID}, f.now))
 	must(t, "RecordInstalls again", st.RecordInstalls(f.ctx, f.A.ID, a.ID, []mdm.DeviceID{d1.ID}, f.now))
 	must(t, "RecordInstalls B", st.RecordInstalls(f.ctx, f.B.ID, a.ID, []mdm.DeviceID{b1.ID}, f.now))
