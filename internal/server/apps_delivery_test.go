@@ -9,7 +9,9 @@ import (
 
 	"steward/internal/android"
 	"steward/internal/apps/appstest"
+	"steward/internal/mdm"
 	"steward/internal/sim"
+	"steward/internal/sim/ios"
 )
 
 // hasApp reports whether a simulated device's inventory holds appID.
@@ -167,6 +169,49 @@ func TestAppDelivery(t *testing.T) {
 			}
 			if n := e.count("SELECT COUNT(*) FROM device_commands WHERE type IN ('INSTALL_APPLICATION','REMOVE_APPLICATION') AND status <> 'ACKNOWLEDGED'"); n != 0 {
 				t.Errorf("%d app commands not acknowledged", n)
+			}
+		})
+	}
+}
+
+// TestAppDeliveryApple: a required public iOS app with its App Store id reaches a simulated iPhone as
+// an InstallApplication command, which the device carries out and acknowledges; an iOS app without an
+// App Store id cannot be installed by command and queues nothing. On each database.
+func TestAppDeliveryApple(t *testing.T) {
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			e := newAPIEnv(t, db(t), nil)
+			_, ta := e.createTenant("Applapps")
+			e.uploadPushCertificate(ta)
+			ctx := context.Background()
+			_, pin := e.deviceUser(ta, "ivy@applapps.example.com")
+			phone := ios.NewDevice(http.DefaultClient, 42, ios.DeviceOptions{Model: 1})
+			if err := phone.Enroll(ctx, e.url, "ivy@applapps.example.com", pin, ""); err != nil {
+				t.Fatal(err)
+			}
+			if err := phone.CheckIn(ctx); err != nil {
+				t.Fatal(err)
+			}
+			id := e.appleDeviceID(ta, phone.State().SerialNumber)
+
+			e.call("POST", "/api/v1/apps", ta, `{"platformType":"IOS","bundleId":"com.steward.nostore","name":"No store id",`+
+				`"targets":[{"type":"ALL_USERS","required":true}]}`).must(t, 200, nil)
+			e.call("POST", "/api/v1/apps", ta, `{"platformType":"IOS","bundleId":"com.steward.notes","name":"Notes",`+
+				`"itunesStoreId":"1110145109","targets":[{"type":"ALL_USERS","required":true}]}`).must(t, 200, nil)
+			if err := phone.CheckIn(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if n := phone.State().Executed["InstallApplication"]; n != 1 {
+				t.Fatalf("the iPhone carried out %d InstallApplication, want 1", n)
+			}
+			var installs []commandView
+			for _, c := range e.history(ta, id) {
+				if c.Type == mdm.CmdInstallApp {
+					installs = append(installs, c)
+				}
+			}
+			if len(installs) != 1 || installs[0].Status != mdm.CmdAcknowledged || installs[0].Payload["itunesStoreId"] != "1110145109" {
+				t.Fatalf("install commands %+v", installs)
 			}
 		})
 	}
