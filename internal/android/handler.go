@@ -139,7 +139,7 @@ func (h *Handler) Acknowledge(w http.ResponseWriter, r *http.Request) error {
 }
 
 // Device authenticates the caller by its Bearer device credential, for agent routes served outside
-// this package (content downloads): it answers as the protocol's own operations do.
+// this package (content downloads, the app catalog): it answers as the protocol's own operations do.
 func (h *Handler) Device(w http.ResponseWriter, r *http.Request) (*mdm.Device, error) {
 	return h.device(w, r)
 }

@@ -18,8 +18,14 @@
 // patch level, or OS version, the patch group deployment asked for, and patchId: the catalog patch).
 // For OS_UPDATE the agent installs the system update the device offers (Android cannot pin one patch
 // level), answers ACKNOWLEDGED once the install is started (ERROR when no update is available or the
-// install is refused), and reports its new facts at the next check-in. An agent answers ERROR
-// "unsupported" to a type it does not know.
+// install is refused), and reports its new facts at the next check-in.
+// The app commands of the app capability: INSTALL_APPLICATION (payload identifier — the package
+// name —, name; for an in-house app also version, downloadUrl and sha256: download the .apk from
+// downloadUrl with the device credential, check its SHA-256 and install it; a public app is installed
+// from Google Play) and REMOVE_APPLICATION (payload identifier). Answer an install ACKNOWLEDGED once
+// the app is installed (the next check-in reports it in apps), ERROR when it cannot be. GET
+// /api/agent/v1/catalog lists the apps the device may install (its App Catalog).
+// An agent answers ERROR "unsupported" to a type it does not know.
 //
 // Bodies are application/json only (415 otherwise) and at most 1 MiB (413). Fields the server does not
 // know are ignored, so that an agent newer than the server keeps working against it; a field with a
@@ -84,7 +90,7 @@ type RegisterResponse struct {
 // Command is one command for the device to carry out, in order.
 type Command struct {
 	ID      int64             `json:"id"`
-	Type    string            `json:"type"` // LOCK, UNLOCK, WIPE, RETIRE, FORCE_CHECKIN, MESSAGE, OS_UPDATE
+	Type    string            `json:"type"` // LOCK, UNLOCK, WIPE, RETIRE, FORCE_CHECKIN, MESSAGE, OS_UPDATE, INSTALL_APPLICATION, REMOVE_APPLICATION
 	Payload map[string]string `json:"payload,omitempty"`
 }
 

@@ -31,6 +31,7 @@ var rules = map[string][]string{
 	"internal/loadgen":        {},
 	"internal/assign":         {"internal/mdm", "internal/authz", "internal/audit", "internal/fq", "internal/accounts"}, // accounts: user group membership
 	"internal/content":        {"internal/mdm", "internal/authz", "internal/audit", "internal/assign", "internal/blob"},
+	"internal/apps":           {"internal/mdm", "internal/authz", "internal/audit", "internal/assign"},
 	"internal/android":        {"internal/mdm", "internal/httpx", "internal/devices"},
 	"internal/apple":          {"internal/mdm"},
 	"internal/sim":            {"internal/android"}, // the agent protocol's wire types only: a simulator is a client
@@ -44,10 +45,10 @@ var rules = map[string][]string{
 	"internal/httpx":          {"internal/mdm"},
 	"internal/httpapi": {"internal/mdm", "internal/authz", "internal/fq", "internal/odata", "internal/form", "internal/httpx",
 		"internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices", "internal/android", "internal/applemdm",
-		"internal/appreg", "internal/patch", "internal/assign", "internal/content"},
+		"internal/appreg", "internal/patch", "internal/assign", "internal/content", "internal/apps"},
 	"internal/web": {"internal/mdm", "internal/authz", "internal/fq", "internal/form", "internal/httpx",
 		"internal/httpapi", "internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices",
-		"internal/applemdm", "internal/appreg", "internal/assign", "internal/content"},
+		"internal/applemdm", "internal/appreg", "internal/assign", "internal/content", "internal/apps"},
 }
 
 // stdlibOnly packages may import nothing outside the standard library (besides allowed project packages).

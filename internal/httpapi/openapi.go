@@ -101,7 +101,14 @@ func (a *API) OpenAPI() map[string]any {
 			s := schemaOf(reflect.TypeOf(rt.Body))
 			content := map[string]any{"application/json": map[string]any{"schema": s}}
 			if rt.Multipart {
-				content = map[string]any{"multipart/form-data": map[string]any{"schema": s}}
+				props := map[string]any{"file": map[string]any{"type": "string", "contentMediaType": "application/octet-stream"}}
+				if p, ok := s["properties"].(map[string]any); ok {
+					for k, v := range p {
+						props[k] = v
+					}
+				}
+				content = map[string]any{"multipart/form-data": map[string]any{"schema": map[string]any{
+					"type": "object", "properties": props, "required": []string{"file"}}}}
 			} else if !rt.JSONOnly {
 				content["application/x-www-form-urlencoded"] = map[string]any{"schema": s}
 			}

@@ -9,6 +9,7 @@ import (
 	"steward/internal/android"
 	"steward/internal/applemdm"
 	"steward/internal/appreg"
+	"steward/internal/apps"
 	"steward/internal/assign"
 	"steward/internal/audit"
 	"steward/internal/authz"
@@ -35,6 +36,7 @@ type API struct {
 	patch    *patch.Service
 	assign   *assign.Service
 	content  *content.Service
+	apps     *apps.Service
 	mux      *http.ServeMux
 	routes   []Route
 
@@ -72,6 +74,8 @@ type Deps struct {
 	Assign *assign.Service
 	// Content serves /api/v1/content and the agent's content catalog (nil: not served).
 	Content *content.Service
+	// Apps serves apps, the App Catalog and the App Inventory (nil: not served; needs Assign).
+	Apps *apps.Service
 }
 
 // Route is one API operation: how it is served and how it is documented.
@@ -172,6 +176,10 @@ func New(d Deps) *API {
 		a.assign = d.Assign
 		a.deviceGroupRoutes()
 		a.categoryRoutes()
+		if d.Apps != nil {
+			a.apps = d.Apps
+			a.appRoutes()
+		}
 	}
 	if d.Content != nil {
 		a.content = d.Content

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"steward/internal/apple/apns"
 	"steward/internal/applemdm"
 	"steward/internal/appreg"
+	"steward/internal/apps"
 	"steward/internal/assign"
 	"steward/internal/audit"
 	"steward/internal/blob"
@@ -56,6 +58,7 @@ type Server struct {
 	oauth    *oauth.Service
 	assign   *assign.Service // device groups, categories, distribution and the resolver
 	content  *content.Service
+	apps     *apps.Service // apps, App Catalog, App Inventory and app delivery
 	api      *httpapi.API
 	worker   *mail.Worker
 	handler  http.Handler
@@ -108,14 +111,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.content = content.New(store, blobs, time.Now, log)
 	s.assign = assign.New(store, time.Now)
+	// In-house app binaries live under the data dir (a shared volume when several replicas serve).
+	s.apps = apps.New(store, apps.DirBlobs{Dir: filepath.Join(cfg.BlobPath(), "apps")}, log, apps.WithBaseURL(cfg.BaseURL),
+		apps.WithWake(s.devices.Wake))
 	outbox := mail.NewOutbox(store, mailer)
 	emailTemplates := mail.NewEditor(store, time.Now)
 	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Accounts: s.accounts,
 		EmailTemplates: emailTemplates, Devices: s.devices, Agent: android.NewHandler(s.devices, log),
 		DeviceSpace: s.deviceSpace, Apple: s.apple, AppRegistrations: s.appReg, Patch: s.patch,
-		BaseURL: cfg.BaseURL, ClientTokens: s.oauth, Assign: s.assign, Content: s.content})
+		BaseURL: cfg.BaseURL, ClientTokens: s.oauth, Assign: s.assign, Content: s.content, Apps: s.apps})
 	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Devices: s.devices,
-		EmailTemplates: emailTemplates, Apple: s.apple, AppRegistrations: s.appReg, Assign: s.assign, Content: s.content, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
+		EmailTemplates: emailTemplates, Apple: s.apple, AppRegistrations: s.appReg, Assign: s.assign, Content: s.content, Apps: s.apps, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
 	s.handler = s.routes(console)
 	return s, nil
 }
@@ -371,6 +377,7 @@ func (s *Server) Background() (stop func()) {
 	run(s.apple.Run)
 	run(s.appReg.Run)
 	run(s.oauth.Run)
+	run(s.apps.Run)
 	return func() { cancel(); wg.Wait() }
 }
 

@@ -260,6 +260,10 @@ func (d *Device) execute(cmds []android.Command) {
 			d.ending, d.wiped = true, true
 		case "RETIRE":
 			d.ending, d.retired = true, true
+		case "INSTALL_APPLICATION":
+			r = d.install(c)
+		case "REMOVE_APPLICATION":
+			d.remove(c.Payload["identifier"])
 		default:
 			r = android.CommandResult{ID: c.ID, Status: "ERROR", Error: "unsupported"}
 		}
@@ -273,6 +277,30 @@ func (d *Device) execute(cmds []android.Command) {
 		}
 		d.answered[c.ID] = r
 	}
+}
+
+// install "installs" the app a command names: it joins the inventory (replacing an older version), as
+// if the store or the downloaded .apk had installed it. The next check-in reports it.
+func (d *Device) install(c android.Command) android.CommandResult {
+	id := c.Payload["identifier"]
+	if id == "" {
+		return android.CommandResult{ID: c.ID, Status: "ERROR", Error: "no identifier"}
+	}
+	name, version := c.Payload["name"], c.Payload["version"]
+	if name == "" {
+		name = id
+	}
+	if version == "" {
+		version = "1.0"
+	}
+	d.remove(id)
+	d.apps = append(d.apps, android.App{AppID: id, Name: name, Version: version})
+	return android.CommandResult{ID: c.ID, Status: "ACKNOWLEDGED", Result: "installed " + id + " " + version}
+}
+
+// remove uninstalls an app; removing one that is not there succeeds (it is gone either way).
+func (d *Device) remove(id string) {
+	d.apps = slices.DeleteFunc(d.apps, func(a android.App) bool { return a.AppID == id })
 }
 
 // stop ends the device's management: a wiped device also loses its data.

@@ -15,6 +15,7 @@ import (
 	"steward/internal/accounts"
 	"steward/internal/applemdm"
 	"steward/internal/appreg"
+	"steward/internal/apps"
 	"steward/internal/assign"
 	"steward/internal/audit"
 	"steward/internal/content"
@@ -43,6 +44,9 @@ type Deps struct {
 	Assign *assign.Service
 	// Content keeps the tenant's documents (nil: no Content page and no content in /go).
 	Content *content.Service
+	// Apps serves the Apps, App Catalog and App Inventory pages and the portal's app catalog (nil: not
+	// served; needs Assign).
+	Apps *apps.Service
 	// SecureCookies sets the Secure flag on cookies (the base URL is https).
 	SecureCookies bool
 	// MailDelivered says an SMTP server is configured. When false, mail stays in the outbox and a
@@ -134,6 +138,9 @@ func New(d Deps) http.Handler {
 		c.signedIn("POST /console/categories/{id}", c.updateCategory)
 		c.signedIn("GET /console/categories/{id}/delete", c.deleteCategoryPage)
 		c.signedIn("POST /console/categories/{id}/delete", c.deleteCategory)
+		if d.Apps != nil {
+			c.appRoutes()
+		}
 	}
 
 	c.handle("/", func(w http.ResponseWriter, r *http.Request) error {

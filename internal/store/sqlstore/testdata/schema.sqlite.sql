@@ -17,6 +17,30 @@ CREATE TABLE accounts (
 
 CREATE INDEX accounts_tenant ON accounts (tenant_id, id);
 
+CREATE TABLE app_installs (
+    tenant_id  TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    app_id     INTEGER NOT NULL,
+    device_id  INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, app_id, device_id)
+);
+
+CREATE TABLE app_inventory (
+    tenant_id    TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    platform     TEXT NOT NULL,
+    app_id       TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    device_count INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, platform, app_id, version)
+);
+
+CREATE TABLE app_inventory_state (
+    tenant_id    TEXT NOT NULL PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
+    source_key   TEXT NOT NULL,
+    refreshed_at INTEGER NOT NULL
+);
+
 CREATE TABLE app_registrations (
     id                    INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant_id             TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
@@ -90,6 +114,31 @@ CREATE TABLE apple_push_certificates (
 
 CREATE INDEX apple_push_certificates_not_after ON apple_push_certificates (not_after);
 
+CREATE TABLE apps (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id    TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    platform     TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    bundle_id    TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    version      TEXT NOT NULL,
+    build_number TEXT NOT NULL,
+    icon_url     TEXT NOT NULL,
+    description  TEXT NOT NULL,
+    store_id     TEXT NOT NULL,
+    file_key     TEXT NOT NULL,
+    file_name    TEXT NOT NULL,
+    file_size    INTEGER NOT NULL,
+    file_sha256  TEXT NOT NULL,
+    created_by   TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    modified_at  INTEGER NOT NULL
+);
+
+CREATE UNIQUE INDEX apps_bundle ON apps (tenant_id, platform, bundle_id);
+
+CREATE INDEX apps_tenant ON apps (tenant_id, id);
+
 CREATE TABLE assignment_generations (
     tenant_id  TEXT PRIMARY KEY,
     generation INTEGER NOT NULL
@@ -158,6 +207,8 @@ CREATE TABLE device_apps (
     version   TEXT NOT NULL,
     PRIMARY KEY (tenant_id, device_id, app_id)
 );
+
+CREATE INDEX device_apps_app ON device_apps (tenant_id, app_id, version, device_id, name);
 
 CREATE TABLE "device_commands" (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
