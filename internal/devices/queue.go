@@ -109,6 +109,11 @@ func (s *Service) complete(ctx context.Context, tx mdm.Stores, d *mdm.Device, r 
 	if err != nil {
 		return "", err
 	}
+	if s.hooks.Answered != nil {
+		if err := s.hooks.Answered(ctx, tx, c); err != nil {
+			return "", err
+		}
+	}
 	m, ok := stateMoves[[2]string{c.Type, c.Status}]
 	if !ok {
 		return "", nil

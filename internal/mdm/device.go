@@ -193,6 +193,12 @@ const (
 	CmdRemoveProfile  = "REMOVE_PROFILE"      // payload: identifier (the profile's PayloadIdentifier)
 	CmdInstallApp     = "INSTALL_APPLICATION" // payload: identifier, and itunesStoreId or manifestUrl
 	CmdRemoveApp      = "REMOVE_APPLICATION"  // payload: identifier
+
+	// Android configurations (the agent protocol): APPLY_CONFIGURATION carries configurationId,
+	// version and policy (the configuration's Android policy JSON); REMOVE_CONFIGURATION carries
+	// configurationId.
+	CmdApplyConfiguration  = "APPLY_CONFIGURATION"
+	CmdRemoveConfiguration = "REMOVE_CONFIGURATION"
 )
 
 // Command states. A command is PENDING until a device fetches it (SENT), then ACKNOWLEDGED or ERROR

@@ -23,6 +23,7 @@ type Stores interface {
 	Distributions() DistributionStore
 	Generations() GenerationStore
 	Categories() CategoryStore
+	Configurations() ConfigurationStore
 }
 
 // Store is the database. InTx runs fn in one transaction: committed when fn returns nil, rolled back
