@@ -138,6 +138,11 @@ func (s *Service) UpdateGroup(ctx context.Context, id mdm.GroupID, in GroupInput
 		if out, err = tx.Groups().Update(ctx, tenantID, id, patch, s.now()); err != nil {
 			return mdm.ConflictOn(err, "name")
 		}
+		if in.Rule != nil && *in.Rule != g.Rule { // who is in the group, so who gets what is distributed to it
+			if _, err := tx.Generations().Bump(ctx, tenantID); err != nil {
+				return err
+			}
+		}
 		return audit.Write(ctx, tx.Audit(), s.now(), audit.Entry{TenantID: tenantID, Action: "group.update", TargetType: "group",
 			TargetID: out.Name, Details: map[string]any{"id": out.ID, "rule": out.Rule, "roles": out.Roles}})
 	})
@@ -164,7 +169,10 @@ func (s *Service) DeleteGroup(ctx context.Context, id mdm.GroupID) error {
 		if err := v.Err(); err != nil {
 			return err
 		}
-		if err := tx.Groups().Delete(ctx, tenantID, id); err != nil {
+		if err := tx.Groups().Delete(ctx, tenantID, id); err != nil { // also its distributions
+			return err
+		}
+		if _, err := tx.Generations().Bump(ctx, tenantID); err != nil {
 			return err
 		}
 		return audit.Write(ctx, tx.Audit(), s.now(), audit.Entry{TenantID: tenantID, Action: "group.delete", TargetType: "group",
@@ -205,6 +213,9 @@ func (s *Service) ChangeMembers(ctx context.Context, id mdm.GroupID, accounts []
 			err = tx.Groups().RemoveMembers(ctx, tenantID, id, accounts)
 		}
 		if err != nil {
+			return err
+		}
+		if _, err := tx.Generations().Bump(ctx, tenantID); err != nil {
 			return err
 		}
 		return audit.Write(ctx, tx.Audit(), s.now(), audit.Entry{TenantID: tenantID, Action: action, TargetType: "group",

@@ -144,7 +144,8 @@ type CheckinTouch struct {
 // last-seen times in one statement per tenant and never moves a time backwards. SetState moves those of
 // ids whose state is one of from to state and returns their ids. SetAccount gives ids a new owner of the
 // same tenant (not_found for an unknown account). Delete removes those of ids that exist, with their
-// apps and commands, and returns how many. ClearAccount leaves an account's devices without an owner.
+// apps, commands and device group memberships, and returns how many. ClearAccount leaves an account's
+// devices without an owner.
 // SetPushToken stores where to wake the device (not_found for an unknown device). ClearPushToken clears
 // the device's push token only while it still is token, and reports whether it did (false, not an
 // error, for an unknown device or one that has reported another token since). States returns the

@@ -13,13 +13,16 @@ func TestEveryFieldHasAColumn(t *testing.T) {
 		fields  mdm.FieldSet
 		columns map[string]string
 	}{
-		"tenants":  {mdm.TenantFields, tenantColumns},
-		"accounts": {mdm.AccountFields, accountColumns},
-		"audit":    {mdm.AuditFields, auditColumns},
-		"mail":     {mdm.MailFields, mailColumns},
-		"groups":   {mdm.GroupFields, groupColumns},
-		"devices":  {mdm.DeviceFields, deviceColumns},
-		"commands": {mdm.CommandFields, commandColumns},
+		"tenants":          {mdm.TenantFields, tenantColumns},
+		"accounts":         {mdm.AccountFields, accountColumns},
+		"audit":            {mdm.AuditFields, auditColumns},
+		"mail":             {mdm.MailFields, mailColumns},
+		"groups":           {mdm.GroupFields, groupColumns},
+		"devices":          {mdm.DeviceFields, deviceColumns},
+		"commands":         {mdm.CommandFields, commandColumns},
+		"device groups":    {mdm.DeviceGroupFields, deviceGroupColumns},
+		"categories":       {mdm.CategoryFields, categoryColumns},
+		"reach (accounts)": {mdm.AccountFields, reachAccountColumns},
 	} {
 		for f := range c.fields {
 			if _, ok := c.columns[f]; !ok {

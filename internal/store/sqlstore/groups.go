@@ -87,7 +87,8 @@ func (s groupStore) Update(ctx context.Context, tenantID mdm.TenantID, id mdm.Gr
 	return s.Get(ctx, tenantID, id)
 }
 
-// Delete removes the group with its memberships and its registration override (renumbering the rest).
+// Delete removes the group with its memberships, its registration override (renumbering the rest) and
+// the distributions naming it.
 func (s groupStore) Delete(ctx context.Context, tenantID mdm.TenantID, id mdm.GroupID) error {
 	return stores(s).atomic(ctx, func(tx stores) error {
 		if err := registrationStore(tx).DeleteOverride(ctx, tenantID, id); err != nil && !mdm.IsCode(err, mdm.NotFound) {
@@ -95,6 +96,9 @@ func (s groupStore) Delete(ctx context.Context, tenantID mdm.TenantID, id mdm.Gr
 		}
 		if _, err := tx.q.ExecContext(ctx, `DELETE FROM user_group_members WHERE tenant_id=$1 AND group_id=$2`, tenantID, id); err != nil {
 			return dbError(err)
+		}
+		if _, err := distributionStore(tx).DeleteForTarget(ctx, tenantID, mdm.TargetUserGroup, int64(id)); err != nil {
+			return err
 		}
 		res, err := tx.q.ExecContext(ctx, `DELETE FROM user_groups WHERE tenant_id=$1 AND id=$2`, tenantID, id)
 		if err != nil {

@@ -51,7 +51,10 @@ func (s tenantStore) create(ctx context.Context, t *mdm.Tenant) error {
 	t.DefaultDmPartitionID, t.DefaultCmPartitionID = mdm.SpaceID(dm), mdm.SpaceID(cm)
 	all := &mdm.UserGroup{TenantID: t.ID, Name: "All Users", Description: "Every user of the tenant.", Kind: mdm.AllUsersGroup,
 		CreatedAt: t.CreatedAt, ModifiedAt: t.CreatedAt}
-	return groupStore(s).Create(ctx, all)
+	if err := groupStore(s).Create(ctx, all); err != nil {
+		return err
+	}
+	return deviceGroupStore(s).EnsureBuiltIns(ctx, t.ID, t.CreatedAt)
 }
 
 func (s tenantStore) Get(ctx context.Context, id mdm.TenantID) (*mdm.Tenant, error) {

@@ -90,6 +90,11 @@ CREATE TABLE apple_push_certificates (
 
 CREATE INDEX apple_push_certificates_not_after ON apple_push_certificates (not_after);
 
+CREATE TABLE assignment_generations (
+    tenant_id  TEXT PRIMARY KEY,
+    generation INTEGER NOT NULL
+);
+
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY,
     tenant_id   TEXT NOT NULL,
@@ -105,6 +110,21 @@ CREATE TABLE audit_log (
 );
 
 CREATE INDEX audit_log_tenant ON audit_log (tenant_id, id);
+
+CREATE TABLE categories (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    kind        TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    name_key    TEXT NOT NULL,
+    description TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    modified_at INTEGER NOT NULL
+);
+
+CREATE UNIQUE INDEX categories_name ON categories (tenant_id, kind, name_key);
+
+CREATE INDEX categories_tenant ON categories (tenant_id, id);
 
 CREATE TABLE device_apps (
     tenant_id TEXT NOT NULL,
@@ -133,6 +153,32 @@ CREATE TABLE "device_commands" (
 CREATE INDEX device_commands_device ON device_commands (tenant_id, device_id, status, id);
 
 CREATE INDEX device_commands_done ON device_commands (status, completed_at);
+
+CREATE TABLE device_group_members (
+    tenant_id TEXT NOT NULL,
+    group_id  INTEGER NOT NULL,
+    device_id INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, group_id, device_id)
+);
+
+CREATE INDEX device_group_members_device ON device_group_members (tenant_id, device_id);
+
+CREATE TABLE device_groups (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    name_key    TEXT NOT NULL,
+    description TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    rule        TEXT NOT NULL,
+    built_in    INTEGER NOT NULL,
+    created_at  INTEGER NOT NULL,
+    modified_at INTEGER NOT NULL
+);
+
+CREATE UNIQUE INDEX device_groups_name ON device_groups (tenant_id, name_key);
+
+CREATE INDEX device_groups_tenant ON device_groups (tenant_id, id);
 
 CREATE TABLE "devices" (
     id                     INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -189,6 +235,18 @@ CREATE INDEX devices_tenant ON devices (tenant_id, platform, registration_state)
 
 CREATE INDEX devices_wifi_mac ON devices (tenant_id, lower(wifi_mac));
 
+CREATE TABLE distributions (
+    tenant_id   TEXT NOT NULL,
+    item_kind   TEXT NOT NULL,
+    item_id     INTEGER NOT NULL,
+    target_kind TEXT NOT NULL,
+    target_id   INTEGER NOT NULL,
+    required    INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, item_kind, item_id, target_kind, target_id)
+);
+
+CREATE INDEX distributions_target ON distributions (tenant_id, target_kind, target_id, item_kind);
+
 CREATE TABLE email_templates (
     tenant_id   TEXT NOT NULL REFERENCES tenants(id),
     name        TEXT NOT NULL,
@@ -214,6 +272,16 @@ CREATE TABLE group_registration_settings (
 );
 
 CREATE UNIQUE INDEX group_registration_settings_priority ON group_registration_settings (tenant_id, priority);
+
+CREATE TABLE item_categories (
+    tenant_id   TEXT NOT NULL,
+    item_kind   TEXT NOT NULL,
+    item_id     INTEGER NOT NULL,
+    category_id INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, item_kind, item_id, category_id)
+);
+
+CREATE INDEX item_categories_category ON item_categories (tenant_id, category_id, item_id);
 
 CREATE TABLE mail_outbox (
     id              INTEGER PRIMARY KEY,
