@@ -117,7 +117,7 @@ type Service struct {
 	mailed   func()
 	interval time.Duration
 
-	hooks     Hooks
+	hooks Hooks
 
 	retention time.Duration // how long completed commands are kept
 	seen      *lastSeen     // coalesced check-in times, written by Flush

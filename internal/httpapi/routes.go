@@ -10,6 +10,7 @@ import (
 	"steward/internal/applemdm"
 	"steward/internal/audit"
 	"steward/internal/authz"
+	"steward/internal/configurations"
 	"steward/internal/devices"
 	"steward/internal/httpx"
 	"steward/internal/mail"
@@ -27,6 +28,7 @@ type API struct {
 	devices  *devices.Service
 	agent    *android.Handler
 	apple    *applemdm.Service
+	configs  *configurations.Service
 	mux      *http.ServeMux
 	routes   []Route
 
@@ -50,6 +52,8 @@ type Deps struct {
 	DeviceSpace func(ctx context.Context, tenantID mdm.TenantID) (mdm.SpaceID, error)
 	// Apple serves the tenant's Apple push certificate under /api/v1/apple (nil: not served).
 	Apple *applemdm.Service
+	// Configurations serves /api/v1/configurations and /api/v1/policy (nil: not served).
+	Configurations *configurations.Service
 }
 
 // Route is one API operation: how it is served and how it is documented.
@@ -127,6 +131,10 @@ func New(d Deps) *API {
 	if d.Apple != nil {
 		a.apple = d.Apple
 		a.applePushRoutes()
+	}
+	if d.Configurations != nil {
+		a.configs = d.Configurations
+		a.configurationRoutes()
 	}
 	a.docRoutes()
 	a.mux.Handle("/api/", a.adapt(func(w http.ResponseWriter, r *http.Request) error {

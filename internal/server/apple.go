@@ -53,6 +53,7 @@ func (s *Server) newApple(ctx context.Context) (*applemdm.Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apple CA: %w", err)
 	}
+	s.ca = ca
 	return applemdm.New(applemdm.Deps{Store: s.store, Keys: s.keys, Devices: s.devices, Registrar: s.accounts, CA: ca,
 		Identity: identity.Source{ProxyHeader: s.cfg.AppleCertHeader, TrustedProxies: s.cfg.TrustedProxies},
 		PKCS12:   s.cfg.AppleIdentity == "pkcs12",

@@ -18,8 +18,10 @@ import (
 	"steward/internal/accounts"
 	"steward/internal/android"
 	"steward/internal/apple/apns"
+	"steward/internal/apple/enroll"
 	"steward/internal/applemdm"
 	"steward/internal/audit"
+	"steward/internal/configurations"
 	"steward/internal/devices"
 	"steward/internal/httpapi"
 	"steward/internal/httpx"
@@ -44,6 +46,9 @@ type Server struct {
 	demoWake *demoWaker      // wakes the demo's devices in process; nil unless --demo without --push-url
 	apns     *apns.Pusher    // wakes iOS devices
 	apple    *applemdm.Service
+	configs  *configurations.Service
+	ca       *enroll.CA    // signs enrollment and configuration profiles
+	waker    devices.Waker // every waker of deviceOptions
 	api      *httpapi.API
 	worker   *mail.Worker
 	handler  http.Handler
@@ -85,12 +90,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		store.Close()
 		return nil, err
 	}
+	s.configs = configurations.New(configurations.Deps{Store: store, Keys: keys, Signer: s.ca, Waker: s.waker, Log: log,
+		Interval: cfg.ConfigurationInterval})
+	s.devices.SetHooks(devices.Hooks{Answered: s.configs.Answered, Enrolled: s.configs.Enrolled})
 	auditSvc := audit.New(store)
 	outbox := mail.NewOutbox(store, mailer)
 	emailTemplates := mail.NewEditor(store, time.Now)
 	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Accounts: s.accounts,
 		EmailTemplates: emailTemplates, Devices: s.devices, Agent: android.NewHandler(s.devices, log),
-		DeviceSpace: s.deviceSpace, Apple: s.apple})
+		DeviceSpace: s.deviceSpace, Apple: s.apple, Configurations: s.configs})
 	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Devices: s.devices,
 		EmailTemplates: emailTemplates, Apple: s.apple, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
 	s.handler = s.routes(console)
@@ -117,6 +125,7 @@ func (s *Server) deviceOptions(mailer *mail.Mailer, wake func()) []devices.Optio
 		s.demoWake = &demoWaker{}
 		ws = append(ws, s.demoWake)
 	}
+	s.waker = ws
 	return append(opts, devices.WithWaker(ws))
 }
 
@@ -330,6 +339,7 @@ func (s *Server) Background() (stop func()) {
 	}
 	run(func(ctx context.Context) { s.apns.Run(ctx) })
 	run(s.apple.Run)
+	run(s.configs.Run)
 	return func() { cancel(); wg.Wait() }
 }
 
