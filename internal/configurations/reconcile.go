@@ -195,8 +195,13 @@ func (s *Service) Reconcile(ctx context.Context, tenantID mdm.TenantID, id mdm.D
 			return err
 		}
 		now := s.d.Now()
+		// First: the upsert takes the device's state row, so that a second reconciler of the same device
+		// (another replica) waits here and then reads the deliveries this one wrote.
+		if err := tx.Configurations().Converged(ctx, tenantID, id, generation, now); err != nil {
+			return err
+		}
 		if d.RegistrationState != mdm.StateActive {
-			return tx.Configurations().Converged(ctx, tenantID, id, generation, now)
+			return nil
 		}
 		want, err := Effective(ctx, tx, d)
 		if err != nil {
@@ -240,7 +245,7 @@ func (s *Service) Reconcile(ctx context.Context, tenantID mdm.TenantID, id mdm.D
 				return err
 			}
 		}
-		return tx.Configurations().Converged(ctx, tenantID, id, generation, now)
+		return nil
 	})
 	return queued, err
 }
