@@ -75,7 +75,8 @@ type ConfigCounts struct {
 // DeleteDelivery removes it. Answer records a device's answer for the delivery of configuration id at
 // version: for an install (remove false) it sets the status (INSTALLED or ERROR) and message; any
 // answer to a removal deletes the row. It does nothing when the delivery moved on meanwhile (another
-// version, or an install answered while a removal is under way). Counts returns each of ids' counts.
+// version, or an install answered while a removal is under way). Counts returns each of ids' counts
+// (a delivery of an older version than the configuration's counts as pending).
 //
 // Converged records the generation device converged at; DevicesBehind returns, in id order, at most
 // limit ids greater than after of the tenant's ACTIVE devices whose recorded generation is lower than

@@ -304,9 +304,13 @@ func (s configStore) Counts(ctx context.Context, tenantID mdm.TenantID, ids []md
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.q.QueryContext(ctx, `SELECT configuration_id, status, COUNT(*) FROM config_deliveries
-		WHERE tenant_id = $1 AND `+stores(s).inInts("configuration_id", "$2")+` AND removing = $3
-		GROUP BY configuration_id, status`, tenantID, list, false)
+	// A delivery of an older version than the configuration's is pending: the device has yet to take
+	// the current one.
+	rows, err := s.q.QueryContext(ctx, `SELECT d.configuration_id,
+			CASE WHEN d.version = c.version THEN d.status ELSE $4 END AS st, COUNT(*)
+		FROM config_deliveries d JOIN configurations c ON c.tenant_id = d.tenant_id AND c.id = d.configuration_id
+		WHERE d.tenant_id = $1 AND `+stores(s).inInts("d.configuration_id", "$2")+` AND d.removing = $3
+		GROUP BY d.configuration_id, st`, tenantID, list, false, mdm.DeliveryPending)
 	if err != nil {
 		return nil, dbError(err)
 	}
