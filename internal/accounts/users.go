@@ -276,6 +276,10 @@ func (s *Service) DeleteAccounts(ctx context.Context, ids []mdm.AccountID) error
 		if _, err := tx.Accounts().Delete(ctx, tenantID, ids); err != nil {
 			return err
 		}
+		// Their devices lose what reached them through their owner's groups.
+		if _, err := tx.Generations().Bump(ctx, tenantID); err != nil {
+			return err
+		}
 		for i, id := range ids {
 			if err := audit.Write(ctx, tx.Audit(), s.now(), audit.Entry{TenantID: tenantID, Action: "account.delete",
 				TargetType: "account", TargetID: names[i], Details: map[string]any{"id": id}}); err != nil {

@@ -493,3 +493,50 @@ func TestCategoryService(t *testing.T) {
 	}
 	f.must("delete", f.svc.DeleteCategory(ctx, c.ID))
 }
+
+// TestDeviceRulesAgree checks that a dynamic device group's rule picks the same devices whether the
+// resolver evaluates it in memory for one device (TargetsForDevice) or the database evaluates it for
+// the tenant (DevicesReached).
+func TestDeviceRulesAgree(t *testing.T) {
+	f := setup(t)
+	const T = mdm.TenantID("t-1")
+	ann := f.account(T, "ann@a.example.com")
+	bob := f.account(T, "Bob@B.example.com")
+	devices := []*mdm.Device{
+		f.device(T, ann, mdm.PlatformAndroid, mdm.KindAndroidPhone),
+		f.device(T, ann, mdm.PlatformIOS, mdm.KindIPad),
+		f.device(T, bob, mdm.PlatformIOS, mdm.KindAppleTV),
+		f.device(T, nil, mdm.PlatformAndroid, mdm.KindAndroidTablet),
+	}
+	facts := mdm.DeviceFacts{DeviceName: "Lobby kiosk", OSVersion: "14", Model: "SM-X710", Manufacturer: "samsung",
+		SerialNumber: "R5CR1", Jailbroken: true}
+	f.must("SetFacts", f.store.Devices().SetFacts(f.ctx, T, devices[3].ID, mdm.KindAndroidTablet, facts, []byte("h"), now))
+	rules := []string{
+		"platformType=IOS", "deviceKind!=APPLE_TV", "platformVersion>=15", "platformVersion<15", "manufacturer=SAMSUNG",
+		"deviceName=*kiosk", "jailbroken=true", "not jailbroken=true", "emailAddress=ann@*", "emailAddress!=ann@a.example.com",
+		"uid=bob@b.example.com", "not uid=bob@b.example.com", "ownerId>0", "serialNumber=r5cr*", "lastCheckin=0",
+		"registrationState=ACTIVE and (platformType=ANDROID or deviceKind=IPAD)", "id>" + fmt.Sprint(devices[1].ID),
+		"complianceState=true and quarantined=false", "policyViolationCount<1", "createdAt>0",
+	}
+	r := f.svc.Resolver()
+	for i, rule := range rules {
+		g := &mdm.DeviceGroup{TenantID: T, Name: fmt.Sprintf("rule %d", i), Kind: mdm.DynamicDeviceGroup, Rule: rule,
+			CreatedAt: now, ModifiedAt: now}
+		f.must("create", f.store.DeviceGroups().Create(f.ctx, g))
+		var inMemory []mdm.DeviceID
+		for _, d := range devices {
+			d, err := f.store.Devices().Get(f.ctx, T, d.ID)
+			f.must("Get", err)
+			targets, err := r.TargetsForDevice(f.ctx, T, d)
+			f.must("TargetsForDevice", err)
+			if slices.Contains(targets.DeviceGroups, g.ID) {
+				inMemory = append(inMemory, d.ID)
+			}
+		}
+		inSQL, err := r.DevicesReached(f.ctx, T, []mdm.Distribution{deviceGroup(g.ID, false)})
+		f.must("DevicesReached", err)
+		if d := cmp.Diff(inMemory, inSQL); d != "" {
+			t.Errorf("rule %q: in memory (-) and in SQL (+) differ:\n%s", rule, d)
+		}
+	}
+}

@@ -61,7 +61,7 @@ func (r *Resolver) TargetsForDevice(ctx context.Context, tenantID mdm.TenantID, 
 				t.DeviceGroups = append(t.DeviceGroups, g.ID)
 			}
 		case mdm.DynamicDeviceGroup:
-			if f := DeviceRule(g); f != nil && fq.Match(f, value) {
+			if f := DeviceRule(g); f != nil && MatchDevice(f, value) {
 				t.DeviceGroups = append(t.DeviceGroups, g.ID)
 			}
 		}
@@ -232,7 +232,8 @@ func DeviceRule(g mdm.DeviceGroup) mdm.Filter {
 }
 
 // DeviceValue gives d's value of each of mdm.DeviceFields, with the meaning the device list gives it
-// in SQL (times in epoch milliseconds, 0 when unset), for evaluating device group rules in memory.
+// in SQL (times in epoch milliseconds, 0 when unset; owner fields absent, so that no comparison holds,
+// for a device without owner), for evaluating device group rules in memory.
 func DeviceValue(d *mdm.Device) func(string) any {
 	millis := func(t interface{ UnixMilli() int64 }, zero bool) int64 {
 		if zero {
@@ -288,15 +289,70 @@ func DeviceValue(d *mdm.Device) func(string) any {
 			return millis(d.RegisteredAt, d.RegisteredAt.IsZero())
 		case "createdAt":
 			return millis(d.CreatedAt, d.CreatedAt.IsZero())
-		case "ownerId":
-			return int64(d.AccountID)
-		case "uid":
-			return d.OwnerUsername
-		case "emailAddress":
-			return d.OwnerEmail
+		case "ownerId", "uid", "emailAddress":
+			return ownerValue(d, field)
 		case "clientVersion":
 			return d.Facts.ClientVersion
 		}
 		return nil
 	}
+}
+
+// ownerValue is an owner field of d, nil when d has no owner (SQL reads NULL there).
+func ownerValue(d *mdm.Device, field string) any {
+	if d.AccountID == 0 {
+		return nil
+	}
+	switch field {
+	case "ownerId":
+		return int64(d.AccountID)
+	case "uid":
+		return d.OwnerUsername
+	}
+	return d.OwnerEmail
+}
+
+// MatchDevice evaluates a device rule against one device's values (DeviceValue) with the database's
+// meaning: a comparison on a field the device lacks (an owner field of a device without owner) is
+// unknown rather than false, so that "not uid=x" does not hold for it either, as in SQL.
+func MatchDevice(f mdm.Filter, value func(string) any) bool {
+	v, known := match3(f, value)
+	return v && known
+}
+
+// match3 is SQL's three-valued logic: it returns the value and whether it is known.
+func match3(f mdm.Filter, value func(string) any) (bool, bool) {
+	switch f := f.(type) {
+	case nil:
+		return true, true
+	case mdm.Compare:
+		if value(f.Field) == nil {
+			return false, false
+		}
+		return fq.Match(f, value), true
+	case mdm.Not:
+		v, known := match3(f.Term, value)
+		return !v, known
+	case mdm.And:
+		out, known := true, true
+		for _, t := range f {
+			v, k := match3(t, value)
+			if k && !v {
+				return false, true
+			}
+			known = known && k
+		}
+		return out, known
+	case mdm.Or:
+		out, known := false, true
+		for _, t := range f {
+			v, k := match3(t, value)
+			if k && v {
+				return true, true
+			}
+			known = known && k
+		}
+		return out, known
+	}
+	return false, false
 }

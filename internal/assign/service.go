@@ -374,3 +374,22 @@ func DeleteItem(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID, kind 
 	}
 	return old, nil
 }
+
+// managePermission is what changing the distribution of an item of kind needs.
+func managePermission(kind mdm.ItemKind) authz.Permission {
+	if kind == mdm.ItemConfiguration {
+		return authz.ConfigManage
+	}
+	return authz.AppManage
+}
+
+// ValidateTargets checks targets for the caller's tenant before an item capability stores them (see
+// CheckTargets): the caller needs the permission that changing an item of kind takes (App Manage for
+// apps and content, Config Manage for configurations). SetDistribution checks again in its transaction.
+func (s *Service) ValidateTargets(ctx context.Context, kind mdm.ItemKind, ds []mdm.Distribution) error {
+	tenantID, err := authz.RequireTenant(mdm.PrincipalFrom(ctx), managePermission(kind))
+	if err != nil {
+		return err
+	}
+	return CheckTargets(ctx, s.store, tenantID, kind, 0, ds)
+}

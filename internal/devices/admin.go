@@ -192,6 +192,10 @@ func (s *Service) UpdateAccount(ctx context.Context, accountID mdm.AccountID, id
 		if n != len(ids) {
 			return s.missing(ctx, tx, tenantID, ids, "no device changed owner")
 		}
+		// The devices now get what reaches their new owner's groups.
+		if _, err := tx.Generations().Bump(ctx, tenantID); err != nil {
+			return err
+		}
 		after, _, err := tx.Devices().CountForAccount(ctx, tenantID, a.ID)
 		if err != nil {
 			return err

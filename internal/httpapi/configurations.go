@@ -91,17 +91,6 @@ type priorityJSON struct {
 	Priority int `json:"priority"`
 }
 
-// targetJSON is one distribution target: ALL_USERS, USER_GROUP (id: a user group) or DEVICE_GROUP
-// (id: a device group).
-type targetJSON struct {
-	Type string `json:"type"`
-	ID   int64  `json:"id"`
-}
-
-type distributionJSON struct {
-	Targets []targetJSON `json:"targets"`
-}
-
 type deviceStatusJSON struct {
 	DeviceID   mdm.DeviceID `json:"deviceId"`
 	DeviceName string       `json:"deviceName"`
@@ -123,14 +112,6 @@ type deviceConfigurationJSON struct {
 	Removing        bool                `json:"removing"`
 	Error           string              `json:"error"`
 	UpdatedAt       int64               `json:"updatedAt"`
-}
-
-func distributionOut(ds []mdm.Distribution) distributionJSON {
-	out := distributionJSON{Targets: []targetJSON{}}
-	for _, d := range ds {
-		out.Targets = append(out.Targets, targetJSON{Type: string(d.Target), ID: d.TargetID})
-	}
-	return out
 }
 
 func (a *API) configurationRoutes() {
@@ -296,19 +277,15 @@ func (a *API) configurationRoutes() {
 		Summary: "Distribute a configuration",
 		Description: "targets replaces the distribution: ALL_USERS, USER_GROUP (id: a user group) or DEVICE_GROUP (id: a " +
 			"device group, All Devices included). Devices reached before or after converge without further steps.",
-		Body: distributionJSON{}, Result: distributionJSON{}, JSONOnly: true},
+		Body: distributionInput{}, Result: distributionJSON{}},
 		func(w http.ResponseWriter, r *http.Request) error {
 			id, err := pathID[mdm.ConfigurationID](r, "configuration")
 			if err != nil {
 				return err
 			}
-			var in distributionJSON
-			if err := decode(w, r, &in); err != nil {
+			ds, err := a.decodeDistribution(w, r, mdm.ItemConfiguration)
+			if err != nil {
 				return err
-			}
-			ds := make([]mdm.Distribution, len(in.Targets))
-			for i, t := range in.Targets {
-				ds[i] = mdm.Distribution{Target: mdm.TargetKind(strings.ToUpper(strings.TrimSpace(t.Type))), TargetID: t.ID}
 			}
 			out, err := a.configs.SetDistribution(r.Context(), id, ds)
 			if err != nil {

@@ -8,6 +8,7 @@ import (
 	"steward/internal/accounts"
 	"steward/internal/android"
 	"steward/internal/applemdm"
+	"steward/internal/assign"
 	"steward/internal/audit"
 	"steward/internal/authz"
 	"steward/internal/configurations"
@@ -29,6 +30,7 @@ type API struct {
 	agent    *android.Handler
 	apple    *applemdm.Service
 	configs  *configurations.Service
+	assign   *assign.Service
 	mux      *http.ServeMux
 	routes   []Route
 
@@ -52,6 +54,8 @@ type Deps struct {
 	DeviceSpace func(ctx context.Context, tenantID mdm.TenantID) (mdm.SpaceID, error)
 	// Apple serves the tenant's Apple push certificate under /api/v1/apple (nil: not served).
 	Apple *applemdm.Service
+	// Assign serves device groups and categories (nil: not served); item routes use it to check targets.
+	Assign *assign.Service
 	// Configurations serves /api/v1/configurations and /api/v1/policy (nil: not served).
 	Configurations *configurations.Service
 }
@@ -131,6 +135,11 @@ func New(d Deps) *API {
 	if d.Apple != nil {
 		a.apple = d.Apple
 		a.applePushRoutes()
+	}
+	if d.Assign != nil {
+		a.assign = d.Assign
+		a.deviceGroupRoutes()
+		a.categoryRoutes()
 	}
 	if d.Configurations != nil {
 		a.configs = d.Configurations

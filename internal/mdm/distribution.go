@@ -200,9 +200,11 @@ type DistributionStore interface {
 //
 // Bumped, in the same transaction as the change, by: a distribution change (Replace, DeleteForItem,
 // DeleteForTarget), creating, changing (rule) or deleting a device group, adding or removing static
-// device group members, a user group's rule change or deletion, and adding or removing static user group
-// members. Not (yet) bumped by: a device's owner changing, a device reporting facts that a dynamic
-// rule reads, an account's fields changing; those converge at the device's next evaluation.
+// device group members, a user group's rule change or deletion, adding or removing static user group
+// members, deleting accounts (their devices lose their owner) and giving devices another owner. Not
+// (yet) bumped by: a device reporting facts that a dynamic device rule reads, an account's fields
+// changing (dynamic user rules), a device registering or being deleted (a new device has converged at
+// no generation; a deleted one needs nothing).
 //
 // Bump increments the tenant's generation and returns the new value; Get returns the current value,
 // 0 for a tenant whose generation was never bumped.

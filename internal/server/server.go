@@ -20,6 +20,7 @@ import (
 	"steward/internal/apple/apns"
 	"steward/internal/apple/enroll"
 	"steward/internal/applemdm"
+	"steward/internal/assign"
 	"steward/internal/audit"
 	"steward/internal/configurations"
 	"steward/internal/devices"
@@ -47,8 +48,9 @@ type Server struct {
 	apns     *apns.Pusher    // wakes iOS devices
 	apple    *applemdm.Service
 	configs  *configurations.Service
-	ca       *enroll.CA    // signs enrollment and configuration profiles
-	waker    devices.Waker // every waker of deviceOptions
+	ca       *enroll.CA      // signs enrollment and configuration profiles
+	waker    devices.Waker   // every waker of deviceOptions
+	assign   *assign.Service // device groups, categories, distribution and the resolver
 	api      *httpapi.API
 	worker   *mail.Worker
 	handler  http.Handler
@@ -94,13 +96,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		Interval: cfg.ConfigurationInterval})
 	s.devices.SetHooks(devices.Hooks{Answered: s.configs.Answered, Enrolled: s.configs.Enrolled})
 	auditSvc := audit.New(store)
+	s.assign = assign.New(store, time.Now)
 	outbox := mail.NewOutbox(store, mailer)
 	emailTemplates := mail.NewEditor(store, time.Now)
 	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Accounts: s.accounts,
 		EmailTemplates: emailTemplates, Devices: s.devices, Agent: android.NewHandler(s.devices, log),
-		DeviceSpace: s.deviceSpace, Apple: s.apple, Configurations: s.configs})
+		DeviceSpace: s.deviceSpace, Apple: s.apple, Assign: s.assign, Configurations: s.configs})
 	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Devices: s.devices,
-		EmailTemplates: emailTemplates, Apple: s.apple, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
+		EmailTemplates: emailTemplates, Apple: s.apple, Assign: s.assign, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
 	s.handler = s.routes(console)
 	return s, nil
 }

@@ -1,6 +1,6 @@
 // Package web is Steward's server-rendered console: sign-in, account activation, the System Admin's
 // tenants, site report, outbox and audit pages, and the tenant administrators' pages (overview, users,
-// groups, roles, registration settings, devices). Pages are
+// groups, roles, registration settings, devices, device groups, categories). Pages are
 // html/template (escaped by default) enhanced with htmx; templates and assets are embedded. CSRF is
 // handled by the cross-origin protection the server wraps around every request.
 package web
@@ -14,6 +14,7 @@ import (
 
 	"steward/internal/accounts"
 	"steward/internal/applemdm"
+	"steward/internal/assign"
 	"steward/internal/audit"
 	"steward/internal/devices"
 	"steward/internal/httpx"
@@ -34,6 +35,8 @@ type Deps struct {
 	Apple *applemdm.Service
 	// EmailTemplates edits the tenant's system emails.
 	EmailTemplates *mail.Editor
+	// Assign keeps device groups and categories (nil: no Device groups or Categories pages).
+	Assign *assign.Service
 	// SecureCookies sets the Secure flag on cookies (the base URL is https).
 	SecureCookies bool
 	// MailDelivered says an SMTP server is configured. When false, mail stays in the outbox and a
@@ -108,6 +111,22 @@ func New(d Deps) http.Handler {
 	c.signedIn("POST /console/registration/groups/{id}/move", c.moveOverride)
 	c.signedIn("GET /console/registration/groups/{id}/delete", c.deleteOverridePage)
 	c.signedIn("POST /console/registration/groups/{id}/delete", c.deleteOverride)
+
+	if d.Assign != nil {
+		c.signedIn("GET /console/devicegroups", c.deviceGroupsPage)
+		c.signedIn("POST /console/devicegroups", c.createDeviceGroup)
+		c.signedIn("GET /console/devicegroups/{id}", c.deviceGroupPage)
+		c.signedIn("POST /console/devicegroups/{id}", c.updateDeviceGroup)
+		c.signedIn("POST /console/devicegroups/{id}/members", c.changeDeviceMembers)
+		c.signedIn("GET /console/devicegroups/{id}/delete", c.deleteDeviceGroupPage)
+		c.signedIn("POST /console/devicegroups/{id}/delete", c.deleteDeviceGroup)
+		c.signedIn("GET /console/categories", c.categoriesPage)
+		c.signedIn("POST /console/categories", c.createCategory)
+		c.signedIn("GET /console/categories/{id}", c.categoryPage)
+		c.signedIn("POST /console/categories/{id}", c.updateCategory)
+		c.signedIn("GET /console/categories/{id}/delete", c.deleteCategoryPage)
+		c.signedIn("POST /console/categories/{id}/delete", c.deleteCategory)
+	}
 
 	c.handle("/", func(w http.ResponseWriter, r *http.Request) error {
 		return mdm.Errorf(mdm.NotFound, "there is no page at %s", r.URL.Path)
