@@ -260,16 +260,17 @@ func (s configStore) SetDelivery(ctx context.Context, d mdm.ConfigDelivery) erro
 	if err := validText("configuration delivery", d.Identifier, d.Status, d.Error); err != nil {
 		return err
 	}
-	_, err := s.q.ExecContext(ctx, `INSERT INTO config_deliveries (`+deliveryCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+	// The device must be the tenant's (on SQLite the foreign key names the device id alone).
+	res, err := s.q.ExecContext(ctx, `INSERT INTO config_deliveries (`+deliveryCols+`)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM devices WHERE tenant_id = $1 AND id = $2
 		ON CONFLICT (tenant_id, device_id, configuration_id) DO UPDATE SET version = excluded.version,
 			identifier = excluded.identifier, removing = excluded.removing, status = excluded.status,
 			error = excluded.error, updated_at = excluded.updated_at`,
 		d.TenantID, d.DeviceID, d.ConfigurationID, d.Version, d.Identifier, d.Remove, d.Status, d.Error, ms(d.UpdatedAt))
-	if isForeignKeyViolation(err) {
-		return mdm.Wrap(mdm.NotFound, err, "device not found")
+	if err != nil {
+		return dbError(err)
 	}
-	return dbError(err)
+	return affected(res, "device")
 }
 
 func (s configStore) DeleteDelivery(ctx context.Context, tenantID mdm.TenantID, device mdm.DeviceID, id mdm.ConfigurationID) error {
@@ -338,14 +339,14 @@ func (s configStore) Counts(ctx context.Context, tenantID mdm.TenantID, ids []md
 }
 
 func (s configStore) Converged(ctx context.Context, tenantID mdm.TenantID, device mdm.DeviceID, generation int64, now time.Time) error {
-	_, err := s.q.ExecContext(ctx, `INSERT INTO config_device_state (tenant_id, device_id, generation, converged_at)
-		VALUES ($1, $2, $3, $4)
+	res, err := s.q.ExecContext(ctx, `INSERT INTO config_device_state (tenant_id, device_id, generation, converged_at)
+		SELECT $1, $2, $3, $4 FROM devices WHERE tenant_id = $1 AND id = $2
 		ON CONFLICT (tenant_id, device_id) DO UPDATE SET generation = excluded.generation, converged_at = excluded.converged_at`,
 		tenantID, device, generation, ms(now))
-	if isForeignKeyViolation(err) {
-		return mdm.Wrap(mdm.NotFound, err, "device not found")
+	if err != nil {
+		return dbError(err)
 	}
-	return dbError(err)
+	return affected(res, "device")
 }
 
 func (s configStore) DevicesBehind(ctx context.Context, tenantID mdm.TenantID, generation int64, after mdm.DeviceID, limit int) ([]mdm.DeviceID, error) {

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) mdm.Store) {
 		{"Devices", deviceTests},
 		{"Commands", commandTests},
 		{"Apple", appleTests},
+		{"Configurations", configurationTests},
 		{"Distribution", distributionTests},
 	}
 	for _, g := range groups {
