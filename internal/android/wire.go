@@ -76,7 +76,7 @@ type RegisterResponse struct {
 // Command is one command for the device to carry out, in order.
 type Command struct {
 	ID      int64             `json:"id"`
-	Type    string            `json:"type"` // LOCK, UNLOCK, WIPE, RETIRE, FORCE_CHECKIN, MESSAGE
+	Type    string            `json:"type"` // LOCK, UNLOCK, WIPE, RETIRE, FORCE_CHECKIN, MESSAGE, APPLY_CONFIGURATION, REMOVE_CONFIGURATION
 	Payload map[string]string `json:"payload,omitempty"`
 }
 
