@@ -16,6 +16,7 @@ import (
 	"steward/internal/applemdm"
 	"steward/internal/assign"
 	"steward/internal/audit"
+	"steward/internal/configurations"
 	"steward/internal/devices"
 	"steward/internal/httpx"
 	"steward/internal/mail"
@@ -37,6 +38,8 @@ type Deps struct {
 	EmailTemplates *mail.Editor
 	// Assign keeps device groups and categories (nil: no Device groups or Categories pages).
 	Assign *assign.Service
+	// Configurations serves the configuration pages (nil: none).
+	Configurations *configurations.Service
 	// SecureCookies sets the Secure flag on cookies (the base URL is https).
 	SecureCookies bool
 	// MailDelivered says an SMTP server is configured. When false, mail stays in the outbox and a
@@ -126,6 +129,10 @@ func New(d Deps) http.Handler {
 		c.signedIn("POST /console/categories/{id}", c.updateCategory)
 		c.signedIn("GET /console/categories/{id}/delete", c.deleteCategoryPage)
 		c.signedIn("POST /console/categories/{id}/delete", c.deleteCategory)
+	}
+
+	if d.Configurations != nil {
+		c.configurationRoutes()
 	}
 
 	c.handle("/", func(w http.ResponseWriter, r *http.Request) error {
