@@ -110,6 +110,11 @@ func TestConfigurationInChromium(t *testing.T) {
 	if status != "Installed" || marker != "config page" || !strings.HasPrefix(counts, "1 installed") {
 		t.Errorf("status %q, counts %q, marker %q", status, counts, marker)
 	}
+	run("the device's page lists the configuration as installed",
+		chromedp.Click(`#config-device-list tr[data-status="INSTALLED"] a`, chromedp.ByQuery),
+		chromedp.WaitVisible(`#device-configurations tr[data-status="INSTALLED"]`, chromedp.ByQuery),
+		shot("steward-device-configurations.png"),
+	)
 	var row string
 	run("the list counts it",
 		chromedp.Click(`nav a[href="/console/configurations"]`, chromedp.ByQuery),
