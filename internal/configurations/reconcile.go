@@ -16,6 +16,9 @@ import (
 // batch is how many devices one reconciler query returns.
 const batch = 200
 
+// fullEvery is every how many ticks the reconciler scans tenants that it found converged before.
+const fullEvery = 12
+
 // Kick asks the reconciler to look for devices to converge now instead of at its next tick.
 func (s *Service) Kick() {
 	select {
@@ -30,7 +33,14 @@ func (s *Service) Kick() {
 func (s *Service) Run(ctx context.Context) {
 	t := time.NewTicker(s.d.Interval)
 	defer t.Stop()
-	for {
+	for tick := 0; ; tick++ {
+		if tick%fullEvery == 0 {
+			// Now and then every tenant is scanned, converged or not: a device whose convergence at
+			// enrollment failed is found without waiting for the generation to move.
+			s.mu.Lock()
+			clear(s.done)
+			s.mu.Unlock()
+		}
 		if _, err := s.ReconcileAll(ctx); err != nil && ctx.Err() == nil {
 			s.d.Log.ErrorContext(ctx, "converging configurations", "error", err)
 		}
@@ -72,17 +82,32 @@ func (s *Service) ReconcileTenant(ctx context.Context, tenantID mdm.TenantID) (i
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	s.mu.Lock()
+	done, ok := s.done[tenantID]
+	s.mu.Unlock()
+	if ok && done >= gen {
+		return 0, nil
+	}
+	n, failed := 0, false
+	defer func() {
+		if !failed && ctx.Err() == nil {
+			s.mu.Lock()
+			s.done[tenantID] = gen
+			s.mu.Unlock()
+		}
+	}()
 	var after mdm.DeviceID
 	for {
 		ids, err := s.d.Store.Configurations().DevicesBehind(ctx, tenantID, gen, after, batch)
 		if err != nil {
+			failed = true
 			return n, err
 		}
 		var wake []mdm.DeviceID
 		for _, id := range ids {
 			queued, err := s.Reconcile(ctx, tenantID, id, gen)
 			if err != nil {
+				failed = true
 				if ctx.Err() != nil {
 					return n, err
 				}
@@ -371,5 +396,42 @@ func (s *Service) Enrolled(ctx context.Context, tenantID mdm.TenantID, id mdm.De
 	}
 	if err != nil {
 		s.d.Log.WarnContext(ctx, "converging a new device's configurations", "tenant_id", tenantID, "device_id", id, "error", err)
+	}
+}
+
+// CheckingIn reconciles a device that checks in while its tenant has devices behind the tenant's
+// generation and it is one of them, so that it gets what changed in this very exchange. A converged
+// tenant costs nothing here but a generation read at most once a second.
+func (s *Service) CheckingIn(ctx context.Context, d *mdm.Device) {
+	now := s.d.Now()
+	s.mu.Lock()
+	c, ok := s.gens[d.TenantID]
+	s.mu.Unlock()
+	if !ok || now.Sub(c.at) > time.Second || now.Before(c.at) {
+		gen, err := s.d.Store.Generations().Get(ctx, d.TenantID)
+		if err != nil {
+			return
+		}
+		c = cachedGen{gen: gen, at: now}
+		s.mu.Lock()
+		if len(s.gens) > 100_000 {
+			clear(s.gens)
+		}
+		s.gens[d.TenantID] = c
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	done, ok := s.done[d.TenantID]
+	s.mu.Unlock()
+	if ok && done >= c.gen {
+		return
+	}
+	ids, err := s.d.Store.Configurations().DevicesBehind(ctx, d.TenantID, c.gen, d.ID-1, 1)
+	if err != nil || len(ids) == 0 || ids[0] != d.ID {
+		return
+	}
+	if _, err := s.Reconcile(ctx, d.TenantID, d.ID, c.gen); err != nil {
+		s.d.Log.WarnContext(ctx, "converging a device's configurations at check-in", "tenant_id", d.TenantID,
+			"device_id", d.ID, "error", err)
 	}
 }

@@ -49,6 +49,15 @@ type Service struct {
 
 	mu       sync.Mutex
 	profiles map[string]string // signed profiles (base64) by configuration, version and owner
+	// done is, by tenant, the generation at which a full pass left none of its devices behind;
+	// gens caches each tenant's current generation for check-ins (read at most once a second).
+	done map[mdm.TenantID]int64
+	gens map[mdm.TenantID]cachedGen
+}
+
+type cachedGen struct {
+	gen int64
+	at  time.Time
 }
 
 // New returns the service.
@@ -62,7 +71,8 @@ func New(d Deps) *Service {
 	if d.Interval <= 0 {
 		d.Interval = 5 * time.Second
 	}
-	return &Service{d: d, kick: make(chan struct{}, 1), profiles: map[string]string{}}
+	return &Service{d: d, kick: make(chan struct{}, 1), profiles: map[string]string{}, done: map[mdm.TenantID]int64{},
+		gens: map[mdm.TenantID]cachedGen{}}
 }
 
 // Input creates or changes a configuration. Type is fixed at creation. Attributes are the type's

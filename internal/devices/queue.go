@@ -34,6 +34,9 @@ func (s *Service) deliver(ctx context.Context, d *mdm.Device, limit int, now tim
 	if d.RegistrationState == mdm.StateRetired || d.RegistrationState == mdm.StateWiped {
 		return []mdm.Command{}, nil
 	}
+	if s.hooks.CheckingIn != nil && d.RegistrationState == mdm.StateActive {
+		s.hooks.CheckingIn(ctx, d)
+	}
 	cmds, err := s.store.Commands().Due(ctx, d.TenantID, d.ID, now.Add(-resendAfter), limit)
 	if err != nil || len(cmds) == 0 {
 		return []mdm.Command{}, err

@@ -148,17 +148,19 @@ func TestConfigurationFleetConverges(t *testing.T) {
 			eventually(t, "every device removes it", func() bool {
 				for _, p := range phones {
 					p.CheckIn(ctx)
+					if len(p.State().Profiles) != 0 {
+						return false
+					}
 				}
-				return e.getConfig(ta, wifi.ID).TotalDeviceCount == 0
+				for _, d := range f.fleet.Devices() {
+					if len(d.State().Configurations) != 0 {
+						return false
+					}
+				}
+				var statuses []struct{}
+				e.call("GET", "/api/v1/configurations/"+id+"/devices", ta, "").must(t, 200, &statuses)
+				return e.getConfig(ta, wifi.ID).TotalDeviceCount == 0 && len(statuses) == 0
 			})
-			for _, d := range f.fleet.Devices() {
-				if len(d.State().Configurations) != 0 {
-					t.Fatalf("Android device still has %v", d.State().Configurations)
-				}
-			}
-			if len(phones[1].State().Profiles) != 0 {
-				t.Fatalf("iOS device still has %v", phones[1].State().Profiles)
-			}
 		})
 	}
 }

@@ -94,7 +94,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.configs = configurations.New(configurations.Deps{Store: store, Keys: keys, Signer: s.ca, Waker: s.waker, Log: log,
 		Interval: cfg.ConfigurationInterval})
-	s.devices.SetHooks(devices.Hooks{Answered: s.configs.Answered, Enrolled: s.configs.Enrolled})
+	s.devices.SetHooks(devices.Hooks{Answered: s.configs.Answered, Enrolled: s.configs.Enrolled,
+		CheckingIn: s.configs.CheckingIn})
 	auditSvc := audit.New(store)
 	s.assign = assign.New(store, time.Now)
 	outbox := mail.NewOutbox(store, mailer)
