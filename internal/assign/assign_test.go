@@ -186,6 +186,27 @@ func TestResolver(t *testing.T) {
 		})
 	}
 
+	// The batch form gives each device the same targets.
+	var batch []mdm.Device
+	for _, tc := range cases {
+		if tc.tenant == T {
+			batch = append(batch, *tc.device)
+		}
+	}
+	batch = append(batch, *olgaPhone) // another tenant's device is left out
+	many, err := r.TargetsForDevices(f.ctx, T, batch)
+	f.must("TargetsForDevices", err)
+	if len(many) != len(batch)-1 {
+		t.Errorf("TargetsForDevices returned %d devices, want %d", len(many), len(batch)-1)
+	}
+	for _, d := range batch[:len(batch)-1] {
+		one, err := r.TargetsForDevice(f.ctx, T, &d)
+		f.must("TargetsForDevice", err)
+		if diff := cmp.Diff(one, many[d.ID]); diff != "" {
+			t.Errorf("device %d: batch targets differ (-one +batch):\n%s", d.ID, diff)
+		}
+	}
+
 	// DevicesReached, evaluated by the database, agrees with the per-device evaluation above.
 	for item := int64(1); item <= 11; item++ {
 		tenant := T

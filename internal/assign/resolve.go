@@ -6,6 +6,28 @@
 // for everything about targets: SetDistribution in the transaction that changes an item's targets,
 // DeleteItem in the one that deletes it, and the Resolver to compute catalogs, effective
 // configurations and the devices to converge after a change.
+//
+// How an item capability uses it (apps shown; content and configurations alike, with their ItemKind):
+//
+//   - API: in its route table, a.distributionRoutes(itemDistribution{Base: "/api/v1/apps", Kind:
+//     mdm.ItemApp, Read: authz.AppRead, Manage: authz.AppManage, Get: …, Set: …}) serves GET and PUT
+//     /api/v1/apps/{id}/distribution with the shared body {targets:[{type, id, required}]}, checked by
+//     httpapi's decodeDistribution (known types, groups of the caller's tenant, no duplicates).
+//   - Set, in the app service: read the app (not_found), then in one transaction
+//     old, err := assign.SetDistribution(ctx, tx, tenantID, mdm.ItemApp, appID, ds) and the audit row;
+//     after commit, NewResolver(store).DevicesReached(ctx, tenantID, append(old, ds...)) are the
+//     devices to converge (install or remove), or leave it to a job comparing generations.
+//   - Delete an app: assign.DeleteItem(ctx, tx, tenantID, mdm.ItemApp, appID) in the delete's
+//     transaction (distributions and categories go; the generation is bumped).
+//   - Categories of an app: tx.Categories().SetItemCategories(ctx, tenantID, mdm.ItemApp, appID, ids)
+//     (not_found for a category of another kind or tenant), ForItems for a page of apps in one query,
+//     Items for browsing a category.
+//   - A user's catalog: t, _ := r.TargetsForUser(ctx, tenantID, account) (or TargetsForDevice for a
+//     device, which adds its device groups), then r.Effective(ctx, tenantID, mdm.ItemApp, t): one
+//     distribution per app, Required when any target requires it. Filter by platform yourself.
+//   - Convergence: tx.Generations().Get(ctx, tenantID) is the tenant's assignment generation; a device
+//     whose applied generation is lower must be evaluated again (see mdm.GenerationStore for what
+//     bumps it).
 package assign
 
 import (
@@ -31,42 +53,119 @@ func NewResolver(store mdm.Stores) *Resolver { return &Resolver{store: store} }
 // groups it was added to, the dynamic and built-in platform groups whose rule matches its facts). A
 // device without an owner is in no user group and AllUsers is false for it.
 func (r *Resolver) TargetsForDevice(ctx context.Context, tenantID mdm.TenantID, d *mdm.Device) (mdm.Targets, error) {
-	var t mdm.Targets
-	if d.AccountID != 0 {
-		a, err := r.store.Accounts().Get(ctx, tenantID, d.AccountID)
-		switch {
-		case err == nil:
-			if t, err = r.TargetsForUser(ctx, tenantID, a); err != nil {
-				return t, err
-			}
-		case !mdm.IsCode(err, mdm.NotFound): // an owner deleted meanwhile leaves the device without user groups
-			return t, err
-		}
-	}
-	groups, err := r.store.DeviceGroups().All(ctx, tenantID)
+	groups, err := r.deviceGroups(ctx, tenantID)
 	if err != nil {
-		return t, err
+		return mdm.Targets{}, err
 	}
 	static, err := r.store.DeviceGroups().StaticGroupsOf(ctx, tenantID, d.ID)
 	if err != nil {
+		return mdm.Targets{}, err
+	}
+	t, err := r.ownerTargets(ctx, tenantID, d.AccountID)
+	if err != nil {
 		return t, err
 	}
+	t.DeviceGroups = groups.of(d, static)
+	return t, nil
+}
+
+// TargetsForDevices is TargetsForDevice for many devices of one tenant (a convergence batch): the
+// tenant's device groups are read and their rules parsed once, the devices' static memberships in one
+// query, and each owner's user groups once. Devices of another tenant are left out.
+func (r *Resolver) TargetsForDevices(ctx context.Context, tenantID mdm.TenantID, devices []mdm.Device) (map[mdm.DeviceID]mdm.Targets, error) {
+	out := make(map[mdm.DeviceID]mdm.Targets, len(devices))
+	if len(devices) == 0 {
+		return out, nil
+	}
+	groups, err := r.deviceGroups(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]mdm.DeviceID, 0, len(devices))
+	for _, d := range devices {
+		if d.TenantID == tenantID {
+			ids = append(ids, d.ID)
+		}
+	}
+	static, err := r.store.DeviceGroups().StaticGroupsOfMany(ctx, tenantID, ids)
+	if err != nil {
+		return nil, err
+	}
+	owners := map[mdm.AccountID]mdm.Targets{}
+	for i := range devices {
+		d := &devices[i]
+		if d.TenantID != tenantID {
+			continue
+		}
+		t, ok := owners[d.AccountID]
+		if !ok {
+			if t, err = r.ownerTargets(ctx, tenantID, d.AccountID); err != nil {
+				return nil, err
+			}
+			owners[d.AccountID] = t
+		}
+		t.UserGroups = slices.Clone(t.UserGroups)
+		t.DeviceGroups = groups.of(d, static[d.ID])
+		out[d.ID] = t
+	}
+	return out, nil
+}
+
+// ownerTargets are the user targets of a device's owner; none for a device without one (or whose
+// owner was deleted meanwhile).
+func (r *Resolver) ownerTargets(ctx context.Context, tenantID mdm.TenantID, owner mdm.AccountID) (mdm.Targets, error) {
+	if owner == 0 {
+		return mdm.Targets{}, nil
+	}
+	a, err := r.store.Accounts().Get(ctx, tenantID, owner)
+	if mdm.IsCode(err, mdm.NotFound) {
+		return mdm.Targets{}, nil
+	}
+	if err != nil {
+		return mdm.Targets{}, err
+	}
+	return r.TargetsForUser(ctx, tenantID, a)
+}
+
+// compiledGroups are a tenant's device groups with their rules parsed.
+type compiledGroups []compiledGroup
+
+type compiledGroup struct {
+	g    mdm.DeviceGroup
+	rule mdm.Filter // DYNAMIC only; nil for a rule that does not parse
+}
+
+func (r *Resolver) deviceGroups(ctx context.Context, tenantID mdm.TenantID) (compiledGroups, error) {
+	all, err := r.store.DeviceGroups().All(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(compiledGroups, len(all))
+	for i, g := range all {
+		out[i] = compiledGroup{g: g, rule: DeviceRule(g)}
+	}
+	return out, nil
+}
+
+// of returns the ids of the groups d is in, given the static groups it was added to.
+func (gs compiledGroups) of(d *mdm.Device, static []mdm.DeviceGroupID) []mdm.DeviceGroupID {
 	value := DeviceValue(d)
-	for _, g := range groups {
-		switch g.Kind {
+	var out []mdm.DeviceGroupID
+	for _, c := range gs {
+		switch c.g.Kind {
 		case mdm.AllDevicesGroup:
-			t.DeviceGroups = append(t.DeviceGroups, g.ID)
+			out = append(out, c.g.ID)
 		case mdm.StaticDeviceGroup:
-			if slices.Contains(static, g.ID) {
-				t.DeviceGroups = append(t.DeviceGroups, g.ID)
+			if slices.Contains(static, c.g.ID) {
+				out = append(out, c.g.ID)
 			}
 		case mdm.DynamicDeviceGroup:
-			if f := DeviceRule(g); f != nil && MatchDevice(f, value) {
-				t.DeviceGroups = append(t.DeviceGroups, g.ID)
+			if c.rule != nil && MatchDevice(c.rule, value) {
+				out = append(out, c.g.ID)
 			}
 		}
 	}
-	return t, nil
+	return out
 }
 
 // TargetsForUser returns the targets a user is in without a particular device (a user's catalog):

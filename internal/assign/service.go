@@ -290,6 +290,19 @@ func (s *Service) DeviceGroupDistributions(ctx context.Context, id mdm.DeviceGro
 	return s.store.Distributions().ForTarget(ctx, tenantID, mdm.TargetDeviceGroup, int64(id))
 }
 
+// UserGroupDistributions lists what is distributed to a user group (every item kind). It needs User
+// Read.
+func (s *Service) UserGroupDistributions(ctx context.Context, id mdm.GroupID) ([]mdm.Distribution, error) {
+	tenantID, err := authz.RequireTenant(mdm.PrincipalFrom(ctx), authz.UserRead)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.store.Groups().Get(ctx, tenantID, id); err != nil {
+		return nil, err
+	}
+	return s.store.Distributions().ForTarget(ctx, tenantID, mdm.TargetUserGroup, int64(id))
+}
+
 // ---- Distribution helpers for the item capabilities -------------------------------------------------
 
 // CheckTargets validates an item's targets for tenantID, reading the groups they name through store:
@@ -340,6 +353,11 @@ func SetDistribution(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID, 
 	if err := CheckTargets(ctx, tx, tenantID, kind, itemID, ds); err != nil {
 		return nil, err
 	}
+	// Bumping first takes the tenant's generation row, so that concurrent changes of a tenant's
+	// assignments run one after the other (the later one wins) on PostgreSQL too.
+	if _, err := tx.Generations().Bump(ctx, tenantID); err != nil {
+		return nil, err
+	}
 	old, err := tx.Distributions().ForItem(ctx, tenantID, kind, itemID)
 	if err != nil {
 		return nil, err
@@ -347,8 +365,7 @@ func SetDistribution(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID, 
 	if err := tx.Distributions().Replace(ctx, tenantID, kind, itemID, ds); err != nil {
 		return nil, err
 	}
-	_, err = tx.Generations().Bump(ctx, tenantID)
-	return old, err
+	return old, nil
 }
 
 // DeleteItem removes an item's distributions and (apps and content) categories inside tx, the

@@ -133,6 +133,22 @@ func (a *API) deviceGroupRoutes() {
 			return ok(w, assignmentsOut(ds))
 		})
 
+	a.add(Route{Method: "GET", Path: "/api/v1/usergroups/{id}/distributions", Tag: "User groups", Needs: authz.UserRead,
+		Summary:     "List what is distributed to a user group",
+		Description: "The apps, content and configurations (itemKind APP, CONTENT, CONFIGURATION) that name this group as a target.",
+		Result:      []assignmentJSON{}},
+		func(w http.ResponseWriter, r *http.Request) error {
+			id, err := pathID[mdm.GroupID](r, "group")
+			if err != nil {
+				return err
+			}
+			ds, err := a.assign.UserGroupDistributions(r.Context(), id)
+			if err != nil {
+				return err
+			}
+			return ok(w, assignmentsOut(ds))
+		})
+
 	members := func(add bool) func(w http.ResponseWriter, r *http.Request) error {
 		return func(w http.ResponseWriter, r *http.Request) error {
 			id, err := pathID[mdm.DeviceGroupID](r, "device group")

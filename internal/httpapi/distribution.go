@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"steward/internal/authz"
 	"steward/internal/mdm"
 )
 
@@ -48,7 +49,7 @@ func distributionOut(ds []mdm.Distribution) distributionJSON {
 // no target twice, at most 200 (field errors name targets[i].type or targets[i].id). It needs the
 // permission that changing an item of kind takes (App Manage, or Config Manage for configurations). The
 // item's service stores the result with assign.SetDistribution, which checks it again in its
-// transaction. Use it in a route declared with Body: distributionInput{}.
+// transaction. distributionRoutes uses it; a route of its own declares Body: distributionInput{}.
 func (a *API) decodeDistribution(w http.ResponseWriter, r *http.Request, kind mdm.ItemKind) ([]mdm.Distribution, error) {
 	var in distributionInput
 	if err := decode(w, r, &in); err != nil {
@@ -78,4 +79,63 @@ func (a *API) checkDistribution(ctx context.Context, kind mdm.ItemKind, in distr
 		return nil, err
 	}
 	return ds, nil
+}
+
+// itemDistribution describes the distribution routes of one item kind, for distributionRoutes.
+type itemDistribution struct {
+	Base string       // the item collection's path, e.g. /api/v1/apps; the routes are Base/{id}/distribution
+	Tag  string       // the OpenAPI tag of the item's routes
+	What string       // the item's name in messages and the document, e.g. "app"
+	Kind mdm.ItemKind // the item kind the targets are checked for
+	// Read and Manage are the permissions of reading and changing the item (e.g. authz.AppRead and
+	// authz.AppManage; authz.ConfigRead and authz.ConfigManage for configurations).
+	Read, Manage authz.Permission
+	// Get returns the item's distributions (not_found for an unknown item); the item's service checks
+	// the caller's permission. Typically tx.Distributions().ForItem after reading the item.
+	Get func(ctx context.Context, id int64) ([]mdm.Distribution, error)
+	// Set replaces the item's targets and returns them as stored: the item's service checks the item
+	// and the permission, calls assign.SetDistribution in its transaction with its audit row, and
+	// converges the devices of the old and new targets.
+	Set func(ctx context.Context, id int64, ds []mdm.Distribution) ([]mdm.Distribution, error)
+}
+
+// distributionRoutes serves GET and PUT {Base}/{id}/distribution for one item kind: the body is
+// distributionInput (decoded and checked by decodeDistribution), the result distributionJSON.
+func (a *API) distributionRoutes(d itemDistribution) {
+	path := d.Base + "/{id}/distribution"
+	a.add(Route{Method: "GET", Path: path, Tag: d.Tag, Needs: d.Read,
+		Summary:     "Get who the " + d.What + " is distributed to",
+		Description: "targets: ALL_USERS, USER_GROUP (id: a user group) or DEVICE_GROUP (id: a device group), each required or not.",
+		Result:      distributionJSON{}},
+		func(w http.ResponseWriter, r *http.Request) error {
+			id, err := pathID[int64](r, d.What)
+			if err != nil {
+				return err
+			}
+			ds, err := d.Get(r.Context(), id)
+			if err != nil {
+				return err
+			}
+			return ok(w, distributionOut(ds))
+		})
+	a.add(Route{Method: "PUT", Path: path, Tag: d.Tag, Needs: d.Manage,
+		Summary: "Set who the " + d.What + " is distributed to",
+		Description: "The targets replace the old ones (an empty list distributes to nobody). type ALL_USERS (no id), " +
+			"USER_GROUP or DEVICE_GROUP with the group's id; required: true installs automatically, otherwise the " +
+			d.What + " is optional (shown in the catalog). Devices converge without further steps.",
+		Body: distributionInput{}, Result: distributionJSON{}},
+		func(w http.ResponseWriter, r *http.Request) error {
+			id, err := pathID[int64](r, d.What)
+			if err != nil {
+				return err
+			}
+			ds, err := a.decodeDistribution(w, r, d.Kind)
+			if err != nil {
+				return err
+			}
+			if ds, err = d.Set(r.Context(), id, ds); err != nil {
+				return err
+			}
+			return ok(w, distributionOut(ds))
+		})
 }

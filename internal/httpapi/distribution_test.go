@@ -1,6 +1,9 @@
 package httpapi
 
 import (
+	"context"
+	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -122,3 +125,74 @@ func TestDecodeDistribution(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestDistributionRoutes mounts the distribution routes of a pretend item kind and drives them over
+// HTTP: the edge permission check, the body checks, and what Get and Set see and return.
+func TestDistributionRoutes(t *testing.T) {
+	ctx := t.Context()
+	store, err := sqlstore.Open(ctx, "", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if _, err := store.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	tn := mdm.Tenant{ID: "t-1", Name: "t-1", State: mdm.TenantActive, CreatedAt: now, ModifiedAt: now}
+	if err := store.Tenants().Create(ctx, &tn); err != nil {
+		t.Fatal(err)
+	}
+	dgs, err := store.DeviceGroups().All(ctx, "t-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &API{assign: assign.New(store, nil), mux: http.NewServeMux(), log: slog.New(slog.DiscardHandler)}
+	items := map[int64][]mdm.Distribution{7: {}}
+	a.distributionRoutes(itemDistribution{Base: "/api/v1/things", Tag: "Things", What: "thing", Kind: mdm.ItemApp,
+		Read: authz.AppRead, Manage: authz.AppManage,
+		Get: func(ctx context.Context, id int64) ([]mdm.Distribution, error) {
+			ds, ok := items[id]
+			if !ok {
+				return nil, mdm.Errorf(mdm.NotFound, "thing not found")
+			}
+			return ds, nil
+		},
+		Set: func(ctx context.Context, id int64, ds []mdm.Distribution) ([]mdm.Distribution, error) {
+			if _, ok := items[id]; !ok {
+				return nil, mdm.Errorf(mdm.NotFound, "thing not found")
+			}
+			items[id] = ds
+			return ds, nil
+		}})
+	call := func(method, path, body string, roles ...string) (int, string) {
+		r := httptest.NewRequest(method, path, strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		r = r.WithContext(mdm.WithPrincipal(ctx, &mdm.Principal{Kind: mdm.AccountPrincipal, ID: 1, TenantID: "t-1", Roles: roles}))
+		w := httptest.NewRecorder()
+		a.ServeHTTP(w, r)
+		return w.Code, w.Body.String()
+	}
+	body := `{"targets":[{"type":"DEVICE_GROUP","id":` + itoa(int64(dgs[0].ID)) + `,"required":true},{"type":"ALL_USERS"}]}`
+	if code, _ := call("PUT", "/api/v1/things/7/distribution", body, authz.RoleAppContentReadOnly); code != 403 {
+		t.Errorf("read only PUT: %d", code)
+	}
+	if code, out := call("PUT", "/api/v1/things/7/distribution", `{"targets":[{"type":"USER_GROUP","id":99}]}`, authz.RoleAppContentManagement); code != 400 || !strings.Contains(out, "targets[0].id") {
+		t.Errorf("unknown group: %d %s", code, out)
+	}
+	if code, out := call("PUT", "/api/v1/things/8/distribution", body, authz.RoleAppContentManagement); code != 404 {
+		t.Errorf("unknown thing: %d %s", code, out)
+	}
+	code, out := call("PUT", "/api/v1/things/7/distribution", body, authz.RoleAppContentManagement)
+	want := `{"errors":null,"result":{"targets":[{"type":"DEVICE_GROUP","id":` + itoa(int64(dgs[0].ID)) + `,"required":true},{"type":"ALL_USERS","id":0,"required":false}]}}`
+	if code != 200 || strings.TrimSpace(out) != want {
+		t.Errorf("PUT: %d %s\nwant %s", code, out, want)
+	}
+	code, out = call("GET", "/api/v1/things/7/distribution", "", authz.RoleAppContentReadOnly)
+	if code != 200 || strings.TrimSpace(out) != want {
+		t.Errorf("GET: %d %s", code, out)
+	}
+	if code, _ := call("GET", "/api/v1/things/7/distribution", "", authz.RoleDeviceManagement); code != 403 {
+		t.Errorf("device admin GET: %d", code)
+	}
+}

@@ -77,10 +77,11 @@ var DeviceGroupFields = FieldSet{"id": IntField, "name": StringField, "kind": St
 // Delete removes the group, its memberships and, in the same transaction, every distribution naming it
 // (DistributionStore.DeleteForTarget). Members pages through a static group's added devices (opts
 // filter and sort over DeviceFields); for a dynamic group the service lists devices with the rule
-// instead. StaticGroupsOf returns the ids of the static groups device belongs to. All returns every
-// group of the tenant (for evaluating dynamic rules in memory), by id. EnsureBuiltIns creates those of
-// BuiltInDeviceGroups the tenant lacks (matched by name); it is idempotent. Deleting a device removes
-// its memberships.
+// instead. StaticGroupsOf returns the ids of the static groups device belongs to (ascending);
+// StaticGroupsOfMany those of many devices in one query, by device (devices in none are absent). All
+// returns every group of the tenant (for evaluating dynamic rules in memory), by id. EnsureBuiltIns
+// creates those of BuiltInDeviceGroups the tenant lacks (matched by name); it is idempotent. Deleting
+// a device removes its memberships.
 type DeviceGroupStore interface {
 	Create(ctx context.Context, g *DeviceGroup) error
 	Get(ctx context.Context, tenantID TenantID, id DeviceGroupID) (*DeviceGroup, error)
@@ -92,6 +93,7 @@ type DeviceGroupStore interface {
 	RemoveMembers(ctx context.Context, tenantID TenantID, id DeviceGroupID, devices []DeviceID) error
 	Members(ctx context.Context, tenantID TenantID, id DeviceGroupID, opts ListOptions) (Page[Device], error)
 	StaticGroupsOf(ctx context.Context, tenantID TenantID, device DeviceID) ([]DeviceGroupID, error)
+	StaticGroupsOfMany(ctx context.Context, tenantID TenantID, devices []DeviceID) (map[DeviceID][]DeviceGroupID, error)
 	EnsureBuiltIns(ctx context.Context, tenantID TenantID, now time.Time) error
 }
 
@@ -166,8 +168,8 @@ func (r Reach) Empty() bool {
 // know the items themselves: each item kind's store deletes its item's distributions (DeleteForItem) in
 // the transaction that deletes the item.
 //
-// Replace sets an item's targets to exactly ds (each naming kind and itemID; at most one per target,
-// later duplicates win) in one transaction; it returns not_found, changing nothing, when a USER_GROUP or
+// Replace sets an item's targets to exactly ds (their TenantID, ItemKind and ItemID are ignored: the
+// arguments name the item; at most one per target, later duplicates win) in one transaction; it returns not_found, changing nothing, when a USER_GROUP or
 // DEVICE_GROUP target names a group unknown in the tenant, and invalid for an unknown target kind or an
 // ALL_USERS target with a TargetID other than 0. ForItem returns an item's distributions (ordered by
 // target kind, then target id); ForItems those of many items in one query, by item id. Reaching returns

@@ -119,11 +119,13 @@ func TestConsoleCategories(t *testing.T) {
 	admin := signInAt(t, base, &http.Client{}, "gavin@hooli.example.com", testAdminPassword)
 
 	admin.do("GET", "/console/categories", nil).expect(t, http.StatusOK, "the categories page", `id="app-categories"`,
-		`id="content-categories"`, `id="create-app-category"`, `id="create-content-category"`)
+		`id="content-categories"`, `id="create-category"`, `id="kind-app"`, `id="kind-content"`)
 	admin.do("POST", "/console/categories", url.Values{"kind": {"APP"}, "name": {"Games"}}).location(t, "/console/categories?done=ccreated")
 	admin.do("POST", "/console/categories", url.Values{"kind": {"CONTENT"}, "name": {"Games"}}).location(t, "/console/categories?done=ccreated")
 	admin.do("POST", "/console/categories", url.Values{"kind": {"APP"}, "name": {"GAMES"}}).
 		expect(t, http.StatusConflict, "the same name in other case", `value="GAMES"`, "already exists")
+	admin.do("POST", "/console/categories", url.Values{"kind": {"CONTENT"}, "name": {""}}).
+		expect(t, http.StatusBadRequest, "no name", `id="f-name-error"`, `value="CONTENT" id="kind-content" checked`)
 	page := admin.do("GET", "/console/categories", nil).expect(t, http.StatusOK, "the lists", `data-name="Games"`)
 	id := firstMatch(t, page.body, `<tr data-name="Games" data-id="(\d+)">`)
 	cat := "/console/categories/" + id
@@ -137,7 +139,7 @@ func TestConsoleCategories(t *testing.T) {
 
 	ro := consoleUserWithRoles(t, s, base, hooli, "ro@hooli.example.com", authz.RoleAppContentReadOnly)
 	ro.do("GET", "/console/categories", nil).expect(t, http.StatusOK, "read only", `data-name="Games"`).
-		lacks(t, "read only", `id="create-app-category"`)
+		lacks(t, "read only", `id="create-category"`)
 	if r := ro.do("POST", "/console/categories", url.Values{"kind": {"APP"}, "name": {"Mine"}}); r.status != http.StatusForbidden {
 		t.Errorf("read only adds a category: %d", r.status)
 	}

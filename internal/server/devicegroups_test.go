@@ -208,6 +208,15 @@ func TestDeviceGroups(t *testing.T) {
 			if r := e.call("GET", fmt.Sprintf("/api/v1/devicegroups/%d/distributions", kiosks.ID), other, ""); r.Status != 404 {
 				t.Errorf("other tenant reads the distributions: %d", r.Status)
 			}
+			var allUsers struct{ SearchResults []struct{ ID int64 } }
+			e.call("GET", "/api/v1/usergroups?fq=kind=ALL_USERS", ta, "").must(t, 200, &allUsers)
+			e.call("GET", fmt.Sprintf("/api/v1/usergroups/%d/distributions", allUsers.SearchResults[0].ID), ta, "").must(t, 200, &assigned)
+			if len(assigned) != 0 {
+				t.Errorf("All Users distributions = %+v", assigned)
+			}
+			if r := e.call("GET", fmt.Sprintf("/api/v1/usergroups/%d/distributions", allUsers.SearchResults[0].ID), other, ""); r.Status != 404 {
+				t.Errorf("other tenant reads a user group's distributions: %d", r.Status)
+			}
 
 			// Delete, with its audit row; the group's distributions go with it.
 			e.call("DELETE", fmt.Sprintf("/api/v1/devicegroups/%d", kiosks.ID), ta, "").must(t, 200, nil)

@@ -16,22 +16,22 @@ var categoryFields = []string{"name", "description", "kind"}
 // maxCategoriesShown bounds each list of the categories page (a tenant has a few dozen).
 const maxCategoriesShown = 500
 
-// categorySet is one of the two lists of the categories page with its New form.
+// categorySet is one of the two lists of the categories page.
 type categorySet struct {
-	Kind    mdm.ItemKind
-	Title   string
-	Items   []mdm.Category
-	Total   int
-	New     form
-	FormFor string // the element id prefix: app or content
+	Kind  mdm.ItemKind
+	Title string
+	Items []mdm.Category
+	Total int
+	ID    string // the element id prefix: app or content
 }
 
 type categoriesView struct {
 	Sets   []categorySet
+	New    form
 	Manage bool
 }
 
-func (c *console) renderCategories(w http.ResponseWriter, r *http.Request, status int, kind mdm.ItemKind, nf *form) error {
+func (c *console) renderCategories(w http.ResponseWriter, r *http.Request, status int, nf *form) error {
 	v := categoriesView{Manage: can(mdm.PrincipalFrom(r.Context()), string(authz.AppManage))}
 	for _, k := range []struct {
 		kind  mdm.ItemKind
@@ -43,21 +43,23 @@ func (c *console) renderCategories(w http.ResponseWriter, r *http.Request, statu
 		if err != nil {
 			return err
 		}
-		set := categorySet{Kind: k.kind, Title: k.title, Items: pg.Items, Total: pg.TotalCount, New: newForm(), FormFor: k.id}
-		if nf != nil && kind == k.kind {
-			set.New = *nf
-		}
-		v.Sets = append(v.Sets, set)
+		v.Sets = append(v.Sets, categorySet{Kind: k.kind, Title: k.title, Items: pg.Items, Total: pg.TotalCount, ID: k.id})
+	}
+	if nf != nil {
+		v.New = *nf
+	} else {
+		v.New = newForm()
+		v.New.Values["kind"] = string(mdm.ItemApp)
 	}
 	return render(w, r, status, "categories", page{Title: "Categories", Nav: "categories", Flash: doneFlash(r.URL.Query()), Data: v})
 }
 
-// categoriesPage lists the app categories and the content categories, each with its New form.
+// categoriesPage lists the app categories and the content categories, with the New category form.
 func (c *console) categoriesPage(w http.ResponseWriter, r *http.Request) error {
-	return c.renderCategories(w, r, http.StatusOK, "", nil)
+	return c.renderCategories(w, r, http.StatusOK, nil)
 }
 
-// createCategory handles either New category form (its kind is a hidden input).
+// createCategory handles the New category form (kind APP or CONTENT).
 func (c *console) createCategory(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
 		return err
@@ -66,18 +68,14 @@ func (c *console) createCategory(w http.ResponseWriter, r *http.Request) error {
 	for _, name := range categoryFields {
 		f.Values[name] = strings.TrimSpace(r.PostForm.Get(name))
 	}
-	kind, ok := assign.CategoryKind(f.Values["kind"])
-	if !ok {
-		return mdm.FieldErrors(mdm.FieldError{Code: "Enum", Field: "kind", Message: "must be APP or CONTENT"})
-	}
 	_, err := c.Assign.CreateCategory(r.Context(), assign.CategoryInput{Name: ptr(f.Values["name"]),
-		Description: ptr(f.Values["description"]), Kind: ptr(string(kind))})
+		Description: ptr(f.Values["description"]), Kind: ptr(f.Values["kind"])})
 	if err != nil {
 		status, ok := f.setError(err, categoryFields...)
 		if !ok {
 			return err
 		}
-		return c.renderCategories(w, r, status, kind, &f)
+		return c.renderCategories(w, r, status, &f)
 	}
 	http.Redirect(w, r, "/console/categories?done=ccreated", http.StatusSeeOther)
 	return nil

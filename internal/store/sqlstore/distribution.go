@@ -204,6 +204,32 @@ func (s deviceGroupStore) StaticGroupsOf(ctx context.Context, tenantID mdm.Tenan
 	return scanIDs[mdm.DeviceGroupID](rows)
 }
 
+func (s deviceGroupStore) StaticGroupsOfMany(ctx context.Context, tenantID mdm.TenantID, devices []mdm.DeviceID) (map[mdm.DeviceID][]mdm.DeviceGroupID, error) {
+	out := map[mdm.DeviceID][]mdm.DeviceGroupID{}
+	if len(devices) == 0 {
+		return out, nil
+	}
+	list, err := jsonList(devices)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.q.QueryContext(ctx, `SELECT device_id, group_id FROM device_group_members WHERE tenant_id=$1 AND `+
+		stores(s).inInts("device_id", "$2")+` ORDER BY device_id, group_id`, tenantID, list)
+	if err != nil {
+		return nil, dbError(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d mdm.DeviceID
+		var g mdm.DeviceGroupID
+		if err := rows.Scan(&d, &g); err != nil {
+			return nil, dbError(err)
+		}
+		out[d] = append(out[d], g)
+	}
+	return out, dbError(rows.Err())
+}
+
 func (s deviceGroupStore) EnsureBuiltIns(ctx context.Context, tenantID mdm.TenantID, now time.Time) error {
 	for _, b := range mdm.BuiltInDeviceGroups {
 		_, err := s.q.ExecContext(ctx, `INSERT INTO device_groups (tenant_id, name, name_key, description, kind, rule, built_in,
@@ -277,7 +303,7 @@ func (s distributionStore) Replace(ctx context.Context, tenantID mdm.TenantID, k
 			d := byTarget[k]
 			if _, err := tx.q.ExecContext(ctx, `INSERT INTO distributions (`+distributionCols+`) VALUES ($1,$2,$3,$4,$5,$6)`,
 				tenantID, kind, itemID, d.Target, d.TargetID, d.Required); err != nil {
-				return dbError(err)
+				return conflictOr(err, "the item's distribution changed meanwhile; try again")
 			}
 		}
 		return nil
@@ -531,8 +557,8 @@ func (s categoryStore) SetItemCategories(ctx context.Context, tenantID mdm.Tenan
 			return err
 		}
 		_, err := tx.q.ExecContext(ctx, `INSERT INTO item_categories (tenant_id, item_kind, item_id, category_id)
-			SELECT tenant_id, kind, $3, id FROM categories WHERE tenant_id=$1 AND kind=$2 AND `+tx.inInts("id", "$4"),
-			tenantID, kind, itemID, list)
+			SELECT tenant_id, kind, $3, id FROM categories WHERE tenant_id=$1 AND kind=$2 AND `+tx.inInts("id", "$4")+
+			` ON CONFLICT DO NOTHING`, tenantID, kind, itemID, list)
 		return dbError(err)
 	})
 }

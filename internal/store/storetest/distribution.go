@@ -156,6 +156,16 @@ func testDeviceGroupMembers(t *testing.T, f *fixture) {
 	if len(static) != 0 {
 		t.Errorf("B sees A's memberships: %v", static)
 	}
+	many, err := dg.StaticGroupsOfMany(f.ctx, f.A.ID, []mdm.DeviceID{d1.ID, d2.ID, db.ID})
+	must(t, "StaticGroupsOfMany", err)
+	if d := diff(map[mdm.DeviceID][]mdm.DeviceGroupID{d1.ID: {g.ID}, d2.ID: {g.ID}}, many); d != "" {
+		t.Errorf("StaticGroupsOfMany (-want +got):\n%s", d)
+	}
+	many, err = dg.StaticGroupsOfMany(f.ctx, f.B.ID, []mdm.DeviceID{d1.ID, d2.ID})
+	must(t, "StaticGroupsOfMany through B", err)
+	if len(many) != 0 {
+		t.Errorf("B sees A's memberships: %v", many)
+	}
 	p, err := dg.Members(f.ctx, f.A.ID, g.ID, mdm.ListOptions{Rows: 10})
 	must(t, "Members", err)
 	if p.TotalCount != 2 || p.Items[0].ID != d1.ID || p.Items[1].ID != d2.ID || p.Items[0].OwnerEmail != ann.Email {
