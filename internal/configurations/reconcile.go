@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"steward/internal/assign"
@@ -15,6 +16,9 @@ import (
 
 // batch is how many devices one reconciler query returns.
 const batch = 200
+
+// workers is how many devices of a tenant are reconciled at once.
+const workers = 8
 
 // fullEvery is every how many ticks the reconciler scans tenants that it found converged before.
 const fullEvery = 12
@@ -103,23 +107,48 @@ func (s *Service) ReconcileTenant(ctx context.Context, tenantID mdm.TenantID) (i
 			failed = true
 			return n, err
 		}
-		var wake []mdm.DeviceID
-		for _, id := range ids {
-			queued, err := s.Reconcile(ctx, tenantID, id, gen)
-			if err != nil {
-				failed = true
-				if ctx.Err() != nil {
-					return n, err
+		// Devices are reconciled by a few workers at once (each in its own transaction) and woken one by
+		// one as soon as theirs is committed, so that the first check in while the rest are worked on.
+		var mu sync.Mutex
+		next := 0
+		var wg sync.WaitGroup
+		for range min(workers, len(ids)) {
+			wg.Go(func() {
+				for {
+					mu.Lock()
+					if next == len(ids) || ctx.Err() != nil {
+						mu.Unlock()
+						return
+					}
+					id := ids[next]
+					next++
+					mu.Unlock()
+					d, queued, err := s.reconcile(ctx, tenantID, id, gen)
+					mu.Lock()
+					if err != nil {
+						failed = true
+					} else {
+						n++
+					}
+					mu.Unlock()
+					if err != nil {
+						if ctx.Err() == nil {
+							s.d.Log.WarnContext(ctx, "converging a device's configurations", "tenant_id", tenantID,
+								"device_id", id, "error", err)
+						}
+						continue
+					}
+					if queued && s.d.Waker != nil && d.PushToken != "" {
+						s.d.Waker.Wake(ctx, []devices.WakeTarget{{TenantID: tenantID, DeviceID: id, Platform: d.Platform,
+							PushToken: d.PushToken}})
+					}
 				}
-				s.d.Log.WarnContext(ctx, "converging a device's configurations", "tenant_id", tenantID, "device_id", id, "error", err)
-				continue
-			}
-			n++
-			if queued {
-				wake = append(wake, id)
-			}
+			})
 		}
-		s.wake(ctx, tenantID, wake)
+		wg.Wait()
+		if ctx.Err() != nil {
+			return n, ctx.Err()
+		}
 		if len(ids) < batch {
 			return n, nil
 		}
@@ -212,13 +241,21 @@ func sortedIDs(ids []mdm.ConfigurationID) []mdm.ConfigurationID {
 // error), so that repeating it queues nothing. It reports whether it queued a command (the caller
 // wakes the device).
 func (s *Service) Reconcile(ctx context.Context, tenantID mdm.TenantID, id mdm.DeviceID, generation int64) (bool, error) {
+	_, queued, err := s.reconcile(ctx, tenantID, id, generation)
+	return queued, err
+}
+
+// reconcile is Reconcile that also returns the device as it read it (for waking it).
+func (s *Service) reconcile(ctx context.Context, tenantID mdm.TenantID, id mdm.DeviceID, generation int64) (*mdm.Device, bool, error) {
 	queued := false
+	var dev *mdm.Device
 	err := s.d.Store.InTx(ctx, func(tx mdm.Stores) error {
 		queued = false
 		d, err := tx.Devices().Get(ctx, tenantID, id)
 		if err != nil {
 			return err
 		}
+		dev = d
 		now := s.d.Now()
 		// First: the upsert takes the device's state row, so that a second reconciler of the same device
 		// (another replica) waits here and then reads the deliveries this one wrote.
@@ -272,7 +309,7 @@ func (s *Service) Reconcile(ctx context.Context, tenantID mdm.TenantID, id mdm.D
 		}
 		return nil
 	})
-	return queued, err
+	return dev, queued, err
 }
 
 func (s *Service) enqueue(ctx context.Context, tx mdm.Stores, d *mdm.Device, c mdm.NewCommand, now time.Time) error {
