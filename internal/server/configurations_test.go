@@ -116,6 +116,26 @@ func TestConfigurationsAPI(t *testing.T) {
 				}
 			}
 
+			// Permissions: Device Read Only reads, never changes; User Read Only does not even read.
+			e.call("POST", "/api/v1/accounts", ta, `{"accounts":[{"emailAddress":"ro@cfg.example.com","firstName":"R","lastName":"O",`+
+				`"password":"Read-only-pw-123","roles":["DEVICE_READ_ONLY"],"apiUser":true},{"emailAddress":"uro@cfg.example.com",`+
+				`"firstName":"U","lastName":"R","password":"Read-only-pw-123","roles":["USER_READ_ONLY"],"apiUser":true}]}`).must(t, 200, nil)
+			ro, uro := "ro@cfg.example.com:Read-only-pw-123", "uro@cfg.example.com:Read-only-pw-123"
+			e.call("GET", fmt.Sprintf("/api/v1/configurations/%d", wifi.ID), ro, "").must(t, 200, nil)
+			for _, c := range []struct{ who, method, path, body string }{
+				{ro, "POST", "/api/v1/configurations", `{"name":"X","type":"PASSCODE"}`},
+				{ro, "PUT", fmt.Sprintf("/api/v1/configurations/%d", wifi.ID), `{"name":"x"}`},
+				{ro, "PUT", fmt.Sprintf("/api/v1/configurations/%d/distribution", wifi.ID), `{"targets":[{"type":"ALL_USERS"}]}`},
+				{ro, "PUT", fmt.Sprintf("/api/v1/configurations/%d/priority", wifi.ID), `{"priority":1}`},
+				{ro, "DELETE", fmt.Sprintf("/api/v1/configurations/%d", wifi.ID), ""},
+				{uro, "GET", fmt.Sprintf("/api/v1/configurations/%d", wifi.ID), ""},
+				{uro, "GET", "/api/v1/policy?tag=DEVICE_CONFIGURATION", ""},
+			} {
+				if r := e.call(c.method, c.path, c.who, c.body); r.Status != 403 {
+					t.Errorf("%s %s %s: %d, want 403", c.who, c.method, c.path, r.Status)
+				}
+			}
+
 			// Tenant isolation.
 			for _, c := range []struct{ method, path, body string }{
 				{"GET", fmt.Sprintf("/api/v1/configurations/%d", wifi.ID), ""},
@@ -246,6 +266,57 @@ func TestConfigurationsAPI(t *testing.T) {
 			if c := e.getConfig(ta, wifi.ID); c.TotalDeviceCount != 0 {
 				t.Fatalf("unassigned counts %+v", c)
 			}
+
+			// A device's error is shown per device and counted as a violation.
+			restr := e.createConfig(ta, `{"name":"No camera","type":"RESTRICTIONS","attributes":{"allowCamera":false}}`)
+			e.distribute(ta, restr.ID, `{"type":"ALL_USERS"}`)
+			e.converge()
+			cmds = e.agentCommands(dev.Credential, nil)
+			if len(cmds) != 1 {
+				t.Fatalf("restrictions: %v", cmdSummary(cmds))
+			}
+			e.agentCommands(dev.Credential, []android.CommandResult{{ID: cmds[0].ID, Status: mdm.CmdError, Error: "camera policy refused"}})
+			if c := e.getConfig(ta, restr.ID); c.ViolationDeviceCount != 1 || c.InstalledDeviceCount != 0 {
+				t.Fatalf("error counts %+v", c)
+			}
+			var statuses []struct {
+				DeviceID int64  `json:"deviceId"`
+				Status   string `json:"status"`
+				Error    string `json:"error"`
+			}
+			e.call("GET", fmt.Sprintf("/api/v1/configurations/%d/devices", restr.ID), ta, "").must(t, 200, &statuses)
+			if len(statuses) != 1 || statuses[0].Status != "ERROR" || statuses[0].Error != "camera policy refused" {
+				t.Fatalf("statuses %+v", statuses)
+			}
+			// Converging again does not retry the same version; a new version does.
+			e.converge()
+			if more := e.agentCommands(dev.Credential, nil); len(more) != 0 {
+				t.Fatalf("retried: %v", cmdSummary(more))
+			}
+			e.distribute(ta, restr.ID, ``)
+			e.converge()
+			e.agentCommands(dev.Credential, ackAll(e.agentCommands(dev.Credential, nil)))
+
+			// A dynamic device group's rule change converges the devices it now matches.
+			var dg struct {
+				ID int64 `json:"id"`
+			}
+			e.call("POST", "/api/v1/devicegroups", ta, `{"name":"Samsungs","kind":"DYNAMIC","rule":"manufacturer=Nokia"}`).must(t, 200, &dg)
+			clip2 := e.createConfig(ta, `{"name":"Samsung Wi-Fi","type":"WIFI","attributes":{"ssid":"S","securityType":"NONE"}}`)
+			e.distribute(ta, clip2.ID, fmt.Sprintf(`{"type":"DEVICE_GROUP","id":%d}`, dg.ID))
+			e.converge()
+			if more := e.agentCommands(dev.Credential, nil); len(more) != 0 {
+				t.Fatalf("not matched yet: %v", cmdSummary(more))
+			}
+			e.call("PUT", fmt.Sprintf("/api/v1/devicegroups/%d", dg.ID), ta, `{"rule":"platformType=ANDROID"}`).must(t, 200, nil)
+			e.converge()
+			if got := cmdSummary(e.agentCommands(dev.Credential, nil)); len(got) != 1 || got[0] != fmt.Sprintf("APPLY_CONFIGURATION:%d@1", clip2.ID) {
+				t.Fatalf("rule change: %v", got)
+			}
+			e.call("DELETE", fmt.Sprintf("/api/v1/configurations/%d", clip2.ID), ta, "").must(t, 200, nil)
+			e.call("DELETE", fmt.Sprintf("/api/v1/configurations/%d", restr.ID), ta, "").must(t, 200, nil)
+			e.converge()
+			e.agentCommands(dev.Credential, ackAll(e.agentCommands(dev.Credential, nil)))
 
 			// The Neurons shape.
 			var pol page[struct {
