@@ -28,6 +28,9 @@ func (c *Config) validateApple() error {
 	if i := c.AppleInventoryInterval; i != 0 && (i < time.Minute || i > 30*24*time.Hour) {
 		return fmt.Errorf("--apple-inventory-interval %s: want 1m to 720h", i)
 	}
+	if i := c.ConfigurationInterval; i != 0 && (i < 100*time.Millisecond || i > time.Hour) {
+		return fmt.Errorf("--configuration-interval %s: want 100ms to 1h", i)
+	}
 	return nil
 }
 
