@@ -206,6 +206,15 @@ func TestResolver(t *testing.T) {
 			t.Errorf("device %d: batch targets differ (-one +batch):\n%s", d.ID, diff)
 		}
 	}
+	effMany, err := r.EffectiveMany(f.ctx, T, mdm.ItemApp, many)
+	f.must("EffectiveMany", err)
+	for _, d := range batch[:len(batch)-1] {
+		one, err := r.Effective(f.ctx, T, mdm.ItemApp, many[d.ID])
+		f.must("Effective", err)
+		if diff := cmp.Diff(one, effMany[d.ID]); diff != "" {
+			t.Errorf("device %d: EffectiveMany differs (-one +many):\n%s", d.ID, diff)
+		}
+	}
 
 	// DevicesReached, evaluated by the database, agrees with the per-device evaluation above.
 	for item := int64(1); item <= 11; item++ {

@@ -27,12 +27,15 @@
 //     distribution per app, Required when any target requires it. Filter by platform yourself.
 //   - Convergence: tx.Generations().Get(ctx, tenantID) is the tenant's assignment generation; a device
 //     whose applied generation is lower must be evaluated again (see mdm.GenerationStore for what
-//     bumps it).
+//     bumps it). For a batch of devices, TargetsForDevices then EffectiveMany read the tenant's groups
+//     once and query once per distinct set of targets.
 package assign
 
 import (
 	"context"
 	"slices"
+	"strconv"
+	"strings"
 
 	"steward/internal/accounts"
 	"steward/internal/fq"
@@ -194,6 +197,43 @@ func (r *Resolver) Effective(ctx context.Context, tenantID mdm.TenantID, kind md
 		return nil, err
 	}
 	return Merge(ds), nil
+}
+
+// EffectiveMany is Effective for many devices at once (the result of TargetsForDevices): devices with
+// the same targets — most of a tenant's, typically — share one query.
+func (r *Resolver) EffectiveMany(ctx context.Context, tenantID mdm.TenantID, kind mdm.ItemKind, targets map[mdm.DeviceID]mdm.Targets) (map[mdm.DeviceID][]mdm.Distribution, error) {
+	out := make(map[mdm.DeviceID][]mdm.Distribution, len(targets))
+	byKey := map[string][]mdm.Distribution{}
+	for id, t := range targets {
+		key := targetsKey(t)
+		ds, ok := byKey[key]
+		if !ok {
+			var err error
+			if ds, err = r.Effective(ctx, tenantID, kind, t); err != nil {
+				return nil, err
+			}
+			byKey[key] = ds
+		}
+		out[id] = slices.Clone(ds)
+	}
+	return out, nil
+}
+
+// targetsKey identifies a set of targets whatever the order of its groups.
+func targetsKey(t mdm.Targets) string {
+	var b strings.Builder
+	if t.AllUsers {
+		b.WriteString("A")
+	}
+	b.WriteString("|")
+	for _, id := range slices.Sorted(slices.Values(t.UserGroups)) {
+		b.WriteString(strconv.FormatInt(int64(id), 10) + ",")
+	}
+	b.WriteString("|")
+	for _, id := range slices.Sorted(slices.Values(t.DeviceGroups)) {
+		b.WriteString(strconv.FormatInt(int64(id), 10) + ",")
+	}
+	return b.String()
 }
 
 // Merge folds distributions to one per item (in item id order), required when any is.

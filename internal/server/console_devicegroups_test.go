@@ -7,7 +7,9 @@ import (
 	"strconv"
 	"testing"
 
+	"steward/internal/assign"
 	"steward/internal/authz"
+	"steward/internal/mdm"
 )
 
 // TestConsoleDeviceGroups drives the Device groups pages as a browser without JavaScript: the list with
@@ -91,6 +93,22 @@ func TestConsoleDeviceGroups(t *testing.T) {
 	if r := ro.do("POST", "/console/devicegroups", url.Values{"name": {"Mine"}}); r.status != http.StatusForbidden {
 		t.Errorf("read only creates: %d", r.status)
 	}
+	// A user group's page lists what is distributed to it.
+	var allUsersID int64
+	if err := s.Store().DB().QueryRowContext(t.Context(), `SELECT id FROM user_groups WHERE tenant_id=$1 AND kind='ALL_USERS'`,
+		hooli.TenantID).Scan(&allUsersID); err != nil {
+		t.Fatal(err)
+	}
+	groupPage := "/console/groups/" + strconv.FormatInt(allUsersID, 10)
+	admin.do("GET", groupPage, nil).expect(t, http.StatusOK, "a user group", `id="group-distributed">Nothing yet.`)
+	if err := s.Store().InTx(t.Context(), func(tx mdm.Stores) error {
+		_, err := assign.SetDistribution(t.Context(), tx, hooli.TenantID, mdm.ItemConfiguration, 9,
+			[]mdm.Distribution{{Target: mdm.TargetUserGroup, TargetID: allUsersID, Required: true}})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	admin.do("GET", groupPage, nil).expect(t, http.StatusOK, "a user group", `id="group-distributed">CONFIGURATION 9 (required)`)
 	apps := consoleUserWithRoles(t, s, base, hooli, "apps@hooli.example.com", authz.RoleAppContentManagement)
 	if r := apps.do("GET", "/console/devicegroups", nil); r.status != http.StatusForbidden {
 		t.Errorf("app admin opens device groups: %d", r.status)

@@ -107,7 +107,9 @@ type groupView struct {
 	List    memberList
 	// Registration is the group's own registration setting, nil when it has none.
 	Registration *mdm.GroupRegistrationSettings
-	Manage       bool
+	// Distributed is what is distributed to the group (apps, content, configurations).
+	Distributed []mdm.Distribution
+	Manage      bool
 }
 
 func groupID(r *http.Request) (mdm.GroupID, error) {
@@ -133,6 +135,11 @@ func (c *console) groupView(r *http.Request, id mdm.GroupID, edit *form, roles [
 	v.Roles = newRolePicker(p, "group-roles", "Roles members inherit", roles, v.Edit.Error("roles"))
 	if v.List, err = c.memberList(r, g, v.Manage); err != nil {
 		return nil, err
+	}
+	if c.Assign != nil {
+		if v.Distributed, err = c.Assign.UserGroupDistributions(r.Context(), id); err != nil {
+			return nil, err
+		}
 	}
 	if g.Kind != mdm.AllUsersGroup {
 		v.Registration, err = c.Accounts.GroupRegistrationSettings(r.Context(), id)
