@@ -163,6 +163,10 @@ func TestConfigurationsAPI(t *testing.T) {
 			if c := e.getConfig(ta, wifi.ID); c.TotalDeviceCount != 1 || c.PendingDeviceCount != 1 {
 				t.Fatalf("pending counts %+v", c)
 			}
+			if r := e.call("GET", fmt.Sprintf("/api/v1/device/%d/commands", dev.DeviceID), ta, ""); r.Status != 200 ||
+				strings.Contains(r.Body, "s3cret") || !strings.Contains(r.Body, "APPLY_CONFIGURATION") {
+				t.Fatalf("command history shows the secret or no command: %s", r.Body)
+			}
 			if more := e.agentCommands(dev.Credential, ackAll(cmds)); len(more) != 0 {
 				t.Fatalf("more commands %v", cmdSummary(more))
 			}
