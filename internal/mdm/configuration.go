@@ -71,11 +71,11 @@ type ConfigCounts struct {
 // reconciler removes the profiles and then the deliveries) and renumbers the priorities of its type.
 //
 // Deliveries returns one device's deliveries by configuration id; ForConfiguration pages through one
-// configuration's deliveries (device order). SetDelivery inserts or replaces one delivery;
+// configuration's deliveries (device order) to devices that are not RETIRED or WIPED. SetDelivery inserts or replaces one delivery;
 // DeleteDelivery removes it. Answer records a device's answer for the delivery of configuration id at
 // version: for an install (remove false) it sets the status (INSTALLED or ERROR) and message; any
 // answer to a removal deletes the row. It does nothing when the delivery moved on meanwhile (another
-// version, or an install answered while a removal is under way). Counts returns each of ids' counts
+// version, or an install answered while a removal is under way). Counts returns each of ids' counts over devices that are not RETIRED or WIPED
 // (a delivery of an older version than the configuration's counts as pending).
 //
 // Converged records the generation device converged at; DevicesBehind returns, in id order, at most

@@ -219,7 +219,7 @@ func (c *console) configurationView(r *http.Request, id mdm.ConfigurationID, f *
 	if v.Counts, err = c.Configurations.Counts(ctx, id); err != nil {
 		return nil, err
 	}
-	if v.Statuses, err = c.Configurations.Statuses(ctx, id, 0, 200); err != nil {
+	if v.Statuses, err = c.Configurations.Statuses(ctx, id, 0, 100); err != nil {
 		return nil, err
 	}
 	ds, err := c.Configurations.Distribution(ctx, id)
@@ -260,8 +260,9 @@ func (c *console) configurationView(r *http.Request, id mdm.ConfigurationID, f *
 	return v, nil
 }
 
-// configurationPage shows a configuration: its devices' status (refreshed in place every few
-// seconds), its distribution, its settings and the delete action.
+// configurationPage shows a configuration: its devices' status (refreshed in place every few seconds
+// while a delivery is pending or none has started), its distribution, its settings and the delete
+// action. The status table shows the first 100 devices; the API pages through all.
 func (c *console) configurationPage(w http.ResponseWriter, r *http.Request) error {
 	id, err := configurationID(r)
 	if err != nil {

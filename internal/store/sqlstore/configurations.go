@@ -211,6 +211,11 @@ func (s configStore) SetPriority(ctx context.Context, tenantID mdm.TenantID, id 
 
 const deliveryCols = `tenant_id, device_id, configuration_id, version, identifier, removing, status, error, updated_at`
 
+// deliveryColsOf is deliveryCols qualified by the table alias a.
+func deliveryColsOf(a string) string {
+	return a + "." + strings.ReplaceAll(deliveryCols, ", ", ", "+a+".")
+}
+
 func scanDelivery(row interface{ Scan(...any) error }) (mdm.ConfigDelivery, error) {
 	var d mdm.ConfigDelivery
 	var at int64
@@ -238,9 +243,11 @@ func (s configStore) Deliveries(ctx context.Context, tenantID mdm.TenantID, devi
 }
 
 func (s configStore) ForConfiguration(ctx context.Context, tenantID mdm.TenantID, id mdm.ConfigurationID, after mdm.DeviceID, limit int) ([]mdm.ConfigDelivery, error) {
-	rows, err := s.q.QueryContext(ctx, `SELECT `+deliveryCols+` FROM config_deliveries
-		WHERE tenant_id = $1 AND configuration_id = $2 AND device_id > $3 ORDER BY device_id LIMIT $4`,
-		tenantID, id, after, limit)
+	rows, err := s.q.QueryContext(ctx, `SELECT `+deliveryColsOf("x")+` FROM config_deliveries x
+		JOIN devices dv ON dv.tenant_id = x.tenant_id AND dv.id = x.device_id
+		WHERE x.tenant_id = $1 AND x.configuration_id = $2 AND x.device_id > $3 AND dv.registration_state NOT IN ($5, $6)
+		ORDER BY x.device_id LIMIT $4`,
+		tenantID, id, after, limit, mdm.StateRetired, mdm.StateWiped)
 	if err != nil {
 		return nil, dbError(err)
 	}
@@ -310,8 +317,10 @@ func (s configStore) Counts(ctx context.Context, tenantID mdm.TenantID, ids []md
 	rows, err := s.q.QueryContext(ctx, `SELECT d.configuration_id,
 			CASE WHEN d.version = c.version THEN d.status ELSE $4 END AS st, COUNT(*)
 		FROM config_deliveries d JOIN configurations c ON c.tenant_id = d.tenant_id AND c.id = d.configuration_id
+		JOIN devices dv ON dv.tenant_id = d.tenant_id AND dv.id = d.device_id
 		WHERE d.tenant_id = $1 AND `+stores(s).inInts("d.configuration_id", "$2")+` AND d.removing = $3
-		GROUP BY d.configuration_id, st`, tenantID, list, false, mdm.DeliveryPending)
+			AND dv.registration_state NOT IN ($5, $6)
+		GROUP BY d.configuration_id, st`, tenantID, list, false, mdm.DeliveryPending, mdm.StateRetired, mdm.StateWiped)
 	if err != nil {
 		return nil, dbError(err)
 	}

@@ -167,6 +167,20 @@ func testConfigDeliveries(t *testing.T, f *fixture) {
 	if ds, _ := cs.Deliveries(f.ctx, f.A.ID, da.ID); len(ds) != 0 {
 		t.Errorf("after removal %+v", ds)
 	}
+	// A retired device's deliveries no longer count.
+	must(t, "B installed", cs.Answer(f.ctx, f.B.ID, db.ID, wb.ID, 1, false, mdm.DeliveryInstalled, "", f.now))
+	if counts, _ := cs.Counts(f.ctx, f.B.ID, []mdm.ConfigurationID{wb.ID}); counts[wb.ID] != (mdm.ConfigCounts{Total: 1, Installed: 1}) {
+		t.Errorf("B counts %+v", counts[wb.ID])
+	}
+	if _, err := f.s.Devices().SetState(f.ctx, f.B.ID, []mdm.DeviceID{db.ID}, []string{mdm.StateActive}, mdm.StateRetired, f.now); err != nil {
+		t.Fatal(err)
+	}
+	if counts, _ := cs.Counts(f.ctx, f.B.ID, []mdm.ConfigurationID{wb.ID}); counts[wb.ID].Total != 0 {
+		t.Errorf("a retired device counts: %+v", counts[wb.ID])
+	}
+	if list, _ := cs.ForConfiguration(f.ctx, f.B.ID, wb.ID, 0, 10); len(list) != 0 {
+		t.Errorf("a retired device is listed: %+v", list)
+	}
 	// Deleting a device takes its deliveries.
 	if _, err := f.s.Devices().Delete(f.ctx, f.B.ID, []mdm.DeviceID{db.ID}); err != nil {
 		t.Fatal(err)
