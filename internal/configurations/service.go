@@ -466,10 +466,25 @@ func (s *Service) Statuses(ctx context.Context, id mdm.ConfigurationID, after md
 	if err != nil {
 		return nil, err
 	}
+	// The devices of the page in one query.
+	byID := map[mdm.DeviceID]mdm.Device{}
+	if len(ds) > 0 {
+		or := make(mdm.Or, len(ds))
+		for i, d := range ds {
+			or[i] = mdm.Compare{Field: "id", Op: mdm.Eq, Value: int64(d.DeviceID)}
+		}
+		page, err := s.d.Store.Devices().List(ctx, tenantID, mdm.ListOptions{Rows: len(ds), Filter: or})
+		if err != nil {
+			return nil, err
+		}
+		for _, dev := range page.Items {
+			byID[dev.ID] = dev
+		}
+	}
 	out := make([]DeviceStatus, 0, len(ds))
 	for _, d := range ds {
 		st := DeviceStatus{ConfigDelivery: d}
-		if dev, err := s.d.Store.Devices().Get(ctx, tenantID, d.DeviceID); err == nil {
+		if dev, ok := byID[d.DeviceID]; ok {
 			st.DeviceName, st.Platform, st.Owner = dev.Facts.DeviceName, dev.Platform, dev.OwnerUsername
 		}
 		out = append(out, st)
