@@ -81,9 +81,8 @@ func TestConfigurationInChromium(t *testing.T) {
 	run("distribute it to All Devices",
 		chromedp.Click(`input[name=target][data-label="All Devices"]`, chromedp.ByQuery),
 		chromedp.Click(`#save-distribution`, chromedp.ByQuery),
-		chromedp.Poll(`document.readyState === "complete" && !!document.querySelector("#flash") && `+
-			`document.querySelector("#flash").textContent.includes("distribution was saved")`, nil,
-			chromedp.WithPollingTimeout(10*time.Second)),
+		// Clicking sets the box's property, not its attribute: only the saved page has checked in its HTML.
+		chromedp.WaitVisible(`input[name=target][data-label="All Devices"][checked]`, chromedp.ByQuery),
 		chromedp.Evaluate(`window.stewardMarker = "config page"`, nil),
 	)
 	// The reconciler queues the configuration and wakes the device; this simulated device has no push
