@@ -343,7 +343,8 @@ func (s *Service) installCommand(c *mdm.Configuration, d *mdm.Device) (mdm.NewCo
 		if err != nil {
 			return mdm.NewCommand{}, err
 		}
-		payload["policy"] = policy
+		// Sealed in the queue: the policy carries the configuration's secrets.
+		payload["policy"] = devices.SealPayload(s.d.Keys, policy)
 		return mdm.NewCommand{Type: mdm.CmdApplyConfiguration, Payload: payload}, nil
 	}
 	key := fmt.Sprintf("%s/%d/%d", c.TenantID, c.ID, c.Version)
@@ -371,7 +372,7 @@ func (s *Service) installCommand(c *mdm.Configuration, d *mdm.Device) (mdm.NewCo
 		s.profiles[key] = profile
 		s.mu.Unlock()
 	}
-	payload["profile"] = profile
+	payload["profile"] = devices.SealPayload(s.d.Keys, profile)
 	return mdm.NewCommand{Type: mdm.CmdInstallProfile, Payload: payload}, nil
 }
 

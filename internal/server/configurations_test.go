@@ -163,6 +163,10 @@ func TestConfigurationsAPI(t *testing.T) {
 			if c := e.getConfig(ta, wifi.ID); c.TotalDeviceCount != 1 || c.PendingDeviceCount != 1 {
 				t.Fatalf("pending counts %+v", c)
 			}
+			stored, err := e.srv.store.Commands().History(context.Background(), mdm.TenantID(e.tenantOf(ta)), mdm.DeviceID(dev.DeviceID), mdm.ListOptions{Rows: 50})
+			if err != nil || len(stored.Items) == 0 || strings.Contains(fmt.Sprint(stored.Items[0].Payload), "s3cret") {
+				t.Fatalf("the queue keeps the policy readable: %v %v", err, stored.Items)
+			}
 			if r := e.call("GET", fmt.Sprintf("/api/v1/device/%d/commands", dev.DeviceID), ta, ""); r.Status != 200 ||
 				strings.Contains(r.Body, "s3cret") || !strings.Contains(r.Body, "APPLY_CONFIGURATION") {
 				t.Fatalf("command history shows the secret or no command: %s", r.Body)
