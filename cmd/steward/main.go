@@ -56,6 +56,7 @@ type serveCmd struct {
 	AppleCertHeader        string        `name:"apple-cert-header" env:"STEWARD_APPLE_CERT_HEADER" help:"Header in which a TLS-terminating proxy forwards the client certificate (RFC 9440, e.g. Client-Cert); believed only from a --trusted-proxy peer, which it requires; empty: none is trusted."`
 	AppleIdentity          string        `name:"apple-identity" env:"STEWARD_APPLE_IDENTITY" default:"scep" enum:"scep,pkcs12" help:"How an Apple device gets its identity: scep (it makes its key and asks for a certificate) or pkcs12 (the server makes both and puts them in the profile)."`
 	AppleInventoryInterval time.Duration `name:"apple-inventory-interval" env:"STEWARD_APPLE_INVENTORY_INTERVAL" default:"24h" help:"How often Apple devices are asked for their information and apps (1m to 720h)."`
+	ConfigurationInterval  time.Duration `name:"configuration-interval" env:"STEWARD_CONFIGURATION_INTERVAL" default:"5s" help:"How often the configuration reconciler looks for devices to converge (100ms to 1h)."`
 }
 
 func (c *serveCmd) config() (server.Config, error) {
@@ -76,7 +77,8 @@ func (c *serveCmd) config() (server.Config, error) {
 		AllowPlain: c.AllowPlain, SecretKey: c.SecretKey, AdminPassword: os.Getenv("STEWARD_ADMIN_PASSWORD"),
 		Demo: c.Demo, LogFormat: c.LogFormat, CheckinInterval: c.CheckinInterval, CommandRetention: c.CommandRetention,
 		PushURL: c.PushURL, PushProject: c.PushProject, PushKey: c.PushKey, APNsURL: c.APNsURL, APNsCAFile: c.APNsCAFile,
-		AppleCertHeader: c.AppleCertHeader, AppleIdentity: c.AppleIdentity, AppleInventoryInterval: c.AppleInventoryInterval}, nil
+		AppleCertHeader: c.AppleCertHeader, AppleIdentity: c.AppleIdentity, AppleInventoryInterval: c.AppleInventoryInterval,
+		ConfigurationInterval: c.ConfigurationInterval}, nil
 }
 
 func (c *serveCmd) Run(ctx context.Context, out io.Writer) error {

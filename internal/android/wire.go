@@ -90,7 +90,7 @@ type RegisterResponse struct {
 // Command is one command for the device to carry out, in order.
 type Command struct {
 	ID      int64             `json:"id"`
-	Type    string            `json:"type"` // LOCK, UNLOCK, WIPE, RETIRE, FORCE_CHECKIN, MESSAGE, OS_UPDATE, INSTALL_APPLICATION, REMOVE_APPLICATION
+	Type    string            `json:"type"` // LOCK, UNLOCK, WIPE, RETIRE, FORCE_CHECKIN, MESSAGE, OS_UPDATE, INSTALL_APPLICATION, REMOVE_APPLICATION, APPLY_CONFIGURATION, REMOVE_CONFIGURATION
 	Payload map[string]string `json:"payload,omitempty"`
 }
 

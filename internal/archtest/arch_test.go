@@ -12,27 +12,30 @@ const mod = "steward/"
 // rules: a package (prefix match) may import only the project packages listed. Third-party and
 // standard-library imports are checked separately below.
 var rules = map[string][]string{
-	"internal/mdm":            {},
-	"internal/authz":          {"internal/mdm"},
-	"internal/fq":             {"internal/mdm"},
-	"internal/policy":         {"internal/mdm"},
-	"internal/odata":          {"internal/mdm"},
-	"internal/form":           {"internal/mdm"},
-	"internal/secret":         {},
-	"internal/blob":           {},
-	"internal/audit":          {"internal/mdm", "internal/authz"},
-	"internal/mail":           {"internal/mdm", "internal/authz", "internal/audit", "internal/secret"}, // audit: the template editor
-	"internal/accounts":       {"internal/mdm", "internal/authz", "internal/audit", "internal/fq", "internal/mail", "internal/secret"},
-	"internal/tenants":        {"internal/mdm", "internal/authz", "internal/audit", "internal/mail", "internal/secret"},
-	"internal/devices":        {"internal/mdm", "internal/authz", "internal/audit", "internal/mail", "internal/secret"},
-	"internal/appreg":         {"internal/mdm", "internal/authz", "internal/audit", "internal/secret"},
-	"internal/patch":          {"internal/mdm", "internal/authz", "internal/audit", "internal/fq"},
-	"internal/oauth":          {"internal/mdm", "internal/authz", "internal/appreg", "internal/httpx", "internal/secret"},
-	"internal/loadgen":        {},
-	"internal/assign":         {"internal/mdm", "internal/authz", "internal/audit", "internal/fq", "internal/accounts"}, // accounts: user group membership
-	"internal/content":        {"internal/mdm", "internal/authz", "internal/audit", "internal/assign", "internal/blob"},
-	"internal/apps":           {"internal/mdm", "internal/authz", "internal/audit", "internal/assign"},
-	"internal/android":        {"internal/mdm", "internal/httpx", "internal/devices"},
+	"internal/mdm":      {},
+	"internal/authz":    {"internal/mdm"},
+	"internal/fq":       {"internal/mdm"},
+	"internal/policy":   {"internal/mdm"},
+	"internal/odata":    {"internal/mdm"},
+	"internal/form":     {"internal/mdm"},
+	"internal/secret":   {},
+	"internal/blob":     {},
+	"internal/audit":    {"internal/mdm", "internal/authz"},
+	"internal/mail":     {"internal/mdm", "internal/authz", "internal/audit", "internal/secret"}, // audit: the template editor
+	"internal/accounts": {"internal/mdm", "internal/authz", "internal/audit", "internal/fq", "internal/mail", "internal/secret"},
+	"internal/tenants":  {"internal/mdm", "internal/authz", "internal/audit", "internal/mail", "internal/secret"},
+	"internal/devices":  {"internal/mdm", "internal/authz", "internal/audit", "internal/mail", "internal/secret"},
+	"internal/appreg":   {"internal/mdm", "internal/authz", "internal/audit", "internal/secret"},
+	"internal/patch":    {"internal/mdm", "internal/authz", "internal/audit", "internal/fq"},
+	"internal/oauth":    {"internal/mdm", "internal/authz", "internal/appreg", "internal/httpx", "internal/secret"},
+	"internal/loadgen":  {},
+	"internal/assign":   {"internal/mdm", "internal/authz", "internal/audit", "internal/fq", "internal/accounts"}, // accounts: user group membership
+	"internal/content":  {"internal/mdm", "internal/authz", "internal/audit", "internal/assign", "internal/blob"},
+	"internal/apps":     {"internal/mdm", "internal/authz", "internal/audit", "internal/assign"},
+	"internal/android":  {"internal/mdm", "internal/httpx", "internal/devices"},
+	// configurations: devices for the waker's types only, assign for the resolver and distribution helpers.
+	"internal/configurations": {"internal/mdm", "internal/authz", "internal/audit", "internal/secret", "internal/devices",
+		"internal/assign", "internal/accounts", "internal/fq", "internal/mail"},
 	"internal/apple":          {"internal/mdm"},
 	"internal/sim":            {"internal/android"}, // the agent protocol's wire types only: a simulator is a client
 	"internal/apple/apns":     {"internal/mdm", "internal/devices"},
@@ -45,10 +48,10 @@ var rules = map[string][]string{
 	"internal/httpx":          {"internal/mdm"},
 	"internal/httpapi": {"internal/mdm", "internal/authz", "internal/fq", "internal/odata", "internal/form", "internal/httpx",
 		"internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices", "internal/android", "internal/applemdm",
-		"internal/appreg", "internal/patch", "internal/assign", "internal/content", "internal/apps"},
+		"internal/appreg", "internal/patch", "internal/assign", "internal/content", "internal/apps", "internal/configurations"},
 	"internal/web": {"internal/mdm", "internal/authz", "internal/fq", "internal/form", "internal/httpx",
 		"internal/httpapi", "internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices",
-		"internal/applemdm", "internal/appreg", "internal/assign", "internal/content", "internal/apps"},
+		"internal/applemdm", "internal/appreg", "internal/assign", "internal/content", "internal/apps", "internal/configurations"},
 }
 
 // stdlibOnly packages may import nothing outside the standard library (besides allowed project packages).

@@ -102,6 +102,9 @@ func (s *Service) Enroll(ctx context.Context, e Enrollment, within func(tx mdm.S
 	}
 	s.log.InfoContext(ctx, "device enrolled", "tenant_id", d.TenantID, "device_id", d.ID, "account_id", d.AccountID,
 		"platform", d.Platform, "kind", d.Kind)
+	if s.hooks.Enrolled != nil {
+		s.hooks.Enrolled(ctx, d.TenantID, d.ID)
+	}
 	return d, nil
 }
 
@@ -150,6 +153,7 @@ var systemCommands = map[string]bool{
 	mdm.CmdForceCheckin: true, mdm.CmdMessage: false,
 	mdm.CmdDeviceInformation: true, mdm.CmdInstalledApps: true,
 	mdm.CmdInstallProfile: false, mdm.CmdRemoveProfile: false, mdm.CmdInstallApp: false, mdm.CmdRemoveApp: false,
+	mdm.CmdApplyConfiguration: false, mdm.CmdRemoveConfiguration: false,
 }
 
 // Payload bounds for Queue: a profile (base64 of a .mobileconfig) is the largest value.

@@ -2,12 +2,16 @@ package devices
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"steward/internal/audit"
 	"steward/internal/mdm"
+	"steward/internal/secret"
 )
 
 // Delivery: a SENT command the device has not answered within resendAfter goes out again; one
@@ -34,6 +38,9 @@ func (s *Service) deliver(ctx context.Context, d *mdm.Device, limit int, now tim
 	if d.RegistrationState == mdm.StateRetired || d.RegistrationState == mdm.StateWiped {
 		return []mdm.Command{}, nil
 	}
+	if s.hooks.CheckingIn != nil && d.RegistrationState == mdm.StateActive {
+		s.hooks.CheckingIn(ctx, d)
+	}
 	cmds, err := s.store.Commands().Due(ctx, d.TenantID, d.ID, now.Add(-resendAfter), limit)
 	if err != nil || len(cmds) == 0 {
 		return []mdm.Command{}, err
@@ -51,10 +58,47 @@ func (s *Service) deliver(ctx context.Context, d *mdm.Device, limit int, now tim
 	for _, c := range cmds {
 		if slices.Contains(marked, c.ID) {
 			c.Status, c.SentAt = mdm.CmdSent, &now
+			if err := s.unseal(&c); err != nil {
+				return nil, err
+			}
 			out = append(out, c)
 		}
 	}
 	return out, nil
+}
+
+// sealedPrefix marks a payload value kept sealed in the queue (SealPayload).
+const sealedPrefix = "sealed:"
+
+// SealPayload seals a command payload value that carries secrets (a configuration profile with its
+// Wi-Fi password, say), so that the queue keeps it unreadable; the device receives it opened.
+func SealPayload(keys *secret.Keys, value string) string {
+	return sealedPrefix + base64.StdEncoding.EncodeToString(keys.Seal([]byte(value)))
+}
+
+// unseal opens the sealed values of c's payload for delivery (on a copy of the payload).
+func (s *Service) unseal(c *mdm.Command) error {
+	var opened map[string]string
+	for k, v := range c.Payload {
+		if !strings.HasPrefix(v, sealedPrefix) {
+			continue
+		}
+		raw, err := base64.StdEncoding.DecodeString(v[len(sealedPrefix):])
+		if err == nil {
+			raw, err = s.keys.Open(raw)
+		}
+		if err != nil {
+			return mdm.Wrap(mdm.Internal, err, "a sealed command payload does not open")
+		}
+		if opened == nil {
+			opened = maps.Clone(c.Payload)
+		}
+		opened[k] = string(raw)
+	}
+	if opened != nil {
+		c.Payload = opened
+	}
+	return nil
 }
 
 // Acknowledge stores d's answer to one of its commands (not_found when the command is not d's or has
@@ -108,6 +152,11 @@ func (s *Service) complete(ctx context.Context, tx mdm.Stores, d *mdm.Device, r 
 	c, err := tx.Commands().Complete(ctx, d.TenantID, d.ID, r, now)
 	if err != nil {
 		return "", err
+	}
+	if s.hooks.Answered != nil {
+		if err := s.hooks.Answered(ctx, tx, c); err != nil {
+			return "", err
+		}
 	}
 	m, ok := stateMoves[[2]string{c.Type, c.Status}]
 	if !ok {

@@ -46,6 +46,9 @@ func (s *Service) Register(ctx context.Context, r Registration) (*Registered, er
 	}
 	s.log.InfoContext(ctx, "device registered", "tenant_id", d.TenantID, "device_id", d.ID, "account_id", d.AccountID,
 		"platform", d.Platform, "kind", d.Kind)
+	if s.hooks.Enrolled != nil {
+		s.hooks.Enrolled(ctx, d.TenantID, d.ID)
+	}
 	return &Registered{Device: d, Credential: credential, CheckinInterval: s.interval}, nil
 }
 

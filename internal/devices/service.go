@@ -117,10 +117,26 @@ type Service struct {
 	mailed   func()
 	interval time.Duration
 
+	hooks Hooks
+
 	retention time.Duration // how long completed commands are kept
 	seen      *lastSeen     // coalesced check-in times, written by Flush
 	auth      *authCache    // recently authenticated devices and tenant states
 }
+
+// Hooks let another capability follow the devices: Answered runs inside the transaction that stores a
+// device's answer to a command (after the command is completed; an error rolls the answer back);
+// Enrolled runs after a device registered or enrolled (its transaction committed). Any may be nil.
+// CheckingIn runs when an ACTIVE device checks in or fetches its commands, before the due commands are
+// read, so that what it queues goes out in the same answer.
+type Hooks struct {
+	Answered   func(ctx context.Context, tx mdm.Stores, c *mdm.Command) error
+	Enrolled   func(ctx context.Context, tenantID mdm.TenantID, id mdm.DeviceID)
+	CheckingIn func(ctx context.Context, d *mdm.Device)
+}
+
+// SetHooks installs h. Call it before the service serves devices.
+func (s *Service) SetHooks(h Hooks) { s.hooks = h }
 
 // Option configures a Service.
 type Option func(*Service)

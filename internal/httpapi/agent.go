@@ -37,12 +37,18 @@ func (a *API) agentRoutes() {
 		Body: android.RegisterRequest{}, Result: android.RegisterResponse{}, JSONOnly: true, Status: 201},
 		a.agent.Register)
 
+	const agentCommands = "Command types: LOCK (payload message, phoneNumber), UNLOCK, WIPE, RETIRE, FORCE_CHECKIN, " +
+		"MESSAGE (payload message); APPLY_CONFIGURATION (payload configurationId, version and policy: a JSON object " +
+		"{type, configurationId, version, name, settings} whose settings are the configuration's attributes, secrets " +
+		"included) applies a configuration, replacing any earlier version of the same configurationId; " +
+		"REMOVE_CONFIGURATION (payload configurationId, version) removes it. Answer ERROR with a message when a " +
+		"configuration cannot be applied: the console shows it per device. "
 	a.add(Route{Method: "POST", Path: "/api/agent/v1/checkin", Tag: "Android agent", DeviceAuth: true,
 		Summary: "Check in: report facts, apps and command results; get the due commands",
 		Description: agentAuth + "Send facts and apps only when they changed since the last report (the stored inventory " +
 			"is replaced, not merged); results answer commands (ACKNOWLEDGED, ERROR or NOT_NOW); pushToken is where to " +
 			"wake the device. The reply holds the due commands (now SENT), the registration state and the interval in " +
-			"seconds until the next check-in. " + agentLimits + agentBody,
+			"seconds until the next check-in. " + agentCommands + agentLimits + agentBody,
 		Body: android.CheckinRequest{}, Result: android.CheckinResponse{}, JSONOnly: true},
 		a.agent.Checkin)
 

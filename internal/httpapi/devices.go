@@ -111,9 +111,14 @@ type commandJSON struct {
 }
 
 // commandOut renders a command.
+// commandOut renders a queued command. A profile or configuration policy is left out of the payload:
+// it carries the configuration's secrets (passwords, keys), which the API never returns.
 func commandOut(c mdm.Command) commandJSON {
 	payload := map[string]string{}
 	for k, v := range c.Payload {
+		if (c.Type == mdm.CmdInstallProfile && k == "profile") || (c.Type == mdm.CmdApplyConfiguration && k == "policy") {
+			continue
+		}
 		payload[k] = v
 	}
 	return commandJSON{ID: c.ID, DeviceID: c.DeviceID, Type: c.Type, Payload: payload, Status: c.Status,

@@ -13,6 +13,7 @@ import (
 	"steward/internal/assign"
 	"steward/internal/audit"
 	"steward/internal/authz"
+	"steward/internal/configurations"
 	"steward/internal/content"
 	"steward/internal/devices"
 	"steward/internal/httpx"
@@ -34,6 +35,7 @@ type API struct {
 	apple    *applemdm.Service
 	appReg   *appreg.Service
 	patch    *patch.Service
+	configs  *configurations.Service
 	assign   *assign.Service
 	content  *content.Service
 	apps     *apps.Service
@@ -76,6 +78,8 @@ type Deps struct {
 	Content *content.Service
 	// Apps serves apps, the App Catalog and the App Inventory (nil: not served; needs Assign).
 	Apps *apps.Service
+	// Configurations serves /api/v1/configurations and /api/v1/policy (nil: not served).
+	Configurations *configurations.Service
 }
 
 // Route is one API operation: how it is served and how it is documented.
@@ -184,6 +188,10 @@ func New(d Deps) *API {
 	if d.Content != nil {
 		a.content = d.Content
 		a.contentRoutes()
+	}
+	if d.Configurations != nil {
+		a.configs = d.Configurations
+		a.configurationRoutes()
 	}
 	a.docRoutes()
 	a.mux.Handle("/api/", a.adapt(func(w http.ResponseWriter, r *http.Request) error {

@@ -200,6 +200,11 @@ const (
 	// (the iOS version, or the Android security patch level, the update brings) and patchId (the
 	// catalog patch). Apple: ScheduleOSUpdate InstallASAP; Android agent: install the pending system update.
 	CmdOSUpdate = "OS_UPDATE"
+	// Android configurations (the agent protocol): APPLY_CONFIGURATION carries configurationId,
+	// version and policy (the configuration's Android policy JSON); REMOVE_CONFIGURATION carries
+	// configurationId.
+	CmdApplyConfiguration  = "APPLY_CONFIGURATION"
+	CmdRemoveConfiguration = "REMOVE_CONFIGURATION"
 )
 
 // Command states. A command is PENDING until a device fetches it (SENT), then ACKNOWLEDGED or ERROR

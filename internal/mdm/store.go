@@ -27,6 +27,7 @@ type Stores interface {
 	Categories() CategoryStore
 	Contents() ContentStore
 	Apps() AppStore
+	Configurations() ConfigurationStore
 }
 
 // Store is the database. InTx runs fn in one transaction: committed when fn returns nil, rolled back

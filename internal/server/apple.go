@@ -28,6 +28,9 @@ func (c *Config) validateApple() error {
 	if i := c.AppleInventoryInterval; i != 0 && (i < time.Minute || i > 30*24*time.Hour) {
 		return fmt.Errorf("--apple-inventory-interval %s: want 1m to 720h", i)
 	}
+	if i := c.ConfigurationInterval; i != 0 && (i < 100*time.Millisecond || i > time.Hour) {
+		return fmt.Errorf("--configuration-interval %s: want 100ms to 1h", i)
+	}
 	return nil
 }
 
@@ -53,6 +56,7 @@ func (s *Server) newApple(ctx context.Context) (*applemdm.Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apple CA: %w", err)
 	}
+	s.ca = ca
 	return applemdm.New(applemdm.Deps{Store: s.store, Keys: s.keys, Devices: s.devices, Registrar: s.accounts, CA: ca,
 		Identity: identity.Source{ProxyHeader: s.cfg.AppleCertHeader, TrustedProxies: s.cfg.TrustedProxies},
 		PKCS12:   s.cfg.AppleIdentity == "pkcs12",

@@ -49,6 +49,7 @@ type Config struct {
 	AppleCertHeader        string
 	AppleIdentity          string        // how devices get their identity: "scep" (default, also "") or "pkcs12"
 	AppleInventoryInterval time.Duration // how often devices are asked for their inventory; 0: daily
+	ConfigurationInterval  time.Duration // how often the configuration reconciler looks for devices to converge; 0: 5s
 }
 
 // TLS reports whether the listener terminates TLS itself.

@@ -20,12 +20,14 @@ import (
 	"steward/internal/accounts"
 	"steward/internal/android"
 	"steward/internal/apple/apns"
+	"steward/internal/apple/enroll"
 	"steward/internal/applemdm"
 	"steward/internal/appreg"
 	"steward/internal/apps"
 	"steward/internal/assign"
 	"steward/internal/audit"
 	"steward/internal/blob"
+	"steward/internal/configurations"
 	"steward/internal/content"
 	"steward/internal/devices"
 	"steward/internal/httpapi"
@@ -56,6 +58,9 @@ type Server struct {
 	appReg   *appreg.Service
 	patch    *patch.Service
 	oauth    *oauth.Service
+	configs  *configurations.Service
+	ca       *enroll.CA      // signs enrollment and configuration profiles
+	waker    devices.Waker   // every waker of deviceOptions
 	assign   *assign.Service // device groups, categories, distribution and the resolver
 	content  *content.Service
 	apps     *apps.Service // apps, App Catalog, App Inventory and app delivery
@@ -102,6 +107,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.appReg = appreg.New(store, keys, log, cfg.BaseURL, time.Now)
 	s.patch = patch.New(store, log, patch.WithWake(s.devices.Wake))
+	s.configs = configurations.New(configurations.Deps{Store: store, Keys: keys, Signer: s.ca, Waker: s.waker, Log: log,
+		Interval: cfg.ConfigurationInterval})
+	s.devices.SetHooks(devices.Hooks{Answered: s.configs.Answered, Enrolled: s.configs.Enrolled,
+		CheckingIn: s.configs.CheckingIn})
 	auditSvc := audit.New(store)
 	s.oauth = oauth.New(store, keys, s.appReg, log, cfg.BaseURL)
 	blobs, err := blob.NewDir(cfg.BlobPath())
@@ -119,9 +128,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Accounts: s.accounts,
 		EmailTemplates: emailTemplates, Devices: s.devices, Agent: android.NewHandler(s.devices, log),
 		DeviceSpace: s.deviceSpace, Apple: s.apple, AppRegistrations: s.appReg, Patch: s.patch,
-		BaseURL: cfg.BaseURL, ClientTokens: s.oauth, Assign: s.assign, Content: s.content, Apps: s.apps})
+		BaseURL: cfg.BaseURL, ClientTokens: s.oauth, Assign: s.assign, Content: s.content, Apps: s.apps,
+		Configurations: s.configs})
 	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Devices: s.devices,
-		EmailTemplates: emailTemplates, Apple: s.apple, AppRegistrations: s.appReg, Assign: s.assign, Content: s.content, Apps: s.apps, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
+		EmailTemplates: emailTemplates, Apple: s.apple, AppRegistrations: s.appReg, Assign: s.assign, Content: s.content, Apps: s.apps, Configurations: s.configs, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
 	s.handler = s.routes(console)
 	return s, nil
 }
@@ -146,6 +156,7 @@ func (s *Server) deviceOptions(mailer *mail.Mailer, wake func()) []devices.Optio
 		s.demoWake = &demoWaker{}
 		ws = append(ws, s.demoWake)
 	}
+	s.waker = ws
 	return append(opts, devices.WithWaker(ws))
 }
 
@@ -378,6 +389,7 @@ func (s *Server) Background() (stop func()) {
 	run(s.appReg.Run)
 	run(s.oauth.Run)
 	run(s.apps.Run)
+	run(s.configs.Run)
 	return func() { cancel(); wg.Wait() }
 }
 

@@ -4,7 +4,9 @@ package sim
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"slices"
@@ -81,10 +83,13 @@ type Device struct {
 	passcodeCleared bool
 	messages        []string
 	executed        map[string]int
-	stopped         bool
-	wiped           bool
-	retired         bool
-	ending          bool // a wipe or retire is carried out: deliver the answers, then stop
+	// configs are the configurations applied (APPLY_CONFIGURATION), by configuration id: the
+	// version and the policy JSON.
+	configs map[string]AppliedConfiguration
+	stopped bool
+	wiped   bool
+	retired bool
+	ending  bool // a wipe or retire is carried out: deliver the answers, then stop
 }
 
 // NewDevice makes a device with facts and apps drawn from seed; client is shared by the whole fleet.
@@ -96,7 +101,7 @@ func NewDevice(client *http.Client, seed uint64, opts DeviceOptions) *Device {
 	}
 	return &Device{client: client, rng: rng, obs: opts.Observer, hw: hw, static: opts.Static,
 		facts: newFacts(rng, hw, opts.NonCompliant), apps: newApps(rng, hw), pushToken: opts.PushToken,
-		answered: map[int64]android.CommandResult{}, executed: map[string]int{}}
+		answered: map[int64]android.CommandResult{}, executed: map[string]int{}, configs: map[string]AppliedConfiguration{}}
 }
 
 // Register registers the device for username with pin (the registration PIN an administrator issued)
@@ -264,6 +269,14 @@ func (d *Device) execute(cmds []android.Command) {
 			r = d.install(c)
 		case "REMOVE_APPLICATION":
 			d.remove(c.Payload["identifier"])
+		case "APPLY_CONFIGURATION":
+			if id, policy := c.Payload["configurationId"], c.Payload["policy"]; id == "" || !json.Valid([]byte(policy)) {
+				r = android.CommandResult{ID: c.ID, Status: "ERROR", Error: "the configuration's policy is not JSON"}
+			} else {
+				d.configs[id] = AppliedConfiguration{Version: c.Payload["version"], Policy: policy}
+			}
+		case "REMOVE_CONFIGURATION":
+			delete(d.configs, c.Payload["configurationId"])
 		default:
 			r = android.CommandResult{ID: c.ID, Status: "ERROR", Error: "unsupported"}
 		}
@@ -332,7 +345,8 @@ type State struct {
 	Locked            bool
 	LockMessage       string
 	Messages          []string
-	Executed          map[string]int // commands carried out, by type
+	Executed          map[string]int                  // commands carried out, by type
+	Configurations    map[string]AppliedConfiguration // applied configurations by id
 	Facts             android.Facts
 	Apps              []android.App
 	CheckinInterval   time.Duration // what the server asked for; 0 before registration
@@ -346,7 +360,13 @@ func (d *Device) State() State {
 	return State{DeviceID: d.id, GUID: d.guid, Kind: d.kind, RegistrationState: d.regState, Registered: d.credential != "",
 		Stopped: d.stopped, Wiped: d.wiped, Retired: d.retired, Locked: d.locked, LockMessage: d.lockNote,
 		Messages: slices.Clone(d.messages), Executed: cloneMap(d.executed), Facts: d.facts, Apps: slices.Clone(d.apps),
-		CheckinInterval: d.interval, PushToken: d.pushToken}
+		CheckinInterval: d.interval, PushToken: d.pushToken, Configurations: maps.Clone(d.configs)}
+}
+
+// AppliedConfiguration is a configuration the device applied: its version and Android policy JSON.
+type AppliedConfiguration struct {
+	Version string
+	Policy  string
 }
 
 // Stopped reports whether the device was wiped or retired or lost its credential.

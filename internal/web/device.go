@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"steward/internal/authz"
+	"steward/internal/configurations"
 	"steward/internal/devices"
 	"steward/internal/mdm"
 )
@@ -20,8 +21,11 @@ type deviceView struct {
 	Apps     []mdm.InstalledApp
 	Commands commandsView
 	Attrs    []attribute // custom attributes, by name
-	Act      bool        // the caller may take device actions
-	Manage   bool        // the caller may change the record
+	// Configs are the configurations delivered to the device with their status (nil: the caller may
+	// not read configurations).
+	Configs []configurations.DeviceConfiguration
+	Act     bool // the caller may take device actions
+	Manage  bool // the caller may change the record
 	// Forms shown again after a refusal.
 	Lock    form
 	Message form
@@ -92,6 +96,11 @@ func (c *console) deviceView(r *http.Request, id mdm.DeviceID) (*deviceView, err
 	v.AttrsIn.Values["attributes"] = attributesText(v.Attrs)
 	v.Owner.Values["email"] = d.OwnerEmail
 	v.Message.Values["push"] = "on"
+	if c.Configurations != nil && can(p, string(authz.ConfigRead)) {
+		if v.Configs, err = c.Configurations.ForDevice(r.Context(), id); err != nil {
+			return nil, err
+		}
+	}
 	return v, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"steward/internal/apps"
 	"steward/internal/assign"
 	"steward/internal/audit"
+	"steward/internal/configurations"
 	"steward/internal/content"
 	"steward/internal/devices"
 	"steward/internal/httpx"
@@ -47,6 +48,8 @@ type Deps struct {
 	// Apps serves the Apps, App Catalog and App Inventory pages and the portal's app catalog (nil: not
 	// served; needs Assign).
 	Apps *apps.Service
+	// Configurations serves the configuration pages (nil: none).
+	Configurations *configurations.Service
 	// SecureCookies sets the Secure flag on cookies (the base URL is https).
 	SecureCookies bool
 	// MailDelivered says an SMTP server is configured. When false, mail stays in the outbox and a
@@ -141,6 +144,10 @@ func New(d Deps) http.Handler {
 		if d.Apps != nil {
 			c.appRoutes()
 		}
+	}
+
+	if d.Configurations != nil {
+		c.configurationRoutes()
 	}
 
 	c.handle("/", func(w http.ResponseWriter, r *http.Request) error {

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	mrand "math/rand/v2"
 	"net/http"
 	"net/url"
@@ -107,8 +108,9 @@ type Device struct {
 	// while devices connect.
 	cmu          sync.Mutex
 	executed     map[string]int
-	acknowledged int            // commands acknowledged, of any type
-	unsent       map[string]any // a command's answer whose delivery failed: sent first next time
+	profiles     map[string]string // installed configuration profiles: PayloadUUID by PayloadIdentifier
+	acknowledged int               // commands acknowledged, of any type
+	unsent       map[string]any    // a command's answer whose delivery failed: sent first next time
 }
 
 // NewDevice makes a device drawn from seed; client is shared by the whole fleet.
@@ -124,7 +126,7 @@ func NewDevice(client *http.Client, seed uint64, opts DeviceOptions) *Device {
 	}
 	udid := fmt.Sprintf("%08X-%016X", rng.Uint32(), rng.Uint64())
 	return &Device{client: client, rng: rng, obs: opts.Observer, hw: hw, key: opts.Key, udid: udid, token: token,
-		facts: newFacts(rng, hw), apps: newApps(rng, hw), executed: map[string]int{}}
+		facts: newFacts(rng, hw), apps: newApps(rng, hw), executed: map[string]int{}, profiles: map[string]string{}}
 }
 
 // PushToken is the device's APNs token in hex, as the push path names it.
@@ -363,9 +365,24 @@ func (d *Device) execute(body []byte) map[string]any {
 	case apple.RequestEraseDevice:
 		d.erased = true
 	case apple.RequestRemoveProfile:
-		if id, _ := c.Command["Identifier"].(string); id == d.profileID || id == enroll.ProfileIdentifier {
+		id, _ := c.Command["Identifier"].(string)
+		if id == d.profileID || id == enroll.ProfileIdentifier {
 			d.unenrolled = true
 		}
+		d.cmu.Lock()
+		delete(d.profiles, id)
+		d.cmu.Unlock()
+	case apple.RequestInstallProfile:
+		ident, uuid, err := readConfigProfile(c.Command["Payload"])
+		if err != nil {
+			r["Status"] = apple.StatusError
+			r["ErrorChain"] = []map[string]any{{"ErrorCode": int64(1000), "ErrorDomain": "MCProfileErrorDomain",
+				"LocalizedDescription": err.Error()}}
+			break
+		}
+		d.cmu.Lock()
+		d.profiles[ident] = uuid
+		d.cmu.Unlock()
 	case apple.RequestScheduleOSUpdate:
 		// The update installs at once (InstallASAP); the next DeviceInformation reports the new version.
 		var results []map[string]any
@@ -380,7 +397,7 @@ func (d *Device) execute(body []byte) map[string]any {
 			results = append(results, map[string]any{"ProductKey": "iOSUpdate" + v, "InstallAction": action, "Status": "Installing"})
 		}
 		r["UpdateResults"] = results
-	case "InstallProfile", "InstallApplication", "RemoveApplication":
+	case "InstallApplication", "RemoveApplication":
 	default:
 		r["Status"] = apple.StatusError
 		r["ErrorChain"] = []map[string]any{{"ErrorCode": int64(12021), "ErrorDomain": "MCMDMErrorDomain",
@@ -493,6 +510,7 @@ type State struct {
 	Executed     map[string]int // commands carried out, by RequestType
 	Acknowledged int            // commands acknowledged
 	Apps         []App
+	Profiles     map[string]string // installed configuration profiles: PayloadUUID by PayloadIdentifier
 }
 
 // State returns a snapshot of the device.
@@ -508,7 +526,30 @@ func (d *Device) State() State {
 	return State{UDID: d.udid, SerialNumber: d.facts.SerialNumber, ProductName: d.hw.ProductName, ModelName: d.hw.ModelName,
 		DeviceName: d.facts.DeviceName, OSVersion: d.facts.OSVersion, Topic: d.topic, PushToken: hex.EncodeToString(d.token),
 		Enrolled: d.enrolled, Stopped: d.stopped, Erased: d.erased, Unenrolled: d.unenrolled, Locked: d.locked,
-		LockMessage: d.lockMessage, Executed: ex, Acknowledged: d.acknowledged, Apps: slices.Clone(d.apps)}
+		LockMessage: d.lockMessage, Executed: ex, Acknowledged: d.acknowledged, Apps: slices.Clone(d.apps),
+		Profiles: maps.Clone(d.profiles)}
+}
+
+// readConfigProfile reads an InstallProfile payload, signed (CMS) or not, and returns its identifier and UUID.
+func readConfigProfile(payload any) (identifier, uuid string, err error) {
+	raw, ok := payload.([]byte)
+	if !ok || len(raw) == 0 {
+		return "", "", errors.New("the profile is missing")
+	}
+	if !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("<?xml")) {
+		if raw, _, err = enroll.ReadSignedProfile(raw); err != nil {
+			return "", "", errors.New("the profile's signature does not verify")
+		}
+	}
+	var p struct {
+		PayloadIdentifier string           `plist:"PayloadIdentifier"`
+		PayloadUUID       string           `plist:"PayloadUUID"`
+		PayloadContent    []map[string]any `plist:"PayloadContent"`
+	}
+	if err := plist.Unmarshal(raw, &p); err != nil || p.PayloadIdentifier == "" || p.PayloadUUID == "" || len(p.PayloadContent) == 0 {
+		return "", "", errors.New("the profile is malformed")
+	}
+	return p.PayloadIdentifier, p.PayloadUUID, nil
 }
 
 // Acknowledged is how many commands the device has acknowledged.

@@ -262,7 +262,9 @@ func TestConnectCarriesOutCommands(t *testing.T) {
 	m.enqueue("2", map[string]any{"RequestType": "InstalledApplicationList"})
 	m.enqueue("3", map[string]any{"RequestType": "DeviceLock", "Message": "Call IT"})
 	m.enqueue("4", map[string]any{"RequestType": "Settings"})
-	m.enqueue("5", map[string]any{"RequestType": "InstallProfile", "Payload": []byte("x")})
+	profile, _ := plist.MarshalIndent(map[string]any{"PayloadType": "Configuration", "PayloadIdentifier": "com.example.wifi",
+		"PayloadUUID": "A-B", "PayloadContent": []map[string]any{{"PayloadType": "com.apple.wifi.managed"}}}, "\t")
+	m.enqueue("5", map[string]any{"RequestType": "InstallProfile", "Payload": profile})
 	m.enqueue("6", map[string]any{"RequestType": "ClearPasscode", "UnlockToken": []byte("x")})
 	if err := d.CheckIn(context.Background()); err != nil {
 		t.Fatal(err)
@@ -296,7 +298,8 @@ func TestConnectCarriesOutCommands(t *testing.T) {
 	if chain := m.reports[4].ErrorChain; len(chain) != 1 || !strings.Contains(chain[0].LocalizedDescription, "Settings") {
 		t.Errorf("unknown command's error chain: %+v", chain)
 	}
-	if st.Locked || st.LockMessage != "Call IT" || st.Acknowledged != 5 || st.Executed["DeviceLock"] != 1 {
+	if st.Locked || st.LockMessage != "Call IT" || st.Acknowledged != 5 || st.Executed["DeviceLock"] != 1 ||
+		st.Profiles["com.example.wifi"] != "A-B" {
 		t.Errorf("state: %+v (the passcode clear comes after the lock)", st)
 	}
 	if len(rec.commands) != 6 || rec.commands[3] != "Settings Error" {

@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) mdm.Store) {
 		{"AppRegistrations", appRegTests},
 		{"Patch", patchTests},
 		{"OAuth", oauthTests},
+		{"Configurations", configurationTests},
 		{"Distribution", distributionTests},
 		{"Content", contentTests},
 		{"Apps", appTests},

@@ -175,6 +175,52 @@ CREATE UNIQUE INDEX categories_name ON categories (tenant_id, kind, name_key);
 
 CREATE INDEX categories_tenant ON categories (tenant_id, id);
 
+CREATE TABLE config_deliveries (
+    tenant_id        TEXT NOT NULL,
+    device_id        INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    configuration_id INTEGER NOT NULL,
+    version          INTEGER NOT NULL,
+    identifier       TEXT NOT NULL,
+    removing         INTEGER NOT NULL DEFAULT 0,
+    status           TEXT NOT NULL,
+    error            TEXT NOT NULL DEFAULT '',
+    updated_at       INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, device_id, configuration_id)
+);
+
+CREATE INDEX config_deliveries_configuration ON config_deliveries (tenant_id, configuration_id, device_id);
+
+CREATE INDEX config_deliveries_device_fk ON config_deliveries (device_id);
+
+CREATE TABLE config_device_state (
+    tenant_id    TEXT NOT NULL,
+    device_id    INTEGER NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    generation   INTEGER NOT NULL,
+    converged_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, device_id)
+);
+
+CREATE INDEX config_device_state_device_fk ON config_device_state (device_id);
+
+CREATE TABLE configurations (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id   TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    name_key    TEXT NOT NULL,
+    description TEXT NOT NULL,
+    type        TEXT NOT NULL,
+    priority    INTEGER NOT NULL,
+    version     INTEGER NOT NULL,
+    attributes  TEXT NOT NULL,
+    secrets     BLOB,
+    created_at  INTEGER NOT NULL,
+    modified_at INTEGER NOT NULL
+);
+
+CREATE UNIQUE INDEX configurations_name ON configurations (tenant_id, name_key);
+
+CREATE INDEX configurations_type ON configurations (tenant_id, type, priority);
+
 CREATE TABLE content (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant_id    TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
