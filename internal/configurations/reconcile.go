@@ -437,6 +437,19 @@ func (s *Service) Enrolled(ctx context.Context, tenantID mdm.TenantID, id mdm.De
 	}
 }
 
+// FactsChanged reconciles a device whose reported facts changed: a dynamic device group's rule may now
+// match it or no longer, which moves no generation. What it queues goes out in the same exchange.
+func (s *Service) FactsChanged(ctx context.Context, d *mdm.Device) {
+	gen, err := s.d.Store.Generations().Get(ctx, d.TenantID)
+	if err == nil {
+		_, err = s.Reconcile(ctx, d.TenantID, d.ID, gen)
+	}
+	if err != nil {
+		s.d.Log.WarnContext(ctx, "converging the configurations of a device whose facts changed", "tenant_id", d.TenantID,
+			"device_id", d.ID, "error", err)
+	}
+}
+
 // CheckingIn reconciles a device that checks in while its tenant has devices behind the tenant's
 // generation and it is one of them, so that it gets what changed in this very exchange. A converged
 // tenant costs nothing here but a generation read at most once a second.

@@ -92,6 +92,9 @@ func (s *Service) CheckIn(ctx context.Context, d *mdm.Device, c CheckIn) (*Check
 		s.auth.forget(d.TenantID, d.ID)
 		if fHash != nil {
 			d.Facts, d.FactsHash = facts, fHash
+			if s.hooks.FactsChanged != nil && d.RegistrationState == mdm.StateActive {
+				s.hooks.FactsChanged(ctx, d)
+			}
 		}
 		if aHash != nil {
 			d.AppsHash, d.AppCount = aHash, len(apps)

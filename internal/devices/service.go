@@ -133,6 +133,9 @@ type Hooks struct {
 	Answered   func(ctx context.Context, tx mdm.Stores, c *mdm.Command) error
 	Enrolled   func(ctx context.Context, tenantID mdm.TenantID, id mdm.DeviceID)
 	CheckingIn func(ctx context.Context, d *mdm.Device)
+	// FactsChanged runs after an ACTIVE device's new facts are stored, before its commands are read:
+	// dynamic device groups may now take it in or leave it out.
+	FactsChanged func(ctx context.Context, d *mdm.Device)
 }
 
 // SetHooks installs h. Call it before the service serves devices.

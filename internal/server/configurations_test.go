@@ -321,6 +321,34 @@ func TestConfigurationsAPI(t *testing.T) {
 			if got := cmdSummary(e.agentCommands(dev.Credential, nil)); len(got) != 1 || got[0] != fmt.Sprintf("APPLY_CONFIGURATION:%d@1", clip2.ID) {
 				t.Fatalf("rule change: %v", got)
 			}
+			e.agentCommands(dev.Credential, ackAll(e.agentCommands(dev.Credential, nil)))
+
+			// A device whose reported facts now match a dynamic group's rule gets the group's configuration
+			// in that same check-in, with nothing else moving; facts that no longer match remove it.
+			var nokias struct {
+				ID int64 `json:"id"`
+			}
+			e.call("POST", "/api/v1/devicegroups", ta, `{"name":"Nokias","kind":"DYNAMIC","rule":"manufacturer=Nokia"}`).must(t, 200, &nokias)
+			nokiaWifi := e.createConfig(ta, `{"name":"Nokia Wi-Fi","type":"WIFI","attributes":{"ssid":"N","securityType":"NONE"}}`)
+			e.distribute(ta, nokiaWifi.ID, fmt.Sprintf(`{"type":"DEVICE_GROUP","id":%d}`, nokias.ID))
+			e.converge()
+			if more := e.agentCommands(dev.Credential, nil); len(more) != 0 {
+				t.Fatalf("not a Nokia yet: %v", cmdSummary(more))
+			}
+			facts := sampleFacts("CONF-NOKIA")
+			facts.Manufacturer = "Nokia"
+			reply := e.checkin(dev.Credential, android.CheckinRequest{Facts: &facts})
+			if got := cmdSummary(reply.Commands); len(got) != 1 || got[0] != fmt.Sprintf("APPLY_CONFIGURATION:%d@1", nokiaWifi.ID) {
+				t.Fatalf("facts now match the rule: %v", got)
+			}
+			e.agentCommands(dev.Credential, ackAll(reply.Commands))
+			facts.Manufacturer = "Google"
+			reply = e.checkin(dev.Credential, android.CheckinRequest{Facts: &facts})
+			if got := reply.Commands; len(got) != 1 || got[0].Type != mdm.CmdRemoveConfiguration {
+				t.Fatalf("facts no longer match the rule: %v", cmdSummary(got))
+			}
+			e.agentCommands(dev.Credential, ackAll(reply.Commands))
+			e.call("DELETE", fmt.Sprintf("/api/v1/configurations/%d", nokiaWifi.ID), ta, "").must(t, 200, nil)
 			e.call("DELETE", fmt.Sprintf("/api/v1/configurations/%d", clip2.ID), ta, "").must(t, 200, nil)
 			e.call("DELETE", fmt.Sprintf("/api/v1/configurations/%d", restr.ID), ta, "").must(t, 200, nil)
 			e.converge()

@@ -110,7 +110,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.configs = configurations.New(configurations.Deps{Store: store, Keys: keys, Signer: s.ca, Waker: s.waker, Log: log,
 		Interval: cfg.ConfigurationInterval})
 	s.devices.SetHooks(devices.Hooks{Answered: s.configs.Answered, Enrolled: s.configs.Enrolled,
-		CheckingIn: s.configs.CheckingIn})
+		CheckingIn: s.configs.CheckingIn, FactsChanged: s.configs.FactsChanged})
 	auditSvc := audit.New(store)
 	s.oauth = oauth.New(store, keys, s.appReg, log, cfg.BaseURL)
 	blobs, err := blob.NewDir(cfg.BlobPath())
