@@ -26,6 +26,7 @@ type Stores interface {
 	Generations() GenerationStore
 	Categories() CategoryStore
 	Contents() ContentStore
+	Policies() PolicyStore
 }
 
 // Store is the database. InTx runs fn in one transaction: committed when fn returns nil, rolled back

@@ -1,0 +1,125 @@
+package mdm
+
+import (
+	"context"
+	"time"
+)
+
+// PolicyID identifies a policy within its tenant.
+type PolicyID int64
+
+// Policy types: the built-in checks, and CUSTOM (a rule of the policy language in Rule).
+const (
+	PolicyCompromised    = "COMPROMISED_DEVICE"   // jailbroken or rooted
+	PolicyOutOfContact   = "OUT_OF_CONTACT"       // no check-in for Params["hours"] hours
+	PolicyOSBelow        = "OS_VERSION_BELOW"     // platformVersion below Params["version"]
+	PolicyOSAbove        = "OS_VERSION_ABOVE"     // platformVersion above Params["version"]
+	PolicyPasscodeNotSet = "PASSCODE_NOT_SET"     // no compliant passcode
+	PolicyNotEncrypted   = "ENCRYPTION_OFF"       // storage encryption off
+	PolicyDisallowedApp  = "DISALLOWED_APP"       // Params["appId"] installed
+	PolicyRequiredApp    = "REQUIRED_APP_MISSING" // Params["appId"] not installed
+	PolicyRoaming        = "ROAMING"              // the device is roaming
+	PolicyMDMRemoved     = "MDM_REMOVED"          // the device left management (its registration ended without a retire)
+	PolicyCustom         = "CUSTOM"               // Rule, in the policy language
+)
+
+// Compliance action kinds.
+const (
+	ActionMonitor    = "MONITOR"    // record the violation only
+	ActionMessage    = "MESSAGE"    // email the owner (Policy compliance action email) and/or push a message
+	ActionQuarantine = "QUARANTINE" // quarantine the device until it is compliant again
+)
+
+// PolicyAction is one compliance action of a policy. It runs once per violation, AfterMinutes after the
+// violation began (0: at once); actions with a grace period escalate.
+type PolicyAction struct {
+	Kind         string
+	AfterMinutes int
+	Email        bool   // MESSAGE: email the device's owner
+	Push         bool   // MESSAGE: push a message to the device (not iOS)
+	Title        string // MESSAGE: the email's subject line ("" for the default)
+	Message      string // MESSAGE: the text, plain
+}
+
+// Policy is a compliance policy: what a device must not be (a built-in Type with Params, or a CUSTOM
+// Rule that is true for a violating device), which devices it applies to, and what happens to one
+// that violates it.
+//
+// Scope: a device is in scope when its platform is in Platforms (empty: all) and, when DeviceGroups or
+// UserGroups are given, it is in one of those device groups or its owner is in one of those user
+// groups. Lower Priority numbers are listed and reported first.
+type Policy struct {
+	ID           PolicyID
+	TenantID     TenantID
+	Name         string // unique in the tenant, case-insensitively
+	Description  string
+	Type         string
+	Params       map[string]string
+	Rule         string
+	Platforms    []string
+	DeviceGroups []DeviceGroupID
+	UserGroups   []GroupID
+	Priority     int
+	Enabled      bool
+	Actions      []PolicyAction
+	CreatedAt    time.Time
+	ModifiedAt   time.Time
+}
+
+// PolicyFields are the policy fields that lists filter and sort on.
+var PolicyFields = FieldSet{"id": IntField, "name": StringField, "type": StringField, "priority": IntField,
+	"enabled": BoolField, "createdAt": TimeField}
+
+// PolicyViolation is the state of one device's violation of one policy: when it began and which of
+// the policy's actions (by index) have run. It exists while the device violates the policy.
+type PolicyViolation struct {
+	TenantID    TenantID
+	DeviceID    DeviceID
+	PolicyID    PolicyID
+	Since       time.Time
+	Done        []int // indexes into the policy's Actions, ascending
+	Quarantined bool  // a QUARANTINE action of this violation has run
+	CheckedAt   time.Time
+}
+
+// DeviceCompliance is what the compliance capability keeps on a device.
+type DeviceCompliance struct {
+	Compliant   bool
+	Quarantined bool
+	Violated    []string // names of the violated policies, by priority
+}
+
+// PolicyStore keeps policies, their per-device violation state and the sweep's lease.
+//
+// Create returns conflict for a name taken in the tenant (case-insensitively). Get, Update and Delete
+// return not_found for a policy unknown in the tenant; Delete also removes its violations. All returns
+// the tenant's policies ordered by priority then id.
+//
+// CreateViolation returns conflict when the (device, policy) violation exists already (another
+// evaluation recorded it first). UpdateViolation is a compare-and-set: it stores v only if the stored
+// Done list still equals before, and returns conflict otherwise, so that an action runs once even when
+// two evaluations race. DeleteViolation returns not_found when there was none.
+//
+// SetDeviceCompliance writes the device's compliance fields. AcquireLease takes or renews the named
+// lease for holder until until, when it is free, expired (at now) or already the holder's; it reports
+// whether holder holds it. LeaseRan records and LastRun reads when the lease's job last completed.
+type PolicyStore interface {
+	Create(ctx context.Context, p *Policy) error
+	Get(ctx context.Context, tenantID TenantID, id PolicyID) (*Policy, error)
+	List(ctx context.Context, tenantID TenantID, opts ListOptions) (Page[Policy], error)
+	All(ctx context.Context, tenantID TenantID) ([]Policy, error)
+	Update(ctx context.Context, p *Policy) error
+	Delete(ctx context.Context, tenantID TenantID, id PolicyID) error
+	TenantsWithPolicies(ctx context.Context) ([]TenantID, error)
+
+	Violations(ctx context.Context, tenantID TenantID, deviceIDs []DeviceID) ([]PolicyViolation, error)
+	CreateViolation(ctx context.Context, v PolicyViolation) error
+	UpdateViolation(ctx context.Context, v PolicyViolation, before []int) error
+	DeleteViolation(ctx context.Context, tenantID TenantID, deviceID DeviceID, policyID PolicyID) error
+	ViolationCounts(ctx context.Context, tenantID TenantID) (map[PolicyID]int, error)
+	SetDeviceCompliance(ctx context.Context, tenantID TenantID, deviceID DeviceID, c DeviceCompliance, now time.Time) error
+
+	AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (bool, error)
+	LeaseRan(ctx context.Context, name string, at time.Time) error
+	LastRun(ctx context.Context, name string) (time.Time, error)
+}
