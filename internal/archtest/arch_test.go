@@ -15,6 +15,7 @@ var rules = map[string][]string{
 	"internal/mdm":            {},
 	"internal/authz":          {"internal/mdm"},
 	"internal/fq":             {"internal/mdm"},
+	"internal/policy":         {"internal/mdm"},
 	"internal/odata":          {"internal/mdm"},
 	"internal/form":           {"internal/mdm"},
 	"internal/secret":         {},
@@ -50,7 +51,7 @@ var rules = map[string][]string{
 }
 
 // stdlibOnly packages may import nothing outside the standard library (besides allowed project packages).
-var stdlibOnly = []string{"internal/blob", "internal/mdm", "internal/authz", "internal/fq", "internal/odata", "internal/form", "internal/httpx"}
+var stdlibOnly = []string{"internal/blob", "internal/mdm", "internal/authz", "internal/fq", "internal/policy", "internal/odata", "internal/form", "internal/httpx"}
 
 func TestDependenciesPointInward(t *testing.T) {
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "steward/...").CombinedOutput()
