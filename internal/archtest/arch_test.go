@@ -30,6 +30,7 @@ var rules = map[string][]string{
 	"internal/oauth":          {"internal/mdm", "internal/authz", "internal/appreg", "internal/httpx", "internal/secret"},
 	"internal/loadgen":        {},
 	"internal/assign":         {"internal/mdm", "internal/authz", "internal/audit", "internal/fq", "internal/accounts"}, // accounts: user group membership
+	"internal/compliance":     {"internal/mdm", "internal/authz", "internal/audit", "internal/mail", "internal/policy", "internal/assign"},
 	"internal/content":        {"internal/mdm", "internal/authz", "internal/audit", "internal/assign", "internal/blob"},
 	"internal/android":        {"internal/mdm", "internal/httpx", "internal/devices"},
 	"internal/apple":          {"internal/mdm"},
@@ -44,10 +45,10 @@ var rules = map[string][]string{
 	"internal/httpx":          {"internal/mdm"},
 	"internal/httpapi": {"internal/mdm", "internal/authz", "internal/fq", "internal/odata", "internal/form", "internal/httpx",
 		"internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices", "internal/android", "internal/applemdm",
-		"internal/appreg", "internal/patch", "internal/assign", "internal/content"},
+		"internal/appreg", "internal/patch", "internal/assign", "internal/content", "internal/compliance", "internal/policy"},
 	"internal/web": {"internal/mdm", "internal/authz", "internal/fq", "internal/form", "internal/httpx",
 		"internal/httpapi", "internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices",
-		"internal/applemdm", "internal/appreg", "internal/assign", "internal/content"},
+		"internal/applemdm", "internal/appreg", "internal/assign", "internal/content", "internal/compliance", "internal/policy"},
 }
 
 // stdlibOnly packages may import nothing outside the standard library (besides allowed project packages).

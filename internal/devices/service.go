@@ -116,6 +116,7 @@ type Service struct {
 	mailer   *mail.Mailer
 	mailed   func()
 	interval time.Duration
+	watcher  Watcher
 
 	retention time.Duration // how long completed commands are kept
 	seen      *lastSeen     // coalesced check-in times, written by Flush
@@ -135,6 +136,16 @@ func WithWaker(w Waker) Option { return func(s *Service) { s.waker = w } }
 func WithMail(m *mail.Mailer, mailed func()) Option {
 	return func(s *Service) { s.mailer, s.mailed = m, mailed }
 }
+
+// Watcher is told, after a check-in stored new facts or a new app list of a device, what the device was
+// before and is now (apps: the app list changed). The compliance capability evaluates the policies
+// whose inputs changed. It runs on the check-in's request and handles its own errors.
+type Watcher interface {
+	InventoryChanged(ctx context.Context, before, after *mdm.Device, apps bool)
+}
+
+// WithWatcher sets the check-in watcher.
+func WithWatcher(w Watcher) Option { return func(s *Service) { s.watcher = w } }
 
 // WithCheckinInterval sets the interval devices are told to check in on (default 15 minutes).
 func WithCheckinInterval(d time.Duration) Option { return func(s *Service) { s.interval = d } }

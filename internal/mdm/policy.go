@@ -8,21 +8,6 @@ import (
 // PolicyID identifies a policy within its tenant.
 type PolicyID int64
 
-// Policy types: the built-in checks, and CUSTOM (a rule of the policy language in Rule).
-const (
-	PolicyCompromised    = "COMPROMISED_DEVICE"   // jailbroken or rooted
-	PolicyOutOfContact   = "OUT_OF_CONTACT"       // no check-in for Params["hours"] hours
-	PolicyOSBelow        = "OS_VERSION_BELOW"     // platformVersion below Params["version"]
-	PolicyOSAbove        = "OS_VERSION_ABOVE"     // platformVersion above Params["version"]
-	PolicyPasscodeNotSet = "PASSCODE_NOT_SET"     // no compliant passcode
-	PolicyNotEncrypted   = "ENCRYPTION_OFF"       // storage encryption off
-	PolicyDisallowedApp  = "DISALLOWED_APP"       // Params["appId"] installed
-	PolicyRequiredApp    = "REQUIRED_APP_MISSING" // Params["appId"] not installed
-	PolicyRoaming        = "ROAMING"              // the device is roaming
-	PolicyMDMRemoved     = "MDM_REMOVED"          // the device left management (its registration ended without a retire)
-	PolicyCustom         = "CUSTOM"               // Rule, in the policy language
-)
-
 // Compliance action kinds.
 const (
 	ActionMonitor    = "MONITOR"    // record the violation only
@@ -41,9 +26,11 @@ type PolicyAction struct {
 	Message      string // MESSAGE: the text, plain
 }
 
-// Policy is a compliance policy: what a device must not be (a built-in Type with Params, or a CUSTOM
-// Rule that is true for a violating device), which devices it applies to, and what happens to one
-// that violates it.
+// Policy is a compliance policy: what a device must not be (a built-in Type of the policy language
+// with Params — "duration" such as 7d or 12h, "platform", "version", "appIds" comma-separated — or
+// CUSTOM with its own rule), which devices it applies to, and what happens to one that violates it.
+// Rule is the canonical text of the rule the type builds (or the custom rule): true for a violating
+// device.
 //
 // Scope: a device is in scope when its platform is in Platforms (empty: all) and, when DeviceGroups or
 // UserGroups are given, it is in one of those device groups or its owner is in one of those user
@@ -93,7 +80,8 @@ type DeviceCompliance struct {
 //
 // Create returns conflict for a name taken in the tenant (case-insensitively). Get, Update and Delete
 // return not_found for a policy unknown in the tenant; Delete also removes its violations. All returns
-// the tenant's policies ordered by priority then id.
+// the tenant's policies ordered by priority then id. TenantsWithPolicies lists the tenants that have a
+// policy or a device that is not compliant or quarantined (whose state a sweep must check).
 //
 // CreateViolation returns conflict when the (device, policy) violation exists already (another
 // evaluation recorded it first). UpdateViolation is a compare-and-set: it stores v only if the stored

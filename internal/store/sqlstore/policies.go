@@ -142,7 +142,8 @@ func (s policyStore) Delete(ctx context.Context, tenantID mdm.TenantID, id mdm.P
 }
 
 func (s policyStore) TenantsWithPolicies(ctx context.Context) ([]mdm.TenantID, error) {
-	rows, err := s.q.QueryContext(ctx, `SELECT DISTINCT tenant_id FROM policies ORDER BY tenant_id`)
+	rows, err := s.q.QueryContext(ctx, `SELECT tenant_id FROM policies UNION
+		SELECT tenant_id FROM devices WHERE NOT compliance_state OR quarantined ORDER BY 1`)
 	if err != nil {
 		return nil, dbError(err)
 	}
