@@ -105,17 +105,27 @@ const (
 
 // Input is a policy as a client gives it.
 type Input struct {
-	Name         string
-	Description  string
-	Type         string
-	Params       map[string]string
-	Rule         string // CUSTOM
-	Platforms    []string
-	DeviceGroups []mdm.DeviceGroupID
-	UserGroups   []mdm.GroupID
-	Priority     int
-	Enabled      bool
-	Actions      []mdm.PolicyAction
+	Name         string              `json:"name"`
+	Description  string              `json:"description"`
+	Type         string              `json:"type"`
+	Params       map[string]string   `json:"params"`
+	Rule         string              `json:"rule"` // CUSTOM
+	Platforms    []string            `json:"platforms"`
+	DeviceGroups []mdm.DeviceGroupID `json:"deviceGroups"`
+	UserGroups   []mdm.GroupID       `json:"userGroups"`
+	Priority     int                 `json:"priority"`
+	Enabled      bool                `json:"enabled"`
+	Actions      []ActionInput       `json:"actions"`
+}
+
+// ActionInput is a compliance action as a client gives it (see mdm.PolicyAction).
+type ActionInput struct {
+	Kind         string `json:"kind"`
+	AfterMinutes int    `json:"afterMinutes"`
+	Email        bool   `json:"email"`
+	Push         bool   `json:"push"`
+	Title        string `json:"title"`
+	Message      string `json:"message"`
 }
 
 // build validates in and returns the policy it describes (without ids and times).
@@ -137,8 +147,9 @@ func build(in Input) (*mdm.Policy, error) {
 	v.Check(len(in.Actions) >= 1, "actions", "Required", "choose at least one action (MONITOR records the violation only)")
 	v.Check(len(in.Actions) <= maxActions, "actions", "Size", fmt.Sprintf("at most %d actions", maxActions))
 	actions := make([]mdm.PolicyAction, 0, len(in.Actions))
-	for i, a := range in.Actions {
+	for i, ai := range in.Actions {
 		f := fmt.Sprintf("actions[%d]", i)
+		a := mdm.PolicyAction(ai)
 		a.Kind = strings.ToUpper(strings.TrimSpace(a.Kind))
 		a.Title, a.Message = strings.TrimSpace(a.Title), strings.TrimSpace(a.Message)
 		v.Check(a.Kind == mdm.ActionMonitor || a.Kind == mdm.ActionMessage || a.Kind == mdm.ActionQuarantine, f+".kind", "Invalid",

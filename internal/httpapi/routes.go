@@ -12,6 +12,7 @@ import (
 	"steward/internal/assign"
 	"steward/internal/audit"
 	"steward/internal/authz"
+	"steward/internal/compliance"
 	"steward/internal/content"
 	"steward/internal/devices"
 	"steward/internal/httpx"
@@ -23,20 +24,21 @@ import (
 
 // API serves /api/… . Every route goes through add, which also describes it in the OpenAPI document.
 type API struct {
-	log      *slog.Logger
-	tenants  *tenants.Service
-	audit    *audit.Service
-	outbox   *mail.Outbox
-	accounts *accounts.Service
-	devices  *devices.Service
-	agent    *android.Handler
-	apple    *applemdm.Service
-	appReg   *appreg.Service
-	patch    *patch.Service
-	assign   *assign.Service
-	content  *content.Service
-	mux      *http.ServeMux
-	routes   []Route
+	log        *slog.Logger
+	tenants    *tenants.Service
+	audit      *audit.Service
+	outbox     *mail.Outbox
+	accounts   *accounts.Service
+	devices    *devices.Service
+	agent      *android.Handler
+	apple      *applemdm.Service
+	appReg     *appreg.Service
+	patch      *patch.Service
+	assign     *assign.Service
+	content    *content.Service
+	compliance *compliance.Service
+	mux        *http.ServeMux
+	routes     []Route
 
 	emailTemplates *mail.Editor
 	baseURL        string
@@ -72,6 +74,8 @@ type Deps struct {
 	Assign *assign.Service
 	// Content serves /api/v1/content and the agent's content catalog (nil: not served).
 	Content *content.Service
+	// Compliance serves /api/v1/policies and /api/v1/compliance (nil: not served).
+	Compliance *compliance.Service
 }
 
 // Route is one API operation: how it is served and how it is documented.
@@ -176,6 +180,10 @@ func New(d Deps) *API {
 	if d.Content != nil {
 		a.content = d.Content
 		a.contentRoutes()
+	}
+	if d.Compliance != nil {
+		a.compliance = d.Compliance
+		a.policyRoutes()
 	}
 	a.docRoutes()
 	a.mux.Handle("/api/", a.adapt(func(w http.ResponseWriter, r *http.Request) error {

@@ -24,6 +24,7 @@ import (
 	"steward/internal/assign"
 	"steward/internal/audit"
 	"steward/internal/blob"
+	"steward/internal/compliance"
 	"steward/internal/content"
 	"steward/internal/devices"
 	"steward/internal/httpapi"
@@ -40,25 +41,26 @@ import (
 
 // Server is one running Steward replica.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	store    *sqlstore.Store
-	keys     *secret.Keys
-	accounts *accounts.Service
-	tenants  *tenants.Service
-	devices  *devices.Service
-	pusher   *android.Pusher // nil without --push-url
-	demoWake *demoWaker      // wakes the demo's devices in process; nil unless --demo without --push-url
-	apns     *apns.Pusher    // wakes iOS devices
-	apple    *applemdm.Service
-	appReg   *appreg.Service
-	patch    *patch.Service
-	oauth    *oauth.Service
-	assign   *assign.Service // device groups, categories, distribution and the resolver
-	content  *content.Service
-	api      *httpapi.API
-	worker   *mail.Worker
-	handler  http.Handler
+	cfg        Config
+	log        *slog.Logger
+	store      *sqlstore.Store
+	keys       *secret.Keys
+	accounts   *accounts.Service
+	tenants    *tenants.Service
+	devices    *devices.Service
+	pusher     *android.Pusher // nil without --push-url
+	demoWake   *demoWaker      // wakes the demo's devices in process; nil unless --demo without --push-url
+	apns       *apns.Pusher    // wakes iOS devices
+	apple      *applemdm.Service
+	appReg     *appreg.Service
+	patch      *patch.Service
+	oauth      *oauth.Service
+	assign     *assign.Service // device groups, categories, distribution and the resolver
+	content    *content.Service
+	compliance *compliance.Service
+	api        *httpapi.API
+	worker     *mail.Worker
+	handler    http.Handler
 }
 
 // New opens the store, applies migrations and wires every service. Close it when done.
@@ -92,7 +94,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.accounts = accounts.New(store, keys, log, accounts.WithMail(mailer, cfg.BaseURL, wake))
 	s.tenants = tenants.New(store, mailer, keys, cfg.BaseURL, time.Now, wake)
-	s.devices = devices.New(store, keys, s.accounts, log, s.deviceOptions(mailer, wake)...)
+	s.compliance = compliance.New(store, log, compliance.WithMail(mailer, wake), compliance.WithSweep(cfg.ComplianceSweep, ""),
+		compliance.WithWake(func(ctx context.Context, tenantID mdm.TenantID, ids []mdm.DeviceID) {
+			s.devices.Wake(ctx, tenantID, ids)
+		}))
+	s.devices = devices.New(store, keys, s.accounts, log, append(s.deviceOptions(mailer, wake), devices.WithWatcher(s.compliance))...)
 	if s.apple, err = s.newApple(ctx); err != nil {
 		store.Close()
 		return nil, err
@@ -113,7 +119,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Accounts: s.accounts,
 		EmailTemplates: emailTemplates, Devices: s.devices, Agent: android.NewHandler(s.devices, log),
 		DeviceSpace: s.deviceSpace, Apple: s.apple, AppRegistrations: s.appReg, Patch: s.patch,
-		BaseURL: cfg.BaseURL, ClientTokens: s.oauth, Assign: s.assign, Content: s.content})
+		BaseURL: cfg.BaseURL, ClientTokens: s.oauth, Assign: s.assign, Content: s.content,
+		Compliance: s.compliance})
 	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Devices: s.devices,
 		EmailTemplates: emailTemplates, Apple: s.apple, AppRegistrations: s.appReg, Assign: s.assign, Content: s.content, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
 	s.handler = s.routes(console)
@@ -250,6 +257,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Store is the database (for admin commands and tests).
 func (s *Server) Store() *sqlstore.Store { return s.store }
 
+// Compliance is the compliance service (for tests).
+func (s *Server) Compliance() *compliance.Service { return s.compliance }
+
 // Devices is the devices service (for the simulator and tests).
 func (s *Server) Devices() *devices.Service { return s.devices }
 
@@ -371,6 +381,7 @@ func (s *Server) Background() (stop func()) {
 	run(s.apple.Run)
 	run(s.appReg.Run)
 	run(s.oauth.Run)
+	run(s.compliance.Run)
 	return func() { cancel(); wg.Wait() }
 }
 
