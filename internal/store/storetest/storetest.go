@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) mdm.Store) {
 		{"OAuth", oauthTests},
 		{"Distribution", distributionTests},
 		{"Content", contentTests},
+		{"Policies", policyTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
