@@ -122,7 +122,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		BaseURL: cfg.BaseURL, ClientTokens: s.oauth, Assign: s.assign, Content: s.content,
 		Compliance: s.compliance})
 	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Devices: s.devices,
-		EmailTemplates: emailTemplates, Apple: s.apple, AppRegistrations: s.appReg, Assign: s.assign, Content: s.content, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
+		EmailTemplates: emailTemplates, Apple: s.apple, AppRegistrations: s.appReg, Assign: s.assign, Content: s.content, Compliance: s.compliance, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
 	s.handler = s.routes(console)
 	return s, nil
 }

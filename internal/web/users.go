@@ -62,6 +62,8 @@ var doneMessages = map[string]string{
 	"dgcreated": "The device group was created.",
 	"dgdeleted": "The device group was deleted.",
 	"ccreated":  "The category was added.",
+	"pcreated":  "The policy was added. It applies at each device's next check-in and at the next compliance sweep.",
+	"pdeleted":  "The policy was deleted.",
 	"cdeleted":  "The category was deleted.",
 }
 

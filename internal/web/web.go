@@ -17,6 +17,7 @@ import (
 	"steward/internal/appreg"
 	"steward/internal/assign"
 	"steward/internal/audit"
+	"steward/internal/compliance"
 	"steward/internal/content"
 	"steward/internal/devices"
 	"steward/internal/httpx"
@@ -41,6 +42,8 @@ type Deps struct {
 	EmailTemplates *mail.Editor
 	// Assign keeps device groups and categories (nil: no Device groups or Categories pages).
 	Assign *assign.Service
+	// Compliance keeps policies (nil: no Policies page).
+	Compliance *compliance.Service
 	// Content keeps the tenant's documents (nil: no Content page and no content in /go).
 	Content *content.Service
 	// SecureCookies sets the Secure flag on cookies (the base URL is https).
@@ -134,6 +137,13 @@ func New(d Deps) http.Handler {
 		c.signedIn("POST /console/categories/{id}", c.updateCategory)
 		c.signedIn("GET /console/categories/{id}/delete", c.deleteCategoryPage)
 		c.signedIn("POST /console/categories/{id}/delete", c.deleteCategory)
+	}
+
+	if d.Compliance != nil {
+		c.signedIn("GET /console/policies", c.policiesPage)
+		c.signedIn("POST /console/policies", c.createPolicy)
+		c.signedIn("GET /console/policies/{id}/delete", c.deletePolicyPage)
+		c.signedIn("POST /console/policies/{id}/delete", c.deletePolicy)
 	}
 
 	c.handle("/", func(w http.ResponseWriter, r *http.Request) error {
