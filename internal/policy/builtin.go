@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"steward/internal/mdm"
 )
 
 // Type is a built-in policy type. Each one builds a Rule from a few parameters; the rule describes
@@ -32,7 +34,7 @@ var Types = []Type{Compromised, OutOfContact, OSVersionBelow, OSVersionAbove, Pa
 // Params are a built-in type's parameters; each type reads only those its constant names.
 type Params struct {
 	Duration time.Duration // OutOfContact: at least one minute
-	Platform string        // OSVersionBelow/Above: mdm.PlatformIOS, mdm.PlatformAndroid, or "" for any
+	Platform string        // OSVersionBelow/Above: mdm.PlatformIOS, mdm.PlatformAndroid, or "" for every platform
 	Version  string        // OSVersionBelow/Above: e.g. "17.2"
 	AppIDs   []string      // DisallowedApps, RequiredApps: bundle ids or package names, at least one
 	Rule     string        // Custom: the rule's text
@@ -45,8 +47,8 @@ func Build(t Type, p Params) (*Rule, error) {
 	case Compromised:
 		return Parse("jailbroken = true")
 	case OutOfContact:
-		if p.Duration < time.Minute {
-			return nil, &Error{Msg: "duration: must be at least one minute"}
+		if p.Duration < time.Minute || p.Duration > maxDuration {
+			return nil, &Error{Msg: "duration: must be between one minute and 100 years"}
 		}
 		d := formatDuration(p.Duration)
 		// A device that never checked in is out of contact once its registration is that old.
@@ -61,10 +63,13 @@ func Build(t Type, p Params) (*Rule, error) {
 			op = ">"
 		}
 		cmp := fmt.Sprintf("platformVersion %s %s", op, quote(v))
-		if p.Platform == "" {
+		switch platform := strings.ToUpper(strings.TrimSpace(p.Platform)); platform {
+		case "":
 			return Parse(cmp)
+		case mdm.PlatformIOS, mdm.PlatformAndroid:
+			return Parse(fmt.Sprintf("platformType = %s and %s", quote(platform), cmp))
 		}
-		return Parse(fmt.Sprintf("platformType = %s and %s", quote(p.Platform), cmp))
+		return nil, &Error{Msg: fmt.Sprintf("platform: %q is not %s or %s", p.Platform, mdm.PlatformIOS, mdm.PlatformAndroid)}
 	case PasscodeNotSet:
 		return Parse("passcodeCompliant = false")
 	case EncryptionOff:

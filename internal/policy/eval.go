@@ -52,8 +52,8 @@ func findApp(in *Input, id string) *mdm.InstalledApp {
 	return nil
 }
 
-// value returns the operand's value as text (text, versions, custom attributes), and whether it is
-// present. Booleans, numbers and times are read directly by eval.
+// text returns the operand's value as text (text and version fields, custom attributes, app
+// versions), and whether it is present. Booleans, numbers and times are read by eval directly.
 func (o operand) text(in *Input) (string, bool) {
 	var s string
 	switch o.kind {

@@ -348,3 +348,51 @@ func TestInputForAndChanged(t *testing.T) {
 		t.Error("Fields returns the rule's own slice")
 	}
 }
+
+// TestFieldGetters checks that every field reads its own input.
+func TestFieldGetters(t *testing.T) {
+	in := Input{Platform: "p", Kind: "k", RegistrationState: "r", OwnerUID: "u", OwnerEmail: "e", MDMRemoved: true,
+		LastCheckin: now, RegisteredAt: now.Add(time.Hour),
+		Facts: mdm.DeviceFacts{DeviceName: "dn", Model: "m", PrettyModel: "pm", Manufacturer: "ma", OSVersion: "1", OSBuild: "b",
+			SerialNumber: "s", IMEI: "i", WifiMAC: "w", FormFactor: "f", ClientVersion: "2", Jailbroken: true,
+			PasscodeCompliant: true, Encrypted: true, Roaming: true, TotalCapacityMB: 1, AvailableCapMB: 2}}
+	seen := map[any]string{}
+	for i, f := range fieldDefs {
+		if int(f.id) != i {
+			t.Errorf("%s: id %d at index %d", f.name, f.id, i)
+		}
+		var v any
+		switch f.typ {
+		case tyText, tyVersion:
+			v = f.text(&in)
+		case tyNumber:
+			v = f.num(&in)
+		case tyTime:
+			v = f.time(&in)
+		case tyBool:
+			if !f.boolean(&in) {
+				t.Errorf("%s reads false", f.name)
+			}
+			continue
+		}
+		if prev, dup := seen[v]; dup || v == "" || v == 0.0 {
+			t.Errorf("%s reads %v (as %s does)", f.name, v, prev)
+		}
+		seen[v] = f.name
+	}
+	// Every field changes alone.
+	for _, f := range fieldDefs {
+		if got := Changed(Input{}, in); !slicesContains(got, f.name) {
+			t.Errorf("Changed misses %s", f.name)
+		}
+	}
+}
+
+func slicesContains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -8,53 +8,148 @@ import (
 
 // fieldDef is one device field a rule can read.
 type fieldDef struct {
-	name    string
-	typ     typ
-	text    func(*Input) string    // tyText, tyVersion ("" is missing)
-	boolean func(*Input) bool      // tyBool
-	num     func(*Input) float64   // tyNumber (0 is missing)
-	time    func(*Input) time.Time // tyTime (zero is missing)
+	id   fieldID
+	name string
+	typ  typ
 }
 
-func textField(name string, f func(*Input) string) *fieldDef {
-	return &fieldDef{name: name, typ: tyText, text: f}
-}
+type fieldID int
 
-func versionField(name string, f func(*Input) string) *fieldDef {
-	return &fieldDef{name: name, typ: tyVersion, text: f}
-}
-
-func boolField(name string, f func(*Input) bool) *fieldDef {
-	return &fieldDef{name: name, typ: tyBool, boolean: f}
-}
+const (
+	fPlatformType fieldID = iota
+	fDeviceKind
+	fRegistrationState
+	fDeviceName
+	fDeviceModel
+	fPrettyModel
+	fManufacturer
+	fPlatformVersion
+	fOSBuildVersion
+	fSerialNumber
+	fIMEI
+	fWifiMAC
+	fFormFactor
+	fClientVersion
+	fUID
+	fEmailAddress
+	fJailbroken
+	fPasscodeCompliant
+	fEncrypted
+	fRoaming
+	fMDMRemoved
+	fTotalCapacity
+	fAvailableCapacity
+	fLastCheckin
+	fLastRegistrationTime
+)
 
 // fieldDefs are the device fields, named as mdm.DeviceFields names them where it has them.
 var fieldDefs = []*fieldDef{
-	textField("platformType", func(in *Input) string { return in.Platform }),
-	textField("deviceKind", func(in *Input) string { return in.Kind }),
-	textField("registrationState", func(in *Input) string { return in.RegistrationState }),
-	textField("deviceName", func(in *Input) string { return in.Facts.DeviceName }),
-	textField("deviceModel", func(in *Input) string { return in.Facts.Model }),
-	textField("prettyModel", func(in *Input) string { return in.Facts.PrettyModel }),
-	textField("manufacturer", func(in *Input) string { return in.Facts.Manufacturer }),
-	versionField("platformVersion", func(in *Input) string { return in.Facts.OSVersion }),
-	textField("osBuildVersion", func(in *Input) string { return in.Facts.OSBuild }),
-	textField("serialNumber", func(in *Input) string { return in.Facts.SerialNumber }),
-	textField("imei", func(in *Input) string { return in.Facts.IMEI }),
-	textField("wifiMacAddress", func(in *Input) string { return in.Facts.WifiMAC }),
-	textField("formFactor", func(in *Input) string { return in.Facts.FormFactor }),
-	versionField("clientVersion", func(in *Input) string { return in.Facts.ClientVersion }),
-	textField("uid", func(in *Input) string { return in.OwnerUID }),
-	textField("emailAddress", func(in *Input) string { return in.OwnerEmail }),
-	boolField("jailbroken", func(in *Input) bool { return in.Facts.Jailbroken }),
-	boolField("passcodeCompliant", func(in *Input) bool { return in.Facts.PasscodeCompliant }),
-	boolField("encrypted", func(in *Input) bool { return in.Facts.Encrypted }),
-	boolField("roaming", func(in *Input) bool { return in.Facts.Roaming }),
-	boolField("mdmRemoved", func(in *Input) bool { return in.MDMRemoved }),
-	{name: "totalCapacity", typ: tyNumber, num: func(in *Input) float64 { return float64(in.Facts.TotalCapacityMB) }},
-	{name: "availableCapacity", typ: tyNumber, num: func(in *Input) float64 { return float64(in.Facts.AvailableCapMB) }},
-	{name: "lastCheckin", typ: tyTime, time: func(in *Input) time.Time { return in.LastCheckin }},
-	{name: "lastRegistrationTime", typ: tyTime, time: func(in *Input) time.Time { return in.RegisteredAt }},
+	{fPlatformType, "platformType", tyText},
+	{fDeviceKind, "deviceKind", tyText},
+	{fRegistrationState, "registrationState", tyText},
+	{fDeviceName, "deviceName", tyText},
+	{fDeviceModel, "deviceModel", tyText},
+	{fPrettyModel, "prettyModel", tyText},
+	{fManufacturer, "manufacturer", tyText},
+	{fPlatformVersion, "platformVersion", tyVersion},
+	{fOSBuildVersion, "osBuildVersion", tyText},
+	{fSerialNumber, "serialNumber", tyText},
+	{fIMEI, "imei", tyText},
+	{fWifiMAC, "wifiMacAddress", tyText},
+	{fFormFactor, "formFactor", tyText},
+	{fClientVersion, "clientVersion", tyVersion},
+	{fUID, "uid", tyText},
+	{fEmailAddress, "emailAddress", tyText},
+	{fJailbroken, "jailbroken", tyBool},
+	{fPasscodeCompliant, "passcodeCompliant", tyBool},
+	{fEncrypted, "encrypted", tyBool},
+	{fRoaming, "roaming", tyBool},
+	{fMDMRemoved, "mdmRemoved", tyBool},
+	{fTotalCapacity, "totalCapacity", tyNumber},
+	{fAvailableCapacity, "availableCapacity", tyNumber},
+	{fLastCheckin, "lastCheckin", tyTime},
+	{fLastRegistrationTime, "lastRegistrationTime", tyTime},
+}
+
+// The getters switch rather than call through function values, so that evaluating does not make
+// the Input escape to the heap.
+
+// text is a text or version field's value ("" is missing).
+func (f *fieldDef) text(in *Input) string {
+	switch f.id {
+	case fPlatformType:
+		return in.Platform
+	case fDeviceKind:
+		return in.Kind
+	case fRegistrationState:
+		return in.RegistrationState
+	case fDeviceName:
+		return in.Facts.DeviceName
+	case fDeviceModel:
+		return in.Facts.Model
+	case fPrettyModel:
+		return in.Facts.PrettyModel
+	case fManufacturer:
+		return in.Facts.Manufacturer
+	case fPlatformVersion:
+		return in.Facts.OSVersion
+	case fOSBuildVersion:
+		return in.Facts.OSBuild
+	case fSerialNumber:
+		return in.Facts.SerialNumber
+	case fIMEI:
+		return in.Facts.IMEI
+	case fWifiMAC:
+		return in.Facts.WifiMAC
+	case fFormFactor:
+		return in.Facts.FormFactor
+	case fClientVersion:
+		return in.Facts.ClientVersion
+	case fUID:
+		return in.OwnerUID
+	case fEmailAddress:
+		return in.OwnerEmail
+	}
+	return ""
+}
+
+func (f *fieldDef) boolean(in *Input) bool {
+	switch f.id {
+	case fJailbroken:
+		return in.Facts.Jailbroken
+	case fPasscodeCompliant:
+		return in.Facts.PasscodeCompliant
+	case fEncrypted:
+		return in.Facts.Encrypted
+	case fRoaming:
+		return in.Facts.Roaming
+	case fMDMRemoved:
+		return in.MDMRemoved
+	}
+	return false
+}
+
+// num is a number field's value (0 is missing).
+func (f *fieldDef) num(in *Input) float64 {
+	switch f.id {
+	case fTotalCapacity:
+		return float64(in.Facts.TotalCapacityMB)
+	case fAvailableCapacity:
+		return float64(in.Facts.AvailableCapMB)
+	}
+	return 0
+}
+
+// time is a time field's value (zero is missing).
+func (f *fieldDef) time(in *Input) time.Time {
+	switch f.id {
+	case fLastCheckin:
+		return in.LastCheckin
+	case fLastRegistrationTime:
+		return in.RegisteredAt
+	}
+	return time.Time{}
 }
 
 var fieldsByLower = func() map[string]*fieldDef {

@@ -113,3 +113,7 @@ func (v literal) format() string {
 	}
 	return v.text
 }
+
+func quote(s string) string { return strconv.Quote(s) }
+
+func itoa(n int) string { return strconv.Itoa(n) }

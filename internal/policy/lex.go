@@ -100,7 +100,7 @@ func (l *lexer) next() token {
 		if k, ok := classifyNumber(text); ok {
 			return token{k, text, start}
 		}
-		return token{tErr, fmt.Sprintf("'%s' is not a number, version (1.2.3) or duration (7d, 12h)", text), start}
+		return token{tErr, fmt.Sprintf("'%s' is not a number, version (1.2.3) or duration (7d, 12h); quote text, as in \"%s\"", text, text), start}
 	case isLetter(c):
 		for l.off < len(l.src) && isIdentChar(l.src[l.off]) {
 			l.off++

@@ -108,7 +108,7 @@ func (p *parser) is(word string) bool {
 
 var keywords = map[string]bool{"and": true, "or": true, "not": true, "in": true, "exists": true, "contains": true,
 	"startswith": true, "endswith": true, "older": true, "than": true, "within": true, "installed": true,
-	"true": true, "false": true}
+	"is": true, "set": true, "true": true, "false": true}
 
 func (p *parser) or(depth int) (node, error) {
 	first, err := p.and(depth)
@@ -175,7 +175,6 @@ func (p *parser) unary(depth int) (node, error) {
 }
 
 func (p *parser) predicate() (node, error) {
-	start := p.tok
 	left, err := p.operand()
 	if err != nil {
 		return nil, err
@@ -224,6 +223,18 @@ func (p *parser) predicate() (node, error) {
 	case p.is("exists"):
 		pr.op = opExists
 		p.next()
+	case p.is("is"):
+		// "is set" and "is not set" are other spellings of exists and not exists.
+		p.next()
+		if p.is("not") {
+			pr.neg = true
+			p.next()
+		}
+		if !p.is("set") {
+			return nil, p.unexpected("'set' or 'not set' after 'is'")
+		}
+		pr.op = opExists
+		p.next()
 	case p.is("not"):
 		p.next()
 		pr.neg = true
@@ -267,7 +278,7 @@ func (p *parser) predicate() (node, error) {
 	default:
 		return nil, p.unexpected(fmt.Sprintf("an operator (= != < <= > >= contains startsWith endsWith in exists) after %s", name))
 	}
-	if err := p.check(pr, start, opTok); err != nil {
+	if err := p.check(pr, opTok); err != nil {
 		return nil, err
 	}
 	return pr, nil
@@ -320,11 +331,15 @@ func (p *parser) operand() (operand, error) {
 	if f, ok := fieldsByLower[low]; ok {
 		return operand{kind: opField, name: f.name, field: f}, nil
 	}
+	shown := tok.text
+	if n := len(shown); n > 64 {
+		shown = strings.ToValidUTF8(shown[:64], "") + "…"
+	}
 	if close := suggest(tok.text); len(close) > 0 {
-		return operand{}, p.errorAt(tok, "unknown field %q: did you mean %s?", tok.text, orList(close))
+		return operand{}, p.errorAt(tok, "unknown field %q: did you mean %s?", shown, orList(close))
 	}
 	return operand{}, p.errorAt(tok, "unknown field %q (fields: %s; custom attributes are custom.<name>, apps app(\"id\"))",
-		tok.text, strings.Join(FieldNames(), ", "))
+		shown, strings.Join(FieldNames(), ", "))
 }
 
 func orList(names []string) string {
@@ -396,7 +411,7 @@ func isVersionWord(s string) bool {
 }
 
 // check validates pr's operator and values against its operand's type and converts the values.
-func (p *parser) check(pr *pred, start, opTok token) error {
+func (p *parser) check(pr *pred, opTok token) error {
 	name := pr.left.String()
 	t := pr.left.typ()
 	opErr := func(format string, args ...any) error { return p.errorAt(opTok, format, args...) }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -32,6 +33,7 @@ func TestParseValid(t *testing.T) {
 		{`registrationState not in ('ACTIVE')`, `registrationState not in ("ACTIVE")`, []string{"registrationState"}},
 		{`serialNumber exists`, `serialNumber exists`, []string{"serialNumber"}},
 		{`imei not exists`, `imei not exists`, []string{"imei"}},
+		{`imei is set or custom.x IS NOT SET`, `imei exists or custom.x not exists`, []string{"custom.x", "imei"}},
 		{`totalCapacity < 32000 and availableCapacity <= 1024.5`, `totalCapacity < 32000 and availableCapacity <= 1024.5`,
 			[]string{"availableCapacity", "totalCapacity"}},
 		{`totalCapacity in (16000, 32000)`, `totalCapacity in (16000, 32000)`, []string{"totalCapacity"}},
@@ -62,6 +64,8 @@ func TestParseValid(t *testing.T) {
 		{`deviceName = "it's \"x\"\n\u00e9\t"`, `deviceName = "it's \"x\"\né\t"`, []string{"deviceName"}},
 		{`deviceName = 'caf\xc3\xa9'`, `deviceName = "café"`, []string{"deviceName"}},
 		{`deviceName = "日本"`, `deviceName = "日本"`, []string{"deviceName"}},
+		{`deviceName = "\a\b\f\v\r\U0001F600\xff"`, `deviceName = "\a\b\f\v\r😀\xff"`, []string{"deviceName"}},
+		{`custom("a.") = 1 or custom("a.b") = 2`, `custom("a.") = 1 or custom.a.b = 2`, []string{"custom.a.", "custom.a.b"}},
 		{"\tmdmRemoved\n=\r\nfalse ", `mdmRemoved = false`, []string{"mdmRemoved"}},
 	}
 	for _, tt := range tests {
@@ -106,13 +110,16 @@ func TestParseInvalid(t *testing.T) {
 		{`lastCheckin > 7d`, `at 13: lastCheckin is a time: use 'older than 7d', 'within 7d' or 'exists'`},
 		{`lastCheckin older 7d`, `at 19: expected 'than' after 'older' but found '7d'`},
 		{`lastCheckin older than 7`, `at 24: expected a duration such as 7d or 12h after 'older than'`},
-		{`lastCheckin older than 7x`, `at 24: '7x' is not a number, version (1.2.3) or duration (7d, 12h)`},
-		{`lastCheckin within -7d`, `at 20: '-7d' is not a number, version (1.2.3) or duration (7d, 12h)`},
+		{`lastCheckin older than 7x`, `at 24: '7x' is not a number, version (1.2.3) or duration (7d, 12h); quote text, as in "7x"`},
+		{`lastCheckin within -7d`, `at 20: '-7d' is not a number, version (1.2.3) or duration (7d, 12h); quote text, as in "-7d"`},
 		{`lastCheckin`, `at 12: expected 'older than', 'within' or 'exists' after lastCheckin`},
 		{`platformVersion older than 7d`, `at 17: 'older than' applies to times (lastCheckin, lastRegistrationTime), not to platformVersion`},
 		{`deviceModel = 123`, `at 15: deviceModel is compared as text: quote the value, as in "123"`},
 		{`deviceModel`, `at 12: expected an operator (= != < <= > >= contains startsWith endsWith in exists) after deviceModel`},
-		{`deviceModel is "x"`, `at 13: expected an operator (= != < <= > >= contains startsWith endsWith in exists) after deviceModel but found 'is'`},
+		{`deviceModel is "x"`, `at 16: expected 'set' or 'not set' after 'is' but found string "x"`},
+		{`deviceModel like "x"`, `at 13: expected an operator (= != < <= > >= contains startsWith endsWith in exists) after deviceModel but found 'like'`},
+		{`osBuildVersion = 21C62`, `at 18: '21C62' is not a number, version (1.2.3) or duration (7d, 12h); quote text, as in "21C62"`},
+		{`jailbroken is set`, `at 12: jailbroken is always true or false: compare it with = true or = false`},
 		{`platformVersion = "abc"`, `at 19: platformVersion is a version: "abc" is not a version such as 17.2`},
 		{`platformVersion < true`, `at 19: platformVersion is a version: true is not a version such as 17.2`},
 		{`platformVersion contains 17`, `at 26: platformVersion is compared as text: quote the value, as in "17"`},
@@ -150,7 +157,7 @@ func TestParseInvalid(t *testing.T) {
 		{`deviceName = "\ud800"`, `at 15: bad escape \u: expected 4 hexadecimal digits of a character`},
 		{`deviceName = "é" and é = 1`, `at 22: unexpected character 'é'`},
 		{`deviceName = "x" & roaming`, `at 18: unexpected character '&'`},
-		{`platformVersion < 1.2.3.x`, `at 19: '1.2.3.x' is not a number, version (1.2.3) or duration (7d, 12h)`},
+		{`platformVersion < 1.2.3.x`, `at 19: '1.2.3.x' is not a number, version (1.2.3) or duration (7d, 12h); quote text, as in "1.2.3.x"`},
 		{"roaming = \xff", `the rule is not valid UTF-8`},
 		{`totalCapacity > 1` + strings.Repeat("0", 400), `at 17: 1` + strings.Repeat("0", 400) + ` is out of range`},
 	}
@@ -209,4 +216,35 @@ func TestMustParsePanics(t *testing.T) {
 		}
 	}()
 	MustParse("nope")
+}
+
+func TestRuleText(t *testing.T) {
+	type policy struct {
+		Name string `json:"name"`
+		Rule *Rule  `json:"rule"`
+	}
+	in := policy{"old iOS", MustParse(`platformType = IOS and platformVersion < 17.2`)}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"name":"old iOS","rule":"platformType = \"IOS\" and platformVersion \u003c 17.2"}`; string(b) != want {
+		t.Errorf("json = %s, want %s", b, want)
+	}
+	var out policy
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Rule.String() != in.Rule.String() || !cmp.Equal(out.Rule.Fields(), in.Rule.Fields()) {
+		t.Errorf("round trip = %s %v", out.Rule, out.Rule.Fields())
+	}
+	err = json.Unmarshal([]byte(`{"rule":"roaming >"}`), &out)
+	var pe *Error
+	if !errors.As(err, &pe) || pe.Pos != 10 {
+		t.Errorf("bad rule in JSON: %v", err)
+	}
+	var nilRule *Rule
+	if nilRule.String() != "" || nilRule.Fields() != nil || nilRule.UsesTime() || nilRule.Reads([]string{"roaming"}) {
+		t.Error("nil rule methods")
+	}
 }

@@ -6,14 +6,15 @@
 //
 // A rule describes the VIOLATION: a device for which a policy's rule evaluates to true is out of
 // compliance with that policy. "jailbroken = true" flags compromised devices; "platformVersion < 17.2"
-// flags devices that need an update.
+// flags devices that need an update; "app(\"com.example.vpn\") not installed" flags devices that lack
+// a required app. The built-in types (Build) follow the same polarity.
 //
 // # Examples
 //
 //	jailbroken = true
-//	platformType = "IOS" and platformVersion < 17.2
+//	platformType = IOS and platformVersion < 17.2
 //	lastCheckin older than 7d
-//	custom.department in ("sales", "support") and not encrypted = true
+//	custom.department in ("sales", 'support') and not encrypted
 //	app("com.example.chat") installed
 //	app("com.example.vpn") not installed or app("com.example.vpn").version < "2.0"
 //	custom.costCenter not exists
@@ -25,52 +26,71 @@
 //	and        = unary { "and" unary }
 //	unary      = "not" unary | "(" or ")" | predicate
 //	predicate  = appRef ( "installed" | "not" "installed" )
+//	           | boolField                                  (shorthand for boolField = true)
 //	           | operand ( cmpOp value
-//	                     | "contains" string | "startsWith" string | "endsWith" string
+//	                     | ( "contains" | "startsWith" | "endsWith" ) value
 //	                     | [ "not" ] "in" "(" value { "," value } ")"
-//	                     | "exists" | "not" "exists"
+//	                     | "exists" | "not" "exists" | "is" "set" | "is" "not" "set"
 //	                     | "older" "than" duration | "within" duration )
-//	operand    = field | "custom." name | "custom(" string ")" | appRef ".version"
-//	appRef     = "app(" string ")"
+//	operand    = field | "custom." name | "custom" "(" string ")" | appRef "." "version"
+//	appRef     = "app" "(" string ")"
 //	cmpOp      = "=" | "!=" | "<" | "<=" | ">" | ">="
-//	value      = string | number | version | duration | "true" | "false"
-//	string     = "'" … "'" | '"' … '"'    (backslash escapes: \\ \' \" \n \t \r \uXXXX)
+//	value      = string | word | number | version | duration | "true" | "false"
+//	string     = "'" … "'" | '"' … '"'
+//	             escapes: \\ \' \" \n \t \r \a \b \f \v \xNN \uNNNN \UNNNNNNNN
+//	word       = letter { letter | digit | "_" | "-" | "." }   (unquoted text, e.g. IOS, SM-G991B)
 //	number     = [ "-" ] digits [ "." digits ]
 //	version    = digits "." digits "." digits { "." digits } | "v" digits { "." digits }
-//	duration   = digits unit { digits unit }    unit: w d h m s   (e.g. 7d, 12h, 1d12h)
+//	duration   = digits unit { digits unit }   unit: w d h m s (7d, 12h, 1d12h; at most 100 years)
 //
-// Keywords and field names are case-insensitive; and binds tighter than or. A string value may be
-// given for a version field ("17.2"), and a number (17.2) too.
+// Keywords and field names are case-insensitive; and binds tighter than or. Custom attribute names
+// (custom.name, or custom("any name") for names that are not one word) and app ids (bundle id or
+// package name) are exact. Errors are *Error and name the 1-based character position:
+// "at 20: expected a value after '>='"; an unknown field is named with the fields it may have meant.
 //
 // # Fields and types
 //
-// Text: platformType, deviceKind, registrationState, deviceName, deviceModel, prettyModel,
-// manufacturer, osBuildVersion, serialNumber, imei, wifiMacAddress, formFactor, uid, emailAddress.
-// Version: platformVersion, clientVersion, app("id").version. Bool: jailbroken, passcodeCompliant,
-// encrypted, roaming, mdmRemoved. Number: totalCapacity, availableCapacity (MB). Time: lastCheckin,
-// lastRegistrationTime (only "older than", "within", "exists").
+//	text     platformType deviceKind registrationState deviceName deviceModel prettyModel
+//	         manufacturer osBuildVersion serialNumber imei wifiMacAddress formFactor uid emailAddress
+//	version  platformVersion clientVersion app("id").version
+//	bool     jailbroken passcodeCompliant encrypted roaming mdmRemoved
+//	number   totalCapacity availableCapacity (MB)
+//	time     lastCheckin lastRegistrationTime
 //
-// Text compares case-insensitively; = != in contains startsWith endsWith apply to it, and so do
-// < <= > >= (in Unicode order). Versions compare semantically: components split on '.', '-' and '_'
-// compare as numbers (17.10 > 17.9) and missing trailing components count as 0 ("14" = "14.0",
-// "14" < "14.0.1"). Booleans take = and != only. "older than 7d" holds when the time is more than
-// 7 days before Input.Now; "within 7d" when it is at most 7 days before.
+// Text takes = != < <= > >= (Unicode order), in, contains, startsWith, endsWith, all
+// case-insensitive, with text values (quoted or one word). Versions take = != < <= > >= and in with a
+// version, a number or a quoted version ("17.2"), and contains/startsWith/endsWith with text.
+// Versions compare semantically: components split on '.', '-' and '_' compare as numbers
+// (17.10 > 17.9), missing trailing components count as 0 ("14" = "14.0", "14" < "14.0.1"), a
+// component without digits sorts first ("1.0-beta" < "1.0"), and what follows a space is ignored
+// ("17.2 (21C62)"). Booleans take = and != with true or false. Numbers take = != < <= > >= and in
+// with numbers. Times take only "older than D" (more than D before Input.Now), "within D" (at most
+// D before Input.Now) and exists. Anything else is a validation error at the operator or value.
 //
-// Custom attributes (custom.name) are text; a comparison with a number converts the attribute to a
-// number, with a version (v1.2 or 1.2.3) to a version. An attribute that does not convert counts as
-// missing.
+// Custom attributes are stored as text; a comparison is made in the type of its value: with text
+// as text, with a number (3, 2.5) as a number, with a version (v2.0, 2.0.1) as a version, with
+// true/false as a boolean. An attribute that does not convert counts as missing. All values of an
+// in list have one type.
 //
 // # Missing values
 //
-// A value is missing when the device has not reported it: empty text or version, a zero time, a
-// capacity of 0, an absent custom attribute, an app that is not installed (for its version). Every
-// comparison with a missing value is false, including != and "not in"; "exists" is false and
-// "not exists" true. Booleans are never missing (a device that did not report jailbroken reports
-// false). Wrap in not( ) to turn "missing" into a violation: not (platformVersion >= 17.2).
+// A value is missing when the device has not reported it: empty text or version, a version that
+// does not start with a digit, a zero time, a capacity of 0, an absent or empty custom attribute,
+// the version of an app that is not installed or reported none. Every comparison with a missing
+// value is false, != and "not in" included; "exists" is false and "not exists" true. Booleans are
+// never missing (a device that does not report jailbroken reports false). To flag missing values
+// as violations too, negate the compliant condition: not (platformVersion >= 17.2).
 //
 // # Bounds
 //
-// A rule is at most MaxLength bytes and nests parentheses and nots at most MaxDepth deep.
+// A rule is at most MaxLength bytes, also once written in its canonical form (String), and nests
+// parentheses and nots at most MaxDepth deep.
+//
+// # Re-evaluation
+//
+// Fields lists what a rule reads and Changed what differs between two Inputs; Reads combines them,
+// so the service evaluates a policy at check-in only when an input it reads changed. A rule that
+// UsesTime can change with the clock alone and needs a periodic sweep.
 package policy
 
 import (
@@ -157,20 +177,48 @@ func MustParse(src string) *Rule {
 }
 
 // String is the rule's canonical text: Parse(r.String()) gives an equal rule. Store this text.
-func (r *Rule) String() string { return format(r.root) }
+// A nil rule's text is "".
+func (r *Rule) String() string {
+	if r == nil || r.root == nil {
+		return ""
+	}
+	return format(r.root)
+}
+
+// MarshalText is String, so that a Rule stores and travels as its text (JSON, database columns).
+func (r *Rule) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText parses text into r; its errors are Parse's.
+func (r *Rule) UnmarshalText(text []byte) error {
+	parsed, err := Parse(string(text))
+	if err != nil {
+		return err
+	}
+	*r = *parsed
+	return nil
+}
 
 // Fields lists, sorted and without duplicates, the inputs the rule reads: device field names as in
 // the grammar (e.g. "platformVersion", "lastCheckin"), "custom.<name>" for custom attributes and
 // "app.<id>" for installed apps. Compare it with Changed to evaluate a policy only when an input it
-// reads changed.
-func (r *Rule) Fields() []string { return append([]string(nil), r.fields...) }
+// reads changed. A rule without an "app." field never looks at Input.Apps, nor one without a
+// "custom." field at Input.CustomAttributes: the service need not load them for it.
+func (r *Rule) Fields() []string {
+	if r == nil {
+		return nil
+	}
+	return append([]string(nil), r.fields...)
+}
 
 // UsesTime reports whether the rule measures time from Input.Now ("older than", "within"): its
 // result can change without any input changing, so a periodic sweep must evaluate it too.
-func (r *Rule) UsesTime() bool { return r.time }
+func (r *Rule) UsesTime() bool { return r != nil && r.time }
 
 // Reads reports whether the rule reads any of changed (names as Fields and Changed give them).
 func (r *Rule) Reads(changed []string) bool {
+	if r == nil {
+		return false
+	}
 	for _, c := range changed {
 		for _, f := range r.fields {
 			if f == c {

@@ -151,7 +151,3 @@ func formatDuration(d time.Duration) string {
 	}
 	return b.String()
 }
-
-func quote(s string) string { return strconv.Quote(s) }
-
-func itoa(n int) string { return strconv.Itoa(n) }
