@@ -124,6 +124,10 @@ func TestPolicies(t *testing.T) {
 			if got := e.listDevices(ta, "quarantined=true"); !slices.Equal(got, []int64{dev.DeviceID}) {
 				t.Fatalf("fq quarantined=true: %v", got)
 			}
+			// The content catalog refuses a quarantined device (after the authentication cache's few seconds).
+			eventually(t, "the content catalog refuses the quarantined device", func() bool {
+				return e.agent("GET", "/api/agent/v1/content", dev.Credential, nil).Status == 403
+			})
 			if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action='device.quarantine'`); n != 1 {
 				t.Fatalf("%d quarantine audit records, want 1", n)
 			}
@@ -149,6 +153,9 @@ func TestPolicies(t *testing.T) {
 			}
 			if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action='device.release'`); n != 1 {
 				t.Fatalf("%d release audit records, want 1", n)
+			}
+			if r := e.agent("GET", "/api/agent/v1/content", dev.Credential, nil); r.Status != 200 {
+				t.Fatalf("content catalog after release: %d %s", r.Status, r.Body)
 			}
 
 			// A new violation is a new one: it emails again.
