@@ -90,22 +90,20 @@ func (s *Service) sweepTenant(ctx context.Context, tenantID mdm.TenantID, st *Sw
 	}
 	every := func(*compiled) bool { return true }
 	res := assign.NewResolver(s.store)
-	var after int64
+	var after mdm.DeviceID
 	for {
-		page, err := s.store.Devices().List(ctx, tenantID, mdm.ListOptions{Rows: sweepBatch,
-			Filter: mdm.Compare{Field: "id", Op: mdm.Gt, Value: after},
-			Sort:   []mdm.SortField{{Field: "id"}}})
+		items, err := s.store.Policies().DevicesAfter(ctx, tenantID, after, sweepBatch)
 		if err != nil {
 			return err
 		}
-		if len(page.Items) == 0 {
+		if len(items) == 0 {
 			return nil
 		}
-		ids := make([]mdm.DeviceID, len(page.Items))
-		for i, d := range page.Items {
+		ids := make([]mdm.DeviceID, len(items))
+		for i, d := range items {
 			ids[i] = d.ID
 		}
-		after = int64(ids[len(ids)-1])
+		after = ids[len(ids)-1]
 		rows, err := s.store.Policies().Violations(ctx, tenantID, ids)
 		if err != nil {
 			return err
@@ -116,13 +114,13 @@ func (s *Service) sweepTenant(ctx context.Context, tenantID mdm.TenantID, st *Sw
 		}
 		var targets map[mdm.DeviceID]mdm.Targets
 		if needTargets {
-			if targets, err = res.TargetsForDevices(ctx, tenantID, page.Items); err != nil {
+			if targets, err = res.TargetsForDevices(ctx, tenantID, items); err != nil {
 				return err
 			}
 		}
 		now := s.now()
-		for i := range page.Items {
-			d := &page.Items[i]
+		for i := range items {
+			d := &items[i]
 			var apps []mdm.InstalledApp
 			if needApps && d.AppCount > 0 {
 				if apps, err = s.store.Devices().Apps(ctx, tenantID, d.ID); err != nil {
@@ -138,7 +136,7 @@ func (s *Service) sweepTenant(ctx context.Context, tenantID mdm.TenantID, st *Sw
 				st.Changed++
 			}
 		}
-		if len(page.Items) < sweepBatch {
+		if len(items) < sweepBatch {
 			return nil
 		}
 	}

@@ -281,3 +281,22 @@ func (s policyStore) LastRun(ctx context.Context, name string) (time.Time, error
 	}
 	return fromMS(v), nil
 }
+
+// DevicesAfter reads the next batch of the tenant's devices by id (keyset paging, no count), for sweeps.
+func (s policyStore) DevicesAfter(ctx context.Context, tenantID mdm.TenantID, after mdm.DeviceID, limit int) ([]mdm.Device, error) {
+	rows, err := s.q.QueryContext(ctx, `SELECT `+deviceCols+` FROM `+deviceFrom+`
+		WHERE d.tenant_id=$1 AND d.id > $2 ORDER BY d.id LIMIT $3`, tenantID, after, limit)
+	if err != nil {
+		return nil, dbError(err)
+	}
+	defer rows.Close()
+	out := []mdm.Device{}
+	for rows.Next() {
+		d, err := scanDevice(rows)
+		if err != nil {
+			return nil, dbError(err)
+		}
+		out = append(out, d)
+	}
+	return out, dbError(rows.Err())
+}

@@ -130,6 +130,17 @@ func testPolicyViolations(t *testing.T, f *fixture) {
 		t.Errorf("quarantined devices: %d", q.TotalCount)
 	}
 
+	batch, err := ps.DevicesAfter(f.ctx, f.A.ID, 0, 10)
+	must(t, "DevicesAfter", err)
+	if len(batch) != 1 || batch[0].ID != d.ID || !batch[0].Quarantined || batch[0].OwnerEmail != ann.Email {
+		t.Errorf("DevicesAfter: %+v", batch)
+	}
+	if batch, _ := ps.DevicesAfter(f.ctx, f.A.ID, d.ID, 10); len(batch) != 0 {
+		t.Errorf("DevicesAfter the last device: %+v", batch)
+	}
+	if batch, _ := ps.DevicesAfter(f.ctx, f.B.ID, 0, 10); len(batch) != 1 || batch[0].ID != db.ID {
+		t.Errorf("DevicesAfter of B: %+v", batch)
+	}
 	wantCode(t, "DeleteViolation through B", ps.DeleteViolation(f.ctx, f.B.ID, d.ID, p.ID), mdm.NotFound)
 	must(t, "DeleteViolation", ps.DeleteViolation(f.ctx, f.A.ID, d.ID, p.ID))
 	wantCode(t, "DeleteViolation again", ps.DeleteViolation(f.ctx, f.A.ID, d.ID, p.ID), mdm.NotFound)
