@@ -347,12 +347,23 @@ func (s *Service) inventoryChanged(ctx context.Context, before, after *mdm.Devic
 	now := s.now()
 	changed := policy.Changed(policy.InputFor(before, nil, now), policy.InputFor(after, nil, now))
 	ps := s.compile(ctx, after.TenantID, all)
-	pick := func(p *compiled) bool { return p.rule.Reads(changed) || appsChanged && p.apps }
-	return s.EvaluateDevice(ctx, after, ps, pick)
+	known, err := s.store.Policies().Violations(ctx, after.TenantID, []mdm.DeviceID{after.ID})
+	if err != nil {
+		return err
+	}
+	violated := byPolicy(known)
+	// A device checking in is in contact: time-based violations it has are decided again too.
+	pick := func(p *compiled) bool {
+		_, v := violated[p.ID]
+		return p.rule.Reads(changed) || appsChanged && p.apps || v && p.rule.UsesTime()
+	}
+	return s.evaluateOne(ctx, after, ps, pick, true)
 }
 
-// EvaluateDevice evaluates the picked policies of ps on d (fresh from the store) and applies the result.
-func (s *Service) EvaluateDevice(ctx context.Context, d *mdm.Device, ps []compiled, pick func(*compiled) bool) error {
+// evaluateOne evaluates the picked policies of ps on d (read again from the store) and applies the
+// result. checkingIn: d is checking in now, so its last check-in is now whatever the store says yet
+// (last-seen times are written coalesced).
+func (s *Service) evaluateOne(ctx context.Context, d *mdm.Device, ps []compiled, pick func(*compiled) bool, checkingIn bool) error {
 	any := false
 	needApps := false
 	for i := range ps {
@@ -367,6 +378,9 @@ func (s *Service) EvaluateDevice(ctx context.Context, d *mdm.Device, ps []compil
 	fresh, err := s.store.Devices().Get(ctx, d.TenantID, d.ID)
 	if err != nil {
 		return err
+	}
+	if now := s.now(); checkingIn && fresh.LastCheckin.Before(now) {
+		fresh.LastCheckin = now
 	}
 	var apps []mdm.InstalledApp
 	if needApps {

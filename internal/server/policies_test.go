@@ -206,6 +206,22 @@ func TestPolicyInputs(t *testing.T) {
 	if c := e.compliance(ta, dev.DeviceID); c.PolicyViolationCount != 1 {
 		t.Fatalf("out of contact after a check-in: %+v", c)
 	}
+	// Ten days without contact: the sweep finds it; a check-in (with news) ends it at once.
+	time.Sleep(1500 * time.Millisecond) // let the coalesced check-in time be written first
+	if _, err := e.srv.Store().DB().Exec(`UPDATE devices SET last_checkin = last_checkin - 864000000`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.srv.Compliance().Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if c := e.compliance(ta, dev.DeviceID); c.PolicyViolationCount != 2 {
+		t.Fatalf("not out of contact after ten days: %+v", c)
+	}
+	facts.DeviceName = "Renamed"
+	e.checkin(dev.Credential, android.CheckinRequest{Facts: &facts})
+	if c := e.compliance(ta, dev.DeviceID); c.PolicyViolationCount != 1 || !slices.Equal(c.ViolatedPolicies, []string{"Encrypt"}) {
+		t.Fatalf("still out of contact after a check-in: %+v", c)
+	}
 }
 
 // TestSweepOnceAcrossReplicas runs two servers on one database: one sweep per interval between them,
