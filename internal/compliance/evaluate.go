@@ -174,101 +174,14 @@ func byPolicy(rows []mdm.PolicyViolation) map[mdm.PolicyID]mdm.PolicyViolation {
 // once: the later one's transaction fails with conflict and is dropped.
 func (s *Service) evaluateDevice(ctx context.Context, d *mdm.Device, ps []compiled, verdict map[mdm.PolicyID]bool, known []mdm.PolicyViolation) (bool, error) {
 	now := s.now()
-	live := map[mdm.PolicyID]bool{}
-	for _, p := range ps {
-		live[p.ID] = true
-	}
-	existing := byPolicy(known)
-	if len(plan(ps, verdict, existing, now)) == 0 && sameStanding(d, standing(ps, existing)) {
+	if !needsWrite(d, ps, verdict, known, now) {
 		return false, nil
 	}
-	mailed, pushed := false, false
+	var r applied
 	err := s.store.InTx(ctx, func(tx mdm.Stores) error {
-		mailed, pushed = false, false
-		rows, err := tx.Policies().Violations(ctx, d.TenantID, []mdm.DeviceID{d.ID})
-		if err != nil {
-			return err
-		}
-		existing := byPolicy(rows)
-		for id := range existing {
-			if !live[id] { // a policy deleted meanwhile: Delete removed its rows
-				delete(existing, id)
-			}
-		}
-		for _, st := range plan(ps, verdict, existing, now) {
-			p := st.policy
-			switch st.kind {
-			case "violate":
-				row := mdm.PolicyViolation{TenantID: d.TenantID, DeviceID: d.ID, PolicyID: p.ID, Since: now, Done: []int{}, CheckedAt: now}
-				if err := tx.Policies().CreateViolation(ctx, row); err != nil {
-					return err
-				}
-				existing[p.ID] = row
-				if err := s.audit(ctx, tx, d, "compliance.violation", now, map[string]any{"policyId": p.ID, "policy": p.Name}); err != nil {
-					return err
-				}
-			case "resolve":
-				row := existing[p.ID]
-				if err := tx.Policies().DeleteViolation(ctx, d.TenantID, d.ID, p.ID); err != nil {
-					return err
-				}
-				delete(existing, p.ID)
-				if err := s.audit(ctx, tx, d, "compliance.resolved", now, map[string]any{"policyId": p.ID, "policy": p.Name,
-					"since": row.Since.UnixMilli()}); err != nil {
-					return err
-				}
-			case "act":
-				row := existing[p.ID]
-				before := slices.Clone(row.Done)
-				a := p.Actions[st.action]
-				m, pu, err := s.act(ctx, tx, d, p, a, now)
-				if err != nil {
-					return err
-				}
-				mailed, pushed = mailed || m, pushed || pu
-				row.Done = append(slices.Clone(row.Done), st.action)
-				slices.Sort(row.Done)
-				row.Quarantined = row.Quarantined || a.Kind == mdm.ActionQuarantine
-				row.CheckedAt = now
-				if err := tx.Policies().UpdateViolation(ctx, row, before); err != nil {
-					return err
-				}
-				existing[p.ID] = row
-				if err := s.audit(ctx, tx, d, "compliance.action", now, map[string]any{"policyId": p.ID, "policy": p.Name,
-					"action": a.Kind, "afterMinutes": a.AfterMinutes, "email": a.Email, "push": a.Push}); err != nil {
-					return err
-				}
-			}
-		}
-		c := standing(ps, existing)
-		if sameStanding(d, c) {
-			return nil
-		}
-		if err := tx.Policies().SetDeviceCompliance(ctx, d.TenantID, d.ID, c, now); err != nil {
-			return err
-		}
-		if c.Quarantined != d.Quarantined {
-			action := "device.quarantine"
-			if !c.Quarantined {
-				action = "device.release"
-			}
-			for _, q := range s.quarantiner {
-				var err error
-				if c.Quarantined {
-					err = q.Quarantine(ctx, tx, d, false)
-				} else {
-					err = q.Release(ctx, tx, d)
-				}
-				if err != nil {
-					return err
-				}
-			}
-			if err := s.audit(ctx, tx, d, action, now, map[string]any{"violatedPolicies": c.Violated}); err != nil {
-				return err
-			}
-		}
-		d.ComplianceState, d.Quarantined, d.PolicyViolationCount, d.ViolatedPolicies = c.Compliant, c.Quarantined, len(c.Violated), c.Violated
-		return nil
+		var err error
+		r, err = s.apply(ctx, tx, d, ps, verdict, now)
+		return err
 	})
 	if mdm.IsCode(err, mdm.Conflict) {
 		// Another evaluation of this device changed its violations first; it ran what was due.
@@ -278,13 +191,136 @@ func (s *Service) evaluateDevice(ctx context.Context, d *mdm.Device, ps []compil
 	if err != nil {
 		return false, err
 	}
-	if mailed {
+	s.after(ctx, d, r)
+	return true, nil
+}
+
+// needsWrite reports whether applying verdicts to d would change anything: a violation to record or
+// resolve, an action due, or compliance fields of d that do not match its violations.
+func needsWrite(d *mdm.Device, ps []compiled, verdict map[mdm.PolicyID]bool, known []mdm.PolicyViolation, now time.Time) bool {
+	existing := byPolicy(known)
+	return len(plan(ps, verdict, existing, now)) > 0 || !sameStanding(d, standing(ps, existing))
+}
+
+// applied is what apply did that matters after the commit.
+type applied struct {
+	mailed, pushed bool
+	standing       *mdm.DeviceCompliance // the device's new compliance fields; nil when unchanged
+}
+
+// after updates d and wakes the mail worker and the device once the transaction committed.
+func (s *Service) after(ctx context.Context, d *mdm.Device, r applied) {
+	if c := r.standing; c != nil {
+		d.ComplianceState, d.Quarantined, d.PolicyViolationCount, d.ViolatedPolicies = c.Compliant, c.Quarantined, len(c.Violated), c.Violated
+	}
+	if r.mailed {
 		s.mailed()
 	}
-	if pushed && s.wake != nil {
+	if r.pushed && s.wake != nil {
 		s.wake(ctx, d.TenantID, []mdm.DeviceID{d.ID})
 	}
-	return true, nil
+}
+
+// apply writes, in tx, what verdicts change for d. It re-reads the stored violations and every change is
+// conditional on them, so two evaluations of one device at once run each action once: the later one
+// fails with conflict.
+func (s *Service) apply(ctx context.Context, tx mdm.Stores, d *mdm.Device, ps []compiled, verdict map[mdm.PolicyID]bool, now time.Time) (applied, error) {
+	var r applied
+	live := map[mdm.PolicyID]bool{}
+	for _, p := range ps {
+		live[p.ID] = true
+	}
+	rows, err := tx.Policies().Violations(ctx, d.TenantID, []mdm.DeviceID{d.ID})
+	if err != nil {
+		return r, err
+	}
+	existing := byPolicy(rows)
+	for id := range existing {
+		if !live[id] { // a policy deleted meanwhile: Delete removed its rows
+			delete(existing, id)
+		}
+	}
+	for _, st := range plan(ps, verdict, existing, now) {
+		p := st.policy
+		switch st.kind {
+		case "violate":
+			row := mdm.PolicyViolation{TenantID: d.TenantID, DeviceID: d.ID, PolicyID: p.ID, Since: now, Done: []int{}, CheckedAt: now}
+			if err := tx.Policies().CreateViolation(ctx, row); err != nil {
+				return r, err
+			}
+			existing[p.ID] = row
+			if err := s.audit(ctx, tx, d, "compliance.violation", now, map[string]any{"policyId": p.ID, "policy": p.Name}); err != nil {
+				return r, err
+			}
+		case "resolve":
+			row := existing[p.ID]
+			if err := tx.Policies().DeleteViolation(ctx, d.TenantID, d.ID, p.ID); mdm.IsCode(err, mdm.NotFound) {
+				return r, mdm.Errorf(mdm.Conflict, "the violation ended meanwhile")
+			} else if err != nil {
+				return r, err
+			}
+			delete(existing, p.ID)
+			if err := s.audit(ctx, tx, d, "compliance.resolved", now, map[string]any{"policyId": p.ID, "policy": p.Name,
+				"since": row.Since.UnixMilli()}); err != nil {
+				return r, err
+			}
+		case "act":
+			row := existing[p.ID]
+			before := slices.Clone(row.Done)
+			a := p.Actions[st.action]
+			m, pu, err := s.act(ctx, tx, d, p, a, now)
+			if err != nil {
+				return r, err
+			}
+			r.mailed, r.pushed = r.mailed || m, r.pushed || pu
+			row.Done = append(slices.Clone(row.Done), st.action)
+			slices.Sort(row.Done)
+			row.Quarantined = row.Quarantined || a.Kind == mdm.ActionQuarantine
+			row.CheckedAt = now
+			if err := tx.Policies().UpdateViolation(ctx, row, before); err != nil {
+				return r, err
+			}
+			existing[p.ID] = row
+			if err := s.audit(ctx, tx, d, "compliance.action", now, map[string]any{"policyId": p.ID, "policy": p.Name,
+				"action": a.Kind, "afterMinutes": a.AfterMinutes, "email": a.Email, "push": a.Push}); err != nil {
+				return r, err
+			}
+		}
+	}
+	c := standing(ps, existing)
+	// The device's fields as they are now (d may be older: another evaluation may have written them).
+	cur, err := tx.Devices().Get(ctx, d.TenantID, d.ID)
+	if err != nil {
+		return r, err
+	}
+	if sameStanding(cur, c) {
+		return r, nil
+	}
+	if err := tx.Policies().SetDeviceCompliance(ctx, d.TenantID, d.ID, c, cur.Quarantined, now); err != nil {
+		return r, err
+	}
+	if c.Quarantined != cur.Quarantined {
+		action := "device.quarantine"
+		if !c.Quarantined {
+			action = "device.release"
+		}
+		for _, q := range s.quarantiner {
+			var err error
+			if c.Quarantined {
+				err = q.Quarantine(ctx, tx, d, false)
+			} else {
+				err = q.Release(ctx, tx, d)
+			}
+			if err != nil {
+				return r, err
+			}
+		}
+		if err := s.audit(ctx, tx, d, action, now, map[string]any{"violatedPolicies": c.Violated}); err != nil {
+			return r, err
+		}
+	}
+	r.standing = &c
+	return r, nil
 }
 
 func (s *Service) audit(ctx context.Context, tx mdm.Stores, d *mdm.Device, action string, now time.Time, details map[string]any) error {

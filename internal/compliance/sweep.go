@@ -2,6 +2,7 @@ package compliance
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"steward/internal/assign"
@@ -11,8 +12,54 @@ import (
 // sweepLease names the sweep's row in the job lease table.
 const sweepLease = "compliance.sweep"
 
-// sweepBatch is how many devices the sweep reads at once.
-const sweepBatch = 500
+// sweepBatch is how many devices the sweep reads at once; writeBatch how many devices' changes it
+// writes in one transaction.
+const (
+	sweepBatch = 500
+	writeBatch = 100
+)
+
+// pending is a device whose evaluation changes something.
+type pending struct {
+	d       *mdm.Device
+	verdict map[mdm.PolicyID]bool
+	known   []mdm.PolicyViolation
+}
+
+// applyMany writes the changes of several devices in one transaction. When another evaluation raced
+// one of them (conflict), the transaction is dropped and each device is written on its own.
+func (s *Service) applyMany(ctx context.Context, ps []compiled, todo []pending, now time.Time) (int, error) {
+	rs := make([]applied, len(todo))
+	err := s.store.InTx(ctx, func(tx mdm.Stores) error {
+		for i, w := range todo {
+			var err error
+			if rs[i], err = s.apply(ctx, tx, w.d, ps, w.verdict, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if mdm.IsCode(err, mdm.Conflict) {
+		n := 0
+		for _, w := range todo {
+			changed, err := s.evaluateDevice(ctx, w.d, ps, w.verdict, w.known)
+			if err != nil {
+				return n, err
+			}
+			if changed {
+				n++
+			}
+		}
+		return n, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	for i, w := range todo {
+		s.after(ctx, w.d, rs[i])
+	}
+	return len(todo), nil
+}
 
 // Run sweeps every interval until ctx ends. Before each sweep it takes the sweep's lease in the
 // database (held for three intervals, renewed at each sweep), so that of several replicas on one
@@ -119,6 +166,7 @@ func (s *Service) sweepTenant(ctx context.Context, tenantID mdm.TenantID, st *Sw
 			}
 		}
 		now := s.now()
+		var todo []pending
 		for i := range items {
 			d := &items[i]
 			var apps []mdm.InstalledApp
@@ -127,14 +175,18 @@ func (s *Service) sweepTenant(ctx context.Context, tenantID mdm.TenantID, st *Sw
 					return err
 				}
 			}
-			changed, err := s.evaluateDevice(ctx, d, ps, s.verdicts(ctx, d, apps, targets[d.ID], ps, every, now), known[d.ID])
+			st.Devices++
+			v := s.verdicts(ctx, d, apps, targets[d.ID], ps, every, now)
+			if needsWrite(d, ps, v, known[d.ID], now) {
+				todo = append(todo, pending{d: d, verdict: v, known: known[d.ID]})
+			}
+		}
+		for chunk := range slices.Chunk(todo, writeBatch) {
+			n, err := s.applyMany(ctx, ps, chunk, now)
 			if err != nil {
 				return err
 			}
-			st.Devices++
-			if changed {
-				st.Changed++
-			}
+			st.Changed += n
 		}
 		if len(items) < sweepBatch {
 			return nil

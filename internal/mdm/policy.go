@@ -88,7 +88,8 @@ type DeviceCompliance struct {
 // Done list still equals before, and returns conflict otherwise, so that an action runs once even when
 // two evaluations race. DeleteViolation returns not_found when there was none.
 //
-// SetDeviceCompliance writes the device's compliance fields. DevicesAfter reads up to limit of the
+// SetDeviceCompliance writes the device's compliance fields if its quarantined flag is still
+// wasQuarantined, and returns conflict otherwise (so that one evaluation quarantines or releases it). DevicesAfter reads up to limit of the
 // tenant's devices with ids above after, in id order (as DeviceStore.Get reads them), for sweeps. AcquireLease takes or renews the named
 // lease for holder until until, when it is free, expired (at now) or already the holder's; it reports
 // whether holder holds it. LeaseRan records and LastRun reads when the lease's job last completed.
@@ -106,7 +107,7 @@ type PolicyStore interface {
 	UpdateViolation(ctx context.Context, v PolicyViolation, before []int) error
 	DeleteViolation(ctx context.Context, tenantID TenantID, deviceID DeviceID, policyID PolicyID) error
 	ViolationCounts(ctx context.Context, tenantID TenantID) (map[PolicyID]int, error)
-	SetDeviceCompliance(ctx context.Context, tenantID TenantID, deviceID DeviceID, c DeviceCompliance, now time.Time) error
+	SetDeviceCompliance(ctx context.Context, tenantID TenantID, deviceID DeviceID, c DeviceCompliance, wasQuarantined bool, now time.Time) error
 	DevicesAfter(ctx context.Context, tenantID TenantID, after DeviceID, limit int) ([]Device, error)
 
 	AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (bool, error)

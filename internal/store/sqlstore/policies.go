@@ -241,15 +241,20 @@ func (s policyStore) ViolationCounts(ctx context.Context, tenantID mdm.TenantID)
 	return out, dbError(rows.Err())
 }
 
-func (s policyStore) SetDeviceCompliance(ctx context.Context, tenantID mdm.TenantID, deviceID mdm.DeviceID, c mdm.DeviceCompliance, now time.Time) error {
+func (s policyStore) SetDeviceCompliance(ctx context.Context, tenantID mdm.TenantID, deviceID mdm.DeviceID, c mdm.DeviceCompliance, wasQuarantined bool, now time.Time) error {
 	res, err := s.q.ExecContext(ctx, `UPDATE devices SET compliance_state=$1, quarantined=$2, policy_violation_count=$3,
-		violated_policies=$4, modified_at=$5 WHERE tenant_id=$6 AND id=$7`, c.Compliant, c.Quarantined, len(c.Violated),
-		jsonText(orEmpty(c.Violated)), ms(now), tenantID, deviceID)
+		violated_policies=$4, modified_at=$5 WHERE tenant_id=$6 AND id=$7 AND quarantined=$8`, c.Compliant, c.Quarantined, len(c.Violated),
+		jsonText(orEmpty(c.Violated)), ms(now), tenantID, deviceID, wasQuarantined)
 	if err != nil {
 		return dbError(err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return mdm.Errorf(mdm.NotFound, "device not found")
+		var one int
+		err := s.q.QueryRowContext(ctx, `SELECT 1 FROM devices WHERE tenant_id=$1 AND id=$2`, tenantID, deviceID).Scan(&one)
+		if err != nil {
+			return notFound(err, "device")
+		}
+		return mdm.Errorf(mdm.Conflict, "the device's quarantine changed meanwhile")
 	}
 	return nil
 }

@@ -117,8 +117,9 @@ func testPolicyViolations(t *testing.T, f *fixture) {
 	}
 
 	c := mdm.DeviceCompliance{Compliant: false, Quarantined: true, Violated: []string{"Rooted"}}
-	wantCode(t, "SetDeviceCompliance through B", ps.SetDeviceCompliance(f.ctx, f.B.ID, d.ID, c, f.now), mdm.NotFound)
-	must(t, "SetDeviceCompliance", ps.SetDeviceCompliance(f.ctx, f.A.ID, d.ID, c, f.now))
+	wantCode(t, "SetDeviceCompliance through B", ps.SetDeviceCompliance(f.ctx, f.B.ID, d.ID, c, false, f.now), mdm.NotFound)
+	must(t, "SetDeviceCompliance", ps.SetDeviceCompliance(f.ctx, f.A.ID, d.ID, c, false, f.now))
+	wantCode(t, "SetDeviceCompliance from a stale quarantine", ps.SetDeviceCompliance(f.ctx, f.A.ID, d.ID, c, false, f.now), mdm.Conflict)
 	dev, err := f.s.Devices().Get(f.ctx, f.A.ID, d.ID)
 	must(t, "Get device", err)
 	if dev.ComplianceState || !dev.Quarantined || dev.PolicyViolationCount != 1 || !slices.Equal(dev.ViolatedPolicies, []string{"Rooted"}) {
