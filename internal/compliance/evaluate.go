@@ -260,6 +260,17 @@ func (s *Service) apply(ctx context.Context, tx mdm.Stores, d *mdm.Device, ps []
 				return r, err
 			}
 			delete(existing, p.ID)
+			// A user who was emailed about the violation hears that it ended.
+			for _, i := range row.Done {
+				if i < len(p.Actions) && p.Actions[i].Kind == mdm.ActionMessage && p.Actions[i].Email {
+					m, err := s.email(ctx, tx, d, p, mdm.PolicyAction{}, true)
+					if err != nil {
+						return r, err
+					}
+					r.mailed = r.mailed || m
+					break
+				}
+			}
 			if err := s.audit(ctx, tx, d, "compliance.resolved", now, map[string]any{"policyId": p.ID, "policy": p.Name,
 				"since": row.Since.UnixMilli()}); err != nil {
 				return r, err
@@ -335,21 +346,10 @@ func (s *Service) act(ctx context.Context, tx mdm.Stores, d *mdm.Device, p *comp
 	if a.Kind != mdm.ActionMessage {
 		return false, false, nil
 	}
-	if a.Email && s.mailer != nil && d.OwnerEmail != "" {
-		t, err := tx.Tenants().Get(ctx, d.TenantID)
-		if err != nil {
+	if a.Email {
+		if mailed, err = s.email(ctx, tx, d, p, a, false); err != nil {
 			return false, false, err
 		}
-		name := d.Facts.DeviceName
-		if name == "" {
-			name = d.Facts.PrettyModel
-		}
-		if _, err := s.mailer.Enqueue(ctx, tx.Outbox(), d.TenantID, mail.TemplatePolicyCompliance, d.OwnerEmail,
-			mail.PolicyComplianceData{TenantName: t.Name, FirstName: d.OwnerFirstName, DeviceName: name, PolicyName: p.Name,
-				Title: a.Title, Message: a.Message}); err != nil {
-			return false, false, err
-		}
-		mailed = true
 	}
 	if a.Push && d.Platform != mdm.PlatformIOS {
 		text := a.Message
@@ -364,6 +364,28 @@ func (s *Service) act(ctx context.Context, tx mdm.Stores, d *mdm.Device, p *comp
 		pushed = len(got) > 0
 	}
 	return mailed, pushed, nil
+}
+
+// email queues the Policy compliance action email to d's owner (when email is set up and the owner has
+// an address): the violation with a's title and text, or (compliant) that it ended.
+func (s *Service) email(ctx context.Context, tx mdm.Stores, d *mdm.Device, p *compiled, a mdm.PolicyAction, compliant bool) (bool, error) {
+	if s.mailer == nil || d.OwnerEmail == "" {
+		return false, nil
+	}
+	t, err := tx.Tenants().Get(ctx, d.TenantID)
+	if err != nil {
+		return false, err
+	}
+	name := d.Facts.DeviceName
+	if name == "" {
+		name = d.Facts.PrettyModel
+	}
+	if _, err := s.mailer.Enqueue(ctx, tx.Outbox(), d.TenantID, mail.TemplatePolicyCompliance, d.OwnerEmail,
+		mail.PolicyComplianceData{TenantName: t.Name, FirstName: d.OwnerFirstName, DeviceName: name, PolicyName: p.Name,
+			Compliant: compliant, Title: a.Title, Message: a.Message}); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // InventoryChanged evaluates, after a check-in stored new facts or apps of d, the policies that read

@@ -154,6 +154,9 @@ func TestPolicies(t *testing.T) {
 			if n := e.count(`SELECT COUNT(*) FROM audit_log WHERE action='device.release'`); n != 1 {
 				t.Fatalf("%d release audit records, want 1", n)
 			}
+			if n := e.count(mails); n != 2 {
+				t.Fatalf("%d compliance emails after the release, want 2 (the violation, compliant again)", n)
+			}
 			if r := e.agent("GET", "/api/agent/v1/content", dev.Credential, nil); r.Status != 200 {
 				t.Fatalf("content catalog after release: %d %s", r.Status, r.Body)
 			}
@@ -161,8 +164,8 @@ func TestPolicies(t *testing.T) {
 			// A new violation is a new one: it emails again.
 			facts.Rooted = true
 			e.checkin(dev.Credential, android.CheckinRequest{Facts: &facts})
-			if n := e.count(mails); n != 2 {
-				t.Fatalf("%d compliance emails after a second violation, want 2", n)
+			if n := e.count(mails); n != 3 {
+				t.Fatalf("%d compliance emails after a second violation, want 3", n)
 			}
 			// Deleting the policy releases the device at the next sweep.
 			e.call("DELETE", fmt.Sprintf("/api/v1/policies/%d", p.ID), ta, "").must(t, 200, nil)
