@@ -226,6 +226,7 @@ func (s *Service) after(ctx context.Context, d *mdm.Device, r applied) {
 // fails with conflict.
 func (s *Service) apply(ctx context.Context, tx mdm.Stores, d *mdm.Device, ps []compiled, verdict map[mdm.PolicyID]bool, now time.Time) (applied, error) {
 	var r applied
+	removeApps := false // a quarantine that begins now removes managed apps too
 	live := map[mdm.PolicyID]bool{}
 	for _, p := range ps {
 		live[p.ID] = true
@@ -287,6 +288,7 @@ func (s *Service) apply(ctx context.Context, tx mdm.Stores, d *mdm.Device, ps []
 			row.Done = append(slices.Clone(row.Done), st.action)
 			slices.Sort(row.Done)
 			row.Quarantined = row.Quarantined || a.Kind == mdm.ActionQuarantine
+			removeApps = removeApps || a.RemoveApps
 			row.CheckedAt = now
 			if err := tx.Policies().UpdateViolation(ctx, row, before); err != nil {
 				return r, err
@@ -318,7 +320,7 @@ func (s *Service) apply(ctx context.Context, tx mdm.Stores, d *mdm.Device, ps []
 		for _, q := range s.quarantiner {
 			var err error
 			if c.Quarantined {
-				err = q.Quarantine(ctx, tx, d, false)
+				err = q.Quarantine(ctx, tx, d, removeApps)
 			} else {
 				err = q.Release(ctx, tx, d)
 			}

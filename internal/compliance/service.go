@@ -126,6 +126,7 @@ type ActionInput struct {
 	Push         bool   `json:"push"`
 	Title        string `json:"title"`
 	Message      string `json:"message"`
+	RemoveApps   bool   `json:"removeApps"` // QUARANTINE
 }
 
 // build validates in and returns the policy it describes (without ids and times).
@@ -161,6 +162,7 @@ func build(in Input) (*mdm.Policy, error) {
 		} else {
 			a.Email, a.Push, a.Title, a.Message = false, false, "", ""
 		}
+		a.RemoveApps = a.RemoveApps && a.Kind == mdm.ActionQuarantine
 		v.Check(mdm.CleanText(a.Title) && len([]rune(a.Title)) <= maxName, f+".title", "Size", fmt.Sprintf("must be at most %d characters", maxName))
 		v.Check(mdm.CleanText(a.Message) && len([]rune(a.Message)) <= maxText, f+".message", "Size", fmt.Sprintf("must be at most %d characters", maxText))
 		actions = append(actions, a)

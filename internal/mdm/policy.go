@@ -24,6 +24,7 @@ type PolicyAction struct {
 	Push         bool   // MESSAGE: push a message to the device (not iOS)
 	Title        string // MESSAGE: the email's subject line ("" for the default)
 	Message      string // MESSAGE: the text, plain
+	RemoveApps   bool   // QUARANTINE: also remove managed apps and their content (restored on release)
 }
 
 // Policy is a compliance policy: what a device must not be (a built-in Type of the policy language

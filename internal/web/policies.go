@@ -59,7 +59,7 @@ func (c *console) createPolicy(w http.ResponseWriter, r *http.Request) error {
 	}
 	f := newForm()
 	for _, k := range []string{"name", "description", "type", "duration", "version", "osPlatform", "appIds", "rule", "priority",
-		"enabled", "platform", "deviceGroup", "monitor", "message", "email", "push", "title", "text", "messageAfter", "quarantine", "quarantineAfter"} {
+		"enabled", "platform", "deviceGroup", "monitor", "message", "email", "push", "title", "text", "messageAfter", "quarantine", "quarantineAfter", "removeApps"} {
 		f.Values[k] = strings.TrimSpace(r.PostForm.Get(k))
 	}
 	num := func(k string) int { n, _ := strconv.Atoi(f.Values[k]); return n }
@@ -81,7 +81,8 @@ func (c *console) createPolicy(w http.ResponseWriter, r *http.Request) error {
 			Email: f.Values["email"] != "", Push: f.Values["push"] != "", Title: f.Values["title"], Message: f.Values["text"]})
 	}
 	if f.Values["quarantine"] != "" {
-		in.Actions = append(in.Actions, compliance.ActionInput{Kind: mdm.ActionQuarantine, AfterMinutes: num("quarantineAfter")})
+		in.Actions = append(in.Actions, compliance.ActionInput{Kind: mdm.ActionQuarantine, AfterMinutes: num("quarantineAfter"),
+			RemoveApps: f.Values["removeApps"] != ""})
 	}
 	if _, err := c.Compliance.Create(r.Context(), in); err != nil {
 		status, ok := f.setError(formFieldNames(err), policyFields...)
