@@ -29,8 +29,13 @@ import (
 //   - Release: restore what Quarantine removed — redeliver the device's configurations and managed
 //     apps as their distributions say, and unblock the catalogs — so the device converges back.
 //
-// Both run in the transaction that changes the quarantined flag (tx) and must be idempotent: a device
-// is quarantined once per violation, but Release may follow a quarantine that did nothing.
+// Both run in the transaction that changes the quarantined flag (tx), once per transition: Quarantine
+// when the device's first quarantining violation begins (removeApps: a QUARANTINE action that began it
+// asked for the removal of managed apps), Release when its last one ends or its policy is deleted or
+// disabled. They must be idempotent, and Release must also work after a Quarantine that did nothing
+// (an implementation added while devices are quarantined). Until the configuration and app capabilities
+// register theirs with WithQuarantiner, quarantine is the flag, the audit records and the content
+// catalog's refusal of a quarantined device.
 type Quarantiner interface {
 	Quarantine(ctx context.Context, tx mdm.Stores, d *mdm.Device, removeApps bool) error
 	Release(ctx context.Context, tx mdm.Stores, d *mdm.Device) error
