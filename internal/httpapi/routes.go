@@ -24,21 +24,22 @@ import (
 
 // API serves /api/… . Every route goes through add, which also describes it in the OpenAPI document.
 type API struct {
-	log        *slog.Logger
-	tenants    *tenants.Service
-	audit      *audit.Service
-	outbox     *mail.Outbox
-	accounts   *accounts.Service
-	devices    *devices.Service
-	agent      *android.Handler
-	apple      *applemdm.Service
-	appReg     *appreg.Service
-	patch      *patch.Service
-	assign     *assign.Service
-	content    *content.Service
+	log      *slog.Logger
+	tenants  *tenants.Service
+	audit    *audit.Service
+	outbox   *mail.Outbox
+	accounts *accounts.Service
+	devices  *devices.Service
+	agent    *android.Handler
+	apple    *applemdm.Service
+	appReg   *appreg.Service
+	patch    *patch.Service
+	assign   *assign.Service
+	content  *content.Service
+	mux      *http.ServeMux
+	routes   []Route
+
 	compliance *compliance.Service
-	mux        *http.ServeMux
-	routes     []Route
 
 	emailTemplates *mail.Editor
 	baseURL        string

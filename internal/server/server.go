@@ -41,26 +41,27 @@ import (
 
 // Server is one running Steward replica.
 type Server struct {
-	cfg        Config
-	log        *slog.Logger
-	store      *sqlstore.Store
-	keys       *secret.Keys
-	accounts   *accounts.Service
-	tenants    *tenants.Service
-	devices    *devices.Service
-	pusher     *android.Pusher // nil without --push-url
-	demoWake   *demoWaker      // wakes the demo's devices in process; nil unless --demo without --push-url
-	apns       *apns.Pusher    // wakes iOS devices
-	apple      *applemdm.Service
-	appReg     *appreg.Service
-	patch      *patch.Service
-	oauth      *oauth.Service
-	assign     *assign.Service // device groups, categories, distribution and the resolver
-	content    *content.Service
-	compliance *compliance.Service
-	api        *httpapi.API
-	worker     *mail.Worker
-	handler    http.Handler
+	cfg      Config
+	log      *slog.Logger
+	store    *sqlstore.Store
+	keys     *secret.Keys
+	accounts *accounts.Service
+	tenants  *tenants.Service
+	devices  *devices.Service
+	pusher   *android.Pusher // nil without --push-url
+	demoWake *demoWaker      // wakes the demo's devices in process; nil unless --demo without --push-url
+	apns     *apns.Pusher    // wakes iOS devices
+	apple    *applemdm.Service
+	appReg   *appreg.Service
+	patch    *patch.Service
+	oauth    *oauth.Service
+	assign   *assign.Service // device groups, categories, distribution and the resolver
+	content  *content.Service
+	api      *httpapi.API
+	worker   *mail.Worker
+	handler  http.Handler
+
+	compliance *compliance.Service // policies: evaluation at check-in, the sweep, compliance actions
 }
 
 // New opens the store, applies migrations and wires every service. Close it when done.
