@@ -67,7 +67,7 @@ func (s *Service) applyMany(ctx context.Context, ps []compiled, todo []pending, 
 // expires. The time of the last completed sweep is kept in the database too, so a restart does not
 // sweep early or late.
 func (s *Service) Run(ctx context.Context) {
-	t := time.NewTicker(s.interval / 5)
+	t := time.NewTicker(max(s.interval/5, time.Second))
 	defer t.Stop()
 	for {
 		if _, err := s.SweepIfDue(ctx); err != nil && ctx.Err() == nil {

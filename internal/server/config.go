@@ -114,6 +114,9 @@ func (c *Config) Validate() error {
 }
 
 func (c *Config) validateDevices() error {
+	if c.ComplianceSweep != 0 && (c.ComplianceSweep < 10*time.Second || c.ComplianceSweep > 24*time.Hour) {
+		return fmt.Errorf("--compliance-sweep %s: want 10s to 24h", c.ComplianceSweep)
+	}
 	if c.CheckinInterval != 0 && (c.CheckinInterval < 10*time.Second || c.CheckinInterval > 24*time.Hour) {
 		return fmt.Errorf("--checkin-interval %s: want 10s to 24h", c.CheckinInterval)
 	}
