@@ -46,6 +46,7 @@ type serveCmd struct {
 	LogFormat     string   `name:"log-format" env:"STEWARD_LOG_FORMAT" default:"json" enum:"json,text" help:"Log format: json or text."`
 
 	CheckinInterval  time.Duration `name:"checkin-interval" env:"STEWARD_CHECKIN_INTERVAL" default:"15m" help:"How often devices are told to check in (10s to 24h)."`
+	ComplianceSweep  time.Duration `name:"compliance-sweep" env:"STEWARD_COMPLIANCE_SWEEP" default:"5m" help:"How often compliance policies are evaluated on every device (time-based rules, grace periods); 10s to 24h; one replica sweeps at a time."`
 	CommandRetention time.Duration `name:"command-retention" env:"STEWARD_COMMAND_RETENTION" default:"168h" help:"How long answered and cancelled device commands are kept (1h to 8760h)."`
 	PushURL          string        `name:"push-url" env:"STEWARD_PUSH_URL" help:"FCM HTTP v1 style push service that wakes Android devices, e.g. https://fcm.googleapis.com; without it devices check in on their interval."`
 	PushProject      string        `name:"push-project" env:"STEWARD_PUSH_PROJECT" help:"Project of the push service (the {project} of /v1/projects/{project}/messages:send)."`
@@ -76,7 +77,8 @@ func (c *serveCmd) config() (server.Config, error) {
 		MailFrom: c.MailFrom, BaseURL: c.BaseURL, TLSCert: c.TLSCert, TLSKey: c.TLSKey, TLSSelfSigned: c.TLSSelfSigned,
 		AllowPlain: c.AllowPlain, SecretKey: c.SecretKey, AdminPassword: os.Getenv("STEWARD_ADMIN_PASSWORD"),
 		Demo: c.Demo, LogFormat: c.LogFormat, CheckinInterval: c.CheckinInterval, CommandRetention: c.CommandRetention,
-		PushURL: c.PushURL, PushProject: c.PushProject, PushKey: c.PushKey, APNsURL: c.APNsURL, APNsCAFile: c.APNsCAFile,
+		ComplianceSweep: c.ComplianceSweep,
+		PushURL:         c.PushURL, PushProject: c.PushProject, PushKey: c.PushKey, APNsURL: c.APNsURL, APNsCAFile: c.APNsCAFile,
 		AppleCertHeader: c.AppleCertHeader, AppleIdentity: c.AppleIdentity, AppleInventoryInterval: c.AppleInventoryInterval,
 		ConfigurationInterval: c.ConfigurationInterval}, nil
 }

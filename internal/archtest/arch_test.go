@@ -36,6 +36,7 @@ var rules = map[string][]string{
 	// configurations: devices for the waker's types only, assign for the resolver and distribution helpers.
 	"internal/configurations": {"internal/mdm", "internal/authz", "internal/audit", "internal/secret", "internal/devices",
 		"internal/assign", "internal/accounts", "internal/fq", "internal/mail"},
+	"internal/compliance":     {"internal/mdm", "internal/authz", "internal/audit", "internal/mail", "internal/policy", "internal/assign"},
 	"internal/apple":          {"internal/mdm"},
 	"internal/sim":            {"internal/android"}, // the agent protocol's wire types only: a simulator is a client
 	"internal/apple/apns":     {"internal/mdm", "internal/devices"},
@@ -48,10 +49,10 @@ var rules = map[string][]string{
 	"internal/httpx":          {"internal/mdm"},
 	"internal/httpapi": {"internal/mdm", "internal/authz", "internal/fq", "internal/odata", "internal/form", "internal/httpx",
 		"internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices", "internal/android", "internal/applemdm",
-		"internal/appreg", "internal/patch", "internal/assign", "internal/content", "internal/apps", "internal/configurations"},
+		"internal/appreg", "internal/patch", "internal/assign", "internal/content", "internal/apps", "internal/configurations", "internal/compliance", "internal/policy"},
 	"internal/web": {"internal/mdm", "internal/authz", "internal/fq", "internal/form", "internal/httpx",
 		"internal/httpapi", "internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices",
-		"internal/applemdm", "internal/appreg", "internal/assign", "internal/content", "internal/apps", "internal/configurations"},
+		"internal/applemdm", "internal/appreg", "internal/assign", "internal/content", "internal/apps", "internal/configurations", "internal/compliance", "internal/policy"},
 }
 
 // stdlibOnly packages may import nothing outside the standard library (besides allowed project packages).

@@ -497,13 +497,25 @@ func (s *Service) catalog(ctx context.Context, tenantID mdm.TenantID, t mdm.Targ
 }
 
 // DeviceCatalog lists the content distributed to device d (already authenticated by its credential:
-// no permission is checked), optionally in one category.
+// no permission is checked), optionally in one category. A quarantined device is refused (forbidden)
+// until the compliance capability releases it.
 func (s *Service) DeviceCatalog(ctx context.Context, d *mdm.Device, category mdm.CategoryID) ([]CatalogEntry, error) {
+	if err := notQuarantined(d); err != nil {
+		return nil, err
+	}
 	t, err := assign.NewResolver(s.store).TargetsForDevice(ctx, d.TenantID, d)
 	if err != nil {
 		return nil, err
 	}
 	return s.catalog(ctx, d.TenantID, t, category)
+}
+
+// notQuarantined refuses a quarantined device: it gets no content until it complies again.
+func notQuarantined(d *mdm.Device) error {
+	if d.Quarantined {
+		return mdm.Errorf(mdm.Forbidden, "this device is quarantined by a compliance policy: content is blocked until it complies again")
+	}
+	return nil
 }
 
 // reaches reports whether t reaches content id.
@@ -516,8 +528,12 @@ func (s *Service) reaches(ctx context.Context, tenantID mdm.TenantID, t mdm.Targ
 }
 
 // DeviceOpen returns a content file for device d when the content is distributed to it; anything
-// else, another tenant's content included, is not_found. The caller closes the file.
+// else, another tenant's content included, is not_found. A quarantined device is refused (forbidden).
+// The caller closes the file.
 func (s *Service) DeviceOpen(ctx context.Context, d *mdm.Device, id mdm.ContentID) (*Download, error) {
+	if err := notQuarantined(d); err != nil {
+		return nil, err
+	}
 	t, err := assign.NewResolver(s.store).TargetsForDevice(ctx, d.TenantID, d)
 	if err != nil {
 		return nil, err

@@ -90,6 +90,7 @@ func (s *Service) CheckIn(ctx context.Context, d *mdm.Device, c CheckIn) (*Check
 		}
 		// What is cached of d no longer matches the store.
 		s.auth.forget(d.TenantID, d.ID)
+		before := *d
 		if fHash != nil {
 			d.Facts, d.FactsHash = facts, fHash
 			if s.hooks.FactsChanged != nil && d.RegistrationState == mdm.StateActive {
@@ -103,6 +104,9 @@ func (s *Service) CheckIn(ctx context.Context, d *mdm.Device, c CheckIn) (*Check
 			d.PushToken = push
 		}
 		s.afterComplete(d, moved)
+		if s.hooks.InventoryChanged != nil && (fHash != nil || aHash != nil) {
+			s.hooks.InventoryChanged(ctx, &before, d, aHash != nil)
+		}
 	}
 	cmds := []mdm.Command{}
 	if !c.NoCommands {

@@ -136,6 +136,9 @@ type Hooks struct {
 	// FactsChanged runs after an ACTIVE device's new facts are stored, before its commands are read:
 	// dynamic device groups may now take it in or leave it out.
 	FactsChanged func(ctx context.Context, d *mdm.Device)
+	// InventoryChanged runs after a check-in stored new facts or a new app list of a device, with the
+	// device as it was before and as it is now (compliance evaluates the policies that read them).
+	InventoryChanged func(ctx context.Context, before, after *mdm.Device, appsChanged bool)
 }
 
 // SetHooks installs h. Call it before the service serves devices.

@@ -47,8 +47,8 @@ func (a *API) configurationOut(c mdm.Configuration, n mdm.ConfigCounts) configur
 	return j
 }
 
-// policyJSON is a configuration in the Neurons for MDM shape of GET /api/v1/policy?tag=DEVICE_CONFIGURATION.
-type policyJSON struct {
+// configPolicyJSON is a configuration in the Neurons for MDM shape of GET /api/v1/policy?tag=DEVICE_CONFIGURATION.
+type configPolicyJSON struct {
 	ID                   mdm.ConfigurationID `json:"id"`
 	Name                 string              `json:"name"`
 	SystemName           string              `json:"systemName"`
@@ -120,14 +120,14 @@ func (a *API) configurationRoutes() {
 		Summary:     "List device configurations (Neurons for MDM shape)",
 		Description: "tag=DEVICE_CONFIGURATION lists configurations as policy objects with their device counts.",
 		Query:       append(append([]Param{}, listParams...), Param{"tag", "string", "DEVICE_CONFIGURATION"}, dmPartitionParam),
-		Result:      policyJSON{}, List: true},
+		Result:      configPolicyJSON{}, List: true},
 		func(w http.ResponseWriter, r *http.Request) error {
 			if t := r.URL.Query().Get("tag"); t != "DEVICE_CONFIGURATION" {
 				return mdm.FieldErrors(mdm.FieldError{Code: "Enum", Field: "tag", Message: "must be DEVICE_CONFIGURATION"})
 			}
-			return listHandler(mdm.ConfigurationFields, nil, a.configs.List, func(l configurations.Listed) policyJSON {
+			return listHandler(mdm.ConfigurationFields, nil, a.configs.List, func(l configurations.Listed) configPolicyJSON {
 				c := l.Configuration
-				return policyJSON{ID: c.ID, Name: c.Name, SystemName: strings.ToLower(c.Type) + "_" + strconv.FormatInt(int64(c.ID), 10),
+				return configPolicyJSON{ID: c.ID, Name: c.Name, SystemName: strings.ToLower(c.Type) + "_" + strconv.FormatInt(int64(c.ID), 10),
 					Description: c.Description, PolicyType: c.Type, PolicyRuleType: "NONE",
 					UUID: configurations.Identifier(c.TenantID, c.ID), Enabled: true, Priority: c.Priority,
 					TotalDeviceCount: l.Counts.Total, InstalledDeviceCount: l.Counts.Installed,

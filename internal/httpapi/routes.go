@@ -13,6 +13,7 @@ import (
 	"steward/internal/assign"
 	"steward/internal/audit"
 	"steward/internal/authz"
+	"steward/internal/compliance"
 	"steward/internal/configurations"
 	"steward/internal/content"
 	"steward/internal/devices"
@@ -41,6 +42,8 @@ type API struct {
 	apps     *apps.Service
 	mux      *http.ServeMux
 	routes   []Route
+
+	compliance *compliance.Service
 
 	emailTemplates *mail.Editor
 	baseURL        string
@@ -80,6 +83,8 @@ type Deps struct {
 	Apps *apps.Service
 	// Configurations serves /api/v1/configurations and /api/v1/policy (nil: not served).
 	Configurations *configurations.Service
+	// Compliance serves /api/v1/policies and /api/v1/compliance (nil: not served).
+	Compliance *compliance.Service
 }
 
 // Route is one API operation: how it is served and how it is documented.
@@ -192,6 +197,10 @@ func New(d Deps) *API {
 	if d.Configurations != nil {
 		a.configs = d.Configurations
 		a.configurationRoutes()
+	}
+	if d.Compliance != nil {
+		a.compliance = d.Compliance
+		a.policyRoutes()
 	}
 	a.docRoutes()
 	a.mux.Handle("/api/", a.adapt(func(w http.ResponseWriter, r *http.Request) error {

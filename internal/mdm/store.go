@@ -28,6 +28,7 @@ type Stores interface {
 	Contents() ContentStore
 	Apps() AppStore
 	Configurations() ConfigurationStore
+	Policies() PolicyStore
 }
 
 // Store is the database. InTx runs fn in one transaction: committed when fn returns nil, rolled back

@@ -36,9 +36,12 @@ type Config struct {
 	// Devices.
 	CheckinInterval  time.Duration // what devices are told; 0: the default (15 minutes)
 	CommandRetention time.Duration // answered commands are kept this long; 0: the default (7 days)
-	PushURL          string        // FCM HTTP v1 style push service; "": no wake-ups
-	PushProject      string
-	PushKey          string
+	// ComplianceSweep is how often policies are evaluated on every device (time-based rules, grace
+	// periods); 0: the default (5 minutes). One replica sweeps at a time.
+	ComplianceSweep time.Duration
+	PushURL         string // FCM HTTP v1 style push service; "": no wake-ups
+	PushProject     string
+	PushKey         string
 	// Apple push notifications (APNs): the service's base URL ("": apns.Production) and a PEM file of
 	// the CAs to trust for it instead of the system's ("": the system's).
 	APNsURL    string
@@ -112,6 +115,9 @@ func (c *Config) Validate() error {
 }
 
 func (c *Config) validateDevices() error {
+	if c.ComplianceSweep != 0 && (c.ComplianceSweep < 10*time.Second || c.ComplianceSweep > 24*time.Hour) {
+		return fmt.Errorf("--compliance-sweep %s: want 10s to 24h", c.ComplianceSweep)
+	}
 	if c.CheckinInterval != 0 && (c.CheckinInterval < 10*time.Second || c.CheckinInterval > 24*time.Hour) {
 		return fmt.Errorf("--checkin-interval %s: want 10s to 24h", c.CheckinInterval)
 	}

@@ -27,6 +27,7 @@ import (
 	"steward/internal/assign"
 	"steward/internal/audit"
 	"steward/internal/blob"
+	"steward/internal/compliance"
 	"steward/internal/configurations"
 	"steward/internal/content"
 	"steward/internal/devices"
@@ -67,6 +68,8 @@ type Server struct {
 	api      *httpapi.API
 	worker   *mail.Worker
 	handler  http.Handler
+
+	compliance *compliance.Service // policies: evaluation at check-in, the sweep, compliance actions
 }
 
 // New opens the store, applies migrations and wires every service. Close it when done.
@@ -100,6 +103,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.accounts = accounts.New(store, keys, log, accounts.WithMail(mailer, cfg.BaseURL, wake))
 	s.tenants = tenants.New(store, mailer, keys, cfg.BaseURL, time.Now, wake)
+	s.compliance = compliance.New(store, log, compliance.WithMail(mailer, wake), compliance.WithSweep(cfg.ComplianceSweep, ""),
+		compliance.WithWake(func(ctx context.Context, tenantID mdm.TenantID, ids []mdm.DeviceID) {
+			s.devices.Wake(ctx, tenantID, ids)
+		}))
 	s.devices = devices.New(store, keys, s.accounts, log, s.deviceOptions(mailer, wake)...)
 	if s.apple, err = s.newApple(ctx); err != nil {
 		store.Close()
@@ -110,7 +117,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.configs = configurations.New(configurations.Deps{Store: store, Keys: keys, Signer: s.ca, Waker: s.waker, Log: log,
 		Interval: cfg.ConfigurationInterval})
 	s.devices.SetHooks(devices.Hooks{Answered: s.configs.Answered, Enrolled: s.configs.Enrolled,
-		CheckingIn: s.configs.CheckingIn, FactsChanged: s.configs.FactsChanged})
+		CheckingIn: s.configs.CheckingIn, FactsChanged: s.configs.FactsChanged, InventoryChanged: s.compliance.InventoryChanged})
 	auditSvc := audit.New(store)
 	s.oauth = oauth.New(store, keys, s.appReg, log, cfg.BaseURL)
 	blobs, err := blob.NewDir(cfg.BlobPath())
@@ -129,9 +136,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		EmailTemplates: emailTemplates, Devices: s.devices, Agent: android.NewHandler(s.devices, log),
 		DeviceSpace: s.deviceSpace, Apple: s.apple, AppRegistrations: s.appReg, Patch: s.patch,
 		BaseURL: cfg.BaseURL, ClientTokens: s.oauth, Assign: s.assign, Content: s.content, Apps: s.apps,
-		Configurations: s.configs})
+		Configurations: s.configs, Compliance: s.compliance})
 	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Devices: s.devices,
-		EmailTemplates: emailTemplates, Apple: s.apple, AppRegistrations: s.appReg, Assign: s.assign, Content: s.content, Apps: s.apps, Configurations: s.configs, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
+		EmailTemplates: emailTemplates, Apple: s.apple, AppRegistrations: s.appReg, Assign: s.assign, Content: s.content, Apps: s.apps, Configurations: s.configs, Compliance: s.compliance, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
 	s.handler = s.routes(console)
 	return s, nil
 }
@@ -267,6 +274,9 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Store is the database (for admin commands and tests).
 func (s *Server) Store() *sqlstore.Store { return s.store }
 
+// Compliance is the compliance service (for tests).
+func (s *Server) Compliance() *compliance.Service { return s.compliance }
+
 // Devices is the devices service (for the simulator and tests).
 func (s *Server) Devices() *devices.Service { return s.devices }
 
@@ -390,6 +400,7 @@ func (s *Server) Background() (stop func()) {
 	run(s.oauth.Run)
 	run(s.apps.Run)
 	run(s.configs.Run)
+	run(s.compliance.Run)
 	return func() { cancel(); wg.Wait() }
 }
 

@@ -407,3 +407,10 @@ func cloneMap(m map[string]int) map[string]int {
 	}
 	return out
 }
+
+// SetRooted roots the device (rooted true) or restores it; the next check-in reports the change.
+func (d *Device) SetRooted(rooted bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.facts.Rooted = rooted
+}

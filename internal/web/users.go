@@ -68,6 +68,8 @@ var doneMessages = map[string]string{
 	"cfgdeleted":     "The configuration was deleted. Devices that had it remove it.",
 	"ccreated":       "The category was added.",
 	"cdeleted":       "The category was deleted.",
+	"pcreated":       "The policy was added. It applies at each device's next check-in and at the next compliance sweep.",
+	"pdeleted":       "The policy was deleted.",
 }
 
 // doneFlash turns ?done=…&n=… into a success message.

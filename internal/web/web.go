@@ -18,6 +18,7 @@ import (
 	"steward/internal/apps"
 	"steward/internal/assign"
 	"steward/internal/audit"
+	"steward/internal/compliance"
 	"steward/internal/configurations"
 	"steward/internal/content"
 	"steward/internal/devices"
@@ -43,6 +44,8 @@ type Deps struct {
 	EmailTemplates *mail.Editor
 	// Assign keeps device groups and categories (nil: no Device groups or Categories pages).
 	Assign *assign.Service
+	// Compliance keeps policies (nil: no Policies page).
+	Compliance *compliance.Service
 	// Content keeps the tenant's documents (nil: no Content page and no content in /go).
 	Content *content.Service
 	// Apps serves the Apps, App Catalog and App Inventory pages and the portal's app catalog (nil: not
@@ -148,6 +151,13 @@ func New(d Deps) http.Handler {
 
 	if d.Configurations != nil {
 		c.configurationRoutes()
+	}
+
+	if d.Compliance != nil {
+		c.signedIn("GET /console/policies", c.policiesPage)
+		c.signedIn("POST /console/policies", c.createPolicy)
+		c.signedIn("GET /console/policies/{id}/delete", c.deletePolicyPage)
+		c.signedIn("POST /console/policies/{id}/delete", c.deletePolicy)
 	}
 
 	c.handle("/", func(w http.ResponseWriter, r *http.Request) error {

@@ -22,6 +22,7 @@ func TestEveryFieldHasAColumn(t *testing.T) {
 		"commands":         {mdm.CommandFields, commandColumns},
 		"device groups":    {mdm.DeviceGroupFields, deviceGroupColumns},
 		"categories":       {mdm.CategoryFields, categoryColumns},
+		"policies":         {mdm.PolicyFields, policyColumns},
 		"reach (accounts)": {mdm.AccountFields, reachAccountColumns},
 	} {
 		for f := range c.fields {

@@ -57,8 +57,8 @@ func (s deviceStore) SetAccount(ctx context.Context, tenantID mdm.TenantID, ids 
 	return int(n), err
 }
 
-// Delete removes the devices with their apps, commands, Apple state and device group memberships, in one
-// transaction.
+// Delete removes the devices with their apps, commands, Apple state, device group memberships and policy
+// violations, in one transaction.
 func (s deviceStore) Delete(ctx context.Context, tenantID mdm.TenantID, ids []mdm.DeviceID) (int, error) {
 	idList, err := jsonList(ids)
 	if err != nil {
@@ -66,7 +66,7 @@ func (s deviceStore) Delete(ctx context.Context, tenantID mdm.TenantID, ids []md
 	}
 	var n int64
 	err = stores(s).atomic(ctx, func(tx stores) error {
-		for _, table := range []string{"device_apps", "device_commands", "apple_devices", "device_group_members"} {
+		for _, table := range []string{"device_apps", "device_commands", "apple_devices", "device_group_members", "policy_violations"} {
 			if _, err := tx.q.ExecContext(ctx, `DELETE FROM `+table+` WHERE tenant_id=$1 AND `+tx.inInts("device_id", "$2"),
 				tenantID, idList); err != nil {
 				return dbError(err)

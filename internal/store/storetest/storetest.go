@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) mdm.Store) {
 		{"Distribution", distributionTests},
 		{"Content", contentTests},
 		{"Apps", appTests},
+		{"Policies", policyTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

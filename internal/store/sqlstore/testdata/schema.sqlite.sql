@@ -404,6 +404,13 @@ CREATE TABLE item_categories (
 
 CREATE INDEX item_categories_category ON item_categories (tenant_id, category_id, item_id);
 
+CREATE TABLE job_leases (
+    name       TEXT PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    last_run   INTEGER NOT NULL
+);
+
 CREATE TABLE mail_outbox (
     id              INTEGER PRIMARY KEY,
     tenant_id       TEXT NOT NULL,
@@ -511,6 +518,42 @@ CREATE TABLE patches (
     description      TEXT NOT NULL,
     cve_ids          TEXT NOT NULL
 );
+
+CREATE TABLE policies (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id     TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    name          TEXT NOT NULL,
+    name_key      TEXT NOT NULL,
+    description   TEXT NOT NULL,
+    type          TEXT NOT NULL,
+    params        TEXT NOT NULL,
+    rule          TEXT NOT NULL,
+    platforms     TEXT NOT NULL,
+    device_groups TEXT NOT NULL,
+    user_groups   TEXT NOT NULL,
+    priority      INTEGER NOT NULL,
+    enabled       INTEGER NOT NULL,
+    actions       TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    modified_at   INTEGER NOT NULL
+);
+
+CREATE UNIQUE INDEX policies_name ON policies (tenant_id, name_key);
+
+CREATE INDEX policies_priority ON policies (tenant_id, priority, id);
+
+CREATE TABLE policy_violations (
+    tenant_id   TEXT NOT NULL,
+    device_id   INTEGER NOT NULL,
+    policy_id   INTEGER NOT NULL,
+    since       INTEGER NOT NULL,
+    done        TEXT NOT NULL,
+    quarantined INTEGER NOT NULL,
+    checked_at  INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, device_id, policy_id)
+);
+
+CREATE INDEX policy_violations_policy ON policy_violations (tenant_id, policy_id);
 
 CREATE TABLE registration_settings (
     tenant_id         TEXT PRIMARY KEY REFERENCES tenants(id),

@@ -1,0 +1,82 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSweepScale measures the compliance sweep over many devices on each database. It runs only when
+// STEWARD_SWEEP_DEVICES is set (e.g. 100000): it is a measurement, not a timed unit test.
+//
+//	STEWARD_SWEEP_DEVICES=100000 go test ./internal/server -run TestSweepScale -v
+func TestSweepScale(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("STEWARD_SWEEP_DEVICES"))
+	if n <= 0 {
+		t.Skip("set STEWARD_SWEEP_DEVICES to measure the sweep")
+	}
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			e := newAPIEnv(t, db(t), func(c *Config) { c.ComplianceSweep = 24 * time.Hour })
+			_, ta := e.createTenant("Acme")
+			e.enrolled(ta, "dee@acme.example.com", "SER0")
+			sqlDB := e.srv.Store().DB()
+			rows, err := sqlDB.Query(`SELECT * FROM devices WHERE 1=0`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cols, _ := rows.Columns()
+			rows.Close()
+			cred := "randomblob(32)"
+			if e.srv.Store().Dialect() == "postgres" {
+				cred = "decode(md5(n.i::text) || md5((n.i + 7)::text), 'hex')"
+			}
+			var ins, sel []string
+			for _, c := range cols {
+				switch c {
+				case "id":
+					continue
+				case "guid":
+					sel = append(sel, "''")
+				case "credential_hash":
+					sel = append(sel, cred)
+				case "jailbroken":
+					sel = append(sel, "(n.i % 10 = 0)")
+				default:
+					sel = append(sel, "d."+c)
+				}
+				ins = append(ins, c)
+			}
+			start := time.Now()
+			q := fmt.Sprintf(`INSERT INTO devices (%s) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d)
+				SELECT %s FROM n, devices d`, strings.Join(ins, ", "), n-1, strings.Join(sel, ", "))
+			if _, err := sqlDB.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sqlDB.Exec(`ANALYZE`); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s: seeded %d devices in %v", name, n, time.Since(start).Round(time.Millisecond))
+			for _, p := range []string{
+				`{"name":"Rooted","type":"COMPROMISED","enabled":true,"actions":[{"kind":"MONITOR"}]}`,
+				`{"name":"Encrypted","type":"ENCRYPTION_OFF","enabled":true,"actions":[{"kind":"MONITOR"}]}`,
+				`{"name":"Old OS","type":"OS_VERSION_BELOW","params":{"version":"10"},"enabled":true,"actions":[{"kind":"MONITOR"}]}`,
+				`{"name":"Gone","type":"OUT_OF_CONTACT","params":{"duration":"30d"},"enabled":true,"actions":[{"kind":"MONITOR"}]}`,
+			} {
+				e.call("POST", "/api/v1/policies", ta, p).must(t, 200, nil)
+			}
+			for _, round := range []string{"first sweep (records violations)", "second sweep (steady state)"} {
+				start := time.Now()
+				st, err := e.srv.Compliance().Sweep(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%s: %s: %d devices, %d changed, %v", name, round, st.Devices, st.Changed, time.Since(start).Round(time.Millisecond))
+			}
+		})
+	}
+}

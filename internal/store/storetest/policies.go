@@ -1,0 +1,187 @@
+package storetest
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"steward/internal/mdm"
+)
+
+var policyTests = []test{
+	{"CRUD", testPolicies},
+	{"Violations", testPolicyViolations},
+	{"Lease", testLease},
+}
+
+func (f *fixture) policy(t *testing.T, tenant mdm.TenantID, name string, priority int) mdm.Policy {
+	t.Helper()
+	p := mdm.Policy{TenantID: tenant, Name: name, Description: "about " + name, Type: "COMPROMISED", Params: map[string]string{},
+		Rule: "jailbroken = true", Platforms: []string{mdm.PlatformAndroid}, DeviceGroups: []mdm.DeviceGroupID{3},
+		UserGroups: []mdm.GroupID{}, Priority: priority, Enabled: true,
+		Actions:   []mdm.PolicyAction{{Kind: mdm.ActionMessage, AfterMinutes: 5, Email: true, Title: "T", Message: "M"}},
+		CreatedAt: f.now, ModifiedAt: f.now}
+	must(t, "Create policy "+name, f.s.Policies().Create(f.ctx, &p))
+	return p
+}
+
+func testPolicies(t *testing.T, f *fixture) {
+	ps := f.s.Policies()
+	a := f.policy(t, f.A.ID, "Rooted", 5)
+	b := f.policy(t, f.A.ID, "First", 1)
+	f.policy(t, f.B.ID, "Rooted", 1) // names are per tenant
+	got, err := ps.Get(f.ctx, f.A.ID, a.ID)
+	must(t, "Get", err)
+	if d := diff(a, *got); d != "" {
+		t.Errorf("Get (-created +got):\n%s", d)
+	}
+	_, err = ps.Get(f.ctx, f.B.ID, a.ID)
+	wantCode(t, "Get through B", err, mdm.NotFound)
+	dup := a
+	dup.ID, dup.Name = 0, "ROOTED"
+	wantCode(t, "duplicate name", ps.Create(f.ctx, &dup), mdm.Conflict)
+	wantCode(t, "unknown tenant", ps.Create(f.ctx, &mdm.Policy{TenantID: newTenantID(t), Name: "x", CreatedAt: f.now, ModifiedAt: f.now}), mdm.NotFound)
+
+	all, err := ps.All(f.ctx, f.A.ID)
+	must(t, "All", err)
+	if len(all) != 2 || all[0].ID != b.ID || all[1].ID != a.ID {
+		t.Errorf("All: want by priority, got %+v", all)
+	}
+	page, err := ps.List(f.ctx, f.A.ID, mdm.ListOptions{Rows: 10, Sort: []mdm.SortField{{Field: "name"}}})
+	must(t, "List", err)
+	if page.TotalCount != 2 || page.Items[0].Name != "First" {
+		t.Errorf("List: %+v", page)
+	}
+
+	up := a
+	up.Name, up.Enabled, up.ModifiedAt = "Rooted devices", false, f.now.Add(time.Hour)
+	up.TenantID = f.B.ID
+	wantCode(t, "Update through B", ps.Update(f.ctx, &up), mdm.NotFound)
+	up.TenantID = f.A.ID
+	must(t, "Update", ps.Update(f.ctx, &up))
+	got, err = ps.Get(f.ctx, f.A.ID, a.ID)
+	must(t, "Get after update", err)
+	if d := diff(up, *got); d != "" {
+		t.Errorf("after Update (-want +got):\n%s", d)
+	}
+	up.Name = "first"
+	wantCode(t, "Update to a taken name", ps.Update(f.ctx, &up), mdm.Conflict)
+
+	wantCode(t, "Delete through B", ps.Delete(f.ctx, f.B.ID, a.ID), mdm.NotFound)
+	must(t, "Delete", ps.Delete(f.ctx, f.A.ID, a.ID))
+	wantCode(t, "Delete again", ps.Delete(f.ctx, f.A.ID, a.ID), mdm.NotFound)
+	tenants, err := ps.TenantsWithPolicies(f.ctx)
+	must(t, "TenantsWithPolicies", err)
+	if !slices.Contains(tenants, f.A.ID) || !slices.Contains(tenants, f.B.ID) {
+		t.Errorf("TenantsWithPolicies: %v", tenants)
+	}
+}
+
+func testPolicyViolations(t *testing.T, f *fixture) {
+	ps := f.s.Policies()
+	p := f.policy(t, f.A.ID, "Rooted", 1)
+	pb := f.policy(t, f.B.ID, "Rooted", 1)
+	ann := f.account(t, f.A.ID, "ann@a.example.com")
+	bob := f.account(t, f.B.ID, "bob@b.example.com")
+	d, _ := f.device(t, ann, 1)
+	db, _ := f.device(t, bob, 2)
+
+	v := mdm.PolicyViolation{TenantID: f.A.ID, DeviceID: d.ID, PolicyID: p.ID, Since: f.now, Done: []int{}, CheckedAt: f.now}
+	must(t, "CreateViolation", ps.CreateViolation(f.ctx, v))
+	wantCode(t, "CreateViolation again", ps.CreateViolation(f.ctx, v), mdm.Conflict)
+	must(t, "CreateViolation in B", ps.CreateViolation(f.ctx, mdm.PolicyViolation{TenantID: f.B.ID, DeviceID: db.ID,
+		PolicyID: pb.ID, Since: f.now, CheckedAt: f.now}))
+
+	got, err := ps.Violations(f.ctx, f.A.ID, []mdm.DeviceID{d.ID, db.ID})
+	must(t, "Violations", err)
+	if d := diff([]mdm.PolicyViolation{v}, got); d != "" {
+		t.Errorf("Violations of A (-want +got):\n%s", d)
+	}
+
+	next := v
+	next.Done, next.Quarantined, next.CheckedAt = []int{0}, true, f.now.Add(time.Minute)
+	must(t, "UpdateViolation", ps.UpdateViolation(f.ctx, next, []int{}))
+	wantCode(t, "UpdateViolation from a stale state", ps.UpdateViolation(f.ctx, next, []int{}), mdm.Conflict)
+	wrong := next
+	wrong.TenantID = f.B.ID
+	wantCode(t, "UpdateViolation through B", ps.UpdateViolation(f.ctx, wrong, []int{0}), mdm.Conflict)
+	got, _ = ps.Violations(f.ctx, f.A.ID, []mdm.DeviceID{d.ID})
+	if d := diff([]mdm.PolicyViolation{next}, got); d != "" {
+		t.Errorf("after UpdateViolation (-want +got):\n%s", d)
+	}
+
+	counts, err := ps.ViolationCounts(f.ctx, f.A.ID)
+	must(t, "ViolationCounts", err)
+	if d := diff(map[mdm.PolicyID]int{p.ID: 1}, counts); d != "" {
+		t.Errorf("ViolationCounts (-want +got):\n%s", d)
+	}
+
+	c := mdm.DeviceCompliance{Compliant: false, Quarantined: true, Violated: []string{"Rooted"}}
+	wantCode(t, "SetDeviceCompliance through B", ps.SetDeviceCompliance(f.ctx, f.B.ID, d.ID, c, false, f.now), mdm.NotFound)
+	must(t, "SetDeviceCompliance", ps.SetDeviceCompliance(f.ctx, f.A.ID, d.ID, c, false, f.now))
+	wantCode(t, "SetDeviceCompliance from a stale quarantine", ps.SetDeviceCompliance(f.ctx, f.A.ID, d.ID, c, false, f.now), mdm.Conflict)
+	dev, err := f.s.Devices().Get(f.ctx, f.A.ID, d.ID)
+	must(t, "Get device", err)
+	if dev.ComplianceState || !dev.Quarantined || dev.PolicyViolationCount != 1 || !slices.Equal(dev.ViolatedPolicies, []string{"Rooted"}) {
+		t.Errorf("device after SetDeviceCompliance: %+v", dev)
+	}
+	q, err := f.s.Devices().List(f.ctx, f.A.ID, mdm.ListOptions{Rows: 10, Filter: mdm.Compare{Field: "quarantined", Op: mdm.Eq, Value: true}})
+	must(t, "List quarantined", err)
+	if q.TotalCount != 1 {
+		t.Errorf("quarantined devices: %d", q.TotalCount)
+	}
+
+	batch, err := ps.DevicesAfter(f.ctx, f.A.ID, 0, 10)
+	must(t, "DevicesAfter", err)
+	if len(batch) != 1 || batch[0].ID != d.ID || !batch[0].Quarantined || batch[0].OwnerEmail != ann.Email {
+		t.Errorf("DevicesAfter: %+v", batch)
+	}
+	if batch, _ := ps.DevicesAfter(f.ctx, f.A.ID, d.ID, 10); len(batch) != 0 {
+		t.Errorf("DevicesAfter the last device: %+v", batch)
+	}
+	if batch, _ := ps.DevicesAfter(f.ctx, f.B.ID, 0, 10); len(batch) != 1 || batch[0].ID != db.ID {
+		t.Errorf("DevicesAfter of B: %+v", batch)
+	}
+	wantCode(t, "DeleteViolation through B", ps.DeleteViolation(f.ctx, f.B.ID, d.ID, p.ID), mdm.NotFound)
+	must(t, "DeleteViolation", ps.DeleteViolation(f.ctx, f.A.ID, d.ID, p.ID))
+	wantCode(t, "DeleteViolation again", ps.DeleteViolation(f.ctx, f.A.ID, d.ID, p.ID), mdm.NotFound)
+	// Deleting a policy removes its violations.
+	must(t, "Delete policy of B", ps.Delete(f.ctx, f.B.ID, pb.ID))
+	got, _ = ps.Violations(f.ctx, f.B.ID, []mdm.DeviceID{db.ID})
+	if len(got) != 0 {
+		t.Errorf("violations of a deleted policy: %+v", got)
+	}
+}
+
+func testLease(t *testing.T, f *fixture) {
+	ps := f.s.Policies()
+	const name = "storetest.job"
+	until := f.now.Add(time.Minute)
+	ok, err := ps.AcquireLease(f.ctx, name, "a", f.now, until)
+	if err != nil || !ok {
+		t.Fatalf("first AcquireLease: %v %v", ok, err)
+	}
+	if ok, _ := ps.AcquireLease(f.ctx, name, "b", f.now.Add(time.Second), until); ok {
+		t.Error("b took a live lease")
+	}
+	if ok, _ := ps.AcquireLease(f.ctx, name, "a", f.now.Add(time.Second), until.Add(time.Minute)); !ok {
+		t.Error("a could not renew its lease")
+	}
+	if last, err := ps.LastRun(f.ctx, name); err != nil || !last.IsZero() {
+		t.Errorf("LastRun before any run: %v %v", last, err)
+	}
+	must(t, "LeaseRan", ps.LeaseRan(f.ctx, name, f.now))
+	if last, _ := ps.LastRun(f.ctx, name); !last.Equal(f.now) {
+		t.Errorf("LastRun: %v", last)
+	}
+	if ok, _ := ps.AcquireLease(f.ctx, name, "b", until.Add(2*time.Minute), until.Add(3*time.Minute)); !ok {
+		t.Error("b could not take an expired lease")
+	}
+	exactlyOneWins(t, "AcquireLease of a new job", 8, func(i int) error {
+		ok, err := ps.AcquireLease(f.ctx, "storetest.race", string(rune('a'+i)), f.now, until)
+		if err == nil && !ok {
+			return mdm.Errorf(mdm.Conflict, "held")
+		}
+		return err
+	})
+}
