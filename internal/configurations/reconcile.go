@@ -247,10 +247,21 @@ func (s *Service) Reconcile(ctx context.Context, tenantID mdm.TenantID, id mdm.D
 
 // reconcile is Reconcile that also returns the device as it read it (for waking it).
 func (s *Service) reconcile(ctx context.Context, tenantID mdm.TenantID, id mdm.DeviceID, generation int64) (*mdm.Device, bool, error) {
-	queued := false
-	var dev *mdm.Device
-	err := s.d.Store.InTx(ctx, func(tx mdm.Stores) error {
-		queued = false
+	var (
+		dev    *mdm.Device
+		queued bool
+	)
+	err := s.d.Store.InTx(ctx, func(tx mdm.Stores) (err error) {
+		dev, queued, err = s.reconcileIn(ctx, tx, tenantID, id, generation)
+		return err
+	})
+	return dev, queued, err
+}
+
+// reconcileIn is reconcile inside the caller's transaction tx. A quarantined device's effective
+// configurations are none: everything Steward installed is removed until it is released.
+func (s *Service) reconcileIn(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID, id mdm.DeviceID, generation int64) (dev *mdm.Device, queued bool, err error) {
+	err = func() error {
 		d, err := tx.Devices().Get(ctx, tenantID, id)
 		if err != nil {
 			return err
@@ -265,9 +276,11 @@ func (s *Service) reconcile(ctx context.Context, tenantID mdm.TenantID, id mdm.D
 		if d.RegistrationState != mdm.StateActive {
 			return nil
 		}
-		want, err := Effective(ctx, tx, d)
-		if err != nil {
-			return err
+		var want []*mdm.Configuration
+		if !d.Quarantined {
+			if want, err = Effective(ctx, tx, d); err != nil {
+				return err
+			}
 		}
 		have, err := tx.Configurations().Deliveries(ctx, tenantID, id)
 		if err != nil {
@@ -308,8 +321,29 @@ func (s *Service) reconcile(ctx context.Context, tenantID mdm.TenantID, id mdm.D
 			}
 		}
 		return nil
-	})
+	}()
 	return dev, queued, err
+}
+
+// Quarantine removes every configuration Steward installed on d (the MDM profile is no configuration
+// and stays), in the transaction that quarantines it (compliance.Quarantiner). d's quarantined flag
+// is already set in tx. removeApps is the app capability's concern.
+func (s *Service) Quarantine(ctx context.Context, tx mdm.Stores, d *mdm.Device, removeApps bool) error {
+	return s.reconcileQuarantine(ctx, tx, d)
+}
+
+// Release delivers d's effective configurations again, in the transaction that releases it.
+func (s *Service) Release(ctx context.Context, tx mdm.Stores, d *mdm.Device) error {
+	return s.reconcileQuarantine(ctx, tx, d)
+}
+
+func (s *Service) reconcileQuarantine(ctx context.Context, tx mdm.Stores, d *mdm.Device) error {
+	gen, err := tx.Generations().Get(ctx, d.TenantID)
+	if err != nil {
+		return err
+	}
+	_, _, err = s.reconcileIn(ctx, tx, d.TenantID, d.ID, gen)
+	return err
 }
 
 func (s *Service) enqueue(ctx context.Context, tx mdm.Stores, d *mdm.Device, c mdm.NewCommand, now time.Time) error {

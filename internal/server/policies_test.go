@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"steward/internal/android"
+	"steward/internal/mdm"
 )
 
 type policyView struct {
@@ -77,6 +78,14 @@ func TestPolicies(t *testing.T) {
 			if c := e.compliance(ta, dev.DeviceID); !c.ComplianceState || c.Quarantined {
 				t.Fatalf("clean device: %+v", c)
 			}
+			// A configuration the device has installed: quarantine removes it, release brings it back.
+			wifi := e.createConfig(ta, `{"name":"Office Wi-Fi","type":"WIFI","attributes":{"ssid":"Office","securityType":"NONE"}}`)
+			e.distribute(ta, wifi.ID, `{"type":"ALL_USERS"}`)
+			e.converge()
+			if got := commandTypes(e.agentCommands(dev.Credential, nil)); !slices.Contains(got, mdm.CmdApplyConfiguration) {
+				t.Fatalf("the configuration before quarantine: %v", got)
+			}
+			e.agentCommands(dev.Credential, ackAll(e.agentCommands(dev.Credential, nil)))
 
 			facts.Rooted = true
 			e.checkin(dev.Credential, android.CheckinRequest{Facts: &facts})
@@ -124,6 +133,15 @@ func TestPolicies(t *testing.T) {
 			if got := e.listDevices(ta, "quarantined=true"); !slices.Equal(got, []int64{dev.DeviceID}) {
 				t.Fatalf("fq quarantined=true: %v", got)
 			}
+			quarantined := e.agentCommands(dev.Credential, nil)
+			if got := commandTypes(quarantined); !slices.Contains(got, mdm.CmdRemoveConfiguration) {
+				t.Fatalf("quarantine leaves the configuration: %v", got)
+			}
+			e.agentCommands(dev.Credential, ackAll(quarantined))
+			e.converge() // a quarantined device gets nothing back from a reconciliation
+			if got := commandTypes(e.agentCommands(dev.Credential, nil)); slices.Contains(got, mdm.CmdApplyConfiguration) {
+				t.Fatalf("a quarantined device got its configuration back: %v", got)
+			}
 			// The content catalog refuses a quarantined device (after the authentication cache's few seconds).
 			eventually(t, "the content catalog refuses the quarantined device", func() bool {
 				return e.agent("GET", "/api/agent/v1/content", dev.Credential, nil).Status == 403
@@ -147,7 +165,9 @@ func TestPolicies(t *testing.T) {
 
 			// Fixed: released at the next check-in.
 			facts.Rooted = false
-			e.checkin(dev.Credential, android.CheckinRequest{Facts: &facts})
+			if got := commandTypes(e.checkin(dev.Credential, android.CheckinRequest{Facts: &facts}).Commands); !slices.Contains(got, mdm.CmdApplyConfiguration) {
+				t.Fatalf("release does not bring the configuration back in that check-in: %v", got)
+			}
 			if c := e.compliance(ta, dev.DeviceID); !c.ComplianceState || c.Quarantined || c.PolicyViolationCount != 0 || len(c.ViolatedPolicies) != 0 {
 				t.Fatalf("fixed device: %+v", c)
 			}
@@ -283,4 +303,12 @@ func e2eCount(t *testing.T, e *apiEnv, q string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+func commandTypes(cmds []android.Command) []string {
+	var out []string
+	for _, c := range cmds {
+		out = append(out, c.Type)
+	}
+	return out
 }

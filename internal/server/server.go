@@ -103,10 +103,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.accounts = accounts.New(store, keys, log, accounts.WithMail(mailer, cfg.BaseURL, wake))
 	s.tenants = tenants.New(store, mailer, keys, cfg.BaseURL, time.Now, wake)
-	s.compliance = compliance.New(store, log, compliance.WithMail(mailer, wake), compliance.WithSweep(cfg.ComplianceSweep, ""),
-		compliance.WithWake(func(ctx context.Context, tenantID mdm.TenantID, ids []mdm.DeviceID) {
-			s.devices.Wake(ctx, tenantID, ids)
-		}))
 	s.devices = devices.New(store, keys, s.accounts, log, s.deviceOptions(mailer, wake)...)
 	if s.apple, err = s.newApple(ctx); err != nil {
 		store.Close()
@@ -116,6 +112,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.patch = patch.New(store, log, patch.WithWake(s.devices.Wake))
 	s.configs = configurations.New(configurations.Deps{Store: store, Keys: keys, Signer: s.ca, Waker: s.waker, Log: log,
 		Interval: cfg.ConfigurationInterval})
+	s.compliance = compliance.New(store, log, compliance.WithMail(mailer, wake), compliance.WithSweep(cfg.ComplianceSweep, ""),
+		compliance.WithWake(s.devices.Wake), compliance.WithQuarantiner(s.configs))
 	s.devices.SetHooks(devices.Hooks{Answered: s.configs.Answered, Enrolled: s.configs.Enrolled,
 		CheckingIn: s.configs.CheckingIn, FactsChanged: s.configs.FactsChanged, InventoryChanged: s.compliance.InventoryChanged})
 	auditSvc := audit.New(store)
