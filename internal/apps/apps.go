@@ -18,6 +18,7 @@ import (
 	"steward/internal/audit"
 	"steward/internal/authz"
 	"steward/internal/mdm"
+	"steward/internal/secret"
 )
 
 // Bounds of an app's fields.
@@ -40,6 +41,7 @@ type Service struct {
 	now     func() time.Time
 	baseURL string
 	maxFile int64
+	keys    *secret.Keys
 
 	wake            func(ctx context.Context, tenantID mdm.TenantID, ids []mdm.DeviceID)
 	convergeEvery   time.Duration

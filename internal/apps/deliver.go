@@ -2,6 +2,7 @@ package apps
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strconv"
 	"time"
@@ -66,10 +67,26 @@ func (s *Service) Deliver(ctx context.Context, tenantID mdm.TenantID, a *mdm.App
 				out.Skipped = len(need)
 			} else {
 				err := s.store.InTx(ctx, func(tx mdm.Stores) error {
-					queued, err := tx.Commands().Enqueue(ctx, tenantID, need, []string{mdm.StateActive},
-						mdm.NewCommand{Type: mdm.CmdInstallApp, Payload: payload, CreatedBy: "system", Collapse: true}, s.now())
-					if err != nil {
-						return err
+					var queued []mdm.DeviceID
+					if s.manifestDelivery(a) {
+						// An in-house iOS app: each device gets its own manifest URL.
+						for _, id := range need {
+							p := maps.Clone(payload)
+							p["manifestUrl"] = s.ManifestURL(tenantID, a, id)
+							q, err := tx.Commands().Enqueue(ctx, tenantID, []mdm.DeviceID{id}, []string{mdm.StateActive},
+								mdm.NewCommand{Type: mdm.CmdInstallApp, Payload: p, CreatedBy: "system", Collapse: true}, s.now())
+							if err != nil {
+								return err
+							}
+							queued = append(queued, q...)
+						}
+					} else {
+						var err error
+						queued, err = tx.Commands().Enqueue(ctx, tenantID, need, []string{mdm.StateActive},
+							mdm.NewCommand{Type: mdm.CmdInstallApp, Payload: payload, CreatedBy: "system", Collapse: true}, s.now())
+						if err != nil {
+							return err
+						}
 					}
 					out.Installs = len(queued)
 					need = queued
@@ -138,13 +155,17 @@ func (s *Service) wakeUp(ctx context.Context, tenantID mdm.TenantID, ids []mdm.D
 
 // InstallPayload is the INSTALL_APPLICATION payload for a: identifier (bundle id or package name) and
 // name; for a public iOS app its itunesStoreId; for an Android app its version and, when in-house,
-// downloadUrl and sha256 (the agent downloads the .apk with its device credential). ok is false when a
-// cannot be installed by command: an iOS app without an App Store id, or an in-house iOS app (installing
-// one needs an https manifest, which Steward does not serve yet).
+// downloadUrl and sha256 (the agent downloads the .apk with its device credential). An in-house iOS app
+// gets, per device, the manifestUrl of ManifestURL (added by Deliver). ok is false when a cannot be
+// installed by command: an iOS app without an App Store id, or an in-house iOS app when the server's
+// base URL is not https (iOS fetches manifests over https only) or it has no keys.
 func (s *Service) InstallPayload(a *mdm.App) (map[string]string, bool) {
 	p := map[string]string{"identifier": a.BundleID}
 	switch a.Platform {
 	case mdm.PlatformIOS:
+		if s.manifestDelivery(a) {
+			return p, true
+		}
 		if a.Source != mdm.AppPublic || a.StoreID == "" {
 			return nil, false
 		}

@@ -31,7 +31,7 @@ var rules = map[string][]string{
 	"internal/loadgen":  {},
 	"internal/assign":   {"internal/mdm", "internal/authz", "internal/audit", "internal/fq", "internal/accounts"}, // accounts: user group membership
 	"internal/content":  {"internal/mdm", "internal/authz", "internal/audit", "internal/assign", "internal/blob"},
-	"internal/apps":     {"internal/mdm", "internal/authz", "internal/audit", "internal/assign"},
+	"internal/apps":     {"internal/mdm", "internal/authz", "internal/audit", "internal/assign", "internal/secret"}, // secret: in-house iOS app URL tokens
 	"internal/android":  {"internal/mdm", "internal/httpx", "internal/devices"},
 	// configurations: devices for the waker's types only, assign for the resolver and distribution helpers.
 	"internal/configurations": {"internal/mdm", "internal/authz", "internal/audit", "internal/secret", "internal/devices",

@@ -1,10 +1,16 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"steward/internal/android"
@@ -212,6 +218,117 @@ func TestAppDeliveryApple(t *testing.T) {
 			}
 			if len(installs) != 1 || installs[0].Status != mdm.CmdAcknowledged || installs[0].Payload["itunesStoreId"] != "1110145109" {
 				t.Fatalf("install commands %+v", installs)
+			}
+		})
+	}
+}
+
+// TestAppDeliveryAppleInHouse: a required in-house .ipa reaches a simulated iPhone through its manifest
+// URL (the server behind https, as iOS requires): the iPhone fetches the manifest and the .ipa, installs
+// the app and reports it in the device's apps. The URLs refuse a tampered token, and every token once
+// the device is retired. On each database.
+func TestAppDeliveryAppleInHouse(t *testing.T) {
+	for name, db := range databases(t) {
+		t.Run(name, func(t *testing.T) {
+			front := httptest.NewUnstartedServer(nil)
+			base := "https://" + front.Listener.Addr().String()
+			e := newAPIEnv(t, db(t), func(c *Config) { c.BaseURL = base })
+			back, err := url.Parse(e.url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			front.Config.Handler = httputil.NewSingleHostReverseProxy(back)
+			front.StartTLS()
+			t.Cleanup(front.Close)
+			client := front.Client()
+
+			_, ta := e.createTenant("Inhouse")
+			e.uploadPushCertificate(ta)
+			ctx := context.Background()
+			_, pin := e.deviceUser(ta, "una@inhouse.example.com")
+			phone := ios.NewDevice(client, 43, ios.DeviceOptions{Model: 1})
+			if err := phone.Enroll(ctx, e.url, "una@inhouse.example.com", pin, ""); err != nil {
+				t.Fatal(err)
+			}
+			if err := phone.CheckIn(ctx); err != nil {
+				t.Fatal(err)
+			}
+			id := e.appleDeviceID(ta, phone.State().SerialNumber)
+
+			ipa := appstest.IPA("com.steward.field", "Field", "3.2", "320")
+			e.uploadApp(ta, "field.ipa", ipa, map[string]string{"name": "Field Service",
+				"targets[0].type": "ALL_USERS", "targets[0].required": "true"}).must(t, 200, nil)
+			for range 2 {
+				if err := phone.CheckIn(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var installs []commandView
+			for _, c := range e.history(ta, id) {
+				if c.Type == mdm.CmdInstallApp {
+					installs = append(installs, c)
+				}
+			}
+			if len(installs) != 1 || installs[0].Status != mdm.CmdAcknowledged {
+				t.Fatalf("install commands %+v", installs)
+			}
+			manifestURL := installs[0].Payload["manifestUrl"]
+			prefix := base + "/mdm/apple/apps/"
+			if !strings.HasPrefix(manifestURL, prefix) || !strings.HasSuffix(manifestURL, "/manifest.plist") {
+				t.Fatalf("manifest URL %q", manifestURL)
+			}
+			if !slices.ContainsFunc(phone.State().Apps, func(a ios.App) bool {
+				return a.Identifier == "com.steward.field" && a.ShortVersion == "3.2"
+			}) {
+				t.Fatalf("the iPhone did not install the app: %+v", phone.State().Apps)
+			}
+			// Its next inventory (asked by a forced check-in here) reports it.
+			e.act(ta, "forceCheckin", id)
+			for range 2 {
+				if err := phone.CheckIn(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var apps page[map[string]any]
+			e.call("GET", fmt.Sprintf("/api/v1/device/%d/apps", id), ta, "").must(t, 200, &apps)
+			if !strings.Contains(fmt.Sprint(apps.SearchResults), "com.steward.field") {
+				t.Errorf("the device's apps do not list the app: %+v", apps.SearchResults)
+			}
+
+			get := func(u string) (int, []byte) {
+				t.Helper()
+				res, err := client.Get(u)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer res.Body.Close()
+				b, _ := io.ReadAll(res.Body)
+				return res.StatusCode, b
+			}
+			token := strings.TrimSuffix(strings.TrimPrefix(manifestURL, prefix), "/manifest.plist")
+			status, body := get(manifestURL)
+			if status != 200 || !strings.Contains(string(body), "<string>com.steward.field</string>") ||
+				!strings.Contains(string(body), prefix+token+"/app.ipa") || !strings.Contains(string(body), "software-package") {
+				t.Fatalf("manifest: %d %s", status, body)
+			}
+			if status, body := get(prefix + token + "/app.ipa"); status != 200 || !bytes.Equal(body, ipa) {
+				t.Fatalf("ipa: %d, %d bytes", status, len(body))
+			}
+			tampered := []byte(token)
+			tampered[len(tampered)/2] ^= 1
+			for _, bad := range []string{string(tampered), "x", token + "A"} {
+				for _, file := range []string{"/manifest.plist", "/app.ipa"} {
+					if status, _ := get(prefix + bad + file); status != 404 {
+						t.Errorf("token %q%s: status %d, want 404", bad, file, status)
+					}
+				}
+			}
+
+			e.act(ta, "retire", id)
+			for _, file := range []string{"/manifest.plist", "/app.ipa"} {
+				if status, _ := get(prefix + token + file); status != 404 {
+					t.Errorf("retired device %s: status %d, want 404", file, status)
+				}
 			}
 		})
 	}

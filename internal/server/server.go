@@ -127,7 +127,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.assign = assign.New(store, time.Now)
 	// In-house app binaries live under the data dir (a shared volume when several replicas serve).
 	s.apps = apps.New(store, apps.DirBlobs{Dir: filepath.Join(cfg.BlobPath(), "apps")}, log, apps.WithBaseURL(cfg.BaseURL),
-		apps.WithWake(s.devices.Wake))
+		apps.WithWake(s.devices.Wake), apps.WithKeys(keys))
 	outbox := mail.NewOutbox(store, mailer)
 	emailTemplates := mail.NewEditor(store, time.Now)
 	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Accounts: s.accounts,
@@ -242,6 +242,7 @@ func (s *Server) routes(console http.Handler) http.Handler {
 			Summary: "Prometheus metrics: requests by route and status, latencies, database pool, device command queue, push wake-ups, Go runtime"},
 	)
 	s.api.AddOperational(oauthRoutes()...)
+	s.appManifestRoutes(plain)
 	mux.Handle("/api/", s.api)
 	s.apple.Register(mux)
 	mux.Handle("/", console)

@@ -397,7 +397,15 @@ func (d *Device) execute(body []byte) map[string]any {
 			results = append(results, map[string]any{"ProductKey": "iOSUpdate" + v, "InstallAction": action, "Status": "Installing"})
 		}
 		r["UpdateResults"] = results
-	case "InstallApplication", "RemoveApplication":
+	case apple.RequestInstallApplication:
+		if u, _ := c.Command["ManifestURL"].(string); u != "" {
+			if err := d.installFromManifest(u); err != nil {
+				r["Status"] = apple.StatusError
+				r["ErrorChain"] = []map[string]any{{"ErrorCode": int64(12024), "ErrorDomain": "MCMDMErrorDomain",
+					"LocalizedDescription": "Could not install the app: " + err.Error()}}
+			}
+		}
+	case apple.RequestRemoveApplication:
 	default:
 		r["Status"] = apple.StatusError
 		r["ErrorChain"] = []map[string]any{{"ErrorCode": int64(12021), "ErrorDomain": "MCMDMErrorDomain",
