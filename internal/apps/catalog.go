@@ -68,8 +68,12 @@ func (s *Service) userCatalog(ctx context.Context, tenantID mdm.TenantID, id mdm
 
 // DeviceCatalog returns the catalog of a device the caller has authenticated (the agent protocol): the
 // apps of its platform distributed to its owner's user groups or to its device groups. It checks no
-// permission: the device's credential is its authority.
+// permission: the device's credential is its authority. A quarantined device is refused (forbidden)
+// until the compliance capability releases it.
 func (s *Service) DeviceCatalog(ctx context.Context, d *mdm.Device, category mdm.CategoryID) (*Catalog, error) {
+	if err := notQuarantined(d); err != nil {
+		return nil, err
+	}
 	r := assign.NewResolver(s.store)
 	t, err := r.TargetsForDevice(ctx, d.TenantID, d)
 	if err != nil {
@@ -79,7 +83,7 @@ func (s *Service) DeviceCatalog(ctx context.Context, d *mdm.Device, category mdm
 }
 
 // DeviceFile opens an in-house app's binary for a device whose catalog holds the app (not_found
-// otherwise, as for an unknown app).
+// otherwise, as for an unknown app); a quarantined device is refused (forbidden).
 func (s *Service) DeviceFile(ctx context.Context, d *mdm.Device, id mdm.AppID) (*mdm.App, Blob, int64, error) {
 	c, err := s.DeviceCatalog(ctx, d, 0)
 	if err != nil {

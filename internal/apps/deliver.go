@@ -38,7 +38,7 @@ func (s *Service) deliver(ctx context.Context, tenantID mdm.TenantID, a *mdm.App
 }
 
 // Deliver brings the devices an app reaches in line with its distribution ds (nil for a deleted app):
-// every ACTIVE device of the app's platform that a required distribution reaches and that neither
+// every ACTIVE, not quarantined device of the app's platform that a required distribution reaches and that neither
 // reports the app installed nor has an install of it open or recently answered gets INSTALL_APPLICATION
 // (collapsed with an identical pending one, should two changes race), becoming one of
 // the app's managed installs; every managed install that ds no longer reaches at all gets
@@ -67,30 +67,9 @@ func (s *Service) Deliver(ctx context.Context, tenantID mdm.TenantID, a *mdm.App
 				out.Skipped = len(need)
 			} else {
 				err := s.store.InTx(ctx, func(tx mdm.Stores) error {
-					var queued []mdm.DeviceID
-					if s.manifestDelivery(a) {
-						// An in-house iOS app: each device gets its own manifest URL.
-						for _, id := range need {
-							p := maps.Clone(payload)
-							p["manifestUrl"] = s.ManifestURL(tenantID, a, id)
-							q, err := tx.Commands().Enqueue(ctx, tenantID, []mdm.DeviceID{id}, []string{mdm.StateActive},
-								mdm.NewCommand{Type: mdm.CmdInstallApp, Payload: p, CreatedBy: "system", Collapse: true}, s.now())
-							if err != nil {
-								return err
-							}
-							queued = append(queued, q...)
-						}
-					} else {
-						var err error
-						queued, err = tx.Commands().Enqueue(ctx, tenantID, need, []string{mdm.StateActive},
-							mdm.NewCommand{Type: mdm.CmdInstallApp, Payload: payload, CreatedBy: "system", Collapse: true}, s.now())
-						if err != nil {
-							return err
-						}
-					}
-					out.Installs = len(queued)
-					need = queued
-					return tx.Apps().RecordInstalls(ctx, tenantID, a.ID, queued, s.now())
+					queued, err := s.installIn(ctx, tx, tenantID, a, payload, need)
+					out.Installs, need = len(queued), queued
+					return err
 				})
 				if err != nil {
 					return out, err
@@ -127,24 +106,58 @@ func (s *Service) remove(ctx context.Context, tenantID mdm.TenantID, a *mdm.App,
 	}
 	var queued []mdm.DeviceID
 	err := s.store.InTx(ctx, func(tx mdm.Stores) error {
-		// An install not yet sent is simply dropped, so that the device does not install and then remove.
-		if _, err := tx.Apps().CancelInstalls(ctx, tenantID, a.BundleID, ids, s.now()); err != nil {
-			return err
-		}
 		var err error
-		queued, err = tx.Commands().Enqueue(ctx, tenantID, ids, []string{mdm.StateActive},
-			mdm.NewCommand{Type: mdm.CmdRemoveApp, Payload: map[string]string{"identifier": a.BundleID},
-				CreatedBy: "system", Collapse: true}, s.now())
-		if err != nil {
-			return err
-		}
-		return tx.Apps().ForgetInstalls(ctx, tenantID, a.ID, ids)
+		queued, err = s.removeIn(ctx, tx, tenantID, a, ids)
+		return err
 	})
 	if err != nil {
 		return 0, err
 	}
 	s.wakeUp(ctx, tenantID, queued)
 	return len(queued), nil
+}
+
+// installIn queues INSTALL_APPLICATION of a with payload (InstallPayload) for the ACTIVE devices of
+// ids and records them as managed installs, in tx; it returns the devices queued.
+func (s *Service) installIn(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID, a *mdm.App, payload map[string]string, ids []mdm.DeviceID) ([]mdm.DeviceID, error) {
+	var queued []mdm.DeviceID
+	if s.manifestDelivery(a) {
+		// An in-house iOS app: each device gets its own manifest URL.
+		for _, id := range ids {
+			p := maps.Clone(payload)
+			p["manifestUrl"] = s.ManifestURL(tenantID, a, id)
+			q, err := tx.Commands().Enqueue(ctx, tenantID, []mdm.DeviceID{id}, []string{mdm.StateActive},
+				mdm.NewCommand{Type: mdm.CmdInstallApp, Payload: p, CreatedBy: "system", Collapse: true}, s.now())
+			if err != nil {
+				return nil, err
+			}
+			queued = append(queued, q...)
+		}
+	} else {
+		var err error
+		queued, err = tx.Commands().Enqueue(ctx, tenantID, ids, []string{mdm.StateActive},
+			mdm.NewCommand{Type: mdm.CmdInstallApp, Payload: payload, CreatedBy: "system", Collapse: true}, s.now())
+		if err != nil {
+			return nil, err
+		}
+	}
+	return queued, tx.Apps().RecordInstalls(ctx, tenantID, a.ID, queued, s.now())
+}
+
+// removeIn queues REMOVE_APPLICATION of a for the ACTIVE devices of ids, cancels their installs of it
+// not yet sent and forgets them as managed installs, in tx; it returns the devices queued.
+func (s *Service) removeIn(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID, a *mdm.App, ids []mdm.DeviceID) ([]mdm.DeviceID, error) {
+	// An install not yet sent is simply dropped, so that the device does not install and then remove.
+	if _, err := tx.Apps().CancelInstalls(ctx, tenantID, a.BundleID, ids, s.now()); err != nil {
+		return nil, err
+	}
+	queued, err := tx.Commands().Enqueue(ctx, tenantID, ids, []string{mdm.StateActive},
+		mdm.NewCommand{Type: mdm.CmdRemoveApp, Payload: map[string]string{"identifier": a.BundleID},
+			CreatedBy: "system", Collapse: true}, s.now())
+	if err != nil {
+		return nil, err
+	}
+	return queued, tx.Apps().ForgetInstalls(ctx, tenantID, a.ID, ids)
 }
 
 func (s *Service) wakeUp(ctx context.Context, tenantID mdm.TenantID, ids []mdm.DeviceID) {

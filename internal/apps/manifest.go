@@ -60,7 +60,8 @@ func (s *Service) IPAURL(token string) string { return s.baseURL + ManifestPrefi
 
 // ManifestApp checks token and returns the app it names: the token must be one this server sealed, not
 // expired, and name an app that still exists in its tenant, is an in-house iOS app with the same binary,
-// and a device of that tenant that is still ACTIVE. Anything else is NotFound.
+// and a device of that tenant that is still ACTIVE. Anything else is NotFound; a quarantined device is
+// refused (forbidden).
 func (s *Service) ManifestApp(ctx context.Context, token string) (*mdm.App, error) {
 	notFound := mdm.Errorf(mdm.NotFound, "app not found")
 	if s.keys == nil || len(token) > 1024 {
@@ -97,6 +98,9 @@ func (s *Service) ManifestApp(ctx context.Context, token string) (*mdm.App, erro
 	}
 	if d.TenantID != c.Tenant || d.RegistrationState != mdm.StateActive || d.Platform != mdm.PlatformIOS {
 		return nil, notFound
+	}
+	if err := notQuarantined(d); err != nil {
+		return nil, err
 	}
 	return a, nil
 }

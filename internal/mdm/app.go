@@ -119,13 +119,13 @@ type InventoryDevice struct {
 // that have appID installed on platform, by device id. Installed returns those of devices that report
 // appID installed.
 //
-// Delivery: NeedInstall returns, in id order, those of devices that are ACTIVE devices of the app's
-// platform, do not report its bundle id installed and have no INSTALL_APPLICATION command for it that is
+// Delivery: NeedInstall returns, in id order, those of devices that are ACTIVE, not quarantined devices
+// of the app's platform, do not report its bundle id installed and have no INSTALL_APPLICATION command for it that is
 // open (PENDING, SENT, NOT_NOW) or was answered (ACKNOWLEDGED or ERROR) after answeredSince: a device
 // reports a new app only with its next inventory, and a failed install is not retried at once. The managed installs of an app are the devices Steward queued an
 // install for (its "managed" installs, removed again when the app no longer reaches them):
 // RecordInstalls adds devices to them (ignoring those already there), ManagedInstalls returns them in
-// id order, ForgetInstalls removes devices from them (all of them for nil). CancelInstalls cancels the
+// id order, InstallsOn returns the apps one device is a managed install of, in id order, ForgetInstalls removes devices from them (all of them for nil). CancelInstalls cancels the
 // INSTALL_APPLICATION commands of bundleID not yet sent (PENDING, NOT_NOW) to those of devices, and
 // returns how many. Delete also forgets an app's
 // managed installs. ToConverge returns, across tenants, at most limit apps (ordered by tenant id,
@@ -148,6 +148,7 @@ type AppStore interface {
 	NeedInstall(ctx context.Context, tenantID TenantID, a *App, devices []DeviceID, answeredSince time.Time) ([]DeviceID, error)
 	RecordInstalls(ctx context.Context, tenantID TenantID, id AppID, devices []DeviceID, now time.Time) error
 	ManagedInstalls(ctx context.Context, tenantID TenantID, id AppID) ([]DeviceID, error)
+	InstallsOn(ctx context.Context, tenantID TenantID, device DeviceID) ([]AppID, error)
 	ForgetInstalls(ctx context.Context, tenantID TenantID, id AppID, devices []DeviceID) error
 	CancelInstalls(ctx context.Context, tenantID TenantID, bundleID string, devices []DeviceID, now time.Time) (int, error)
 	ToConverge(ctx context.Context, afterTenant TenantID, afterID AppID, limit int) ([]App, error)

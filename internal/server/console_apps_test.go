@@ -136,4 +136,12 @@ func TestPortalApps(t *testing.T) {
 	if _, home := b.get("/go"); !strings.Contains(home, `href="/go/apps"`) {
 		t.Error("the portal home has no link to the apps")
 	}
+	// A quarantined device of the user: the catalog says so.
+	dev := e.enrolled(ta, "dee@portapps.example.com", "SERQ")
+	if _, err := e.srv.Store().DB().Exec(`UPDATE devices SET quarantined=true, account_id=(SELECT id FROM accounts WHERE email='ta@portapps.example.com') WHERE id=$1`, dev.DeviceID); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := b.get("/go/apps"); !strings.Contains(body, `id="go-apps-quarantined"`) || !strings.Contains(body, "compliance policy") {
+		t.Errorf("/go/apps with a quarantined device has no notice:\n%s", body)
+	}
 }

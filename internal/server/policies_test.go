@@ -37,7 +37,7 @@ func (e *apiEnv) compliance(auth string, id int64) complianceView {
 
 const rootedPolicy = `{"name":"Rooted","type":"COMPROMISED","priority":1,"enabled":true,"platforms":["ANDROID"],
 	"actions":[{"kind":"MONITOR"},{"kind":"MESSAGE","email":true,"push":true,"title":"Unroot your phone","message":"Rooted phones lose access"},
-	{"kind":"QUARANTINE","afterMinutes":60}]}`
+	{"kind":"QUARANTINE","afterMinutes":60,"removeApps":true}]}`
 
 // TestPolicies drives a policy from creation through violation at check-in, escalation after the grace
 // period, idempotence, filtering and release, on each database.
@@ -86,6 +86,20 @@ func TestPolicies(t *testing.T) {
 				t.Fatalf("the configuration before quarantine: %v", got)
 			}
 			e.agentCommands(dev.Credential, ackAll(e.agentCommands(dev.Credential, nil)))
+			// A required app Steward installed on the device: quarantine (removeApps) removes it, release
+			// installs it again.
+			e.call("POST", "/api/v1/apps", ta, `{"platformType":"ANDROID","bundleId":"com.steward.crm","name":"CRM",`+
+				`"targets":[{"type":"ALL_USERS","required":true}]}`).must(t, 200, nil)
+			installs := e.agentCommands(dev.Credential, nil)
+			if got := commandTypes(installs); !slices.Contains(got, mdm.CmdInstallApp) {
+				t.Fatalf("the required app before quarantine: %v", got)
+			}
+			e.agentCommands(dev.Credential, ackAll(installs))
+			crm := []android.App{{AppID: "com.steward.crm", Name: "CRM", Version: "1"}}
+			e.checkin(dev.Credential, android.CheckinRequest{Apps: &crm})
+			if r := e.agent("GET", "/api/agent/v1/catalog", dev.Credential, nil); r.Status != 200 || !strings.Contains(r.Body, "com.steward.crm") {
+				t.Fatalf("app catalog before quarantine: %d %s", r.Status, r.Body)
+			}
 
 			facts.Rooted = true
 			e.checkin(dev.Credential, android.CheckinRequest{Facts: &facts})
@@ -134,14 +148,23 @@ func TestPolicies(t *testing.T) {
 				t.Fatalf("fq quarantined=true: %v", got)
 			}
 			quarantined := e.agentCommands(dev.Credential, nil)
-			if got := commandTypes(quarantined); !slices.Contains(got, mdm.CmdRemoveConfiguration) {
-				t.Fatalf("quarantine leaves the configuration: %v", got)
+			if got := commandTypes(quarantined); !slices.Contains(got, mdm.CmdRemoveConfiguration) || !slices.Contains(got, mdm.CmdRemoveApp) {
+				t.Fatalf("quarantine leaves the configuration or the app: %v", got)
 			}
 			e.agentCommands(dev.Credential, ackAll(quarantined))
-			e.converge() // a quarantined device gets nothing back from a reconciliation
-			if got := commandTypes(e.agentCommands(dev.Credential, nil)); slices.Contains(got, mdm.CmdApplyConfiguration) {
-				t.Fatalf("a quarantined device got its configuration back: %v", got)
+			none := []android.App{}
+			e.checkin(dev.Credential, android.CheckinRequest{Apps: &none}) // the app is gone
+			e.converge()                                                   // a quarantined device gets nothing back from a reconciliation
+			if _, err := e.srv.apps.ConvergeAll(context.Background()); err != nil {
+				t.Fatal(err)
 			}
+			if got := commandTypes(e.agentCommands(dev.Credential, nil)); slices.Contains(got, mdm.CmdApplyConfiguration) || slices.Contains(got, mdm.CmdInstallApp) {
+				t.Fatalf("a quarantined device got its configuration or app back: %v", got)
+			}
+			eventually(t, "the app catalog refuses the quarantined device", func() bool {
+				r := e.agent("GET", "/api/agent/v1/catalog", dev.Credential, nil)
+				return r.Status == 403 && strings.Contains(r.Body, "quarantined")
+			})
 			// The content catalog refuses a quarantined device (after the authentication cache's few seconds).
 			eventually(t, "the content catalog refuses the quarantined device", func() bool {
 				return e.agent("GET", "/api/agent/v1/content", dev.Credential, nil).Status == 403
@@ -165,8 +188,8 @@ func TestPolicies(t *testing.T) {
 
 			// Fixed: released at the next check-in.
 			facts.Rooted = false
-			if got := commandTypes(e.checkin(dev.Credential, android.CheckinRequest{Facts: &facts}).Commands); !slices.Contains(got, mdm.CmdApplyConfiguration) {
-				t.Fatalf("release does not bring the configuration back in that check-in: %v", got)
+			if got := commandTypes(e.checkin(dev.Credential, android.CheckinRequest{Facts: &facts}).Commands); !slices.Contains(got, mdm.CmdApplyConfiguration) || !slices.Contains(got, mdm.CmdInstallApp) {
+				t.Fatalf("release does not bring the configuration and the app back in that check-in: %v", got)
 			}
 			if c := e.compliance(ta, dev.DeviceID); !c.ComplianceState || c.Quarantined || c.PolicyViolationCount != 0 || len(c.ViolatedPolicies) != 0 {
 				t.Fatalf("fixed device: %+v", c)
@@ -179,6 +202,9 @@ func TestPolicies(t *testing.T) {
 			}
 			if r := e.agent("GET", "/api/agent/v1/content", dev.Credential, nil); r.Status != 200 {
 				t.Fatalf("content catalog after release: %d %s", r.Status, r.Body)
+			}
+			if r := e.agent("GET", "/api/agent/v1/catalog", dev.Credential, nil); r.Status != 200 || !strings.Contains(r.Body, "com.steward.crm") {
+				t.Fatalf("app catalog after release: %d %s", r.Status, r.Body)
 			}
 
 			// A new violation is a new one: it emails again.

@@ -112,8 +112,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	s.patch = patch.New(store, log, patch.WithWake(s.devices.Wake))
 	s.configs = configurations.New(configurations.Deps{Store: store, Keys: keys, Signer: s.ca, Waker: s.waker, Log: log,
 		Interval: cfg.ConfigurationInterval})
+	// In-house app binaries live under the data dir (a shared volume when several replicas serve).
+	s.apps = apps.New(store, apps.DirBlobs{Dir: filepath.Join(cfg.BlobPath(), "apps")}, log, apps.WithBaseURL(cfg.BaseURL),
+		apps.WithWake(s.devices.Wake), apps.WithKeys(keys))
 	s.compliance = compliance.New(store, log, compliance.WithMail(mailer, wake), compliance.WithSweep(cfg.ComplianceSweep, ""),
-		compliance.WithWake(s.devices.Wake), compliance.WithQuarantiner(s.configs))
+		compliance.WithWake(s.devices.Wake), compliance.WithQuarantiner(s.configs), compliance.WithQuarantiner(s.apps))
 	s.devices.SetHooks(devices.Hooks{Answered: s.configs.Answered, Enrolled: s.configs.Enrolled,
 		CheckingIn: s.configs.CheckingIn, FactsChanged: s.configs.FactsChanged, InventoryChanged: s.compliance.InventoryChanged})
 	auditSvc := audit.New(store)
@@ -125,9 +128,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.content = content.New(store, blobs, time.Now, log)
 	s.assign = assign.New(store, time.Now)
-	// In-house app binaries live under the data dir (a shared volume when several replicas serve).
-	s.apps = apps.New(store, apps.DirBlobs{Dir: filepath.Join(cfg.BlobPath(), "apps")}, log, apps.WithBaseURL(cfg.BaseURL),
-		apps.WithWake(s.devices.Wake), apps.WithKeys(keys))
 	outbox := mail.NewOutbox(store, mailer)
 	emailTemplates := mail.NewEditor(store, time.Now)
 	s.api = httpapi.New(httpapi.Deps{Log: log, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Accounts: s.accounts,

@@ -516,8 +516,9 @@ func (c *console) appInventoryDevicesPage(w http.ResponseWriter, r *http.Request
 }
 
 type portalAppsView struct {
-	Catalog  *apps.Catalog
-	Category mdm.CategoryID
+	Catalog     *apps.Catalog
+	Category    mdm.CategoryID
+	Quarantined []mdm.Device // the user's devices a compliance policy quarantined: they get no apps for now
 }
 
 // portalApps is the self-service App Catalog: the apps available to the signed-in user.
@@ -529,6 +530,15 @@ func (c *console) portalApps(w http.ResponseWriter, r *http.Request) error {
 	var err error
 	if v.Catalog, err = c.Apps.MyCatalog(r.Context(), apps.CatalogFilter{Category: v.Category}); err != nil {
 		return err
+	}
+	devices, err := c.Accounts.MyDevices(r.Context())
+	if err != nil {
+		return err
+	}
+	for _, d := range devices {
+		if d.Quarantined {
+			v.Quarantined = append(v.Quarantined, d)
+		}
 	}
 	return renderPortal(w, http.StatusOK, "go_apps", page{Title: "Apps", Data: v})
 }

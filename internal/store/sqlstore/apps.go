@@ -453,13 +453,13 @@ func (s appStore) NeedInstall(ctx context.Context, tenantID mdm.TenantID, a *mdm
 		}
 		rs, err := s.q.QueryContext(ctx, `SELECT d.id FROM devices d
 			WHERE `+stores(s).unindexed("d.tenant_id")+`=$1 AND `+stores(s).inInts("d.id", "$2")+`
-			AND d.platform=$3 AND d.registration_state=$4
+			AND d.platform=$3 AND d.registration_state=$4 AND d.quarantined=$9
 			AND NOT EXISTS (SELECT 1 FROM device_apps da WHERE da.tenant_id=d.tenant_id AND da.device_id=d.id AND da.app_id=$5)
 			AND NOT EXISTS (SELECT 1 FROM device_commands c WHERE c.tenant_id=d.tenant_id AND c.device_id=d.id
 				AND (c.status IN ('PENDING', 'SENT', 'NOT_NOW') OR (c.status IN ('ACKNOWLEDGED', 'ERROR') AND c.completed_at > $8))
 				AND c.type=$6 AND c.payload LIKE $7 ESCAPE '\')
 			ORDER BY d.id`, tenantID, list, a.Platform, mdm.StateActive, a.BundleID, mdm.CmdInstallApp, installPattern(a.BundleID),
-			ms(answeredSince))
+			ms(answeredSince), false)
 		if err != nil {
 			return nil, dbError(err)
 		}
@@ -504,6 +504,17 @@ func (s appStore) ManagedInstalls(ctx context.Context, tenantID mdm.TenantID, id
 		return nil, dbError(err)
 	}
 	return scanIDs[mdm.DeviceID](rs)
+}
+
+func (s appStore) InstallsOn(ctx context.Context, tenantID mdm.TenantID, device mdm.DeviceID) ([]mdm.AppID, error) {
+	if err := tenantOnly(tenantID, "installs"); err != nil {
+		return nil, err
+	}
+	rs, err := s.q.QueryContext(ctx, `SELECT app_id FROM app_installs WHERE tenant_id=$1 AND device_id=$2 ORDER BY app_id`, tenantID, device)
+	if err != nil {
+		return nil, dbError(err)
+	}
+	return scanIDs[mdm.AppID](rs)
 }
 
 func (s appStore) ForgetInstalls(ctx context.Context, tenantID mdm.TenantID, id mdm.AppID, devices []mdm.DeviceID) error {
