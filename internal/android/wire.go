@@ -25,6 +25,11 @@
 // from Google Play) and REMOVE_APPLICATION (payload identifier). Answer an install ACKNOWLEDGED once
 // the app is installed (the next check-in reports it in apps), ERROR when it cannot be. GET
 // /api/agent/v1/catalog lists the apps the device may install (its App Catalog).
+// REMOVE_CONTENT (payload contentIds: comma-separated content item ids) asks the agent to delete the
+// documents of those items it downloaded through the content routes; it is queued when a compliance
+// quarantine asks for the removal of managed apps and content. Answer ACKNOWLEDGED once they are
+// deleted (ids it never downloaded included); the content catalog refuses a quarantined device, and
+// after release the agent downloads from it again.
 // An agent answers ERROR "unsupported" to a type it does not know.
 //
 // Bodies are application/json only (415 otherwise) and at most 1 MiB (413). Fields the server does not
@@ -90,7 +95,7 @@ type RegisterResponse struct {
 // Command is one command for the device to carry out, in order.
 type Command struct {
 	ID      int64             `json:"id"`
-	Type    string            `json:"type"` // LOCK, UNLOCK, WIPE, RETIRE, FORCE_CHECKIN, MESSAGE, OS_UPDATE, INSTALL_APPLICATION, REMOVE_APPLICATION, APPLY_CONFIGURATION, REMOVE_CONFIGURATION
+	Type    string            `json:"type"` // LOCK, UNLOCK, WIPE, RETIRE, FORCE_CHECKIN, MESSAGE, OS_UPDATE, INSTALL_APPLICATION, REMOVE_APPLICATION, APPLY_CONFIGURATION, REMOVE_CONFIGURATION, REMOVE_CONTENT
 	Payload map[string]string `json:"payload,omitempty"`
 }
 

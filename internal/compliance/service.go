@@ -21,11 +21,11 @@ import (
 )
 
 // Quarantiner is what quarantine does beyond the device's quarantined flag, which this package sets
-// and clears itself. The configuration and app capabilities implement it:
+// and clears itself. The configuration, app and content capabilities implement it:
 //
 //   - Quarantine: remove every configuration from the device except the MDM profile (Apple) or the
 //     agent's management (Android); block the app and content catalogs and new app downloads; when
-//     the policy asks (removeApps), remove managed apps and their content.
+//     the policy asks (removeApps), remove managed apps and (Android) the distributed content.
 //   - Release: restore what Quarantine removed — redeliver the device's configurations and managed
 //     apps as their distributions say, and unblock the catalogs — so the device converges back.
 //

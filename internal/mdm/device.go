@@ -205,6 +205,10 @@ const (
 	// configurationId.
 	CmdApplyConfiguration  = "APPLY_CONFIGURATION"
 	CmdRemoveConfiguration = "REMOVE_CONFIGURATION"
+	// CmdRemoveContent makes the Android agent delete documents Steward distributed to it (queued by
+	// the content capability when a quarantine asks for the removal of managed apps and content).
+	// Payload: contentIds (comma-separated content item ids).
+	CmdRemoveContent = "REMOVE_CONTENT"
 )
 
 // Command states. A command is PENDING until a device fetches it (SENT), then ACKNOWLEDGED or ERROR

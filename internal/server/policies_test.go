@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -100,6 +101,10 @@ func TestPolicies(t *testing.T) {
 			if r := e.agent("GET", "/api/agent/v1/catalog", dev.Credential, nil); r.Status != 200 || !strings.Contains(r.Body, "com.steward.crm") {
 				t.Fatalf("app catalog before quarantine: %d %s", r.Status, r.Body)
 			}
+			// A document distributed to the device: quarantine (removeApps) tells the agent to delete it.
+			var doc contentOut
+			e.upload("POST", "/api/v1/content", ta, "a.pdf", bytes.NewReader(testPDF), nil).must(t, 201, &doc)
+			e.call("PUT", fmt.Sprintf("/api/v1/content/%d", doc.ID), ta, `{"targets":[{"type":"ALL_USERS"}]}`).must(t, 200, nil)
 
 			facts.Rooted = true
 			e.checkin(dev.Credential, android.CheckinRequest{Facts: &facts})
@@ -150,6 +155,15 @@ func TestPolicies(t *testing.T) {
 			quarantined := e.agentCommands(dev.Credential, nil)
 			if got := commandTypes(quarantined); !slices.Contains(got, mdm.CmdRemoveConfiguration) || !slices.Contains(got, mdm.CmdRemoveApp) {
 				t.Fatalf("quarantine leaves the configuration or the app: %v", got)
+			}
+			var removeContent []string
+			for _, c := range quarantined {
+				if c.Type == mdm.CmdRemoveContent {
+					removeContent = append(removeContent, c.Payload["contentIds"])
+				}
+			}
+			if len(removeContent) != 1 || !slices.Contains(strings.Split(removeContent[0], ","), fmt.Sprint(doc.ID)) {
+				t.Fatalf("quarantine should remove document %d once: REMOVE_CONTENT %q", doc.ID, removeContent)
 			}
 			e.agentCommands(dev.Credential, ackAll(quarantined))
 			none := []android.App{}

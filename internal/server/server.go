@@ -115,18 +115,19 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	// In-house app binaries live under the data dir (a shared volume when several replicas serve).
 	s.apps = apps.New(store, apps.DirBlobs{Dir: filepath.Join(cfg.BlobPath(), "apps")}, log, apps.WithBaseURL(cfg.BaseURL),
 		apps.WithWake(s.devices.Wake), apps.WithKeys(keys))
-	s.compliance = compliance.New(store, log, compliance.WithMail(mailer, wake), compliance.WithSweep(cfg.ComplianceSweep, ""),
-		compliance.WithWake(s.devices.Wake), compliance.WithQuarantiner(s.configs), compliance.WithQuarantiner(s.apps))
-	s.devices.SetHooks(devices.Hooks{Answered: s.configs.Answered, Enrolled: s.configs.Enrolled,
-		CheckingIn: s.configs.CheckingIn, FactsChanged: s.configs.FactsChanged, InventoryChanged: s.compliance.InventoryChanged})
-	auditSvc := audit.New(store)
-	s.oauth = oauth.New(store, keys, s.appReg, log, cfg.BaseURL)
 	blobs, err := blob.NewDir(cfg.BlobPath())
 	if err != nil {
 		store.Close()
 		return nil, err
 	}
 	s.content = content.New(store, blobs, time.Now, log)
+	s.compliance = compliance.New(store, log, compliance.WithMail(mailer, wake), compliance.WithSweep(cfg.ComplianceSweep, ""),
+		compliance.WithWake(s.devices.Wake), compliance.WithQuarantiner(s.configs), compliance.WithQuarantiner(s.apps),
+		compliance.WithQuarantiner(s.content))
+	s.devices.SetHooks(devices.Hooks{Answered: s.configs.Answered, Enrolled: s.configs.Enrolled,
+		CheckingIn: s.configs.CheckingIn, FactsChanged: s.configs.FactsChanged, InventoryChanged: s.compliance.InventoryChanged})
+	auditSvc := audit.New(store)
+	s.oauth = oauth.New(store, keys, s.appReg, log, cfg.BaseURL)
 	s.assign = assign.New(store, time.Now)
 	outbox := mail.NewOutbox(store, mailer)
 	emailTemplates := mail.NewEditor(store, time.Now)

@@ -86,10 +86,13 @@ type Device struct {
 	// configs are the configurations applied (APPLY_CONFIGURATION), by configuration id: the
 	// version and the policy JSON.
 	configs map[string]AppliedConfiguration
-	stopped bool
-	wiped   bool
-	retired bool
-	ending  bool // a wipe or retire is carried out: deliver the answers, then stop
+	// removedContent are the content ids REMOVE_CONTENT asked the device to delete, in order (the
+	// device downloads no content, so it only records them).
+	removedContent []string
+	stopped        bool
+	wiped          bool
+	retired        bool
+	ending         bool // a wipe or retire is carried out: deliver the answers, then stop
 }
 
 // NewDevice makes a device with facts and apps drawn from seed; client is shared by the whole fleet.
@@ -277,6 +280,12 @@ func (d *Device) execute(cmds []android.Command) {
 			}
 		case "REMOVE_CONFIGURATION":
 			delete(d.configs, c.Payload["configurationId"])
+		case "REMOVE_CONTENT":
+			for id := range strings.SplitSeq(c.Payload["contentIds"], ",") {
+				if id = strings.TrimSpace(id); id != "" {
+					d.removedContent = append(d.removedContent, id)
+				}
+			}
 		default:
 			r = android.CommandResult{ID: c.ID, Status: "ERROR", Error: "unsupported"}
 		}
@@ -347,6 +356,7 @@ type State struct {
 	Messages          []string
 	Executed          map[string]int                  // commands carried out, by type
 	Configurations    map[string]AppliedConfiguration // applied configurations by id
+	RemovedContent    []string                        // content ids REMOVE_CONTENT asked to delete, in order
 	Facts             android.Facts
 	Apps              []android.App
 	CheckinInterval   time.Duration // what the server asked for; 0 before registration
@@ -360,7 +370,8 @@ func (d *Device) State() State {
 	return State{DeviceID: d.id, GUID: d.guid, Kind: d.kind, RegistrationState: d.regState, Registered: d.credential != "",
 		Stopped: d.stopped, Wiped: d.wiped, Retired: d.retired, Locked: d.locked, LockMessage: d.lockNote,
 		Messages: slices.Clone(d.messages), Executed: cloneMap(d.executed), Facts: d.facts, Apps: slices.Clone(d.apps),
-		CheckinInterval: d.interval, PushToken: d.pushToken, Configurations: maps.Clone(d.configs)}
+		CheckinInterval: d.interval, PushToken: d.pushToken, Configurations: maps.Clone(d.configs),
+		RemovedContent: slices.Clone(d.removedContent)}
 }
 
 // AppliedConfiguration is a configuration the device applied: its version and Android policy JSON.

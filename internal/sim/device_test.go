@@ -288,3 +288,23 @@ func TestOSUpdateIsInstalledAndReported(t *testing.T) {
 		t.Errorf("executed: %v", d.State().Executed)
 	}
 }
+
+func TestRemoveContentIsAcknowledged(t *testing.T) {
+	a, url := newAgent(t)
+	d := registered(t, url, DeviceOptions{})
+	a.enqueue(d.State().DeviceID, android.Command{ID: 9, Type: "REMOVE_CONTENT",
+		Payload: map[string]string{"contentIds": "3,12"}})
+	if err := d.CheckIn(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := a.takeCheckins()
+	if len(got) != 2 {
+		t.Fatalf("%d check-ins, want 2", len(got))
+	}
+	if diff := cmp.Diff([]android.CommandResult{{ID: 9, Status: "ACKNOWLEDGED"}}, got[1].Results); diff != "" {
+		t.Errorf("results (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"3", "12"}, d.State().RemovedContent); diff != "" {
+		t.Errorf("removed content (-want +got):\n%s", diff)
+	}
+}
