@@ -174,7 +174,7 @@ func TestConfigurationFleetConverges(t *testing.T) {
 func TestConfigurationConvergenceLoad(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("STEWARD_CONFIG_LOAD"))
 	if n <= 0 {
-		t.Skip("set STEWARD_CONFIG_LOAD to the number of devices to measure")
+		n = 20 // every device must converge; the measurement wants STEWARD_CONFIG_LOAD=1000
 	}
 	for name, db := range databases(t) {
 		t.Run(name, func(t *testing.T) {
