@@ -1,9 +1,6 @@
 package server
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,25 +20,7 @@ func TestConfigurationInChromium(t *testing.T) {
 	_, hooli := consoleTenant(t, s, "Hooli", "gavin@hooli.example.com")
 	dev := simDevice(t, s, ts, hooli, "ann@hooli.example.com")
 
-	shotDir := os.Getenv("STEWARD_SCREENSHOTS")
-	shot := func(file string) chromedp.Action {
-		return chromedp.ActionFunc(func(ctx context.Context) error {
-			if shotDir == "" {
-				return nil
-			}
-			var png []byte
-			if err := chromedp.FullScreenshot(&png, 100).Do(ctx); err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(shotDir, file), png, 0o644)
-		})
-	}
-	run := func(step string, actions ...chromedp.Action) {
-		t.Helper()
-		if err := chromedp.Run(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
+	run := steps(t, ctx)
 	var fieldError, flashText string
 	run("sign in, open Configurations, start a Wi-Fi configuration and leave out the password",
 		chromedp.Navigate(ts.URL+"/login"),
@@ -59,7 +38,7 @@ func TestConfigurationInChromium(t *testing.T) {
 		chromedp.Click(`#save-configuration`, chromedp.ByQuery),
 		chromedp.WaitVisible(`.field-error`, chromedp.ByQuery),
 		chromedp.Text(`.field-error`, &fieldError, chromedp.ByQuery),
-		shot("steward-configuration-refused.png"),
+		screenshot("steward-configuration-refused.png"),
 	)
 	if !strings.Contains(fieldError, "required for WPA2") {
 		t.Errorf("field error %q, want the password required", fieldError)
@@ -106,7 +85,7 @@ func TestConfigurationInChromium(t *testing.T) {
 		chromedp.Text(`#config-device-list tr[data-status="INSTALLED"] [data-testid="delivery-status"]`, &status, chromedp.ByQuery),
 		chromedp.Text(`#config-counts`, &counts, chromedp.ByQuery),
 		chromedp.Evaluate(`window.stewardMarker || ""`, &marker),
-		shot("steward-configuration-installed.png"),
+		screenshot("steward-configuration-installed.png"),
 	)
 	if status != "Installed" || marker != "config page" || !strings.HasPrefix(counts, "1 installed") {
 		t.Errorf("status %q, counts %q, marker %q", status, counts, marker)
@@ -114,14 +93,14 @@ func TestConfigurationInChromium(t *testing.T) {
 	run("the device's page lists the configuration as installed",
 		chromedp.Click(`#config-device-list tr[data-status="INSTALLED"] a`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#device-configurations tr[data-status="INSTALLED"]`, chromedp.ByQuery),
-		shot("steward-device-configurations.png"),
+		screenshot("steward-device-configurations.png"),
 	)
 	var row string
 	run("the list counts it",
 		chromedp.Click(`nav a[href="/console/configurations"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#configuration-list tr[data-name="Office Wi-Fi"]`, chromedp.ByQuery),
 		chromedp.Text(`#configuration-list tr[data-name="Office Wi-Fi"]`, &row, chromedp.ByQuery),
-		shot("steward-configurations.png"),
+		screenshot("steward-configurations.png"),
 	)
 	if !strings.Contains(row, "1 of 1") || !strings.Contains(row, "Wi-Fi") {
 		t.Errorf("list row %q", row)

@@ -1,9 +1,6 @@
 package server
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -17,25 +14,7 @@ func TestDeviceGroupsInChromium(t *testing.T) {
 	ctx := chromium(t)
 	s, ts := startConsole(t)
 	consoleTenant(t, s, "Hooli", "gavin@hooli.example.com")
-	shot := func(name string) chromedp.Action {
-		return chromedp.ActionFunc(func(ctx context.Context) error {
-			dir := os.Getenv("STEWARD_SCREENSHOTS")
-			if dir == "" {
-				return nil
-			}
-			var png []byte
-			if err := chromedp.FullScreenshot(&png, 100).Do(ctx); err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(dir, name), png, 0o644)
-		})
-	}
-	run := func(step string, actions ...chromedp.Action) {
-		t.Helper()
-		if err := chromedp.Run(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
+	run := steps(t, ctx)
 	run("sign in",
 		chromedp.Navigate(ts.URL+"/login"),
 		chromedp.WaitVisible(`#f-username`, chromedp.ByQuery),
@@ -58,10 +37,10 @@ func TestDeviceGroupsInChromium(t *testing.T) {
 		chromedp.Click(`#kind-dynamic`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#f-rule`, chromedp.ByQuery),
 		chromedp.SendKeys(`#f-rule`, "deviceKind=IPAD or deviceKind=ANDROID_TABLET", chromedp.ByQuery),
-		shot("steward-devicegroups.png"),
+		screenshot("steward-devicegroups.png"),
 		chromedp.Click(`#create-device-group`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#device-group-rule`, chromedp.ByQuery),
-		shot("steward-devicegroup.png"),
+		screenshot("steward-devicegroup.png"),
 	)
 	var rule string
 	run("read the rule", chromedp.Text(`#device-group-rule`, &rule, chromedp.ByQuery))
@@ -76,7 +55,7 @@ func TestDeviceGroupsInChromium(t *testing.T) {
 		chromedp.Click(`#create-category`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#app-category-list tr[data-name="Productivity"]`, chromedp.ByQuery),
 		chromedp.Text(`#content-category-list`, &names, chromedp.ByQuery),
-		shot("steward-categories.png"),
+		screenshot("steward-categories.png"),
 	)
 	if strings.Contains(names, "Productivity") {
 		t.Error("an app category shows among the content categories")

@@ -102,28 +102,10 @@ func TestDeviceLockInChromium(t *testing.T) {
 	id, name := dev.State().DeviceID, dev.State().Facts.DeviceName
 	devPath := "/console/devices/" + strconv.FormatInt(id, 10)
 
-	shotDir := os.Getenv("STEWARD_SCREENSHOTS")
-	shot := func(file string) chromedp.Action {
-		return chromedp.ActionFunc(func(ctx context.Context) error {
-			if shotDir == "" {
-				return nil
-			}
-			var png []byte
-			if err := chromedp.FullScreenshot(&png, 100).Do(ctx); err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(shotDir, file), png, 0o644)
-		})
-	}
 	settled := chromedp.Poll(`!!window.htmx && document.readyState === "complete" && `+
 		`document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added") === null`, nil,
 		chromedp.WithPollingTimeout(10*time.Second))
-	run := func(step string, actions ...chromedp.Action) {
-		t.Helper()
-		if err := chromedp.Run(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
+	run := steps(t, ctx)
 
 	row := `#device-list tr[data-device-id="` + strconv.FormatInt(id, 10) + `"]`
 	var rowText string
@@ -138,7 +120,7 @@ func TestDeviceLockInChromium(t *testing.T) {
 		chromedp.WaitVisible(row, chromedp.ByQuery),
 		settled,
 		chromedp.Text(row, &rowText, chromedp.ByQuery),
-		shot("steward-devices.png"),
+		screenshot("steward-devices.png"),
 	)
 	for _, want := range []string{name, "ann@hooli.example.com", "Active", "Android"} {
 		if !strings.Contains(rowText, want) {
@@ -181,7 +163,7 @@ func TestDeviceLockInChromium(t *testing.T) {
 		chromedp.WaitVisible(`#device-commands tr[data-type="LOCK"][data-status="PENDING"]`, chromedp.ByQuery),
 		chromedp.Text(`#flash`, &flashText, chromedp.ByQuery),
 		settled,
-		shot("steward-device-pending.png"),
+		screenshot("steward-device-pending.png"),
 	)
 	if !strings.Contains(heading, name) {
 		t.Errorf("the device page's heading %q lacks %q", heading, name)
@@ -204,7 +186,7 @@ func TestDeviceLockInChromium(t *testing.T) {
 		chromedp.WaitVisible(`#device-commands tr[data-type="LOCK"][data-status="ACKNOWLEDGED"]`, chromedp.ByQuery),
 		chromedp.Text(`#device-commands tr[data-type="LOCK"] [data-status]`, &status, chromedp.ByQuery),
 		chromedp.WaitNotPresent(`#device-commands[hx-trigger]`, chromedp.ByQuery),
-		shot("steward-device-acknowledged.png"),
+		screenshot("steward-device-acknowledged.png"),
 		chromedp.Evaluate(`window.stewardMarker || ""`, &marker),
 	)
 	if status != "Acknowledged" {
@@ -217,6 +199,31 @@ func TestDeviceLockInChromium(t *testing.T) {
 	run("the owner's user page lists the device",
 		chromedp.Click(`#owner-link`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#user-devices tr[data-device-id="`+strconv.FormatInt(id, 10)+`"] a[href="`+devPath+`"]`, chromedp.ByQuery),
-		shot("steward-user-devices.png"),
+		screenshot("steward-user-devices.png"),
 	)
+}
+
+// screenshot saves a full-page PNG named file under $STEWARD_SCREENSHOTS; nothing when it is unset.
+func screenshot(file string) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		dir := os.Getenv("STEWARD_SCREENSHOTS")
+		if dir == "" {
+			return nil
+		}
+		var png []byte
+		if err := chromedp.FullScreenshot(&png, 100).Do(ctx); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, file), png, 0o644)
+	})
+}
+
+// steps returns a runner of named browser steps in ctx that fails t at the first that fails.
+func steps(t *testing.T, ctx context.Context) func(step string, actions ...chromedp.Action) {
+	return func(step string, actions ...chromedp.Action) {
+		t.Helper()
+		if err := chromedp.Run(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+	}
 }

@@ -17,12 +17,7 @@ func TestPoliciesInChromium(t *testing.T) {
 	_, hooli := consoleTenant(t, s, "Hooli", "gavin@hooli.example.com")
 	dev := simDevice(t, s, ts, hooli, "ann@hooli.example.com")
 	id := strconv.FormatInt(dev.State().DeviceID, 10)
-	run := func(step string, actions ...chromedp.Action) {
-		t.Helper()
-		if err := chromedp.Run(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
+	run := steps(t, ctx)
 	run("sign in",
 		chromedp.Navigate(ts.URL+"/login"),
 		chromedp.WaitVisible(`#f-username`, chromedp.ByQuery),

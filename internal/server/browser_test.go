@@ -1,14 +1,12 @@
 package server
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -55,35 +53,17 @@ func TestConsoleInChromium(t *testing.T) {
 	ctx := chromium(t)
 	s, ts := startConsole(t)
 
-	shotDir := os.Getenv("STEWARD_SCREENSHOTS")
-	shot := func(name string) chromedp.Action {
-		return chromedp.ActionFunc(func(ctx context.Context) error {
-			if shotDir == "" {
-				return nil
-			}
-			var png []byte
-			if err := chromedp.FullScreenshot(&png, 100).Do(ctx); err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(shotDir, name), png, 0o644)
-		})
-	}
 	// settled waits until htmx has started and has no request, swap or settle under way, so that the
 	// next click lands on processed elements (a click before that would submit the plain form).
 	settled := chromedp.Poll(`!!window.htmx && document.readyState === "complete" && `+
 		`document.querySelector(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added") === null`, nil,
 		chromedp.WithPollingTimeout(10*time.Second))
-	run := func(step string, actions ...chromedp.Action) {
-		t.Helper()
-		if err := chromedp.Run(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
+	run := steps(t, ctx)
 
 	run("open the sign-in page",
 		chromedp.Navigate(ts.URL+"/login"),
 		chromedp.WaitVisible(`#f-username`, chromedp.ByQuery),
-		shot("steward-login.png"),
+		screenshot("steward-login.png"),
 	)
 
 	var location string
@@ -156,7 +136,7 @@ func TestConsoleInChromium(t *testing.T) {
 		chromedp.Click(`#create-tenant`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#tenant-list tr[data-name="Globex"]`, chromedp.ByQuery),
 		settled,
-		shot("steward-tenants.png"),
+		screenshot("steward-tenants.png"),
 	)
 
 	run("suspend Acme Corp",
@@ -183,7 +163,7 @@ func TestConsoleInChromium(t *testing.T) {
 		chromedp.Click(`a[href="/console/report"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#report tr[data-tenant="Acme Corp"]`, chromedp.ByQuery),
 		chromedp.Text(`#report tr[data-tenant="Acme Corp"]`, &reportRow, chromedp.ByQuery),
-		shot("steward-report.png"),
+		screenshot("steward-report.png"),
 	)
 	if !strings.Contains(reportRow, "Suspended") || !strings.Contains(reportRow, "100") {
 		t.Errorf("report row for Acme Corp: %q", reportRow)
@@ -193,12 +173,12 @@ func TestConsoleInChromium(t *testing.T) {
 	run("read the activation email in the outbox",
 		chromedp.Click(`a[href="/console/mail"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#outbox`, chromedp.ByQuery),
-		shot("steward-mail.png"),
+		screenshot("steward-mail.png"),
 		chromedp.Click(`#outbox a`, chromedp.ByQuery),
 		chromedp.WaitVisible(`iframe.mail-frame[sandbox=""]`, chromedp.ByQuery),
 		chromedp.Text(`#mail-text`, &mailText, chromedp.ByQuery),
 		chromedp.Sleep(300*time.Millisecond), // let the frame paint for the screenshot
-		shot("steward-mail-message.png"),
+		screenshot("steward-mail-message.png"),
 	)
 	if !strings.Contains(mailText, "/activate?token=") {
 		t.Errorf("the activation email's text part has no link:\n%s", mailText)
@@ -207,7 +187,7 @@ func TestConsoleInChromium(t *testing.T) {
 	run("open the audit trail",
 		chromedp.Click(`a[href="/console/audit"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#audit`, chromedp.ByQuery),
-		shot("steward-audit.png"),
+		screenshot("steward-audit.png"),
 	)
 
 	run("sign out",
@@ -221,7 +201,7 @@ func TestConsoleInChromium(t *testing.T) {
 		t.Fatalf("after sign-out /console led to %s, want /login", location)
 	}
 
-	tenantAdminFlow(t, s, ts.URL, run, settled, shot)
+	tenantAdminFlow(t, s, ts.URL, run, settled, screenshot)
 }
 
 // tenantAdminFlow is the Tenant Admin's part of the Chromium test: sign in, add a user with "Send
@@ -242,7 +222,7 @@ func tenantAdminFlow(t *testing.T, s *Server, base string, run func(string, ...c
 		chromedp.Click(`form[action="/login"] button[type=submit]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#tenant-name`, chromedp.ByQuery),
 		chromedp.Text(`[data-testid=who-role]`, &role, chromedp.ByQuery),
-		shot("steward-overview.png"),
+		screenshot("steward-overview.png"),
 	)
 	if role != "Tenant Admin" {
 		t.Errorf("the top bar shows the role %q, want Tenant Admin", role)
@@ -276,7 +256,7 @@ func tenantAdminFlow(t *testing.T, s *Server, base string, run func(string, ...c
 		chromedp.Click(`#invite-selected`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#flash .alert-success`, chromedp.ByQuery),
 		chromedp.Text(`#flash`, &flashText, chromedp.ByQuery),
-		shot("steward-users.png"),
+		screenshot("steward-users.png"),
 	)
 	if !strings.Contains(flashText, "The invitation was queued.") {
 		t.Errorf("after inviting: flash %q", flashText)
@@ -291,7 +271,7 @@ func tenantAdminFlow(t *testing.T, s *Server, base string, run func(string, ...c
 		chromedp.Text(`#new-pin-value`, &pin, chromedp.ByQuery),
 		chromedp.Text(`#pin-status`, &status, chromedp.ByQuery),
 		chromedp.Text(`#pin-expires`, &expires, chromedp.ByQuery),
-		shot("steward-user.png"),
+		screenshot("steward-user.png"),
 	)
 	if !regexp.MustCompile(`^\d{6}$`).MatchString(pin) || status != "Active" || !strings.HasSuffix(expires, "UTC") {
 		t.Errorf("PIN %q, status %q, expires %q", pin, status, expires)
@@ -341,17 +321,17 @@ func tenantAdminFlow(t *testing.T, s *Server, base string, run func(string, ...c
 		chromedp.Click(`button[data-move-down="Sales"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#flash .alert-success`, chromedp.ByQuery),
 		chromedp.Text(`#overrides tbody tr:first-child`, &first, chromedp.ByQuery),
-		shot("steward-registration-groups.png"),
+		screenshot("steward-registration-groups.png"),
 		chromedp.Click(`#overrides a[href="/console/groups/`+strconvI(int64(groups[0]))+`"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#member-list tr[data-member="`+user+`"]`, chromedp.ByQuery),
-		shot("steward-group-members.png"),
+		screenshot("steward-group-members.png"),
 		chromedp.Click(`#member-list a[href="/console/users/`+strconvI(int64(dana.ID))+`"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#effective-source`, chromedp.ByQuery),
 		chromedp.Text(`#effective-source`, &source, chromedp.ByQuery),
-		shot("steward-user-effective.png"),
+		screenshot("steward-user-effective.png"),
 		chromedp.Navigate(base+"/console/registration/new"),
 		chromedp.WaitVisible(`#f-groupId`, chromedp.ByQuery),
-		shot("steward-registration-new.png"),
+		screenshot("steward-registration-new.png"),
 	)
 	if !strings.Contains(first, "Piper staff") || !strings.Contains(source, "Piper staff") {
 		t.Errorf("after moving Sales down: first row %q, Dana's setting %q", first, source)
@@ -360,16 +340,16 @@ func tenantAdminFlow(t *testing.T, s *Server, base string, run func(string, ...c
 	run("visit the other new pages",
 		chromedp.Click(`nav a[href="/console/groups"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#group-list`, chromedp.ByQuery),
-		shot("steward-groups.png"),
+		screenshot("steward-groups.png"),
 		chromedp.Click(`#group-list a`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#group-name`, chromedp.ByQuery),
-		shot("steward-group.png"),
+		screenshot("steward-group.png"),
 		chromedp.Click(`nav a[href="/console/roles"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#roles`, chromedp.ByQuery),
-		shot("steward-roles.png"),
+		screenshot("steward-roles.png"),
 		chromedp.Click(`nav a[href="/console/registration"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#registration`, chromedp.ByQuery),
-		shot("steward-registration.png"),
+		screenshot("steward-registration.png"),
 	)
 
 	var designated int
@@ -380,7 +360,7 @@ func tenantAdminFlow(t *testing.T, s *Server, base string, run func(string, ...c
 		chromedp.Click(`#save-support`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#flash .alert-success`, chromedp.ByQuery),
 		chromedp.Evaluate(`document.querySelectorAll("#support-designated tr[data-email]").length`, &designated),
-		shot("steward-support.png"),
+		screenshot("steward-support.png"),
 	)
 	if designated != 1 {
 		t.Errorf("after saving one box the page lists %d support administrators", designated)

@@ -152,12 +152,7 @@ func TestApplePushInChromium(t *testing.T) {
 	if err := os.WriteFile(file, cert.PEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	run := func(step string, actions ...chromedp.Action) {
-		t.Helper()
-		if err := chromedp.Run(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
+	run := steps(t, ctx)
 	var topic, flash, banner, home string
 	run("sign in and open the push certificate page",
 		chromedp.Navigate(ts.URL+"/login"),

@@ -1,12 +1,9 @@
 package server
 
 import (
-	"context"
 	"encoding/base64"
 	"html"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -167,25 +164,7 @@ func TestAppRegInChromium(t *testing.T) {
 	s, ts := startConsole(t)
 	hooli, _ := consoleTenant(t, s, "Hooli", "gavin@hooli.example.com")
 
-	shotDir := os.Getenv("STEWARD_SCREENSHOTS")
-	shot := func(file string) chromedp.Action {
-		return chromedp.ActionFunc(func(ctx context.Context) error {
-			if shotDir == "" {
-				return nil
-			}
-			var png []byte
-			if err := chromedp.FullScreenshot(&png, 100).Do(ctx); err != nil {
-				return err
-			}
-			return os.WriteFile(filepath.Join(shotDir, file), png, 0o644)
-		})
-	}
-	run := func(step string, actions ...chromedp.Action) {
-		t.Helper()
-		if err := chromedp.Run(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
+	run := steps(t, ctx)
 	// The copy buttons write to the clipboard; let the page's origin read it back.
 	run("grant clipboard access",
 		browser.SetPermission(&browser.PermissionDescriptor{Name: "clipboard-read"}, browser.PermissionSettingGranted).WithOrigin(ts.URL),
@@ -209,7 +188,7 @@ func TestAppRegInChromium(t *testing.T) {
 		chromedp.Evaluate(`getComputedStyle(document.querySelector("#scopes-CUSTOM")).display !== "none"`, &scopesShown),
 		chromedp.Click(`label:has(#scope-device\.action)`, chromedp.ByQuery),
 		chromedp.SendKeys(`#f-description`, "CMDB sync", chromedp.ByQuery),
-		shot("steward-appreg-new.png"),
+		screenshot("steward-appreg-new.png"),
 		chromedp.Click(`#appreg-submit`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#appreg-credentials`, chromedp.ByQuery),
 	)
@@ -224,7 +203,7 @@ func TestAppRegInChromium(t *testing.T) {
 		chromedp.Text(`#appreg-token-url`, &tokenURL, chromedp.ByQuery),
 		chromedp.Text(`#appreg-warning`, &warning, chromedp.ByQuery),
 		chromedp.Location(&pageURL),
-		shot("steward-appreg-created.png"),
+		screenshot("steward-appreg-created.png"),
 	)
 	if !strings.Contains(warning, "shown only this once") || !strings.Contains(warning, "cannot be recovered") {
 		t.Errorf("warning %q", warning)
@@ -266,7 +245,7 @@ func TestAppRegInChromium(t *testing.T) {
 		chromedp.WaitVisible(row, chromedp.ByQuery),
 		chromedp.Text(row, &rowText, chromedp.ByQuery),
 		chromedp.Text(row+` [data-col="last-authenticated"]`, &lastAuth, chromedp.ByQuery),
-		shot("steward-appregs.png"),
+		screenshot("steward-appregs.png"),
 	)
 	for _, want := range []string{"Custom App", "CMDB sync", "gavin@hooli.example.com"} {
 		if !strings.Contains(rowText, want) {
@@ -283,7 +262,7 @@ func TestAppRegInChromium(t *testing.T) {
 		chromedp.Click(row+` a[data-action="delete"]`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#confirm`, chromedp.ByQuery),
 		chromedp.Text(`main`, &confirmText, chromedp.ByQuery),
-		shot("steward-appreg-delete.png"),
+		screenshot("steward-appreg-delete.png"),
 		chromedp.Click(`#confirm`, chromedp.ByQuery),
 		chromedp.WaitVisible(`#appregs-none`, chromedp.ByQuery),
 		chromedp.Text(`#flash`, &flashText, chromedp.ByQuery),

@@ -181,12 +181,7 @@ func TestContentInChromium(t *testing.T) {
 	if err := os.WriteFile(file, testPDF, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	run := func(step string, actions ...chromedp.Action) {
-		t.Helper()
-		if err := chromedp.Run(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", step, err)
-		}
-	}
+	run := steps(t, ctx)
 	var name, kind, targets, flash string
 	run("sign in and open Content",
 		chromedp.Navigate(ts.URL+"/login"),
