@@ -2,9 +2,11 @@ package applemdm
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"steward/internal/devices"
+	"steward/internal/lease"
 	"steward/internal/mdm"
 )
 
@@ -96,29 +98,45 @@ func (s *Service) askInventory(ctx context.Context, due []mdm.AppleDevice) (int,
 	return asked, nil
 }
 
-// Run does the background work until ctx ends: push certificate expiry warnings once at the start and
-// then daily, pruning of unused enrollments hourly, and the inventory of quiet devices every few
-// minutes.
+// jobs are the background jobs, each run by one replica at a time when several serve one database.
+type jobs struct {
+	warn, prune, inventory *lease.Job
+}
+
+func newJobs(d Deps) jobs {
+	leases := d.Store.Leases()
+	return jobs{
+		warn:      lease.New(leases, "apple.expiry_warnings", "", 24*time.Hour, d.Now),
+		prune:     lease.New(leases, "apple.prune_enrollments", "", time.Hour, d.Now),
+		inventory: lease.New(leases, "apple.inventory", "", inventoryEvery, d.Now),
+	}
+}
+
+// Run does the background work until ctx ends: push certificate expiry warnings daily, pruning of
+// unused enrollments hourly, and the inventory of quiet devices every few minutes, each on one replica
+// at a time and each at the start when its last run is older than its interval.
 func (s *Service) Run(ctx context.Context) {
-	warn := time.NewTicker(24 * time.Hour)
-	defer warn.Stop()
-	prune := time.NewTicker(time.Hour)
-	defer prune.Stop()
-	inventory := time.NewTicker(inventoryEvery)
-	defer inventory.Stop()
-	s.warnExpiring(ctx)
-	s.prune(ctx)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-warn.C:
-			s.warnExpiring(ctx)
-		case <-prune.C:
-			s.prune(ctx)
-		case <-inventory.C:
-			s.inventory(ctx)
-		}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for _, j := range []struct {
+		job *lease.Job
+		run func(context.Context)
+	}{{s.jobs.warn, s.warnExpiring}, {s.jobs.prune, s.prune}, {s.jobs.inventory, s.inventory}} {
+		wg.Go(func() {
+			t := time.NewTicker(j.job.CheckEvery())
+			defer t.Stop()
+			for {
+				_, err := j.job.RunIfDue(ctx, func(ctx context.Context) error { j.run(ctx); return nil })
+				if err != nil && ctx.Err() == nil {
+					s.d.Log.ErrorContext(ctx, "apple background job", "err", err.Error())
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+				}
+			}
+		})
 	}
 }
 

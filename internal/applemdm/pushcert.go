@@ -118,7 +118,7 @@ func (s *Service) UploadPushCertificate(ctx context.Context, data []byte, passwo
 	if err != nil {
 		return nil, err
 	}
-	s.certs.forget(tenantID)
+	s.pushCertChanged(tenantID)
 	return s.pushInfo(&rec), nil
 }
 
@@ -207,8 +207,26 @@ func (s *Service) DeletePushCertificate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.certs.forget(tenantID)
+	s.pushCertChanged(tenantID)
 	return nil
+}
+
+// pushCertChanged forgets the tenant's cached push certificate here and on the other replicas.
+func (s *Service) pushCertChanged(tenantID mdm.TenantID) {
+	s.certs.forget(tenantID)
+	if s.d.PushCertChanged != nil {
+		s.d.PushCertChanged(tenantID)
+	}
+}
+
+// DropPushCertificate forgets the tenant's cached push certificate: another replica replaced or
+// deleted it. An empty tenantID forgets every tenant's.
+func (s *Service) DropPushCertificate(tenantID mdm.TenantID) {
+	if tenantID == "" {
+		s.certs.forgetAll()
+		return
+	}
+	s.certs.forget(tenantID)
 }
 
 // CertSource gives the APNs sender each tenant's push certificate with its unsealed key. Certificates
@@ -323,6 +341,15 @@ func (c *certCache) get(ctx context.Context, tenant mdm.TenantID, now time.Time,
 	}
 	c.mu.Unlock()
 	return cert, err
+}
+
+func (c *certCache) forgetAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for t := range c.m {
+		c.gen[t]++
+	}
+	clear(c.m)
 }
 
 func (c *certCache) forget(tenant mdm.TenantID) {

@@ -47,6 +47,9 @@ type Deps struct {
 	Now       func() time.Time
 	// InventoryInterval: 0 means DefaultInventoryInterval.
 	InventoryInterval time.Duration
+	// PushCertChanged tells the other replicas serving the database that a tenant's push certificate
+	// was uploaded or deleted here, so that they call DropPushCertificate (nil: a single replica).
+	PushCertChanged func(tenantID mdm.TenantID)
 }
 
 // Service is Apple device management.
@@ -54,6 +57,7 @@ type Service struct {
 	d     Deps
 	cache deviceCache
 	certs *certCache // tenants' unsealed push certificates
+	jobs  jobs       // background jobs that one replica at a time runs
 }
 
 // New returns the service.
@@ -67,7 +71,7 @@ func New(d Deps) *Service {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{d: d, cache: deviceCache{m: map[cacheKey]*cached{}}, certs: newCertCache()}
+	return &Service{d: d, cache: deviceCache{m: map[cacheKey]*cached{}}, certs: newCertCache(), jobs: newJobs(d)}
 }
 
 // Register adds the device-facing endpoints to mux.

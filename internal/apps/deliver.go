@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"steward/internal/assign"
+	"steward/internal/lease"
 	"steward/internal/mdm"
 )
 
@@ -204,19 +205,25 @@ func WithConvergeEvery(d time.Duration) Option { return func(s *Service) { s.con
 
 // Run converges every app's devices periodically until ctx ends: a device that registers after an app
 // was distributed, or that joins or leaves a group, gets its installs and removals at the next round
-// (a distribution change delivers at once).
+// (a distribution change delivers at once). Of several replicas on one database, one converges at a
+// time (the round's lease).
 func (s *Service) Run(ctx context.Context) {
 	if s.convergeEvery <= 0 {
 		return
 	}
-	t := time.NewTicker(s.convergeEvery)
+	job := lease.New(s.store.Leases(), "apps.converge", "", s.convergeEvery, s.now)
+	t := time.NewTicker(job.CheckEvery())
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := s.ConvergeAll(ctx); err != nil && ctx.Err() == nil {
+			_, err := job.RunIfDue(ctx, func(ctx context.Context) error {
+				_, err := s.ConvergeAll(ctx)
+				return err
+			})
+			if err != nil && ctx.Err() == nil {
 				s.log.Error("app convergence failed", "err", err)
 			}
 		}

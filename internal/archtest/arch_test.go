@@ -20,30 +20,31 @@ var rules = map[string][]string{
 	"internal/form":     {"internal/mdm"},
 	"internal/secret":   {},
 	"internal/blob":     {},
+	"internal/lease":    {"internal/mdm"},
 	"internal/audit":    {"internal/mdm", "internal/authz"},
 	"internal/mail":     {"internal/mdm", "internal/authz", "internal/audit", "internal/secret"}, // audit: the template editor
 	"internal/accounts": {"internal/mdm", "internal/authz", "internal/audit", "internal/fq", "internal/mail", "internal/secret"},
 	"internal/tenants":  {"internal/mdm", "internal/authz", "internal/audit", "internal/mail", "internal/secret"},
-	"internal/devices":  {"internal/mdm", "internal/authz", "internal/audit", "internal/mail", "internal/secret"},
+	"internal/devices":  {"internal/mdm", "internal/authz", "internal/audit", "internal/mail", "internal/secret", "internal/lease"},
 	"internal/appreg":   {"internal/mdm", "internal/authz", "internal/audit", "internal/secret"},
 	"internal/patch":    {"internal/mdm", "internal/authz", "internal/audit", "internal/fq"},
 	"internal/oauth":    {"internal/mdm", "internal/authz", "internal/appreg", "internal/httpx", "internal/secret"},
 	"internal/loadgen":  {},
 	"internal/assign":   {"internal/mdm", "internal/authz", "internal/audit", "internal/fq", "internal/accounts"}, // accounts: user group membership
 	"internal/content":  {"internal/mdm", "internal/authz", "internal/audit", "internal/assign", "internal/blob"},
-	"internal/apps":     {"internal/mdm", "internal/authz", "internal/audit", "internal/assign", "internal/secret"}, // secret: in-house iOS app URL tokens
+	"internal/apps":     {"internal/mdm", "internal/authz", "internal/audit", "internal/assign", "internal/secret", "internal/lease"}, // secret: in-house iOS app URL tokens
 	"internal/android":  {"internal/mdm", "internal/httpx", "internal/devices"},
 	// configurations: devices for the waker's types only, assign for the resolver and distribution helpers.
 	"internal/configurations": {"internal/mdm", "internal/authz", "internal/audit", "internal/secret", "internal/devices",
 		"internal/assign", "internal/accounts", "internal/fq", "internal/mail"},
-	"internal/compliance":     {"internal/mdm", "internal/authz", "internal/audit", "internal/mail", "internal/policy", "internal/assign"},
+	"internal/compliance":     {"internal/mdm", "internal/authz", "internal/audit", "internal/mail", "internal/policy", "internal/assign", "internal/lease"},
 	"internal/apple":          {"internal/mdm"},
 	"internal/sim":            {"internal/android"}, // the agent protocol's wire types only: a simulator is a client
 	"internal/apple/apns":     {"internal/mdm", "internal/devices"},
 	"internal/apple/enroll":   {"internal/mdm", "internal/secret"},
 	"internal/apple/identity": {"internal/mdm"},
 	"internal/applemdm": {"internal/mdm", "internal/authz", "internal/audit", "internal/httpx", "internal/secret",
-		"internal/devices", "internal/apple", "internal/apple/enroll", "internal/apple/identity", "internal/apple/apns"},
+		"internal/devices", "internal/apple", "internal/apple/enroll", "internal/apple/identity", "internal/apple/apns", "internal/lease"},
 	"internal/sim/ios":        {"internal/apple", "internal/apple/enroll", "internal/apple/identity"}, // a client: message types and profile reading only
 	"internal/store/sqlstore": {"internal/mdm"},
 	"internal/httpx":          {"internal/mdm"},

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"steward/internal/assign"
+	"steward/internal/lease"
 	"steward/internal/mdm"
 )
 
@@ -84,22 +85,14 @@ func (s *Service) Run(ctx context.Context) {
 // SweepIfDue sweeps when this replica holds the lease and the last sweep is at least one interval old.
 // It reports whether it swept.
 func (s *Service) SweepIfDue(ctx context.Context) (bool, error) {
-	now := s.now()
-	ok, err := s.store.Policies().AcquireLease(ctx, sweepLease, s.holder, now, now.Add(3*s.interval))
-	if err != nil || !ok {
-		return false, err
-	}
-	last, err := s.store.Policies().LastRun(ctx, sweepLease)
-	if err != nil {
-		return false, err
-	}
-	if !last.IsZero() && now.Sub(last) < s.interval {
-		return false, nil
-	}
-	if _, err := s.Sweep(ctx); err != nil {
-		return false, err
-	}
-	return true, s.store.Policies().LeaseRan(ctx, sweepLease, s.now())
+	return s.sweepJob().RunIfDue(ctx, func(ctx context.Context) error {
+		_, err := s.Sweep(ctx)
+		return err
+	})
+}
+
+func (s *Service) sweepJob() *lease.Job {
+	return lease.New(s.store.Leases(), sweepLease, s.holder, s.interval, s.now)
 }
 
 // SweepStats says what a sweep did.

@@ -159,7 +159,7 @@ func (s *Service) Act(ctx context.Context, action Action, ids []mdm.DeviceID, op
 		return 0, err
 	}
 	if spec.to != "" {
-		s.auth.forget(tenantID, ids...)
+		s.forget(tenantID, ids...)
 	}
 	s.log.InfoContext(ctx, "device action queued", "tenant_id", tenantID, "action", string(action), "devices", len(ids))
 	if queued > 0 {

@@ -289,7 +289,7 @@ func (s *Service) Delete(ctx context.Context, ids []mdm.DeviceID) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	s.auth.forget(tenantID, ids...)
+	s.forget(tenantID, ids...)
 	s.seen.forget(tenantID, ids)
 	return n, nil
 }

@@ -9,7 +9,9 @@ import (
 
 // The authentication cache: a device checking in several times within authCacheTTL (a burst of
 // check-in, fetch and acknowledge) is looked up once. Every change this process makes to a device's
-// state, credential or inventory drops its entry; other replicas see such a change within the TTL.
+// state, credential or inventory drops its entry. Changes of state and credential are also announced
+// to the other replicas (WithChanged), which drop theirs at once (DropCached); what a check-in reported
+// (facts, push token) they see within the TTL.
 //
 // A lookup that read a device before a change committed must not put that old record back after the
 // change dropped it: forget counts an epoch and notes, per device, the epoch it was last forgotten at;
@@ -109,6 +111,18 @@ func (c *authCache) forget(tenant mdm.TenantID, ids ...mdm.DeviceID) {
 			delete(c.hashOf, k)
 		}
 	}
+}
+
+// clear drops every entry and keeps lookups already under way from storing theirs.
+func (c *authCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch++
+	c.floor = c.epoch
+	clear(c.forgotten)
+	clear(c.byHash)
+	clear(c.hashOf)
+	clear(c.tenants)
 }
 
 // forgetPushToken drops the device's entry when it carries token (cleared by another replica).

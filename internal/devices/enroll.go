@@ -98,7 +98,7 @@ func (s *Service) Enroll(ctx context.Context, e Enrollment, within func(tx mdm.S
 		return nil, err
 	}
 	if e.Replaces != 0 {
-		s.auth.forget(e.TenantID, e.Replaces)
+		s.forget(e.TenantID, e.Replaces)
 	}
 	s.log.InfoContext(ctx, "device enrolled", "tenant_id", d.TenantID, "device_id", d.ID, "account_id", d.AccountID,
 		"platform", d.Platform, "kind", d.Kind)
@@ -247,7 +247,7 @@ func (s *Service) Unenrolled(ctx context.Context, d *mdm.Device) error {
 	if err != nil {
 		return err
 	}
-	s.auth.forget(d.TenantID, d.ID)
+	s.forget(d.TenantID, d.ID)
 	if moved {
 		d.RegistrationState = mdm.StateRetired
 		s.log.InfoContext(ctx, "device removed management", "tenant_id", d.TenantID, "device_id", d.ID)

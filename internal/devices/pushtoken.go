@@ -11,7 +11,7 @@ func (s *Service) DropPushToken(ctx context.Context, t WakeTarget) error {
 		return err
 	}
 	if cleared {
-		s.auth.forget(t.TenantID, t.DeviceID)
+		s.forget(t.TenantID, t.DeviceID)
 		s.log.InfoContext(ctx, "push token dropped", "tenant_id", t.TenantID, "device_id", t.DeviceID)
 	} else {
 		s.auth.forgetPushToken(t.TenantID, t.DeviceID, t.PushToken)

@@ -187,7 +187,7 @@ func (s *Service) afterComplete(d *mdm.Device, moved string) {
 		return
 	}
 	d.RegistrationState = moved
-	s.auth.forget(d.TenantID, d.ID)
+	s.forget(d.TenantID, d.ID)
 	if moved == mdm.StateActive {
 		s.log.Warn("device refused a wipe or retirement: ACTIVE again", "tenant_id", d.TenantID, "device_id", d.ID)
 		return

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"time"
 
+	"steward/internal/lease"
 	"steward/internal/mail"
 	"steward/internal/mdm"
 	"steward/internal/secret"
@@ -122,6 +123,8 @@ type Service struct {
 	retention time.Duration // how long completed commands are kept
 	seen      *lastSeen     // coalesced check-in times, written by Flush
 	auth      *authCache    // recently authenticated devices and tenant states
+	pruneJob  *lease.Job    // the queue pruning, on one replica at a time
+	changed   func(tenantID mdm.TenantID, ids []mdm.DeviceID)
 }
 
 // Hooks let another capability follow the devices: Answered runs inside the transaction that stores a
@@ -179,6 +182,7 @@ func New(store mdm.Store, keys *secret.Keys, reg Registrar, log *slog.Logger, op
 		o(s)
 	}
 	s.auth = newAuthCache(authCacheSize, authCacheTTL, s.now)
+	s.pruneJob = lease.New(store.Leases(), pruneLease, "", pruneEvery, s.now)
 	return s
 }
 
@@ -188,12 +192,16 @@ const (
 	pruneEvery = time.Hour
 )
 
-// Run does the background work until ctx ends: it flushes coalesced check-in times every second and
-// prunes the command queue hourly (and once at the start). It flushes once more before returning.
+// pruneLease names the queue pruning's row in the job lease table.
+const pruneLease = "devices.prune"
+
+// Run does the background work until ctx ends: it flushes this replica's coalesced check-in times
+// every second and prunes the command queue hourly (at the start when the last pruning is older), on
+// one replica at a time. It flushes once more before returning.
 func (s *Service) Run(ctx context.Context) {
 	flush := time.NewTicker(flushEvery)
 	defer flush.Stop()
-	prune := time.NewTicker(pruneEvery)
+	prune := time.NewTicker(s.pruneJob.CheckEvery())
 	defer prune.Stop()
 	s.prune(ctx)
 	for {
@@ -217,7 +225,11 @@ func (s *Service) Run(ctx context.Context) {
 }
 
 func (s *Service) prune(ctx context.Context) {
-	if _, err := s.Prune(ctx); err != nil && ctx.Err() == nil {
+	_, err := s.pruneJob.RunIfDue(ctx, func(ctx context.Context) error {
+		_, err := s.Prune(ctx)
+		return err
+	})
+	if err != nil && ctx.Err() == nil {
 		s.log.ErrorContext(ctx, "pruning completed commands", "error", err)
 	}
 }

@@ -91,9 +91,7 @@ type DeviceCompliance struct {
 //
 // SetDeviceCompliance writes the device's compliance fields if its quarantined flag is still
 // wasQuarantined, and returns conflict otherwise (so that one evaluation quarantines or releases it). DevicesAfter reads up to limit of the
-// tenant's devices with ids above after, in id order (as DeviceStore.Get reads them), for sweeps. AcquireLease takes or renews the named
-// lease for holder until until, when it is free, expired (at now) or already the holder's; it reports
-// whether holder holds it. LeaseRan records and LastRun reads when the lease's job last completed.
+// tenant's devices with ids above after, in id order (as DeviceStore.Get reads them), for sweeps.
 type PolicyStore interface {
 	Create(ctx context.Context, p *Policy) error
 	Get(ctx context.Context, tenantID TenantID, id PolicyID) (*Policy, error)
@@ -110,8 +108,4 @@ type PolicyStore interface {
 	ViolationCounts(ctx context.Context, tenantID TenantID) (map[PolicyID]int, error)
 	SetDeviceCompliance(ctx context.Context, tenantID TenantID, deviceID DeviceID, c DeviceCompliance, wasQuarantined bool, now time.Time) error
 	DevicesAfter(ctx context.Context, tenantID TenantID, after DeviceID, limit int) ([]Device, error)
-
-	AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (bool, error)
-	LeaseRan(ctx context.Context, name string, at time.Time) error
-	LastRun(ctx context.Context, name string) (time.Time, error)
 }

@@ -29,6 +29,7 @@ type Stores interface {
 	Apps() AppStore
 	Configurations() ConfigurationStore
 	Policies() PolicyStore
+	Leases() LeaseStore
 }
 
 // Store is the database. InTx runs fn in one transaction: committed when fn returns nil, rolled back

@@ -61,7 +61,8 @@ func (s *Server) newApple(ctx context.Context) (*applemdm.Service, error) {
 		Identity: identity.Source{ProxyHeader: s.cfg.AppleCertHeader, TrustedProxies: s.cfg.TrustedProxies},
 		PKCS12:   s.cfg.AppleIdentity == "pkcs12",
 		BaseURL:  s.cfg.BaseURL, Log: s.log,
-		InventoryInterval: s.cfg.AppleInventoryInterval}), nil
+		InventoryInterval: s.cfg.AppleInventoryInterval,
+		PushCertChanged:   s.pushCertChanged}), nil
 }
 
 // serverTLS is the listener's TLS configuration. It asks for (does not require) a client certificate:

@@ -31,6 +31,7 @@ import (
 	"steward/internal/configurations"
 	"steward/internal/content"
 	"steward/internal/devices"
+	"steward/internal/events"
 	"steward/internal/httpapi"
 	"steward/internal/httpx"
 	"steward/internal/mail"
@@ -68,6 +69,8 @@ type Server struct {
 	api      *httpapi.API
 	worker   *mail.Worker
 	handler  http.Handler
+	bus      events.Bus       // what the replicas on one database tell each other
+	pgBus    *events.Postgres // bus when it listens on PostgreSQL (run by Background); nil on SQLite
 
 	compliance *compliance.Service // policies: evaluation at check-in, the sweep, compliance actions
 }
@@ -87,6 +90,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, log: log, store: store, keys: keys}
+	s.bus = s.newBus()
 	if s.apns, err = s.newAPNs(); err != nil {
 		store.Close()
 		return nil, err
@@ -99,7 +103,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 			store.Close()
 			return nil, fmt.Errorf("--smtp-url: %w", err)
 		}
-		wake = s.worker.Wake
+		wake = s.mailQueued
 	}
 	s.accounts = accounts.New(store, keys, log, accounts.WithMail(mailer, cfg.BaseURL, wake))
 	s.tenants = tenants.New(store, mailer, keys, cfg.BaseURL, time.Now, wake)
@@ -139,6 +143,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	console := web.New(web.Deps{Log: log, Accounts: s.accounts, Tenants: s.tenants, Audit: auditSvc, Outbox: outbox, Devices: s.devices,
 		EmailTemplates: emailTemplates, Apple: s.apple, AppRegistrations: s.appReg, Assign: s.assign, Content: s.content, Apps: s.apps, Configurations: s.configs, Compliance: s.compliance, SecureCookies: strings.HasPrefix(cfg.BaseURL, "https://"), MailDelivered: cfg.SMTPURL != ""})
 	s.handler = s.routes(console)
+	s.subscribe()
 	return s, nil
 }
 
@@ -146,7 +151,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 // the command retention and the wakers: APNs for iOS devices and, with --push-url, the push sender that
 // wakes Android devices (with --demo and no --push-url, the demo's in-process waker).
 func (s *Server) deviceOptions(mailer *mail.Mailer, wake func()) []devices.Option {
-	opts := []devices.Option{devices.WithMail(mailer, wake)}
+	opts := []devices.Option{devices.WithMail(mailer, wake), devices.WithChanged(s.devicesChanged)}
 	if s.cfg.CheckinInterval > 0 {
 		opts = append(opts, devices.WithCheckinInterval(s.cfg.CheckinInterval))
 	}
@@ -376,8 +381,8 @@ func (s *Server) Run(ctx context.Context, ready func(addr string)) error {
 	return err
 }
 
-// Background starts the background work (the mail worker when SMTP is set, the devices service's
-// check-in flushing and queue pruning, the push sender when --push-url is set, the APNs sender, the
+// Background starts the background work (on PostgreSQL the listener for the other replicas' events,
+// the mail worker when SMTP is set, the devices service's check-in flushing and queue pruning, the push sender when --push-url is set, the APNs sender, the
 // daily push certificate expiry warnings and the App Registrations' last-authenticated writes) and
 // returns a function that stops it and waits for it to finish.
 func (s *Server) Background() (stop func()) {
@@ -386,6 +391,9 @@ func (s *Server) Background() (stop func()) {
 	run := func(f func(context.Context)) {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(ctx) }()
+	}
+	if s.pgBus != nil {
+		run(s.pgBus.Run)
 	}
 	if s.worker != nil {
 		run(s.worker.Run)

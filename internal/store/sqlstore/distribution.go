@@ -447,8 +447,19 @@ func (s generationStore) Bump(ctx context.Context, tenantID mdm.TenantID) (int64
 	err := s.q.QueryRowContext(ctx, `INSERT INTO assignment_generations (tenant_id, generation) VALUES ($1, 1)
 		ON CONFLICT (tenant_id) DO UPDATE SET generation = assignment_generations.generation + 1 RETURNING generation`,
 		tenantID).Scan(&g)
+	if err != nil {
+		return 0, dbError(err)
+	}
+	if s.pg {
+		// Tell every replica's configuration reconciler, when (and only if) the transaction commits.
+		// Channel and payload are internal/events' (events.Channel, events.Encode(GenerationEvent, tenant)).
+		_, err = s.q.ExecContext(ctx, `SELECT pg_notify('steward_events', $1)`, GenerationEvent+" "+string(tenantID))
+	}
 	return g, dbError(err)
 }
+
+// GenerationEvent is the event topic a bumped assignment generation is announced under (PostgreSQL).
+const GenerationEvent = "generation"
 
 func (s generationStore) Get(ctx context.Context, tenantID mdm.TenantID) (int64, error) {
 	var g int64

@@ -259,34 +259,6 @@ func (s policyStore) SetDeviceCompliance(ctx context.Context, tenantID mdm.Tenan
 	return nil
 }
 
-func (s policyStore) AcquireLease(ctx context.Context, name, holder string, now, until time.Time) (bool, error) {
-	res, err := s.q.ExecContext(ctx, `INSERT INTO job_leases (name, holder, expires_at, last_run) VALUES ($1,$2,$3,0)
-		ON CONFLICT (name) DO UPDATE SET holder=excluded.holder, expires_at=excluded.expires_at
-		WHERE job_leases.expires_at < $4 OR job_leases.holder = excluded.holder`, name, holder, ms(until), ms(now))
-	if err != nil {
-		return false, dbError(err)
-	}
-	n, err := res.RowsAffected()
-	return n > 0, dbError(err)
-}
-
-func (s policyStore) LeaseRan(ctx context.Context, name string, at time.Time) error {
-	_, err := s.q.ExecContext(ctx, `UPDATE job_leases SET last_run=$1 WHERE name=$2`, ms(at), name)
-	return dbError(err)
-}
-
-func (s policyStore) LastRun(ctx context.Context, name string) (time.Time, error) {
-	var v int64
-	err := s.q.QueryRowContext(ctx, `SELECT last_run FROM job_leases WHERE name=$1`, name).Scan(&v)
-	if err == sql.ErrNoRows {
-		return time.Time{}, nil
-	}
-	if err != nil || v == 0 {
-		return time.Time{}, dbError(err)
-	}
-	return fromMS(v), nil
-}
-
 // DevicesAfter reads the next batch of the tenant's devices by id (keyset paging, no count), for sweeps.
 func (s policyStore) DevicesAfter(ctx context.Context, tenantID mdm.TenantID, after mdm.DeviceID, limit int) ([]mdm.Device, error) {
 	rows, err := s.q.QueryContext(ctx, `SELECT `+deviceCols+` FROM `+deviceFrom+`

@@ -154,7 +154,7 @@ func testPolicyViolations(t *testing.T, f *fixture) {
 }
 
 func testLease(t *testing.T, f *fixture) {
-	ps := f.s.Policies()
+	ps := f.s.Leases()
 	const name = "storetest.job"
 	until := f.now.Add(time.Minute)
 	ok, err := ps.AcquireLease(f.ctx, name, "a", f.now, until)
