@@ -15,6 +15,7 @@ import (
 
 	"steward/internal/audit"
 	"steward/internal/authz"
+	"steward/internal/lease"
 	"steward/internal/mail"
 	"steward/internal/mdm"
 	"steward/internal/policy"
@@ -52,6 +53,7 @@ type Service struct {
 	quarantiner []Quarantiner
 	holder      string
 	interval    time.Duration
+	sweepJob    *lease.Job
 	portalURL   func(tenantID mdm.TenantID) string
 }
 
@@ -96,6 +98,7 @@ func New(store mdm.Store, log *slog.Logger, opts ...Option) *Service {
 	for _, o := range opts {
 		o(s)
 	}
+	s.sweepJob = lease.New(store.Leases(), sweepLease, s.holder, s.interval, s.now)
 	return s
 }
 

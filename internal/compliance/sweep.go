@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"steward/internal/assign"
-	"steward/internal/lease"
 	"steward/internal/mdm"
 )
 
@@ -85,14 +84,10 @@ func (s *Service) Run(ctx context.Context) {
 // SweepIfDue sweeps when this replica holds the lease and the last sweep is at least one interval old.
 // It reports whether it swept.
 func (s *Service) SweepIfDue(ctx context.Context) (bool, error) {
-	return s.sweepJob().RunIfDue(ctx, func(ctx context.Context) error {
+	return s.sweepJob.RunIfDue(ctx, func(ctx context.Context) error {
 		_, err := s.Sweep(ctx)
 		return err
 	})
-}
-
-func (s *Service) sweepJob() *lease.Job {
-	return lease.New(s.store.Leases(), sweepLease, s.holder, s.interval, s.now)
 }
 
 // SweepStats says what a sweep did.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"sync"
 	"time"
 
 	"steward/internal/mdm"
@@ -18,6 +19,8 @@ type Job struct {
 	holder string
 	every  time.Duration
 	now    func() time.Time
+
+	running sync.Mutex // one run at a time in this process too: the lease is the replica's
 }
 
 // New returns the job called name, due every every. holder names this replica in the lease; "" makes
@@ -51,8 +54,12 @@ func (j *Job) hold() time.Duration { return min(3*j.every, j.every+time.Hour) }
 // RunIfDue runs f when this replica holds the job's lease (taking it when it is free or expired,
 // renewing it when it is this replica's) and the last completed run is at least one interval old; the
 // time of a run that succeeded is recorded in the database, so a restart neither runs early nor late.
-// It reports whether f ran.
+// It reports whether f ran. A call while another of this replica's runs is under way does nothing.
 func (j *Job) RunIfDue(ctx context.Context, f func(context.Context) error) (bool, error) {
+	if !j.running.TryLock() {
+		return false, nil
+	}
+	defer j.running.Unlock()
 	now := j.now()
 	ok, err := j.store.AcquireLease(ctx, j.name, j.holder, now, now.Add(j.hold()))
 	if err != nil || !ok {
