@@ -303,7 +303,7 @@ func TestSweepOnceAcrossReplicas(t *testing.T) {
 			ctx := context.Background()
 			// Both ran their first check at start; exactly one of them swept.
 			eventually(t, "a first sweep", func() bool {
-				return e2eCount(t, a, `SELECT COUNT(*) FROM job_leases WHERE last_run > 0`) == 1
+				return e2eCount(t, a, `SELECT COUNT(*) FROM job_leases WHERE name = 'compliance.sweep' AND last_run > 0`) == 1
 			})
 			var mu sync.Mutex
 			swept := 0
