@@ -212,7 +212,8 @@ func (s *Service) Run(ctx context.Context) {
 		return
 	}
 	job := lease.New(s.store.Leases(), "apps.converge", "", s.convergeEvery, s.now)
-	t := time.NewTicker(job.CheckEvery())
+	// Checked once per interval (not more often): the first round comes one interval after the start.
+	t := time.NewTicker(s.convergeEvery)
 	defer t.Stop()
 	for {
 		select {
