@@ -212,22 +212,24 @@ func (s *Service) Run(ctx context.Context) {
 		return
 	}
 	job := lease.New(s.store.Leases(), "apps.converge", "", s.convergeEvery, s.now)
-	// Checked once per interval (not more often): the first round comes one interval after the start.
-	t := time.NewTicker(s.convergeEvery)
+	// The first round comes one interval after the start; then the lease is checked a few times per
+	// interval, so that the holder keeps it and rounds stay about one interval apart.
+	t := time.NewTimer(s.convergeEvery)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			_, err := job.RunIfDue(ctx, func(ctx context.Context) error {
-				_, err := s.ConvergeAll(ctx)
-				return err
-			})
-			if err != nil && ctx.Err() == nil {
-				s.log.Error("app convergence failed", "err", err)
-			}
 		}
+		_, err := job.RunIfDue(ctx, func(ctx context.Context) error {
+			_, err := s.ConvergeAll(ctx)
+			return err
+		})
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("app convergence failed", "err", err)
+		}
+		t.Reset(job.CheckEvery())
 	}
 }
 
