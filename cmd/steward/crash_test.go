@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"steward/internal/sim"
+	"steward/internal/sim/ios"
 )
 
 // The crash test runs `steward serve` as a child process, puts it under API writes and device
@@ -107,6 +109,10 @@ func runCrashRounds(t *testing.T, bin, databaseURL string, rounds int) {
 	devs := crashEnroll(t, base, devClient)
 
 	db := openDirect(t, dataDir, databaseURL)
+	keys, err := ios.NewKeyPool(4) // iOS identity keys made once: RSA key generation is slow
+	if err != nil {
+		t.Fatal(err)
+	}
 	led := &ledger{groups: map[int64]*ackGroup{}, deviceGroups: map[int64]*ackDeviceGroup{}}
 	for round := 1; round <= rounds; round++ {
 		before := led.size()
@@ -118,7 +124,7 @@ func runCrashRounds(t *testing.T, bin, databaseURL string, rounds int) {
 			go func() { defer wg.Done(); f(ctx) }()
 		}
 		for w := 0; w < 2; w++ {
-			work(func(ctx context.Context) { led.accountsWriter(ctx, api, fmt.Sprintf("r%dw%d", round, w)) })
+			work(func(ctx context.Context) { led.accountsWriter(ctx, api, fmt.Sprintf("inv-r%dw%d", round, w)) })
 		}
 		work(func(ctx context.Context) { led.groupsWriter(ctx, api, fmt.Sprintf("r%d", round)) })
 		work(func(ctx context.Context) {
@@ -127,6 +133,8 @@ func runCrashRounds(t *testing.T, bin, databaseURL string, rounds int) {
 		work(func(ctx context.Context) { led.policiesWriter(ctx, api, fmt.Sprintf("r%d", round)) })
 		work(func(ctx context.Context) { led.appRegsWriter(ctx, api, fmt.Sprintf("r%d", round)) })
 		work(func(ctx context.Context) { led.locksWriter(ctx, api, fmt.Sprintf("r%d", round), deviceIDs(devs)) })
+		work(func(ctx context.Context) { led.registrationsWriter(ctx, api, devClient, nil, fmt.Sprintf("r%da", round)) })
+		work(func(ctx context.Context) { led.registrationsWriter(ctx, api, devClient, keys, fmt.Sprintf("r%di", round)) })
 		for _, d := range devs {
 			work(func(ctx context.Context) { led.checkins(ctx, d) })
 		}
@@ -149,8 +157,8 @@ func runCrashRounds(t *testing.T, bin, databaseURL string, rounds int) {
 			}
 		}
 		crashDeviceFacts(t, api, devs)
-		t.Logf("round %d: killed after %v of load; %d writes acknowledged this round (%d check-ins so far); %d acknowledged writes verified",
-			round, loadFor.Round(time.Millisecond), acked, led.checkinCount(), verified)
+		t.Logf("round %d: killed after %v of load; %d writes acknowledged this round (%d check-ins so far); %d acknowledged writes verified (%s); %d invariants hold",
+			round, loadFor.Round(time.Millisecond), acked, led.checkinCount(), verified, led.summary(), len(crashInvariants))
 		if t.Failed() {
 			t.Logf("log of the killed server:\n%s\nlog since the restart:\n%s", killed, proc.log.String())
 			return
@@ -310,9 +318,17 @@ func crashSetup(t *testing.T, api *crashAPI) string {
 	}
 	st, ok := sys.call(context.Background(), "POST", "/api/v1/tenants", map[string]any{"name": "Crash",
 		"adminEmail": "ta@" + crashDomain, "adminFirstName": "Ta", "adminLastName": "Admin",
-		"adminPassword": crashTenantPW, "licenseDevices": 50, "sendActivation": false}, &created)
+		"adminPassword": crashTenantPW, "licenseDevices": 100000, "sendActivation": false}, &created)
 	if !ok || created.ID == "" {
 		t.Fatalf("create tenant: status %d", st)
+	}
+	pemData, _, err := ios.PushCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, ok := api.call(context.Background(), "PUT", "/api/v1/apple/pushcertificate",
+		map[string]string{"certificate": base64.StdEncoding.EncodeToString(pemData)}, nil); !ok {
+		t.Fatalf("upload the push certificate: status %d", st)
 	}
 	return created.ID
 }
@@ -412,6 +428,8 @@ type ledger struct {
 	policies     []ackPolicy
 	appRegs      []ackAppReg
 	locks        []ackLock
+	androids     []*sim.Device // registered during the load, acknowledged
+	iphones      []*ios.Device // enrolled during the load (profile, certificate, Authenticate, TokenUpdate)
 	memberAdds   int
 	checkinsOK   int
 }
@@ -420,7 +438,59 @@ type ledger struct {
 func (l *ledger) size() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.accounts) + len(l.groups) + len(l.deviceGroups) + l.memberAdds + len(l.policies) + len(l.appRegs) + len(l.locks)
+	return len(l.accounts) + len(l.groups) + len(l.deviceGroups) + l.memberAdds + len(l.policies) + len(l.appRegs) + len(l.locks) +
+		len(l.androids) + len(l.iphones)
+}
+
+// registrationsWriter registers new devices of one platform, each for a new user with a fresh
+// registration PIN: Android over the agent protocol, iOS the whole enrollment (profile, SCEP
+// certificate, Authenticate, TokenUpdate).
+func (l *ledger) registrationsWriter(ctx context.Context, api *crashAPI, client *http.Client, keys *ios.KeyPool, tag string) {
+	for i := 0; ctx.Err() == nil; i++ {
+		email := fmt.Sprintf("reg-%s-%d@%s", tag, i, crashDomain)
+		var created struct {
+			SearchResults []struct {
+				ID int64 `json:"id"`
+			} `json:"searchResults"`
+		}
+		st, ok := api.call(ctx, "POST", "/api/v1/accounts", map[string]any{"accounts": []map[string]string{{"emailAddress": email}}}, &created)
+		if !ok || len(created.SearchResults) != 1 {
+			pause(ctx, st)
+			continue
+		}
+		var pin struct {
+			PIN string `json:"pin"`
+		}
+		if st, ok := api.call(ctx, "POST", "/api/v1/account/regpin", map[string]int64{"accountId": created.SearchResults[0].ID}, &pin); !ok {
+			pause(ctx, st)
+			continue
+		}
+		seed := uint64(mrand.Int64())
+		if keys == nil {
+			d := sim.NewDevice(client, seed, sim.DeviceOptions{})
+			if d.Register(ctx, api.base, email, pin.PIN) == nil {
+				l.mu.Lock()
+				l.androids = append(l.androids, d)
+				l.mu.Unlock()
+			}
+			continue
+		}
+		d := ios.NewDevice(client, seed, ios.DeviceOptions{Key: keys.Key()})
+		if d.Enroll(ctx, api.base, email, pin.PIN, "") == nil {
+			l.mu.Lock()
+			l.iphones = append(l.iphones, d)
+			l.mu.Unlock()
+		}
+	}
+}
+
+// summary counts the acknowledged writes of each kind so far.
+func (l *ledger) summary() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return fmt.Sprintf("accounts %d, user groups %d, member changes %d, device groups %d, policies %d, App Registrations %d, "+
+		"locks %d, Android registrations %d, iOS enrollments %d", len(l.accounts), len(l.groups), l.memberAdds, len(l.deviceGroups),
+		len(l.policies), len(l.appRegs), len(l.locks), len(l.androids), len(l.iphones))
 }
 
 func (l *ledger) checkinCount() int {
@@ -712,6 +782,29 @@ func (l *ledger) verify(t *testing.T, api *crashAPI, db *sql.DB, tenantID string
 		}
 		n++
 	}
+	for _, d := range l.androids {
+		st := d.State()
+		if c := count(t, db, `SELECT COUNT(*) FROM devices WHERE tenant_id = $1 AND id = $2 AND guid = $3 AND registration_state = 'ACTIVE'
+			AND credential_hash IS NOT NULL`, tenantID, st.DeviceID, st.GUID); c != 1 {
+			t.Errorf("acknowledged Android registration of device %d is gone or incomplete", st.DeviceID)
+		}
+		if err := d.CheckIn(ctx); err != nil {
+			t.Errorf("Android device %d registered before the crash cannot check in: %v", st.DeviceID, err)
+		}
+		n++
+	}
+	for _, d := range l.iphones {
+		st := d.State()
+		if c := count(t, db, `SELECT COUNT(*) FROM devices d JOIN apple_devices a ON a.tenant_id = d.tenant_id AND a.device_id = d.id
+			WHERE d.tenant_id = $1 AND d.serial_number = $2 AND a.udid = $3 AND d.registration_state = 'ACTIVE' AND d.push_token <> ''`,
+			tenantID, st.SerialNumber, st.UDID); c != 1 {
+			t.Errorf("acknowledged iOS enrollment of %s is gone or incomplete", st.UDID)
+		}
+		if err := d.CheckIn(ctx); err != nil {
+			t.Errorf("iOS device %s enrolled before the crash cannot check in: %v", st.UDID, err)
+		}
+		n++
+	}
 	return n + l.memberAdds
 }
 
@@ -744,16 +837,16 @@ var crashInvariants = []struct{ what, query string }{
 		`SELECT COUNT(*) FROM usernames u WHERE u.tenant_id = $1 AND NOT EXISTS
 		   (SELECT 1 FROM accounts a WHERE a.tenant_id = u.tenant_id AND a.id = u.account_id)`},
 	{"accounts created through the API without their audit entry",
-		`SELECT COUNT(*) FROM accounts a WHERE a.tenant_id = $1 AND a.email LIKE 'r%' AND NOT EXISTS
+		`SELECT COUNT(*) FROM accounts a WHERE a.tenant_id = $1 AND a.email <> 'ta@crash.example.com' AND NOT EXISTS
 		   (SELECT 1 FROM audit_log l WHERE l.tenant_id = a.tenant_id AND l.action = 'account.create' AND l.target_id = a.username)`},
 	{"account audit entries without their account",
 		`SELECT COUNT(*) FROM audit_log l WHERE l.tenant_id = $1 AND l.action = 'account.create' AND NOT EXISTS
 		   (SELECT 1 FROM accounts a WHERE a.tenant_id = l.tenant_id AND a.username = l.target_id)`},
 	{"invited accounts without their invitation",
-		`SELECT COUNT(*) FROM accounts a WHERE a.tenant_id = $1 AND a.email LIKE 'r%' AND NOT EXISTS
+		`SELECT COUNT(*) FROM accounts a WHERE a.tenant_id = $1 AND a.email LIKE 'inv-%' AND NOT EXISTS
 		   (SELECT 1 FROM mail_outbox m WHERE m.tenant_id = a.tenant_id AND m.to_addr = a.email)`},
 	{"invitations without their account",
-		`SELECT COUNT(*) FROM mail_outbox m WHERE m.tenant_id = $1 AND m.to_addr LIKE 'r%' AND NOT EXISTS
+		`SELECT COUNT(*) FROM mail_outbox m WHERE m.tenant_id = $1 AND m.to_addr LIKE 'inv-%' AND NOT EXISTS
 		   (SELECT 1 FROM accounts a WHERE a.tenant_id = m.tenant_id AND a.email = m.to_addr)`},
 	{"user groups without their audit entry",
 		`SELECT COUNT(*) FROM user_groups g WHERE g.tenant_id = $1 AND g.name LIKE 'Group r%' AND NOT EXISTS
@@ -775,6 +868,15 @@ var crashInvariants = []struct{ what, query string }{
 	{"active devices without their credential or owner",
 		`SELECT COUNT(*) FROM devices d WHERE d.tenant_id = $1 AND d.registration_state = 'ACTIVE' AND (d.credential_hash IS NULL OR
 		   NOT EXISTS (SELECT 1 FROM accounts a WHERE a.tenant_id = d.tenant_id AND a.id = d.account_id))`},
+	{"Apple device records without their device",
+		`SELECT COUNT(*) FROM apple_devices a WHERE a.tenant_id = $1 AND NOT EXISTS
+		   (SELECT 1 FROM devices d WHERE d.tenant_id = a.tenant_id AND d.id = a.device_id AND d.platform = 'IOS')`},
+	{"enrolled iOS devices without their Apple record",
+		`SELECT COUNT(*) FROM devices d WHERE d.tenant_id = $1 AND d.platform = 'IOS' AND d.registration_state = 'ACTIVE' AND NOT EXISTS
+		   (SELECT 1 FROM apple_devices a WHERE a.tenant_id = d.tenant_id AND a.device_id = d.id)`},
+	{"Apple enrollments naming a device that does not exist",
+		`SELECT COUNT(*) FROM apple_enrollments e WHERE e.tenant_id = $1 AND e.device_id IS NOT NULL AND NOT EXISTS
+		   (SELECT 1 FROM devices d WHERE d.tenant_id = e.tenant_id AND d.id = e.device_id)`},
 	{"App Registrations without their audit entry",
 		`SELECT COUNT(*) FROM app_registrations r WHERE r.tenant_id = $1 AND NOT EXISTS
 		   (SELECT 1 FROM audit_log l WHERE l.tenant_id = r.tenant_id AND l.action = 'appregistration.create' AND l.target_id = CAST(r.id AS TEXT))`},
