@@ -29,12 +29,6 @@ import (
 	"steward/internal/sim/ios"
 )
 
-// The crash test runs `steward serve` as a child process, puts it under API writes and device
-// check-ins, kills it with SIGKILL at a random moment, starts it again on the same database and checks
-// that every write a client saw acknowledged is there as acknowledged, that no multi-row write is
-// half there, and that the server is ready and serves devices again. STEWARD_CRASH_ROUNDS sets the
-// rounds per database (default 3).
-
 const (
 	crashAdminPW  = "system-admin-pw-1234"
 	crashTenantPW = "Tenant-admin-pw-1"
@@ -42,10 +36,12 @@ const (
 	crashDevices  = 6
 )
 
+// TestCrashConsistency runs `steward serve` as a child process, puts it under API writes and device
+// check-ins, kills it with SIGKILL at a random moment, starts it again on the same database and checks
+// that every write a client saw acknowledged is there as acknowledged, that no multi-row write is
+// half there, and that the server is ready and serves devices again. STEWARD_CRASH_ROUNDS sets the
+// rounds per database (default 3).
 func TestCrashConsistency(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the server binary")
-	}
 	rounds := 3
 	if v := os.Getenv("STEWARD_CRASH_ROUNDS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -133,8 +129,12 @@ func runCrashRounds(t *testing.T, bin, databaseURL string, rounds int) {
 		work(func(ctx context.Context) { led.policiesWriter(ctx, api, fmt.Sprintf("r%d", round)) })
 		work(func(ctx context.Context) { led.appRegsWriter(ctx, api, fmt.Sprintf("r%d", round)) })
 		work(func(ctx context.Context) { led.locksWriter(ctx, api, fmt.Sprintf("r%d", round), deviceIDs(devs)) })
-		work(func(ctx context.Context) { led.registrationsWriter(ctx, api, devClient, nil, fmt.Sprintf("r%da", round)) })
-		work(func(ctx context.Context) { led.registrationsWriter(ctx, api, devClient, keys, fmt.Sprintf("r%di", round)) })
+		work(func(ctx context.Context) {
+			led.registrationsWriter(ctx, api, devClient, nil, fmt.Sprintf("r%da", round))
+		})
+		work(func(ctx context.Context) {
+			led.registrationsWriter(ctx, api, devClient, keys, fmt.Sprintf("r%di", round))
+		})
 		for _, d := range devs {
 			work(func(ctx context.Context) { led.checkins(ctx, d) })
 		}
