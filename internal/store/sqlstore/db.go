@@ -49,9 +49,9 @@ type stores struct {
 	q  querier
 	pg bool
 	// writers admits one SQLite transaction at a time (nil on PostgreSQL and inside a transaction).
-	// Without it, transactions waiting in BEGIN IMMEDIATE for the database lock each hold a pooled
-	// connection, and the one holding the lock, needing a connection for a read of its own (a mail
-	// template override, say), waits for them: nothing moves until busy_timeout ends it.
+	// Without it, transactions waiting for SQLite's write lock each hold a pooled connection, and the
+	// one holding the lock, needing a connection for a read of its own (a mail template override, say),
+	// waits for them: nothing moves until busy_timeout fails the waiters.
 	writers chan struct{}
 }
 
