@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"net"
@@ -337,7 +338,8 @@ func (p *pgProxy) restore() {
 }
 
 // TestPostgresOutageRecovers cuts Steward off PostgreSQL for a few seconds while devices check in and
-// the API is called: /readyz answers 503 and requests fail with 503 (never 500) during the outage, and
+// the API is called (every connection closed, the database's sessions terminated, new connections
+// refused): /readyz answers 503 and requests fail with 503 (never 500) during the outage, and
 // afterwards everything works again without restarting Steward.
 func TestPostgresOutageRecovers(t *testing.T) {
 	base := os.Getenv("STEWARD_TEST_POSTGRES")
@@ -428,6 +430,16 @@ func TestPostgresOutageRecovers(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	phase.Store(1)
 	proxy.cut()
+	// As a restart does, the server side ends the sessions too (only this test's database's).
+	admin, err := sql.Open("pgx", direct.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid()`); err != nil {
+		t.Fatalf("terminate the test database's sessions: %v", err)
+	}
 	eventually(t, "/readyz answering 503 during the outage", func() bool { return ready() == http.StatusServiceUnavailable })
 	time.Sleep(3 * time.Second)
 	if st := ready(); st != http.StatusServiceUnavailable {
