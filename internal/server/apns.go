@@ -55,6 +55,7 @@ func (s *Server) newAPNs() (*apns.Pusher, error) {
 		}
 		opts = append(opts, apns.WithRootCAs(pool))
 	}
+	opts = append(opts, s.cfg.apnsOptions...)
 	certs := func(ctx context.Context, tenant mdm.TenantID) (*apns.PushCertificate, error) {
 		return s.apple.CertSource()(ctx, tenant)
 	}

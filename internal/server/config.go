@@ -10,6 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"steward/internal/apple/apns"
+	"steward/internal/mail"
 )
 
 // Config is everything `steward serve` is told. Flags and STEWARD_* variables fill it (cmd/steward).
@@ -53,6 +56,10 @@ type Config struct {
 	AppleIdentity          string        // how devices get their identity: "scep" (default, also "") or "pkcs12"
 	AppleInventoryInterval time.Duration // how often devices are asked for their inventory; 0: daily
 	ConfigurationInterval  time.Duration // how often the configuration reconciler looks for devices to converge; 0: 5s
+
+	// Retry pacing of the mail worker and the APNs sender, which no flag sets (tests make it short).
+	mailOptions []mail.WorkerOption
+	apnsOptions []apns.Option
 }
 
 // TLS reports whether the listener terminates TLS itself.

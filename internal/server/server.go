@@ -98,7 +98,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	mailer := mail.NewMailer(keys, time.Now, mail.WithOverrides(store.EmailTemplates()))
 	wake := func() {}
 	if cfg.SMTPURL != "" {
-		s.worker, err = mail.NewWorker(store.Outbox(), mailer, cfg.SMTPURL, cfg.MailFrom, log)
+		s.worker, err = mail.NewWorker(store.Outbox(), mailer, cfg.SMTPURL, cfg.MailFrom, log, cfg.mailOptions...)
 		if err != nil {
 			store.Close()
 			return nil, fmt.Errorf("--smtp-url: %w", err)

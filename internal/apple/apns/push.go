@@ -104,6 +104,16 @@ func WithRetry(attempts int, min, max time.Duration) Option {
 	return func(p *Pusher) { p.maxAttempts, p.minBackoff, p.maxBackoff = attempts, min, max }
 }
 
+// WithTimeout bounds one attempt: connecting, sending and waiting for the answer (default 30 s). An
+// attempt that outlives it counts as failed and is retried with the backoff.
+func WithTimeout(d time.Duration) Option {
+	return func(p *Pusher) {
+		if d > 0 {
+			p.timeout = d
+		}
+	}
+}
+
 // New returns a Pusher; it sends nothing until Run.
 func New(certs CertSource, magic MagicSource, opts ...Option) *Pusher {
 	p := &Pusher{

@@ -48,6 +48,11 @@ type querier interface {
 type stores struct {
 	q  querier
 	pg bool
+	// writers admits one SQLite transaction at a time (nil on PostgreSQL and inside a transaction).
+	// Without it, transactions waiting for SQLite's write lock each hold a pooled connection, and the
+	// one holding the lock, needing a connection for a read of its own (a mail template override, say),
+	// waits for them: nothing moves until busy_timeout fails the waiters.
+	writers chan struct{}
 }
 
 func (s stores) Tenants() mdm.TenantStore           { return tenantStore(s) }
@@ -129,7 +134,11 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	return &Store{db: db, pg: pg, migrator: migrator, stores: stores{q: db, pg: pg}}, nil
+	st := stores{q: db, pg: pg}
+	if !pg {
+		st.writers = make(chan struct{}, 1)
+	}
+	return &Store{db: db, pg: pg, migrator: migrator, stores: st}, nil
 }
 
 // sqliteDSN: WAL lets readers run beside the writer; immediate transactions take the write lock at
@@ -194,6 +203,13 @@ func (s stores) atomic(ctx context.Context, fn func(tx stores) error) error {
 	if !ok {
 		return fn(s)
 	}
+	if s.writers != nil {
+		release, err := s.admitWriter(ctx)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return mdm.Wrap(mdm.Unavailable, err, "database unavailable")
@@ -206,6 +222,23 @@ func (s stores) atomic(ctx context.Context, fn func(tx stores) error) error {
 		return mdm.Wrap(mdm.Unavailable, err, "commit failed")
 	}
 	return nil
+}
+
+// writerWait bounds the wait for the SQLite write turn, as busy_timeout bounded it before.
+const writerWait = 10 * time.Second
+
+// admitWriter waits for the SQLite write turn and returns what gives it back.
+func (s stores) admitWriter(ctx context.Context) (func(), error) {
+	timer := time.NewTimer(writerWait)
+	defer timer.Stop()
+	select {
+	case s.writers <- struct{}{}:
+		return func() { <-s.writers }, nil
+	case <-ctx.Done():
+		return nil, mdm.Wrap(mdm.Unavailable, ctx.Err(), "request cancelled or timed out")
+	case <-timer.C:
+		return nil, mdm.Errorf(mdm.Unavailable, "the database is busy: try again")
+	}
 }
 
 // ms and fromMS convert times to the epoch milliseconds every table stores.

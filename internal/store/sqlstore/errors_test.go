@@ -2,7 +2,11 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
+	"io"
+	"net"
+	"syscall"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -20,6 +24,13 @@ func TestDBErrorCodes(t *testing.T) {
 		{&pgconn.PgError{Code: "22021"}, mdm.Invalid},
 		{context.Canceled, mdm.Unavailable},
 		{&pgconn.PgError{Code: "42P01"}, mdm.Internal},
+		// The database unreachable or going away: the request may succeed later.
+		{&pgconn.PgError{Code: "57P01"}, mdm.Unavailable},
+		{&pgconn.PgError{Code: "08006"}, mdm.Unavailable},
+		{fmt.Errorf("query: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), mdm.Unavailable},
+		{fmt.Errorf("scan: %w", io.ErrUnexpectedEOF), mdm.Unavailable},
+		{driver.ErrBadConn, mdm.Unavailable},
+		{pgconn.ErrConnClosed, mdm.Unavailable},
 		{fmt.Errorf("something else"), mdm.Internal},
 	} {
 		if got := mdm.ErrorCode(dbError(tc.err)); got != tc.want {
