@@ -185,13 +185,25 @@ func AccessLog(log *slog.Logger, observe Observer, next http.Handler) http.Handl
 			}
 			log.LogAttrs(r.Context(), slog.LevelInfo, "http request",
 				slog.String("request_id", mdm.RequestIDFrom(r.Context())),
-				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("route", route),
+				slog.String("method", r.Method), slog.String("path", loggedPath(r, route)), slog.String("route", route),
 				slog.Int("http_status", sw.status), slog.Int("bytes", sw.bytes),
 				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 				slog.String("tenant_id", string(tenant)), slog.String("remote", mdm.ClientAddrFrom(r.Context())))
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// loggedPath is the path the access log records: the route's pattern instead when a path segment is a
+// credential ({token}, as in-house app manifest URLs), so that the log never holds one.
+func loggedPath(r *http.Request, route string) string {
+	if strings.Contains(route, "{token}") {
+		if _, pattern, ok := strings.Cut(route, " "); ok {
+			return pattern
+		}
+		return route
+	}
+	return r.URL.Path
 }
 
 // ClientAddr puts the caller's address in the context (mdm.ClientAddrFrom) for sign-in limits and the
