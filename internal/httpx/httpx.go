@@ -325,3 +325,47 @@ func cookiePrincipal(r *http.Request, name string, resolve func(context.Context,
 	}
 	return p, err
 }
+
+// DefaultCSP is the Content-Security-Policy of a response whose handler set none (API answers, files,
+// plain pages): no script at all, no framing. Console pages set their own.
+const DefaultCSP = "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; " +
+	"frame-ancestors 'none'; base-uri 'none'"
+
+// SecurityHeaders gives every response, whatever answers it, nosniff, no framing, a same-origin
+// Referrer-Policy and DefaultCSP, each unless the handler set its own by the time it writes the header.
+func SecurityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&headerWriter{ResponseWriter: w}, r)
+	})
+}
+
+type headerWriter struct {
+	http.ResponseWriter
+	done bool
+}
+
+func (h *headerWriter) defaults() {
+	if h.done {
+		return
+	}
+	h.done = true
+	hd := h.ResponseWriter.Header()
+	for name, value := range map[string]string{"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+		"Referrer-Policy": "same-origin", "Content-Security-Policy": DefaultCSP} {
+		if hd.Get(name) == "" {
+			hd.Set(name, value)
+		}
+	}
+}
+
+func (h *headerWriter) WriteHeader(code int) {
+	h.defaults()
+	h.ResponseWriter.WriteHeader(code)
+}
+
+func (h *headerWriter) Write(b []byte) (int, error) {
+	h.defaults()
+	return h.ResponseWriter.Write(b)
+}
+
+func (h *headerWriter) Unwrap() http.ResponseWriter { return h.ResponseWriter }

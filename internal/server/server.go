@@ -265,6 +265,7 @@ func (s *Server) routes(console http.Handler) http.Handler {
 	h = httpx.AccessLog(s.log, m.observe, h)
 	h = httpx.ClientAddr(s.cfg.TrustedProxies, h)
 	h = httpx.RequestID(h)
+	h = httpx.SecurityHeaders(h)
 	return h
 }
 
