@@ -463,6 +463,16 @@ func testSecretsScan(t *testing.T, dbURL string) {
 	// store holds anyway. Logs must never show it.
 	logOnly := secretSet{"in-house manifest token": token}
 
+	// A Wi-Fi configuration's password, delivered to both devices.
+	wifiPW := fresh("Wifi-pw")
+	secrets.add("Wi-Fi configuration password", wifiPW)
+	wifi := e.createConfig(ta, `{"name":"Corp Wi-Fi","type":"WIFI","attributes":{"ssid":"Corp","securityType":"WPA2","password":"`+wifiPW+`"}}`)
+	e.call("PUT", fmt.Sprintf("/api/v1/configurations/%d/distribution", wifi.ID), ta, `{"targets":[{"type":"ALL_USERS"}]}`).must(t, 200, nil)
+	e.checkin(reg.Credential, android.CheckinRequest{})
+	if err := phone.CheckIn(ctx); err != nil {
+		t.Fatal(err)
+	}
+
 	// App Registrations: a client secret and the access token it gets.
 	ar := e.createAppReg(ta, `{"appType":"`+authz.AppTypeCSM+`","description":"CMDB"}`)
 	secrets.add("App Registration client secret", ar.ClientSecret)

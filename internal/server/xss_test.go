@@ -153,6 +153,23 @@ func TestXSSCorpus(t *testing.T) {
 	}
 	checkHTML(signInAt(t, e.url, &http.Client{}, strings.Split(ta, ":")[0], strings.Split(ta, ":")[1]), "tenant admin", pages)
 	checkHTML(signInAt(t, e.url, &http.Client{}, "admin", e.adminPW), "System Admin", sysPages)
+	// The portal shows app and content names to users.
+	e.addUser(ta, "pat@xss.example.com", "Pat-password-123")
+	portal := e.browser()
+	if st, _ := portal.signIn("pat@xss.example.com", "password", "Pat-password-123"); st != 200 {
+		t.Fatalf("portal sign-in: %d", st)
+	}
+	for _, path := range []string{"/go", "/go/apps"} {
+		st, body := portal.get(path)
+		if st != 200 {
+			t.Errorf("portal %s: %d", path, st)
+		}
+		for i, p := range xssPayloads {
+			if strings.ContainsAny(p, `<>"'`) && strings.Contains(body, p) {
+				t.Errorf("portal %s: payload %d is in the HTML unescaped", path, i)
+			}
+		}
+	}
 
 	// The browser: dialogs are dismissed and counted; CSP violations (what an injected inline script or
 	// handler would cause) are recorded on the page.
