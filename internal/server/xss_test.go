@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -49,7 +50,6 @@ func jsonString(s string) string {
 // no payload may run (no window.__xss, no dialog, no CSP violation, no injected element), and the
 // payloads show as text. Every page's HTML is also checked for the payloads' raw markup.
 func TestXSSCorpus(t *testing.T) {
-	ctx := chromium(t)
 	e := newAPIEnv(t, "", nil)
 	tenant, ta := e.createTenant("Xss")
 	reg := e.createAppReg(ta, `{"appType":"`+authz.AppTypeCSM+`"}`) // the page lists at least one
@@ -133,11 +133,20 @@ func TestXSSCorpus(t *testing.T) {
 		"/console/appregistrations", "/console/devices", "/console/emailtemplates", "/console/emailtemplates/invitation_pin",
 		"/console/audit", "/console/registration", "/console/support"}
 	for _, kind := range []string{"users", "groups", "devicegroups", "categories", "apps", "content", "configurations", "devices"} {
-		for _, id := range []int{1, 2, 3, 4, 5, 6, 8, 10} {
+		for _, id := range []int{1, 2, 4, 6} {
 			pages = append(pages, fmt.Sprintf("/console/%s/%d", kind, id))
 		}
 	}
 	sysPages := []string{"/console/tenants", "/console/report", "/console/audit", "/console/mail"}
+	// Reflected: search boxes echo the query back.
+	for _, p := range []string{xssPayloads[1], xssPayloads[2], xssPayloads[6]} {
+		q := "?q=" + url.QueryEscape(p) + "&fq=" + url.QueryEscape(p)
+		for _, path := range []string{"/console/users", "/console/devices", "/console/support", "/console/groups", "/console/apps",
+			"/console/content", "/console/audit", "/console/devicegroups", "/console/configurations"} {
+			pages = append(pages, path+q)
+		}
+		sysPages = append(sysPages, "/console/tenants"+q, "/console/mail"+q)
+	}
 	_ = tenant
 
 	// Raw markup of a payload must never reach a page.
@@ -171,6 +180,7 @@ func TestXSSCorpus(t *testing.T) {
 		}
 	}
 
+	ctx := chromium(t) // started here: its deadline covers the browser's part only
 	// The browser: dialogs are dismissed and counted; CSP violations (what an injected inline script or
 	// handler would cause) are recorded on the page.
 	var dialogs atomic.Int32
@@ -212,7 +222,7 @@ document.addEventListener("securitypolicyviolation", e => window.__csp.push(e.vi
 			run("load "+path,
 				chromedp.Navigate(e.url+path),
 				chromedp.WaitReady(`body`, chromedp.ByQuery),
-				chromedp.Sleep(150*time.Millisecond), // let onload/onerror handlers and htmx run
+				chromedp.Sleep(100*time.Millisecond), // let onload/onerror handlers and htmx run
 				chromedp.Evaluate(judge, &v),
 			)
 			loaded++
