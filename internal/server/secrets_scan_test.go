@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -560,5 +559,3 @@ func tenantOf(t *testing.T, tokenURL string) string {
 	}
 	return parts[len(parts)-3]
 }
-
-var _ io.Writer = (*lockedBuffer)(nil)
