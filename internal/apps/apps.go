@@ -42,6 +42,8 @@ type Service struct {
 	baseURL string
 	maxFile int64
 	keys    *secret.Keys
+	// sealPayload, when set, seals a queued command's payload value that is a credential.
+	sealPayload func(string) string
 
 	wake            func(ctx context.Context, tenantID mdm.TenantID, ids []mdm.DeviceID)
 	convergeEvery   time.Duration

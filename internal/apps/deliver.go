@@ -127,6 +127,9 @@ func (s *Service) installIn(ctx context.Context, tx mdm.Stores, tenantID mdm.Ten
 		for _, id := range ids {
 			p := maps.Clone(payload)
 			p["manifestUrl"] = s.ManifestURL(tenantID, a, id)
+			if s.sealPayload != nil {
+				p["manifestUrl"] = s.sealPayload(p["manifestUrl"])
+			}
 			q, err := tx.Commands().Enqueue(ctx, tenantID, []mdm.DeviceID{id}, []string{mdm.StateActive},
 				mdm.NewCommand{Type: mdm.CmdInstallApp, Payload: p, CreatedBy: "system", Collapse: true}, s.now())
 			if err != nil {

@@ -22,6 +22,12 @@ const ManifestPrefix = "/mdm/apple/apps/"
 // iOS apps are not delivered.
 func WithKeys(k *secret.Keys) Option { return func(s *Service) { s.keys = k } }
 
+// WithPayloadSealer seals each device's manifest URL in its queued INSTALL_APPLICATION (the URL's token
+// is a credential), so the command queue never holds it readable; the queue opens it for delivery.
+func WithPayloadSealer(seal func(string) string) Option {
+	return func(s *Service) { s.sealPayload = seal }
+}
+
 // manifestPurpose separates these tokens from anything else the same keys seal.
 const manifestPurpose = "steward ios app v1"
 
@@ -43,7 +49,8 @@ func (s *Service) manifestDelivery(a *mdm.App) bool {
 }
 
 // ManifestToken returns the token of a's URLs for device id of tenantID. It is sealed (encrypted and
-// authenticated) with the server keys, so it can be neither forged nor read, and it is stored nowhere.
+// authenticated) with the server keys, so it can be neither forged nor read; the command queue keeps it
+// only sealed (WithPayloadSealer).
 func (s *Service) ManifestToken(tenantID mdm.TenantID, a *mdm.App, id mdm.DeviceID) string {
 	b, _ := json.Marshal(manifestClaims{Purpose: manifestPurpose, Tenant: tenantID, App: a.ID, SHA256: a.FileSHA256,
 		Device: id, Exp: s.now().Add(ManifestTTL).Unix()})

@@ -390,7 +390,7 @@ func ServeDownload(w http.ResponseWriter, r *http.Request, d *content.Download) 
 	h.Set("Content-Type", d.Content.MIMEType)
 	h.Set("Content-Disposition", Attachment(d.Content.FileName))
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; sandbox")
 	h.Set("Cache-Control", "private, no-cache")
 	if d.Content.SHA256 != "" {
 		h.Set("ETag", `"`+d.Content.SHA256+`"`)

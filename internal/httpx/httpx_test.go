@@ -174,3 +174,37 @@ func TestClientAddr(t *testing.T) {
 		}
 	}
 }
+
+// TestSecurityHeaders: every answer gets the defaults, a handler's own value wins, and the access log
+// names a token route by its pattern.
+func TestSecurityHeaders(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /plain", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("x")) })
+	mux.HandleFunc("GET /own", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'self'")
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		w.WriteHeader(204)
+	})
+	mux.HandleFunc("GET /files/{token}/f", func(w http.ResponseWriter, r *http.Request) { SetRoute(r); http.NotFound(w, r) })
+	var logs bytes.Buffer
+	h := SecurityHeaders(AccessLog(slog.New(slog.NewTextHandler(&logs, nil)), nil, mux))
+	get := func(path string) http.Header {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+		return rec.Result().Header
+	}
+	for _, path := range []string{"/plain", "/nowhere", "/files/sekrit-token/f"} {
+		hd := get(path)
+		if hd.Get("X-Content-Type-Options") != "nosniff" || hd.Get("X-Frame-Options") != "DENY" ||
+			hd.Get("Referrer-Policy") != "same-origin" || hd.Get("Content-Security-Policy") != DefaultCSP {
+			t.Errorf("%s: headers %v", path, hd)
+		}
+	}
+	if hd := get("/own"); hd.Get("Content-Security-Policy") != "default-src 'self'" || hd.Get("Referrer-Policy") != "no-referrer" ||
+		hd.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("/own: headers %v", hd)
+	}
+	if strings.Contains(logs.String(), "sekrit-token") || !strings.Contains(logs.String(), "path=/files/{token}/f") {
+		t.Errorf("access log:\n%s", logs.String())
+	}
+}

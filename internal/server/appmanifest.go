@@ -14,8 +14,9 @@ import (
 // appManifestRoutes serves in-house iOS apps to devices: the manifest plist that an INSTALL_APPLICATION
 // names and the .ipa it points at. iOS fetches both without credentials, so the path's token is the
 // credential: sealed by the server, naming one app, one device and one tenant, expiring after
-// apps.ManifestTTL. The access log records the path, token included; it gives access to that one app's
-// binary only, for a week, and only while the device is active.
+// apps.ManifestTTL. The access log records the route's pattern in place of the path, so never the
+// token; the token gives access to that one app's binary only, for a week, and only while the device is
+// active.
 func (s *Server) appManifestRoutes(plain func(string, http.HandlerFunc)) {
 	fail := func(w http.ResponseWriter, r *http.Request, err error) {
 		if code := mdm.ErrorCode(err); code == mdm.Internal || code == mdm.Unavailable {

@@ -272,7 +272,7 @@ func TestAppDeliveryAppleInHouse(t *testing.T) {
 			if len(installs) != 1 || installs[0].Status != mdm.CmdAcknowledged {
 				t.Fatalf("install commands %+v", installs)
 			}
-			manifestURL := installs[0].Payload["manifestUrl"]
+			manifestURL := openSealedPayload(t, e.srv.keys, installs[0].Payload["manifestUrl"])
 			prefix := base + "/mdm/apple/apps/"
 			if !strings.HasPrefix(manifestURL, prefix) || !strings.HasSuffix(manifestURL, "/manifest.plist") {
 				t.Fatalf("manifest URL %q", manifestURL)

@@ -118,7 +118,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 		Interval: cfg.ConfigurationInterval})
 	// In-house app binaries live under the data dir (a shared volume when several replicas serve).
 	s.apps = apps.New(store, apps.DirBlobs{Dir: filepath.Join(cfg.BlobPath(), "apps")}, log, apps.WithBaseURL(cfg.BaseURL),
-		apps.WithWake(s.devices.Wake), apps.WithKeys(keys))
+		apps.WithWake(s.devices.Wake), apps.WithKeys(keys),
+		apps.WithPayloadSealer(func(v string) string { return devices.SealPayload(keys, v) }))
 	blobs, err := blob.NewDir(cfg.BlobPath())
 	if err != nil {
 		store.Close()
@@ -270,6 +271,7 @@ func (s *Server) routes(console http.Handler) http.Handler {
 	h = httpx.AccessLog(s.log, m.observe, h)
 	h = httpx.ClientAddr(s.cfg.TrustedProxies, h)
 	h = httpx.RequestID(h)
+	h = httpx.SecurityHeaders(h)
 	return h
 }
 
