@@ -21,10 +21,13 @@ import (
 
 // TestTenantIsolation builds two tenants with a full data set each and calls every route of the route
 // table (the OpenAPI document) as tenant B, on tenant A's object ids: as B's Tenant Admin (Basic), as
-// B's App Registration token holding every scope, as B's portal session, with B's device credential, and
-// (token endpoints) with B's client credentials. Every answer that names one of A's objects is a refusal
-// (401/403/404; 400 only when A's id is in the query or body, where it is a field error), no answer ever
-// carries one of A's marker values, and A's data reads the same before and after.
+// B's console session, as B's App Registration token holding every scope, as B's portal session, with
+// B's device credential, and (token endpoints) with B's client credentials. Every answer that names one
+// of A's objects is a refusal (401/403/404; 400 only when A's id is in the query or body, where it is a
+// field error); a read or removal naming A's object in a filter or a member list may instead answer
+// exactly what it answers for an id that exists nowhere; the few routes whose protocol answers otherwise
+// are listed (isoAnswers, isoUnchangeable, isoSkipsForeign). No answer ever carries one of A's marker
+// values, and A's data reads the same before and after.
 //
 // How each route's parameters are filled comes from the tables below (isoPathIDs, isoQueryIDs,
 // isoBodies); a route with a parameter the tables do not know fails the test, naming the route.
@@ -42,6 +45,7 @@ func TestTenantIsolation(t *testing.T) {
 			}
 
 			routes, cells := 0, 0
+			through := map[string]int{} // answers other than 401 on non-public routes, by caller: each identity is a real one
 			for _, rt := range e.srv.api.Routes() {
 				probes, err := isoProbes(rt)
 				if err != nil {
@@ -49,14 +53,28 @@ func TestTenantIsolation(t *testing.T) {
 					continue
 				}
 				routes++
+				for _, p := range probes {
+					for _, m := range isoPlaceholder.FindAllStringSubmatch(p.path+p.query+p.body, -1) {
+						if _, ok := a.ids[m[1]]; !ok {
+							t.Errorf("%s %s: the tables name {%s}, which is no kind of object the data set has", rt.Method, rt.Path, m[1])
+						}
+					}
+				}
 				for _, c := range b.callers(rt) {
 					for _, p := range probes {
 						cells++
-						isoCheck(t, e, rt, c, p, a, b)
+						if isoCheck(t, e, rt, c, p, a, b) != 401 && (rt.Needs != "" || rt.DeviceAuth || rt.ClientAuth) {
+							through[c.name]++
+						}
 					}
 				}
 			}
 
+			for _, c := range b.callers(httpapi.Route{ClientAuth: true}) {
+				if through[c.name] == 0 {
+					t.Errorf("%s was refused as unauthenticated everywhere: the test did not call as it", c.name)
+				}
+			}
 			after := isoSnapshot(e, a)
 			for _, k := range mapKeys(before) {
 				if before[k] != after[k] {
@@ -83,6 +101,7 @@ type isoTenant struct {
 	ids     map[string]string
 	markers []string
 	portal  string // a /go session cookie of the Tenant Admin
+	console string // a console session cookie of the Tenant Admin
 }
 
 // buildIsoTenant makes a tenant named name with one object of every kind, each named after the tenant
@@ -183,6 +202,11 @@ func buildIsoTenant(t *testing.T, e *apiEnv, name string, n int) *isoTenant {
 		t.Fatalf("%s: portal sign-in: %d", name, st)
 	}
 	x.portal = br.cookie("steward_portal")
+	console := e.browser()
+	if st, _ := console.post("/login", url.Values{"username": {"ta@" + marker + ".example.com"}, "password": {"Tenant-admin-pw-1"}}); st != 200 {
+		t.Fatalf("%s: console sign-in: %d", name, st)
+	}
+	x.console = console.cookie("steward_session")
 
 	x.markers = []string{marker, serial, iosSerial, phone.udid, tenant.ID, pg.PatchGroupID, reg.GUID, reg.Credential,
 		app.ClientID, app.ClientSecret, tok.AccessToken}
@@ -191,17 +215,20 @@ func buildIsoTenant(t *testing.T, e *apiEnv, name string, n int) *isoTenant {
 
 // isoCaller is one of tenant B's identities.
 type isoCaller struct {
-	name   string
-	basic  string // "user:pw"
-	bearer string // an access token or a device credential
-	portal string // a /go session cookie
-	client bool   // the App Registration's own client credentials (token endpoints only)
+	name    string
+	basic   string // "user:pw"
+	bearer  string // an access token or a device credential
+	portal  string // a /go session cookie
+	console string // a console session cookie
+	client  bool   // the App Registration's own client credentials (token endpoints only)
 }
 
-// callers are B's identities for rt: its Tenant Admin, its all-scopes App Registration token, its portal
-// session and its Android device on every route; its client credentials on the token endpoints.
+// callers are B's identities for rt: its Tenant Admin (Basic and console session), its all-scopes App
+// Registration token, its portal session and its Android device on every route; its client credentials
+// on the token endpoints.
 func (x *isoTenant) callers(rt httpapi.Route) []isoCaller {
-	cs := []isoCaller{{name: "B's Tenant Admin", basic: x.admin}, {name: "B's app token", bearer: x.ids["token"]},
+	cs := []isoCaller{{name: "B's Tenant Admin", basic: x.admin}, {name: "B's console session", console: x.console},
+		{name: "B's app token", bearer: x.ids["token"]},
 		{name: "B's portal session", portal: x.portal}, {name: "B's device", bearer: x.ids["devicecred"]}}
 	if rt.ClientAuth {
 		cs = append(cs, isoCaller{name: "B's client credentials", client: true})
@@ -488,6 +515,8 @@ func isoRequest(t *testing.T, e *apiEnv, rt httpapi.Route, c isoCaller, p isoPro
 		req.Header.Set("Authorization", "Bearer "+c.bearer)
 	case c.portal != "":
 		req.AddCookie(&http.Cookie{Name: "steward_portal", Value: c.portal})
+	case c.console != "":
+		req.AddCookie(&http.Cookie{Name: "steward_session", Value: c.console})
 	}
 	return req, used
 }
@@ -496,7 +525,7 @@ func isoRequest(t *testing.T, e *apiEnv, rt httpapi.Route, c isoCaller, p isoPro
 // the values the request itself carried), and when the request names A's object, a refusal. A read or
 // removal naming A's object in its query or body (a filter, or members to remove) may instead answer
 // exactly what it answers for an id that exists nowhere: then it neither shows nor touches A's object.
-func isoCheck(t *testing.T, e *apiEnv, rt httpapi.Route, c isoCaller, p isoProbe, a, b *isoTenant) {
+func isoCheck(t *testing.T, e *apiEnv, rt httpapi.Route, c isoCaller, p isoProbe, a, b *isoTenant) (status int) {
 	t.Helper()
 	req, used := isoRequest(t, e, rt, c, p, a, b, false)
 	r := e.send(req)
@@ -512,13 +541,13 @@ func isoCheck(t *testing.T, e *apiEnv, rt httpapi.Route, c isoCaller, p isoProbe
 	}
 	key := rt.Method + " " + rt.Path
 	if len(p.aKinds) == 0 && !(c.client && isoHeaderTenant[key]) {
-		return
+		return r.Status
 	}
 	if want, ok := isoAnswers[key]; ok && r.Status == 200 {
 		if !strings.Contains(r.Body, want) {
 			t.Errorf("%s: %s, want it to contain %s", cell, r.Body, want)
 		}
-		return
+		return r.Status
 	}
 	switch {
 	case r.Status == 401 || r.Status == 403 || r.Status == 404:
@@ -534,6 +563,7 @@ func isoCheck(t *testing.T, e *apiEnv, rt httpapi.Route, c isoCaller, p isoProbe
 	default:
 		t.Errorf("%s: %d naming tenant A's %v, want a refusal: %.300s", cell, r.Status, p.aKinds, r.Body)
 	}
+	return r.Status
 }
 
 // isoSnapshot reads tenant A's objects as A's Tenant Admin: what no call of B's may change.
