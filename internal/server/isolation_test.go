@@ -70,6 +70,19 @@ func TestTenantIsolation(t *testing.T) {
 				}
 			}
 
+			// The bodies are valid but for the ids: with B's own ids alone, B's Tenant Admin's write succeeds.
+			for _, rt := range e.srv.api.Routes() {
+				body := isoBodies[rt.Method+" "+rt.Path]
+				if rt.DeviceAuth || rt.ClientAuth || !isoPlaceholder.MatchString(body) {
+					continue
+				}
+				probes, _ := isoProbes(rt)
+				own := isoProbe{path: probes[0].path, query: probes[0].query, body: body}
+				req, _ := isoRequest(t, e, rt, isoCaller{basic: b.admin}, own, a, b, false)
+				if r := e.send(req); r.Status >= 300 {
+					t.Errorf("%s %s with B's own ids as B's Tenant Admin: %d %.300s", rt.Method, req.URL, r.Status, r.Body)
+				}
+			}
 			for _, c := range b.callers(httpapi.Route{ClientAuth: true}) {
 				if through[c.name] == 0 {
 					t.Errorf("%s was refused as unauthenticated everywhere: the test did not call as it", c.name)
@@ -300,7 +313,7 @@ var isoBodies = map[string]string{
 	"POST /api/v1/patch/catalog":                                   "{}",
 	"POST /api/v1/devicegroups":                                    "{}",
 	"POST /api/v1/categories":                                      "{}",
-	"POST /api/v1/apps/inhouse":                                    "categories[0]={appcategory}&targets[0].type=USER_GROUP&targets[0].id={usergroup}",
+	"POST /api/v1/apps/inhouse":                                    "categories[0]={appcategory}&targets[0].type=USER_GROUP&targets[0].id={usergroup}&targets[1].type=DEVICE_GROUP&targets[1].id={devicegroup}",
 	"POST /api/v1/configurations":                                  "{}",
 	"PUT /api/v1/account/{id}":                                     `{"firstName":"Mallory"}`,
 	"POST /api/v1/account/regpin":                                  `{"accountId":{account}}`,
@@ -314,18 +327,18 @@ var isoBodies = map[string]string{
 	"PUT /api/v1/devicegroups/{id}":                                `{"name":"Mallory"}`,
 	"PUT /api/v1/devicegroups/{id}/members":                        `{"deviceIds":[{device}]}`,
 	"PUT /api/v1/categories/{id}":                                  `{"name":"Mallory"}`,
-	"POST /api/v1/apps":                                            `{"platformType":"ANDROID","bundleId":"com.mallory.app","name":"Mallory","categories":[{appcategory}]}`,
-	"PUT /api/v1/apps/{id}":                                        `{"name":"Mallory","categories":[{appcategory}]}`,
+	"POST /api/v1/apps":                                            `{"platformType":"ANDROID","bundleId":"com.mallory.app","name":"Mallory","categories":[{appcategory}],"targets":[{"type":"USER_GROUP","id":{usergroup}},{"type":"DEVICE_GROUP","id":{devicegroup}}]}`,
+	"PUT /api/v1/apps/{id}":                                        `{"name":"Mallory","categories":[{appcategory}],"targets":[{"type":"USER_GROUP","id":{usergroup}},{"type":"DEVICE_GROUP","id":{devicegroup}}]}`,
 	"PUT /api/v1/apps/{id}/distribution":                           `{"targets":[{"type":"USER_GROUP","id":{usergroup}},{"type":"DEVICE_GROUP","id":{devicegroup}}]}`,
-	"POST /api/v1/content":                                         "name=Mallory&categories[0]={contentcategory}",
-	"PUT /api/v1/content/{id}":                                     `{"name":"Mallory","categories":[{contentcategory}]}`,
+	"POST /api/v1/content":                                         "name=Mallory&categories[0]={contentcategory}&targets[0].type=USER_GROUP&targets[0].id={usergroup}&targets[1].type=DEVICE_GROUP&targets[1].id={devicegroup}",
+	"PUT /api/v1/content/{id}":                                     `{"name":"Mallory","categories":[{contentcategory}],"targets":[{"type":"USER_GROUP","id":{usergroup}},{"type":"DEVICE_GROUP","id":{devicegroup}}]}`,
 	"PUT /api/v1/content/{id}/file":                                "name=Mallory",
 	"PUT /api/v1/content/{id}/distribution":                        `{"targets":[{"type":"USER_GROUP","id":{usergroup}},{"type":"DEVICE_GROUP","id":{devicegroup}}]}`,
 	"PUT /api/v1/configurations/{id}":                              `{"name":"Mallory"}`,
 	"PUT /api/v1/configurations/{id}/priority":                     `{"priority":1}`,
 	"PUT /api/v1/configurations/{id}/distribution":                 `{"targets":[{"type":"USER_GROUP","id":{usergroup}},{"type":"DEVICE_GROUP","id":{devicegroup}}]}`,
 	"POST /api/v1/policies":                                        `{"name":"Mallory","type":"COMPROMISED","platforms":["ANDROID"],"deviceGroups":[{devicegroup}],"userGroups":[{usergroup}],"actions":[{"kind":"MONITOR"}]}`,
-	"PUT /api/v1/policies/{id}":                                    `{"name":"Mallory","type":"COMPROMISED","platforms":["ANDROID"],"deviceGroups":[{devicegroup}],"userGroups":[{usergroup}],"actions":[{"kind":"MONITOR"}]}`,
+	"PUT /api/v1/policies/{id}":                                    `{"name":"Mallory renamed","type":"COMPROMISED","platforms":["ANDROID"],"deviceGroups":[{devicegroup}],"userGroups":[{usergroup}],"actions":[{"kind":"MONITOR"}]}`,
 	"PUT /api/v1/appregistrations/{id}":                            `{"description":"Mallory"}`,
 	"PATCH /api/v1/appregistrations/{id}":                          `{"description":"Mallory"}`,
 	"PUT /api/patch/content/v1/cves-to-patch-group/{patchGroupId}": `{"cveIds":["CVE-2024-0039"]}`,
