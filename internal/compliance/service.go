@@ -288,6 +288,9 @@ func (s *Service) Create(ctx context.Context, in Input) (*mdm.Policy, error) {
 	now := s.now()
 	p.TenantID, p.CreatedAt, p.ModifiedAt = tenantID, now, now
 	err = s.store.InTx(ctx, func(tx mdm.Stores) error {
+		if err := checkGroups(ctx, tx, tenantID, p); err != nil {
+			return err
+		}
 		if err := tx.Policies().Create(ctx, p); err != nil {
 			return err
 		}
@@ -298,6 +301,26 @@ func (s *Service) Create(ctx context.Context, in Input) (*mdm.Policy, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// checkGroups refuses a policy scoped to a device or user group that is not the tenant's (another
+// tenant's group reads as unknown).
+func checkGroups(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID, p *mdm.Policy) error {
+	for _, id := range p.DeviceGroups {
+		if _, err := tx.DeviceGroups().Get(ctx, tenantID, id); mdm.IsCode(err, mdm.NotFound) {
+			return mdm.FieldErrors(mdm.FieldError{Code: "Invalid", Field: "deviceGroups", Message: fmt.Sprintf("no device group %d", id)})
+		} else if err != nil {
+			return err
+		}
+	}
+	for _, id := range p.UserGroups {
+		if _, err := tx.Groups().Get(ctx, tenantID, id); mdm.IsCode(err, mdm.NotFound) {
+			return mdm.FieldErrors(mdm.FieldError{Code: "Invalid", Field: "userGroups", Message: fmt.Sprintf("no user group %d", id)})
+		} else if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Update replaces a policy's definition. Violations of the old definition stay until the next
@@ -318,6 +341,9 @@ func (s *Service) Update(ctx context.Context, id mdm.PolicyID, in Input) (*mdm.P
 			return err
 		}
 		p.ID, p.TenantID, p.CreatedAt, p.ModifiedAt = id, tenantID, old.CreatedAt, now
+		if err := checkGroups(ctx, tx, tenantID, p); err != nil {
+			return err
+		}
 		if err := tx.Policies().Update(ctx, p); err != nil {
 			return err
 		}

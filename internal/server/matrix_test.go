@@ -18,7 +18,9 @@ import (
 // when refused, never 401/403 when allowed. Device protocol routes (Route.DeviceAuth) let through the
 // device only and answer everyone else 401 with the Bearer challenge; a device credential is no
 // principal anywhere else (401). App Registration tokens reach what their scopes allow; the token
-// endpoints (Route.ClientAuth) refuse every caller without client credentials (401).
+// endpoints (Route.ClientAuth) refuse every caller without client credentials (401). Every OAuth scope
+// is a caller of its own (a token holding that scope alone). What each caller may do comes from one
+// declarative table, routeAccess with permissionHolders, which the route table and authz must agree with.
 func TestRouteRoleMatrix(t *testing.T) {
 	e := newAPIEnv(t, "", nil)
 	tenant, _ := e.createTenant("Matrix")
@@ -31,10 +33,11 @@ func TestRouteRoleMatrix(t *testing.T) {
 		portal    string // a /go portal session cookie instead of Basic credentials
 		device    string // a device credential (Bearer) instead
 		bearer    string // an App Registration's access token (Bearer) instead
+		who       matrixCaller
 	}
 	callers := []caller{
-		{name: "anonymous"},
-		{name: "System Admin", auth: e.admin(), principal: &mdm.Principal{Kind: mdm.SystemAdminPrincipal}},
+		{name: "anonymous", who: matrixCaller{anonymous: true}},
+		{name: "System Admin", auth: e.admin(), principal: &mdm.Principal{Kind: mdm.SystemAdminPrincipal}, who: matrixCaller{systemAdmin: true}},
 	}
 	roleSets := [][]string{nil}
 	for _, r := range authz.Roles() {
@@ -48,11 +51,11 @@ func TestRouteRoleMatrix(t *testing.T) {
 		if err := e.srv.Store().InTx(context.Background(), func(tx mdm.Stores) error { return tx.Accounts().Create(context.Background(), &a) }); err != nil {
 			t.Fatal(err)
 		}
-		name := "no role"
+		name, role := "no role", ""
 		if roles != nil {
-			name = roles[0]
+			name, role = roles[0], roles[0]
 		}
-		callers = append(callers, caller{name: name, auth: email + ":" + pw,
+		callers = append(callers, caller{name: name, auth: email + ":" + pw, who: matrixCaller{role: role},
 			principal: &mdm.Principal{Kind: mdm.AccountPrincipal, TenantID: mdm.TenantID(tenant.ID), Roles: roles}})
 	}
 
@@ -62,9 +65,10 @@ func TestRouteRoleMatrix(t *testing.T) {
 		t.Fatalf("portal sign-in: %d", st)
 	}
 	callers = append(callers, caller{name: "portal session", principal: &mdm.Principal{Kind: mdm.PortalPrincipal,
-		TenantID: mdm.TenantID(tenant.ID), Roles: []string{mdm.RoleTenantAdmin}}, portal: b.cookie("steward_portal")})
+		TenantID: mdm.TenantID(tenant.ID), Roles: []string{mdm.RoleTenantAdmin}}, portal: b.cookie("steward_portal"),
+		who: matrixCaller{portal: true}})
 	device := e.enrolled("ta@matrix.example.com:Tenant-admin-pw-1", "dev@matrix.example.com", "MATRIX1")
-	callers = append(callers, caller{name: "device", device: device.Credential})
+	callers = append(callers, caller{name: "device", device: device.Credential, who: matrixCaller{device: true}})
 	// App Registrations' access tokens: a Custom App's read scopes, and every scope it can be given.
 	for _, elevated := range []bool{false, true} {
 		var extra []string
@@ -80,13 +84,32 @@ func TestRouteRoleMatrix(t *testing.T) {
 		}
 		tok := e.clientToken(tenant.ID, app.Registration.ClientID, app.Secret, scope)
 		callers = append(callers, caller{name: name, bearer: tok.AccessToken, principal: &mdm.Principal{Kind: mdm.ClientPrincipal,
-			TenantID: mdm.TenantID(tenant.ID), ClientID: app.Registration.ClientID, Scopes: strings.Fields(tok.Scope)}})
+			TenantID: mdm.TenantID(tenant.ID), ClientID: app.Registration.ClientID, Scopes: strings.Fields(tok.Scope)},
+			who: matrixCaller{scopes: strings.Fields(tok.Scope)}})
 	}
+	// A token holding one scope alone, for every scope: a Custom App may hold each.
+	custom, _ := authz.LookupAppType(authz.AppTypeCustom)
+	app := e.registerApp(mdm.TenantID(tenant.ID), authz.AppTypeCustom, custom.Optional...)
+	for _, sc := range authz.Scopes() {
+		tok := e.clientToken(tenant.ID, app.Registration.ClientID, app.Secret, sc.Name)
+		if tok.Scope != sc.Name {
+			t.Fatalf("a token asked for %s holds %q", sc.Name, tok.Scope)
+		}
+		callers = append(callers, caller{name: "app token (" + sc.Name + ")", bearer: tok.AccessToken,
+			principal: &mdm.Principal{Kind: mdm.ClientPrincipal, TenantID: mdm.TenantID(tenant.ID),
+				ClientID: app.Registration.ClientID, Scopes: []string{sc.Name}},
+			who: matrixCaller{scopes: []string{sc.Name}}})
+	}
+	checkAccessTables(t, e.srv.api.Routes())
 
 	cells := 0
 	covered := map[string]bool{}
 	for _, rt := range e.srv.api.Routes() {
 		covered[rt.Method+" "+rt.Path] = true
+		access, ok := routeAccess[rt.Method+" "+rt.Path]
+		if !ok {
+			continue // checkAccessTables reported it
+		}
 		path := strings.ReplaceAll(rt.Path, "{id}", tenant.ID)
 		path = strings.ReplaceAll(path, "{tenantId}", tenant.ID)
 		path = strings.ReplaceAll(path, "{name}", "invitation_pin")  // email templates: a real one
@@ -134,7 +157,11 @@ func TestRouteRoleMatrix(t *testing.T) {
 				}
 				continue
 			}
-			allowed := c.principal != nil && rt.Allows(c.principal) || c.principal == nil && rt.Needs == ""
+			allowed := accessAllows(access, c.who)
+			if declared := c.principal != nil && rt.Allows(c.principal) || c.principal == nil && rt.Needs == ""; declared != allowed {
+				t.Errorf("%s %s as %s: the route table lets it through: %v, routeAccess (%s): %v", rt.Method, rt.Path, c.name,
+					declared, access, allowed)
+			}
 			switch {
 			case allowed && denied:
 				t.Errorf("%s %s as %s: %d, want it allowed: %s", rt.Method, rt.Path, c.name, r.Status, r.Body)
