@@ -79,7 +79,10 @@ func (f *loadgenLoop) run(ctx context.Context, out io.Writer, name string, cfg l
 	r := loadgen.Run(ctx, cfg, op)
 	fmt.Fprint(out, r.String())
 	if f.Baseline {
-		base, err := loadgen.RunBaseline(ctx, f.config())
+		// As long as the workload ran (a storm may end before --duration), at least a second.
+		bcfg := f.config()
+		bcfg.Duration = min(bcfg.Duration, max(r.Elapsed, time.Second))
+		base, err := loadgen.RunBaseline(ctx, bcfg)
 		if err != nil {
 			return r, err
 		}
