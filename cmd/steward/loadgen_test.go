@@ -5,17 +5,22 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 
 	"steward/internal/server"
+	"steward/internal/sim"
 )
 
 // TestLoadgenWorkloads runs every `steward loadgen` workload briefly against a real server: each must
@@ -115,14 +120,19 @@ func TestLoadgenWorkloads(t *testing.T) {
 		t.Log(got)
 		return got
 	}
-	short := []string{"--concurrency", "2", "--duration", "1s"}
-	apple := append([]string{"--url", tlsURL, "--insecure", "--username", ta, "--password-stdin", "--keys", "2",
-		"--domain", "loadgen.example.com"}, short...)
-	android := append([]string{"--url", plain.URL, "--username", ta, "--password-stdin", "--domain", "loadgen.example.com"}, short...)
+	short := []string{"--concurrency", "2", "--duration", "2s"}
+	appleFlags := []string{"--url", tlsURL, "--insecure", "--username", ta, "--password-stdin", "--keys", "2",
+		"--domain", "loadgen.example.com", "--concurrency", "2"}
+	apple := append(appleFlags, "--duration", "2s")
+	androidFlags := []string{"--url", plain.URL, "--username", ta, "--password-stdin", "--domain", "loadgen.example.com",
+		"--concurrency", "2"}
+	android := append(androidFlags, "--duration", "2s")
+	// A storm ends when every device enrolled: its duration is only a bound, generous on a busy machine.
+	storm := []string{"--duration", "60s"}
 	app_ := append([]string{"--url", plain.URL, "--tenant", tenant, "--client-id", app.ClientID, "--client-secret-stdin"}, short...)
 
 	run("", "baseline", "--concurrency", "2", "--duration", "300ms")
-	got := run(password+"\n", append([]string{"apple-enroll", "--devices", "3", "--rounds", "2", "--baseline"}, apple...)...)
+	got := run(password+"\n", append(append([]string{"apple-enroll", "--devices", "3", "--rounds", "2", "--baseline"}, appleFlags...), storm...)...)
 	for _, want := range []string{"requests 6 ", "identity: signature", "baseline (bare net/http handler", "ratio to baseline: "} {
 		if !strings.Contains(got, want) {
 			t.Errorf("apple-enroll output lacks %q:\n%s", want, got)
@@ -134,7 +144,16 @@ func TestLoadgenWorkloads(t *testing.T) {
 	if !strings.Contains(got, "fanout: 3 of 3 devices acknowledged") {
 		t.Errorf("fan-out not acknowledged by all:\n%s", got)
 	}
-	got = run(password+"\n", append([]string{"android-register", "--devices", "3"}, android...)...)
+	// Any Apple MDM server: a profile got beforehand (here Steward's, for a PIN issued by hand) and no
+	// Steward API in the run.
+	profile := filepath.Join(t.TempDir(), "enroll.mobileconfig")
+	os.WriteFile(profile, enrollmentProfile(t, plain.URL, tlsURL, ta, password), 0o600)
+	got = run("", append([]string{"apple-idle", "--url", tlsURL, "--insecure", "--profile", profile, "--devices", "1",
+		"--identity", "header", "--keys", "1"}, short...)...)
+	if strings.Contains(got, "push certificate") {
+		t.Errorf("with --profile the run used Steward's API:\n%s", got)
+	}
+	got = run(password+"\n", append(append([]string{"android-register", "--devices", "3"}, androidFlags...), storm...)...)
 	if !strings.Contains(got, "requests 3 ") {
 		t.Errorf("android-register did not register the 3 devices once each:\n%s", got)
 	}
@@ -143,4 +162,29 @@ func TestLoadgenWorkloads(t *testing.T) {
 	run(app.ClientSecret+"\n", append([]string{"bearer", "--path", "/api/v1/device"}, app_...)...)
 	run(app.ClientSecret+"\n", append([]string{"devices", "--fq", "platformType=ANDROID"}, app_...)...)
 	run(password+"\n", append([]string{"devices", "--username", ta, "--password-stdin", "--url", plain.URL}, short...)...)
+}
+
+// enrollmentProfile issues a registration PIN for a new user through the API at apiURL and downloads
+// that user's enrollment profile from the server at baseURL, as a person enrolling by hand would.
+func enrollmentProfile(t *testing.T, apiURL, baseURL, admin, password string) []byte {
+	t.Helper()
+	client := sim.NewHTTPClient(1)
+	prov := &sim.APIProvisioner{Client: client, BaseURL: apiURL, Username: admin, Password: password,
+		Domain: "loadgen.example.com", Prefix: "byhand", DevicesPerUser: 1}
+	e, err := prov.Issue(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"username": {e.Username}, "pin": {e.PIN}}
+	insecure := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	res, err := insecure.PostForm(baseURL+"/mdm/apple/enroll", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("enrollment profile: %d %v", res.StatusCode, err)
+	}
+	return raw
 }
