@@ -81,7 +81,7 @@ func setupAll(ctx context.Context, out io.Writer, what string, n, conc int, each
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if err := each(i); err != nil {
+			if err := retryBusy(ctx, func() error { return each(i) }); err != nil {
 				failed.Add(1)
 				once.Do(func() { first = fmt.Errorf("%s %d: %w", what, i, err) })
 			}
@@ -93,6 +93,20 @@ func setupAll(ctx context.Context, out io.Writer, what string, n, conc int, each
 	}
 	fmt.Fprintf(out, "setup: %s %d devices in %s (not measured)\n", what, n, time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// retryBusy calls f again, a few times with a growing pause, while it fails with 429 or 503: a busy
+// server sheds setup requests, which are not what is measured.
+func retryBusy(ctx context.Context, f func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := f()
+		if st := sim.StatusOf(err); attempt == 5 || (st != http.StatusServiceUnavailable && st != http.StatusTooManyRequests) {
+			return err
+		}
+		if err := sleep(ctx, time.Duration(attempt)*250*time.Millisecond); err != nil {
+			return err
+		}
+	}
 }
 
 // roundRobin is an Op that hands each request to the next device in turn.
