@@ -196,7 +196,7 @@ type cli struct {
 	Migrate migrateCmd `cmd:"" help:"Apply database migrations and exit."`
 	Admin   adminCmd   `cmd:"" help:"Administrative tasks."`
 	Sim     simCmd     `cmd:"" help:"Run simulated Android or Apple devices against a Steward server."`
-	Loadgen loadgenCmd `cmd:"" help:"Drive load against a Steward server (loopback or test servers only)."`
+	Loadgen loadgenCmd `cmd:"" help:"Drive load with simulated devices and API clients against a Steward server (the Apple workloads: any Apple MDM server) and print requests/s, p50/p95/p99 and errors; loopback or test servers only."`
 	Version versionCmd `cmd:"" help:"Print the version."`
 }
 

@@ -102,33 +102,50 @@ func (p *APIProvisioner) Prepare(ctx context.Context, devices int) error {
 
 // Enroll implements Provisioner: it issues a registration PIN for the device's user and registers.
 func (p *APIProvisioner) Enroll(ctx context.Context, device int, register func(Enrollment) error) error {
+	lock := p.userLock(device / p.perUser())
+	lock.Lock()
+	defer lock.Unlock()
+	e, err := p.issue(ctx, device)
+	if err != nil {
+		return err
+	}
+	return register(e)
+}
+
+// Issue issues a registration PIN for the device's user and returns it unused, for a load run that
+// registers later (with one device per user, since a new PIN replaces the user's earlier one).
+func (p *APIProvisioner) Issue(ctx context.Context, device int) (Enrollment, error) {
+	lock := p.userLock(device / p.perUser())
+	lock.Lock()
+	defer lock.Unlock()
+	return p.issue(ctx, device)
+}
+
+func (p *APIProvisioner) issue(ctx context.Context, device int) (Enrollment, error) {
 	u := device / p.perUser()
 	p.mu.Lock()
 	id, ok := p.accounts[u]
 	p.mu.Unlock()
 	if !ok {
 		if err := p.Prepare(ctx, device+1); err != nil {
-			return err
+			return Enrollment{}, err
 		}
 		p.mu.Lock()
 		id, ok = p.accounts[u]
 		p.mu.Unlock()
 		if !ok {
-			return fmt.Errorf("account %s was not created", p.email(u))
+			return Enrollment{}, fmt.Errorf("account %s was not created", p.email(u))
 		}
 	}
-	lock := p.userLock(u)
-	lock.Lock()
-	defer lock.Unlock()
 	var pin struct {
 		PIN string `json:"pin"`
 	}
 	err := call(ctx, p.Client, http.MethodPost, p.url("/api/v1/account/regpin"), basic(p.Username, p.Password),
 		map[string]int64{"accountId": id}, &pin)
 	if err != nil {
-		return fmt.Errorf("registration PIN for %s: %w", p.email(u), err)
+		return Enrollment{}, fmt.Errorf("registration PIN for %s: %w", p.email(u), err)
 	}
-	return register(Enrollment{Username: p.email(u), PIN: pin.PIN})
+	return Enrollment{Username: p.email(u), PIN: pin.PIN}, nil
 }
 
 func (p *APIProvisioner) userLock(u int) *sync.Mutex {

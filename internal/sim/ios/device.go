@@ -9,7 +9,9 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -66,11 +68,22 @@ type Observer interface {
 	Command(typ, status string)
 }
 
+// How a device shows its identity certificate on each check-in and connect.
+const (
+	IdentitySignature = "signature" // an Mdm-Signature header: a CMS signature over each body (RSA per message)
+	IdentityHeader    = "header"    // the certificate in an RFC 9440 header, as a TLS-terminating proxy forwards it
+	IdentityTLS       = "tls"       // the TLS client certificate (the server must serve TLS)
+)
+
 // DeviceOptions shape a new device.
 type DeviceOptions struct {
 	Model    int             // 1..Models(): that catalogue entry; 0: one drawn by how common it is
 	Key      *rsa.PrivateKey // the identity key (from a KeyPool); nil: made at enrollment
 	Observer Observer
+	// Identity is IdentitySignature (""), IdentityHeader or IdentityTLS.
+	Identity string
+	// CertHeader names the header of IdentityHeader (default Client-Cert).
+	CertHeader string
 }
 
 // Device is one simulated Apple device. Its methods are safe for concurrent use; it makes one
@@ -106,6 +119,10 @@ type Device struct {
 
 	// Counters, under their own lock: d.mu is held through a whole connect, and a load run reads these
 	// while devices connect.
+	shows      string // the Identity option
+	certHeader string
+	mdmClient  *http.Client // check-ins and connects: the shared client, or the device's own with IdentityTLS
+
 	cmu          sync.Mutex
 	executed     map[string]int
 	profiles     map[string]string // installed configuration profiles: PayloadUUID by PayloadIdentifier
@@ -125,8 +142,13 @@ func NewDevice(client *http.Client, seed uint64, opts DeviceOptions) *Device {
 		token[i] = byte(rng.IntN(256))
 	}
 	udid := fmt.Sprintf("%08X-%016X", rng.Uint32(), rng.Uint64())
+	header := opts.CertHeader
+	if header == "" {
+		header = "Client-Cert"
+	}
 	return &Device{client: client, rng: rng, obs: opts.Observer, hw: hw, key: opts.Key, udid: udid, token: token,
-		facts: newFacts(rng, hw), apps: newApps(rng, hw), executed: map[string]int{}, profiles: map[string]string{}}
+		facts: newFacts(rng, hw), apps: newApps(rng, hw), executed: map[string]int{}, profiles: map[string]string{},
+		shows: opts.Identity, certHeader: header, mdmClient: client}
 }
 
 // PushToken is the device's APNs token in hex, as the push path names it.
@@ -135,9 +157,45 @@ func (d *Device) PushToken() string { return hex.EncodeToString(d.token) }
 // Enroll downloads the enrollment profile at baseURL as username (with pin and/or password), gets its
 // identity certificate over SCEP (or takes the profile's PKCS#12 identity) and checks in (Authenticate, then TokenUpdate).
 func (d *Device) Enroll(ctx context.Context, baseURL, username, pin, password string) error {
+	start := time.Now()
+	if err := d.Prepare(ctx, baseURL, username, pin, password); err != nil {
+		return err
+	}
+	return d.authenticate(ctx, start)
+}
+
+// Prepare is the first part of Enroll: the profile from Steward's enrollment page at baseURL, and the
+// identity. Authenticate then checks in.
+func (d *Device) Prepare(ctx context.Context, baseURL, username, pin, password string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	start := time.Now()
+	if err := d.ensureKey(); err != nil {
+		return err
+	}
+	prof, err := d.downloadProfile(ctx, strings.TrimRight(baseURL, "/")+EnrollPath, username, pin, password)
+	if err != nil {
+		return err
+	}
+	return d.takeProfile(ctx, prof)
+}
+
+// PrepareWithProfile is Prepare with an enrollment profile (signed or not) got elsewhere, from any
+// Apple MDM server: its SCEP payload (or PKCS#12 identity) gives the identity, its MDM payload the
+// check-in and server URLs.
+func (d *Device) PrepareWithProfile(ctx context.Context, raw []byte) error {
+	prof, err := readProfile(raw)
+	if err != nil {
+		return fmt.Errorf("profile: %w", err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.ensureKey(); err != nil {
+		return err
+	}
+	return d.takeProfile(ctx, prof)
+}
+
+func (d *Device) ensureKey() error {
 	if d.erased { // enrolling again after an erase: the stock apps are back
 		d.apps = newApps(d.rng, d.hw)
 	}
@@ -148,15 +206,52 @@ func (d *Device) Enroll(ctx context.Context, baseURL, username, pin, password st
 		}
 		d.key = k
 	}
-	prof, err := d.downloadProfile(ctx, strings.TrimRight(baseURL, "/")+EnrollPath, username, pin, password)
-	if err != nil {
-		return err
-	}
+	return nil
+}
+
+func (d *Device) takeProfile(ctx context.Context, prof *profile) error {
 	cert, err := d.identity(ctx, prof)
 	if err != nil {
 		return err
 	}
 	d.cert, d.serverURL, d.checkinURL, d.topic, d.profileID = cert, prof.serverURL, prof.checkinURL, prof.topic, prof.id
+	if d.shows == IdentityTLS {
+		d.mdmClient = tlsClient(d.client, cert, d.key)
+	}
+	return nil
+}
+
+// tlsClient is shared's settings with the device's certificate as its TLS client certificate: a
+// transport of its own, since connections are per certificate.
+func tlsClient(shared *http.Client, cert *x509.Certificate, key *rsa.PrivateKey) *http.Client {
+	var t *http.Transport
+	if st, ok := shared.Transport.(*http.Transport); ok {
+		t = st.Clone()
+	} else {
+		t = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	t.MaxIdleConnsPerHost = 2
+	tc := &tls.Config{}
+	if t.TLSClientConfig != nil {
+		tc = t.TLSClientConfig.Clone()
+	}
+	tc.Certificates = []tls.Certificate{{Certificate: [][]byte{cert.Raw}, PrivateKey: key, Leaf: cert}}
+	t.TLSClientConfig = tc
+	return &http.Client{Transport: t, Timeout: shared.Timeout}
+}
+
+// Authenticate is the second part of Enroll, after Prepare: the check-in (Authenticate, then TokenUpdate).
+// Sent again it is a device enrolling again with the same identity.
+func (d *Device) Authenticate(ctx context.Context) error {
+	return d.authenticate(ctx, time.Now())
+}
+
+func (d *Device) authenticate(ctx context.Context, start time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cert == nil {
+		return errors.New("authenticate: the device has no identity yet")
+	}
 	auth := map[string]any{"MessageType": "Authenticate", "UDID": d.udid, "Topic": d.topic,
 		"ProductName": d.hw.ProductName, "SerialNumber": d.facts.SerialNumber, "DeviceName": d.facts.DeviceName,
 		"OSVersion": d.facts.OSVersion, "BuildVersion": d.facts.BuildVersion, "Model": d.hw.Model, "ModelName": d.hw.ModelName}
@@ -236,11 +331,14 @@ func (d *Device) downloadProfile(ctx context.Context, enrollURL, username, pin, 
 	return p, nil
 }
 
-// readProfile checks a signed enrollment profile and reads its SCEP and MDM payloads.
+// readProfile checks a signed enrollment profile (or takes an unsigned one) and reads its SCEP and MDM payloads.
 func readProfile(signed []byte) (*profile, error) {
-	raw, _, err := enroll.ReadSignedProfile(signed)
-	if err != nil {
-		return nil, err
+	raw := signed
+	if !bytes.HasPrefix(bytes.TrimSpace(signed), []byte("<?xml")) {
+		var err error
+		if raw, _, err = enroll.ReadSignedProfile(signed); err != nil {
+			return nil, err
+		}
 	}
 	var top struct {
 		PayloadIdentifier string           `plist:"PayloadIdentifier"`
@@ -469,14 +567,22 @@ func (d *Device) do(ctx context.Context, op, method, to, contentType string, bod
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", "MDM/1.0 steward-sim")
-	if sign {
-		sig, err := identity.Sign(body, d.cert, d.key)
-		if err != nil {
-			return nil, err
+	client := d.client
+	if sign { // an MDM message: the device shows its identity
+		switch d.shows {
+		case IdentityHeader:
+			req.Header.Set(d.certHeader, ":"+base64.StdEncoding.EncodeToString(d.cert.Raw)+":")
+		case IdentityTLS:
+			client = d.mdmClient
+		default:
+			sig, err := identity.Sign(body, d.cert, d.key)
+			if err != nil {
+				return nil, err
+			}
+			req.Header.Set(identity.SignatureHeader, sig)
 		}
-		req.Header.Set(identity.SignatureHeader, sig)
 	}
-	res, err := d.client.Do(req)
+	res, err := client.Do(req)
 	if err != nil {
 		return nil, err
 	}
