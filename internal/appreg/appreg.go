@@ -188,12 +188,18 @@ type Client struct {
 	TenantActive bool
 }
 
-// Verify checks a client's credentials and returns its registration with its tenant's state, read
-// together in one indexed read. A success is remembered for verifiedTTL, so that a client asking for
+// Verify checks a client's credentials and returns its registration (VerifyClient).
+func (s *Service) Verify(ctx context.Context, clientID, clientSecret string) (mdm.AppRegistration, error) {
+	c, err := s.VerifyClient(ctx, clientID, clientSecret)
+	return c.Registration, err
+}
+
+// VerifyClient checks a client's credentials and returns its registration with its tenant's state,
+// read together in one indexed read. A success is remembered for verifiedTTL, so that a client asking for
 // tokens in a burst costs one read a second; Forget and ForgetTenant drop what is remembered. An
 // unknown client costs the same hash work as a wrong secret. It does not record the authentication:
 // MarkAuthenticated does, once a token is issued.
-func (s *Service) Verify(ctx context.Context, clientID, clientSecret string) (Client, error) {
+func (s *Service) VerifyClient(ctx context.Context, clientID, clientSecret string) (Client, error) {
 	hash := s.keys.Hash(clientSecret)
 	if clientID == "" || clientSecret == "" || !mdm.CleanText(clientID) || len(clientID) > 256 {
 		return Client{}, errBadClient

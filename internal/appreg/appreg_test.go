@@ -138,7 +138,7 @@ func TestVerifyRemembers(t *testing.T) {
 	ctx := t.Context()
 	c := f.create(t, f.a, appreg.NewRegistration{AppType: authz.AppTypeCSM})
 	verify := func(secret string) (appreg.Client, error) {
-		return f.svc.Verify(ctx, c.Registration.ClientID, secret)
+		return f.svc.VerifyClient(ctx, c.Registration.ClientID, secret)
 	}
 	if r, err := verify(c.Secret); err != nil || !r.TenantActive {
 		t.Fatalf("Verify = %+v, %v", r, err)
@@ -182,7 +182,7 @@ func TestVerify(t *testing.T) {
 	f := newFixture(t)
 	c := f.create(t, f.a, appreg.NewRegistration{AppType: authz.AppTypeCSM})
 	other := f.create(t, f.b, appreg.NewRegistration{AppType: authz.AppTypeCSM})
-	if r, err := f.svc.Verify(t.Context(), c.Registration.ClientID, c.Secret); err != nil || r.Registration.ID != c.Registration.ID || !r.TenantActive {
+	if r, err := f.svc.Verify(t.Context(), c.Registration.ClientID, c.Secret); err != nil || r.ID != c.Registration.ID {
 		t.Fatalf("Verify = %+v, %v", r, err)
 	}
 	var msgs []string

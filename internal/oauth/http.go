@@ -196,7 +196,7 @@ func (s *Service) authenticate(r *http.Request, c credentials, tenantID mdm.Tena
 		return appreg.Client{}, &oauthError{status: http.StatusTooManyRequests, code: "temporarily_unavailable",
 			description: "too many failed client authentications: try again later", retryAfter: wait}
 	}
-	client, err := s.regs.Verify(ctx, c.id, c.secret)
+	client, err := s.regs.VerifyClient(ctx, c.id, c.secret)
 	reg := client.Registration
 	switch {
 	case err == nil:
