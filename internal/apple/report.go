@@ -31,7 +31,9 @@ type Report struct {
 	Status      string           `plist:"Status"`
 	CommandUUID string           `plist:"CommandUUID"`
 	ErrorChain  []ErrorChainItem `plist:"ErrorChain"`
-	Raw         []byte           `plist:"-"`
+	// UserID is set on the user channel's messages (a user enrollment or a Shared iPad user).
+	UserID string `plist:"UserID"`
+	Raw    []byte `plist:"-"`
 }
 
 // DecodeReport decodes a report body (XML or binary plist, at most MaxBody bytes). Errors are

@@ -41,10 +41,7 @@ func (s *Service) connect(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var channel struct {
-		UserID string `plist:"UserID"`
-	}
-	if err := plist.Unmarshal(body, &channel); err == nil && channel.UserID != "" {
+	if rep.UserID != "" {
 		// The user channel: Steward has no user commands, and device commands never go to it.
 		return empty(w)
 	}
@@ -139,49 +136,34 @@ func (s *Service) record(ctx context.Context, d *mdm.Device, rep *apple.Report, 
 		res.Result = resultText(rep.Raw)
 	}
 	c.Results = []mdm.CommandResult{res}
-	if _, err := s.d.Devices.CheckIn(ctx, d, c); err != nil {
-		return err
-	}
-	if inventory {
-		now := s.d.Now()
-		if err := s.d.Store.Apple().SetInventoryAt(ctx, d.TenantID, d.ID, now); err != nil {
+	now := s.d.Now()
+	// The answer's writes are one transaction: the result, the facts or apps, the inventory time
+	// and, for a forced check-in, the app list query that follows it.
+	c.Also = func(ctx context.Context, tx mdm.Stores, answered []mdm.Command) error {
+		if !inventory {
+			return nil
+		}
+		if err := tx.Apple().SetInventoryAt(ctx, d.TenantID, d.ID, now); err != nil {
 			return err
 		}
-		s.cache.update(k, func(v *cached) { v.ad.InventoryAt = now })
-	}
-	if inventory && res.Status == mdm.CmdAcknowledged {
-		forced, err := s.isForcedCheckin(ctx, d, res.ID)
-		if err != nil {
-			return err
-		}
-		if forced {
+		// The answered command's type is the stored one, so the answer can reach any replica.
+		if res.Status == mdm.CmdAcknowledged && len(answered) == 1 && answered[0].Type == mdm.CmdForceCheckin {
 			// A forced check-in asked for the device's information; its apps are a query of their own,
 			// queued quietly: the device is connected and takes it next in this exchange.
-			if _, err := s.d.Devices.QueueQuiet(ctx, d.TenantID, []mdm.DeviceID{d.ID},
+			if _, err := s.d.Devices.QueueQuietIn(ctx, tx, d.TenantID, []mdm.DeviceID{d.ID},
 				mdm.NewCommand{Type: mdm.CmdInstalledApps, CreatedBy: "system", Collapse: true}); err != nil {
 				return err
 			}
 		}
+		return nil
+	}
+	if _, err := s.d.Devices.CheckIn(ctx, d, c); err != nil {
+		return err
+	}
+	if inventory {
+		s.cache.update(k, func(v *cached) { v.ad.InventoryAt = now })
 	}
 	return nil
-}
-
-// forcedLookback bounds how many of a device's newest commands isForcedCheckin reads.
-const forcedLookback = 20
-
-// isForcedCheckin reports whether command id of d is a FORCE_CHECKIN. It reads the command's type
-// from the store, not from what this replica sent, so the answer can reach any replica.
-func (s *Service) isForcedCheckin(ctx context.Context, d *mdm.Device, id mdm.CommandID) (bool, error) {
-	p, err := s.d.Store.Commands().History(ctx, d.TenantID, d.ID, mdm.ListOptions{Rows: forcedLookback})
-	if err != nil {
-		return false, err
-	}
-	for _, c := range p.Items {
-		if c.ID == id {
-			return c.Type == mdm.CmdForceCheckin, nil
-		}
-	}
-	return false, nil
 }
 
 // next returns the body of the next command due for d, nil when there is none. A command the Apple

@@ -75,9 +75,24 @@ func (q countingCommands) Enqueue(ctx context.Context, tenantID mdm.TenantID, id
 	return q.CommandStore.Enqueue(ctx, tenantID, ids, states, c, now)
 }
 
+func (q countingCommands) MarkSent(ctx context.Context, tenantID mdm.TenantID, ids []mdm.CommandID, now time.Time) ([]mdm.CommandID, error) {
+	q.c.add("MarkSent")
+	return q.CommandStore.MarkSent(ctx, tenantID, ids, now)
+}
+
+func (q countingCommands) History(ctx context.Context, tenantID mdm.TenantID, deviceID mdm.DeviceID, opts mdm.ListOptions) (mdm.Page[mdm.Command], error) {
+	q.c.add("History")
+	return q.CommandStore.History(ctx, tenantID, deviceID, opts)
+}
+
 type countingApple struct {
 	mdm.AppleStore
 	c *counts
+}
+
+func (a countingApple) SetInventoryAt(ctx context.Context, tenantID mdm.TenantID, id mdm.DeviceID, at time.Time) error {
+	a.c.add("SetInventoryAt")
+	return a.AppleStore.SetInventoryAt(ctx, tenantID, id, at)
 }
 
 func (a countingApple) Device(ctx context.Context, tenantID mdm.TenantID, id mdm.DeviceID) (*mdm.AppleDevice, error) {

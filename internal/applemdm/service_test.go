@@ -345,10 +345,16 @@ func TestConnect(t *testing.T) {
 		if requestType(cmd) != apple.RequestDeviceInformation {
 			t.Fatalf("forced check-in sends %v", cmd)
 		}
+		f.counts.take()
 		_, cmd = d.connect(map[string]any{"Status": "Acknowledged", "CommandUUID": cmd["CommandUUID"],
 			"QueryResponses": map[string]any{"OSVersion": "18.4"}})
 		if requestType(cmd) != apple.RequestInstalledApplicationList {
 			t.Fatalf("after the forced check-in's answer: %v, want the app list", cmd)
+		}
+		// The answer's writes (result, facts, inventory time, the app list query) are one transaction;
+		// then the queue is read and the next command marked sent.
+		if got, want := f.counts.take(), map[string]int{"InTx": 1, "Due": 1, "MarkSent": 1}; !maps.Equal(got, want) {
+			t.Errorf("store calls of the forced check-in's answer: %v, want %v", got, want)
 		}
 		d.connect(map[string]any{"Status": "Acknowledged", "CommandUUID": cmd["CommandUUID"], "InstalledApplicationList": []any{}})
 

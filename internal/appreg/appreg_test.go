@@ -130,6 +130,53 @@ func TestCreate(t *testing.T) {
 	}
 }
 
+// TestVerifyRemembers: a verified client is remembered for a second (a suspension made behind the
+// service's back shows only then), a wrong secret is refused while it is remembered, and Forget,
+// ForgetTenant and Delete drop it at once.
+func TestVerifyRemembers(t *testing.T) {
+	f := newFixture(t)
+	ctx := t.Context()
+	c := f.create(t, f.a, appreg.NewRegistration{AppType: authz.AppTypeCSM})
+	verify := func(secret string) (appreg.Client, error) {
+		return f.svc.VerifyClient(ctx, c.Registration.ClientID, secret)
+	}
+	if r, err := verify(c.Secret); err != nil || !r.TenantActive {
+		t.Fatalf("Verify = %+v, %v", r, err)
+	}
+	suspended := mdm.TenantSuspended
+	if _, err := f.store.Tenants().Update(ctx, "t-a", mdm.TenantPatch{State: &suspended}, f.clock.now()); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := verify(c.Secret); err != nil || !r.TenantActive {
+		t.Errorf("within the second: %+v, %v; want the remembered active client", r, err)
+	}
+	if _, err := verify(c.Secret + "x"); !mdm.IsCode(err, mdm.Unauthenticated) {
+		t.Errorf("a wrong secret of a remembered client: %v, want unauthenticated", err)
+	}
+	f.clock.set(f.clock.now().Add(time.Second))
+	if r, err := verify(c.Secret); err != nil || r.TenantActive {
+		t.Errorf("after the second: %+v, %v; want the suspended tenant read", r, err)
+	}
+	active := mdm.TenantActive
+	if _, err := f.store.Tenants().Update(ctx, "t-a", mdm.TenantPatch{State: &active}, f.clock.now()); err != nil {
+		t.Fatal(err)
+	}
+	f.svc.ForgetTenant("t-b")
+	if r, _ := verify(c.Secret); r.TenantActive {
+		t.Error("forgetting another tenant dropped this one's client")
+	}
+	f.svc.ForgetTenant("t-a")
+	if r, err := verify(c.Secret); err != nil || !r.TenantActive {
+		t.Errorf("after ForgetTenant: %+v, %v; want the resumed tenant read", r, err)
+	}
+	if err := f.svc.Delete(f.a, c.Registration.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := verify(c.Secret); !mdm.IsCode(err, mdm.Unauthenticated) {
+		t.Errorf("a deleted client: %v, want unauthenticated at once", err)
+	}
+}
+
 // TestVerify: only the right secret of an existing client verifies, and every failure reads the same.
 func TestVerify(t *testing.T) {
 	f := newFixture(t)

@@ -49,12 +49,13 @@ func (s *Service) CheckIn(ctx context.Context, d *mdm.Device, c CheckIn) (*Check
 	}
 	newPush := c.PushToken != nil && push != d.PushToken
 	var moved string
-	if fHash != nil || aHash != nil || newPush || len(c.Results) > 0 {
+	if fHash != nil || aHash != nil || newPush || len(c.Results) > 0 || c.Also != nil {
 		err := s.store.InTx(ctx, func(tx mdm.Stores) error {
 			moved = ""
+			var answered []mdm.Command
 			// Answers first: Complete takes the command's row before the device's, as an action does.
 			for _, r := range c.Results {
-				to, err := s.complete(ctx, tx, d, r, now)
+				cmd, to, err := s.complete(ctx, tx, d, r, now)
 				if mdm.IsCode(err, mdm.NotFound) {
 					s.log.WarnContext(ctx, "check-in result for a command the device does not have open",
 						"tenant_id", d.TenantID, "device_id", d.ID, "command_id", r.ID)
@@ -63,6 +64,7 @@ func (s *Service) CheckIn(ctx context.Context, d *mdm.Device, c CheckIn) (*Check
 				if err != nil {
 					return err
 				}
+				answered = append(answered, *cmd)
 				if to != "" {
 					moved = to
 				}
@@ -83,13 +85,19 @@ func (s *Service) CheckIn(ctx context.Context, d *mdm.Device, c CheckIn) (*Check
 					return err
 				}
 			}
+			if c.Also != nil {
+				return c.Also(ctx, tx, answered)
+			}
 			return nil
 		})
 		if err != nil {
 			return nil, err
 		}
-		// What is cached of d no longer matches the store.
-		s.auth.forget(d.TenantID, d.ID)
+		// What is cached of d no longer matches the store. Answers alone leave the device's record as
+		// it was (a state they move is forgotten by afterComplete), so its next connect is not a read.
+		if fHash != nil || aHash != nil || newPush {
+			s.auth.forget(d.TenantID, d.ID)
+		}
 		before := *d
 		if fHash != nil {
 			d.Facts, d.FactsHash = facts, fHash

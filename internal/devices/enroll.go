@@ -196,7 +196,24 @@ func (s *Service) QueueQuiet(ctx context.Context, tenantID mdm.TenantID, ids []m
 	return s.queue(ctx, tenantID, ids, c, false)
 }
 
+// QueueQuietIn is QueueQuiet within tx, the caller's transaction (a check-in's Also).
+func (s *Service) QueueQuietIn(ctx context.Context, tx mdm.Stores, tenantID mdm.TenantID, ids []mdm.DeviceID, c mdm.NewCommand) ([]mdm.DeviceID, error) {
+	return s.queueIn(ctx, tx, tenantID, ids, c)
+}
+
 func (s *Service) queue(ctx context.Context, tenantID mdm.TenantID, ids []mdm.DeviceID, c mdm.NewCommand, wake bool) ([]mdm.DeviceID, error) {
+	got, err := s.queueIn(ctx, s.store, tenantID, ids, c)
+	if err != nil {
+		return nil, err
+	}
+	if wake && len(got) > 0 {
+		s.wake(ctx, tenantID, got)
+	}
+	return got, nil
+}
+
+// queueIn checks a system command and queues it for ids through st (the store or a transaction).
+func (s *Service) queueIn(ctx context.Context, st mdm.Stores, tenantID mdm.TenantID, ids []mdm.DeviceID, c mdm.NewCommand) ([]mdm.DeviceID, error) {
 	collapse, known := systemCommands[c.Type]
 	if !known {
 		return nil, mdm.Errorf(mdm.Invalid, "unknown command type %q", truncate(c.Type, 40))
@@ -215,14 +232,7 @@ func (s *Service) queue(ctx context.Context, tenantID mdm.TenantID, ids []mdm.De
 	if c.CreatedBy == "" {
 		c.CreatedBy = "system"
 	}
-	got, err := s.store.Commands().Enqueue(ctx, tenantID, ids, []string{mdm.StateActive}, c, s.now())
-	if err != nil {
-		return nil, err
-	}
-	if wake && len(got) > 0 {
-		s.wake(ctx, tenantID, got)
-	}
-	return got, nil
+	return st.Commands().Enqueue(ctx, tenantID, ids, []string{mdm.StateActive}, c, s.now())
 }
 
 // Unenrolled records that a device removed management itself (Apple CheckOut): it becomes RETIRED,

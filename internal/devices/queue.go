@@ -115,7 +115,7 @@ func (s *Service) Acknowledge(ctx context.Context, d *mdm.Device, r mdm.CommandR
 	var moved string
 	err := s.store.InTx(ctx, func(tx mdm.Stores) error {
 		var err error
-		moved, err = s.complete(ctx, tx, d, r, now)
+		_, moved, err = s.complete(ctx, tx, d, r, now)
 		return err
 	})
 	if err != nil {
@@ -148,27 +148,27 @@ var notDone = []string{mdm.StateActive, mdm.StateRetirePending, mdm.StateWipePen
 // complete stores one answer of d and moves d as stateMoves say: to WIPED or RETIRED, whose open
 // commands it cancels (the device takes no more), or back to ACTIVE. It returns the state d moved
 // to, or "".
-func (s *Service) complete(ctx context.Context, tx mdm.Stores, d *mdm.Device, r mdm.CommandResult, now time.Time) (string, error) {
+func (s *Service) complete(ctx context.Context, tx mdm.Stores, d *mdm.Device, r mdm.CommandResult, now time.Time) (*mdm.Command, string, error) {
 	c, err := tx.Commands().Complete(ctx, d.TenantID, d.ID, r, now)
 	if err != nil {
-		return "", err
+		return c, "", err
 	}
 	if s.hooks.Answered != nil {
 		if err := s.hooks.Answered(ctx, tx, c); err != nil {
-			return "", err
+			return c, "", err
 		}
 	}
 	m, ok := stateMoves[[2]string{c.Type, c.Status}]
 	if !ok {
-		return "", nil
+		return c, "", nil
 	}
 	ids, err := tx.Devices().SetState(ctx, d.TenantID, []mdm.DeviceID{d.ID}, m.from, m.to, now)
 	if err != nil || len(ids) == 0 {
-		return "", err
+		return c, "", err
 	}
 	if m.to != mdm.StateActive {
 		if _, err := tx.Commands().CancelOpen(ctx, d.TenantID, ids, "", openStatuses, now); err != nil {
-			return "", err
+			return c, "", err
 		}
 	}
 	details := map[string]any{"id": d.ID, "commandId": c.ID}
@@ -177,7 +177,7 @@ func (s *Service) complete(ctx context.Context, tx mdm.Stores, d *mdm.Device, r 
 	}
 	err = audit.Write(ctx, tx.Audit(), now, audit.Entry{TenantID: d.TenantID, Action: m.action, TargetType: "device",
 		TargetID: fmt.Sprint(d.ID), Details: details})
-	return m.to, err
+	return c, m.to, err
 }
 
 // afterComplete drops d from the authentication cache once its state moved: a wiped or retired

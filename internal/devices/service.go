@@ -67,6 +67,10 @@ type CheckIn struct {
 	// NoCommands leaves the due commands in the queue (the reply carries none): for a protocol that
 	// fetches its commands one at a time (Apple: FetchCommands with limit 1).
 	NoCommands bool
+	// Also makes the caller's own writes in the check-in's transaction, after the answers, facts and
+	// apps (one transaction per answer instead of several); answered are the commands the results
+	// completed, as stored. An error rolls the whole check-in back.
+	Also func(ctx context.Context, tx mdm.Stores, answered []mdm.Command) error
 }
 
 // CheckInReply tells the device what to do next.

@@ -77,6 +77,9 @@ type parser struct {
 	off    int
 	tok    token
 	fields mdm.FieldSet
+	// runes counts the characters of src before counted, so that a token's position is counted from
+	// the previous one's and a long filter is not counted from its start at every token.
+	runes, counted int
 }
 
 func (p *parser) errorf(format string, args ...any) error {
@@ -102,7 +105,9 @@ func (p *parser) next() {
 		p.off += w
 	}
 	start := p.off
-	pos := utf8.RuneCountInString(p.src[:start]) + 1
+	p.runes += utf8.RuneCountInString(p.src[p.counted:start])
+	p.counted = start
+	pos := p.runes + 1
 	if p.off >= len(p.src) {
 		p.tok = token{tEOF, "", pos}
 		return

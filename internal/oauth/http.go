@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"steward/internal/appreg"
 	"steward/internal/authz"
 	"steward/internal/httpx"
 	"steward/internal/mdm"
@@ -182,20 +183,21 @@ func clientCredentials(r *http.Request, form url.Values) (credentials, *oauthErr
 }
 
 // authenticate checks c within the failure limits and, when tenantID is set, that the client is that
-// tenant's. It returns the registration or the answer to give.
-func (s *Service) authenticate(r *http.Request, c credentials, tenantID mdm.TenantID) (mdm.AppRegistration, *oauthError) {
+// tenant's. It returns the client (registration and tenant state) or the answer to give.
+func (s *Service) authenticate(r *http.Request, c credentials, tenantID mdm.TenantID) (appreg.Client, *oauthError) {
 	ctx := r.Context()
 	if len(c.id) > maxClientID || !mdm.CleanText(c.id) {
 		// No registration has such an id; refusing it here keeps the limiter's memory bounded.
-		return mdm.AppRegistration{}, &oauthError{status: http.StatusUnauthorized, code: "invalid_client",
+		return appreg.Client{}, &oauthError{status: http.StatusUnauthorized, code: "invalid_client",
 			description: "client authentication failed"}
 	}
 	done, wait := s.limits.begin(c.id, mdm.ClientAddrFrom(ctx))
 	if wait > 0 {
-		return mdm.AppRegistration{}, &oauthError{status: http.StatusTooManyRequests, code: "temporarily_unavailable",
+		return appreg.Client{}, &oauthError{status: http.StatusTooManyRequests, code: "temporarily_unavailable",
 			description: "too many failed client authentications: try again later", retryAfter: wait}
 	}
-	reg, err := s.regs.Verify(ctx, c.id, c.secret)
+	client, err := s.regs.VerifyClient(ctx, c.id, c.secret)
+	reg := client.Registration
 	switch {
 	case err == nil:
 		done(succeeded)
@@ -206,15 +208,15 @@ func (s *Service) authenticate(r *http.Request, c credentials, tenantID mdm.Tena
 	}
 	switch {
 	case mdm.IsCode(err, mdm.Unauthenticated):
-		return reg, &oauthError{status: http.StatusUnauthorized, code: "invalid_client", description: "client authentication failed"}
+		return client, &oauthError{status: http.StatusUnauthorized, code: "invalid_client", description: "client authentication failed"}
 	case err != nil:
-		return reg, &oauthError{err: err}
+		return client, &oauthError{err: err}
 	case tenantID != "" && reg.TenantID != tenantID:
-		return reg, &oauthError{status: http.StatusUnauthorized, code: "invalid_client",
+		return client, &oauthError{status: http.StatusUnauthorized, code: "invalid_client",
 			description: "the client is not registered with this tenant"}
 	}
 	httpx.SetTenant(r, reg.TenantID)
-	return reg, nil
+	return client, nil
 }
 
 // maxClientID bounds a client id: longer ones name no registration (appreg's ids are under 100 bytes).
@@ -263,7 +265,7 @@ func (s *Service) token(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, e)
 		return
 	}
-	reg, e := s.authenticate(r, c, mdm.TenantID(r.PathValue("tenantId")))
+	client, e := s.authenticate(r, c, mdm.TenantID(r.PathValue("tenantId")))
 	if e != nil {
 		s.fail(w, r, e)
 		return
@@ -281,24 +283,22 @@ func (s *Service) token(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badRequest("unsupported_grant_type", "only client_credentials is supported"))
 		return
 	}
-	s.issue(w, r, reg, form.Get("scope"), false)
+	s.issue(w, r, client, form.Get("scope"), false)
 }
 
-// issue grants the scopes, signs the token and answers it, as JSON or (raw) the bare token.
-func (s *Service) issue(w http.ResponseWriter, r *http.Request, reg mdm.AppRegistration, scope string, raw bool) {
-	scopes, e := grant(reg, scope)
+// issue grants the scopes, signs the token and answers it, as JSON or (raw) the bare token. The
+// tenant's state was read with the client's credentials.
+func (s *Service) issue(w http.ResponseWriter, r *http.Request, client appreg.Client, scope string, raw bool) {
+	scopes, e := grant(client.Registration, scope)
 	if e != nil {
 		s.fail(w, r, e)
 		return
 	}
-	if st, err := s.store.OAuth().ClientToken(r.Context(), reg.ClientID, ""); err != nil {
-		s.serverError(w, r, err)
-		return
-	} else if !st.TenantActive {
+	if !client.TenantActive {
 		s.fail(w, r, &oauthError{status: http.StatusUnauthorized, code: "invalid_client", description: "the tenant is suspended"})
 		return
 	}
-	t, err := s.Issue(r.Context(), reg, scopes)
+	t, err := s.Issue(r.Context(), client.Registration, scopes)
 	if err != nil {
 		s.serverError(w, r, err)
 		return
@@ -322,7 +322,7 @@ func (s *Service) ServeHeaderToken(w http.ResponseWriter, r *http.Request, raw b
 			description: "X-ClientId and X-ClientSecret are required"})
 		return
 	}
-	reg, e := s.authenticate(r, c, "")
+	client, e := s.authenticate(r, c, "")
 	if e != nil {
 		s.fail(w, r, e)
 		return
@@ -331,11 +331,11 @@ func (s *Service) ServeHeaderToken(w http.ResponseWriter, r *http.Request, raw b
 	case tenant == "":
 		s.fail(w, r, badRequest("invalid_request", "X-TenantId is required"))
 		return
-	case mdm.TenantID(tenant) != reg.TenantID:
+	case mdm.TenantID(tenant) != client.Registration.TenantID:
 		s.fail(w, r, &oauthError{status: http.StatusUnauthorized, code: "invalid_client", description: "the client is not registered with this tenant"})
 		return
 	}
-	s.issue(w, r, reg, r.Header.Get("X-ClientScope"), raw)
+	s.issue(w, r, client, r.Header.Get("X-ClientScope"), raw)
 }
 
 // metadata is the RFC 8414 authorization server metadata of one tenant's issuer.
@@ -393,11 +393,11 @@ func (s *Service) clientForm(w http.ResponseWriter, r *http.Request) (mdm.AppReg
 	if e == nil {
 		var c credentials
 		if c, e = clientCredentials(r, form); e == nil {
-			var reg mdm.AppRegistration
-			if reg, e = s.authenticate(r, c, ""); e == nil {
+			var client appreg.Client
+			if client, e = s.authenticate(r, c, ""); e == nil {
 				if e = formRequired(r); e == nil {
 					if tok := form.Get("token"); tok != "" {
-						return reg, tok, true
+						return client.Registration, tok, true
 					}
 					e = badRequest("invalid_request", "token is required")
 				}

@@ -9,6 +9,8 @@ import (
 	"encoding/hex"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
@@ -523,5 +525,32 @@ func TestRotationSeenByOtherReplica(t *testing.T) {
 	k2, _ := other.ring.signer(ctx)
 	if k1.kid != k2.kid {
 		t.Errorf("after rotation the replicas sign with %s and %s", k1.kid, k2.kid)
+	}
+}
+
+// BenchmarkTokenEndpoint measures the token endpoint's whole request, in process: form, client
+// authentication, tenant check, grant, signing and the JSON answer.
+func BenchmarkTokenEndpoint(b *testing.B) {
+	for name, db := range databases(b) {
+		b.Run(name, func(b *testing.B) {
+			e := newEnv(b, db(b))
+			h := e.svc.Handler()
+			body := url.Values{"grant_type": {"client_credentials"}, "client_id": {e.a.ClientID},
+				"client_secret": {e.aSecret}}.Encode()
+			path := "/" + string(e.tenantA) + "/connect/token"
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+					r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					w := httptest.NewRecorder()
+					h.ServeHTTP(w, r)
+					if w.Code != http.StatusOK {
+						b.Fatalf("token: %d %s", w.Code, w.Body)
+					}
+				}
+			})
+		})
 	}
 }

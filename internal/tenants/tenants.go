@@ -33,7 +33,13 @@ type Service struct {
 	baseURL string
 	now     func() time.Time
 	mailed  func() // nudges the mail worker after a commit that queued mail
+	// stateChanged run after a commit that suspended or resumed a tenant (caches of tenant state).
+	stateChanged []func(mdm.TenantID)
 }
+
+// OnStateChange registers f to run after a tenant is suspended or resumed on this replica. Register
+// before serving.
+func (s *Service) OnStateChange(f func(mdm.TenantID)) { s.stateChanged = append(s.stateChanged, f) }
 
 // New returns the service. baseURL is the public URL that links in emails point to.
 func New(store mdm.Store, mailer *mail.Mailer, keys *secret.Keys, baseURL string, now func() time.Time, mailed func()) *Service {
@@ -197,7 +203,8 @@ type UpdateInput struct {
 }
 
 // Update applies in. Suspending takes effect on the tenant's very next request, since every
-// authentication reads the tenant's state.
+// authentication reads the tenant's state (the token endpoint's remembered clients are dropped by the
+// OnStateChange hooks here, and within a second on other replicas).
 func (s *Service) Update(ctx context.Context, id mdm.TenantID, in UpdateInput) (*mdm.Tenant, error) {
 	if err := authz.RequireSystemAdmin(mdm.PrincipalFrom(ctx)); err != nil {
 		return nil, err
@@ -221,6 +228,7 @@ func (s *Service) Update(ctx context.Context, id mdm.TenantID, in UpdateInput) (
 		return nil, err
 	}
 	var out *mdm.Tenant
+	var stateChanged bool
 	err := s.store.InTx(ctx, func(tx mdm.Stores) error {
 		before, err := tx.Tenants().Get(ctx, id)
 		if err != nil {
@@ -229,9 +237,15 @@ func (s *Service) Update(ctx context.Context, id mdm.TenantID, in UpdateInput) (
 		if out, err = tx.Tenants().Update(ctx, id, patch, s.now()); err != nil {
 			return mdm.ConflictOn(err, "name")
 		}
+		stateChanged = before.State != out.State
 		return audit.Write(ctx, tx.Audit(), s.now(), audit.Entry{TenantID: id, Action: updateAction(before, out),
 			TargetType: "tenant", TargetID: string(id), Details: changes(before, out)})
 	})
+	if err == nil && stateChanged {
+		for _, f := range s.stateChanged {
+			f(id)
+		}
+	}
 	return out, err
 }
 
