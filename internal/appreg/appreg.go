@@ -234,6 +234,9 @@ func (s *Service) Forget(clientID string) { s.verified.forget(clientID) }
 // changes, so that a suspension refuses the next token request.
 func (s *Service) ForgetTenant(tenantID mdm.TenantID) { s.verified.forgetTenant(tenantID) }
 
+// ForgetAll drops everything Verify remembers (changes announced by other replicas may have been missed).
+func (s *Service) ForgetAll() { s.verified.forgetAll() }
+
 // Lookup returns the registration of clientID (not_found once deleted), for checks of issued tokens.
 func (s *Service) Lookup(ctx context.Context, clientID string) (mdm.AppRegistration, error) {
 	return s.store.AppRegistrations().GetByClientID(ctx, clientID)

@@ -81,3 +81,10 @@ func (v *verifiedClients) forgetTenant(tenantID mdm.TenantID) {
 		}
 	}
 }
+
+func (v *verifiedClients) forgetAll() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.gen++
+	clear(v.entries)
+}

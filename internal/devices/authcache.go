@@ -113,6 +113,13 @@ func (c *authCache) forget(tenant mdm.TenantID, ids ...mdm.DeviceID) {
 	}
 }
 
+// forgetTenant drops the tenant's cached state.
+func (c *authCache) forgetTenant(id mdm.TenantID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.tenants, id)
+}
+
 // clear drops every entry and keeps lookups already under way from storing theirs.
 func (c *authCache) clear() {
 	c.mu.Lock()

@@ -26,3 +26,6 @@ func (s *Service) DropCached(tenantID mdm.TenantID, ids []mdm.DeviceID) {
 // DropAllCached empties this replica's authentication cache (changes announced by other replicas may
 // have been missed).
 func (s *Service) DropAllCached() { s.auth.clear() }
+
+// DropTenantCached drops the tenant's cached state (active or suspended): it changed on another replica.
+func (s *Service) DropTenantCached(tenantID mdm.TenantID) { s.auth.forgetTenant(tenantID) }

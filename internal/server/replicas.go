@@ -17,6 +17,8 @@ const (
 	topicDevices  = "devices"  // "<tenant> <id>,<id>…": drop these devices' cached authentication
 	topicPushCert = "pushcert" // "<tenant>": drop the tenant's cached push certificate
 	topicMail     = "mail"     // the outbox has new mail: workers look now
+	topicClient   = "client"   // "<client id>": an App Registration was deleted; forget its verified secret
+	topicTenant   = "tenant"   // "<tenant>": the tenant was suspended or resumed; forget what was cached of it
 )
 
 // newBus is how this replica hears the others: PostgreSQL's LISTEN/NOTIFY, or in process on SQLite
@@ -86,6 +88,11 @@ func (s *Server) subscribe() {
 			s.apple.DropPushCertificate(mdm.TenantID(tenant))
 		}
 	})
+	s.bus.Subscribe(topicClient, func(clientID string) { s.appReg.Forget(clientID) })
+	s.bus.Subscribe(topicTenant, func(tenant string) {
+		s.appReg.ForgetTenant(mdm.TenantID(tenant))
+		s.devices.DropTenantCached(mdm.TenantID(tenant))
+	})
 	s.bus.Subscribe(sqlstore.GenerationEvent, func(string) { s.configs.Kick() })
 	if s.worker != nil {
 		s.bus.Subscribe(topicMail, func(string) { s.worker.Wake() })
@@ -93,6 +100,7 @@ func (s *Server) subscribe() {
 	// Events sent while this replica was not listening are lost: drop every cache and look for work.
 	s.bus.Subscribe(events.Resync, func(string) {
 		s.devices.DropAllCached()
+		s.appReg.ForgetAll()
 		s.apple.DropPushCertificate("")
 		s.configs.Kick()
 		if s.worker != nil {
@@ -103,3 +111,10 @@ func (s *Server) subscribe() {
 
 // pushCertChanged tells every replica to drop the tenant's cached push certificate.
 func (s *Server) pushCertChanged(tenantID mdm.TenantID) { s.publish(topicPushCert, string(tenantID)) }
+
+// clientDeleted tells every replica to stop accepting the deleted App Registration's secret at once.
+func (s *Server) clientDeleted(_ mdm.TenantID, clientID string) { s.publish(topicClient, clientID) }
+
+// tenantStateChanged tells every replica that a tenant was suspended or resumed, so that none keeps
+// accepting its clients or devices from a cache.
+func (s *Server) tenantStateChanged(tenantID mdm.TenantID) { s.publish(topicTenant, string(tenantID)) }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -167,9 +168,18 @@ func TestReplicasActAsOneService(t *testing.T) {
 		if r := b.bearer("GET", "/api/v1/device", tok, ""); r.Status != 200 {
 			t.Fatalf("A's token on B: %d %s", r.Status, r.Body)
 		}
+		// B remembers the verified secret for a second; the deletion on A must end that at once.
+		b.clientToken(tenant.ID, app.Registration.ClientID, app.Secret, "read")
+		clientsOnB := heard(b, topicClient)
 		a.call("DELETE", "/api/v1/appregistrations/"+strconv.FormatInt(int64(app.Registration.ID), 10), ta, "").must(t, 200, nil)
 		if r := b.bearer("GET", "/api/v1/device", tok, ""); r.Status != 401 {
 			t.Errorf("token of a registration deleted on A, on B: %d, want 401", r.Status)
+		}
+		await(t, clientsOnB, app.Registration.ClientID)
+		tr, _ := b.tokenRequest("/"+tenant.ID+"/connect/token", url.Values{"grant_type": {"client_credentials"},
+			"client_id": {app.Registration.ClientID}, "client_secret": {app.Secret}, "scope": {"read"}}, "", "")
+		if tr.Status != 401 {
+			t.Errorf("token endpoint on B for a registration deleted on A: %d, want 401", tr.Status)
 		}
 	})
 

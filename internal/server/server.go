@@ -114,6 +114,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*Server, error) {
 	}
 	s.appReg = appreg.New(store, keys, log, cfg.BaseURL, time.Now)
 	s.tenants.OnStateChange(s.appReg.ForgetTenant)
+	s.tenants.OnStateChange(s.tenantStateChanged)
+	s.appReg.OnDelete(s.clientDeleted)
 	s.patch = patch.New(store, log, patch.WithWake(s.devices.Wake))
 	s.configs = configurations.New(configurations.Deps{Store: store, Keys: keys, Signer: s.ca, Waker: s.waker, Log: log,
 		Interval: cfg.ConfigurationInterval})
