@@ -50,7 +50,8 @@ func New(store mdm.Store, keys *secret.Keys, log *slog.Logger, opts ...Option) *
 	for _, o := range opts {
 		o(s)
 	}
-	s.limits = newSignInLimiter(10, 100, 15*time.Minute, s.now)
+	s.limits = newSignInLimiter(signInFailuresPerAddress, signInFailuresPerClient, signInWindow, s.now)
+	s.limits.perUserAnywhere = signInFailuresPerUser
 	s.pinLimits = newSignInLimiter(pinFailuresPerAddress, pinFailuresPerClient, pinWindow, s.now)
 	s.pinLimits.perUserAnywhere = pinFailuresPerUser
 	s.supportLimits = newSignInLimiter(supportPerHour, supportPerHour, time.Hour, s.now)

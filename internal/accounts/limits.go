@@ -87,9 +87,22 @@ func (c *verifiedCache) add(key [32]byte, now time.Time) {
 	c.entries[key] = now
 }
 
+// Password guessing limits, per process and per signInWindow: signInFailuresPerAddress wrong
+// passwords for one user from one address, signInFailuresPerClient from one address for all users,
+// and signInFailuresPerUser for one user from every address together. The last bounds guesses spread
+// over many addresses; it is five times the per-address limit so that one address (a shared NAT, a
+// guesser) cannot lock a user out alone, and the lock lifts by itself a window after the failures.
+const (
+	signInWindow             = 15 * time.Minute
+	signInFailuresPerAddress = 10
+	signInFailuresPerClient  = 100
+	signInFailuresPerUser    = 50
+)
+
 // signInLimiter slows password guessing. Failed attempts count per (username, client address) and per
-// client address. A client over either limit is refused for the window, but the same user signing in
-// from another address is not: nobody can lock an account out from afar.
+// client address, and (perUserAnywhere) per username. A client over a limit is refused for the window;
+// the same user signing in from another address is not, unless the user's failures from every
+// address together reach perUserAnywhere.
 //
 // An attempt is counted when it starts (so parallel guesses cannot outrun the limit) and taken back if
 // it succeeds; a success also clears that user's failures from that address.

@@ -57,9 +57,16 @@ func decodeBody(r *http.Request, dst any) error {
 func bodyError(err error) error {
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return mdm.Errorf(mdm.Invalid, "request body is larger than %d bytes", MaxBody)
+		return TooLarge()
 	}
 	return mdm.Wrap(mdm.Invalid, err, "cannot read request body")
+}
+
+// TooLarge is the error for a body over MaxBody. It wraps an *http.MaxBytesError, which the API
+// answers with 413.
+func TooLarge() error {
+	return mdm.Wrap(mdm.Invalid, &http.MaxBytesError{Limit: MaxBody},
+		"request body is larger than "+strconv.Itoa(MaxBody)+" bytes (1 MiB)")
 }
 
 func decodeJSON(body io.Reader, dst any) error {

@@ -438,7 +438,10 @@ func (a *API) createInHouse(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseMultipartForm(8 << 20); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return mdm.FieldErrors(mdm.FieldError{Code: "Size", Field: "file", Message: "is larger than the largest file accepted"})
+			e := mdm.FieldErrors(mdm.FieldError{Code: "Size", Field: "file",
+				Message: "is larger than the largest file accepted (" + strconv.FormatInt(a.apps.MaxFile()>>20, 10) + " MiB)"})
+			e.Err = tooBig // answered 413
+			return e
 		}
 		return mdm.Wrap(mdm.Invalid, err, "malformed multipart body")
 	}

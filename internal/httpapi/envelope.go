@@ -39,8 +39,13 @@ var statusOf = map[mdm.Code]int{
 	mdm.Internal:        http.StatusInternalServerError,
 }
 
-// StatusOf returns the HTTP status for err.
+// StatusOf returns the HTTP status for err: 413 for a body over its limit (an *http.MaxBytesError
+// underneath), else by its code.
 func StatusOf(err error) int {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return http.StatusRequestEntityTooLarge
+	}
 	if s, ok := statusOf[mdm.ErrorCode(err)]; ok {
 		return s
 	}

@@ -17,6 +17,7 @@ import (
 	"steward/internal/configurations"
 	"steward/internal/content"
 	"steward/internal/devices"
+	"steward/internal/form"
 	"steward/internal/httpx"
 	"steward/internal/mail"
 	"steward/internal/mdm"
@@ -215,6 +216,14 @@ func (a *API) add(rt Route, h httpx.HandlerFunc) {
 	rt.handler = h
 	a.routes = append(a.routes, rt)
 	a.mux.Handle(rt.Method+" "+rt.Path, a.adapt(func(w http.ResponseWriter, r *http.Request) error {
+		if !rt.Multipart {
+			// Every body but an upload (which has its own cap) is at most form.MaxBody, whether or not
+			// the handler reads it; one declared larger is refused before anything runs.
+			if r.ContentLength > form.MaxBody {
+				return form.TooLarge()
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, form.MaxBody)
+		}
 		if p := mdm.PrincipalFrom(r.Context()); !rt.Allows(p) {
 			if p == nil {
 				return mdm.Errorf(mdm.Unauthenticated, "authentication required")

@@ -96,8 +96,8 @@ func TestConsoleApplePush(t *testing.T) {
 		}
 	}
 	big := append(append([]byte{}, cert.PEM...), make([]byte, 80<<10)...)
-	if r := ta.upload("/console/apple/push", big, nil); r.status != 400 || stored() != nil {
-		t.Errorf("oversize upload: %d, stored %v; want 400 and nothing", r.status, stored() != nil)
+	if r := ta.upload("/console/apple/push", big, nil); r.status != 413 || stored() != nil {
+		t.Errorf("oversize upload: %d, stored %v; want 413 and nothing", r.status, stored() != nil)
 	}
 
 	ta.upload("/console/apple/push", cert.P12, map[string]string{"password": p12Password}).location(t, "/console/apple/push?done=pushcert")

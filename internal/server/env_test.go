@@ -63,6 +63,15 @@ type apiEnv struct {
 
 func newAPIEnv(t *testing.T, databaseURL string, mutate func(*Config)) *apiEnv {
 	t.Helper()
+	e := startAPIEnv(t, databaseURL, mutate)
+	e.t = t
+	return e
+}
+
+// startAPIEnv starts the server for newAPIEnv, or once for a whole fuzz target (whose inputs each
+// use a copy of the environment with their own test set).
+func startAPIEnv(t testing.TB, databaseURL string, mutate func(*Config)) *apiEnv {
+	t.Helper()
 	ts := httptest.NewUnstartedServer(nil)
 	base := "http://" + ts.Listener.Addr().String()
 	cfg := Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(), DatabaseURL: databaseURL, BaseURL: base,
@@ -85,7 +94,7 @@ func newAPIEnv(t *testing.T, databaseURL string, mutate func(*Config)) *apiEnv {
 	ts.Config.Handler = s.Handler()
 	ts.Start()
 	t.Cleanup(func() { ts.Close(); stop(); s.Close() })
-	return &apiEnv{t: t, srv: s, url: base, adminPW: cfg.AdminPassword}
+	return &apiEnv{srv: s, url: base, adminPW: cfg.AdminPassword}
 }
 
 // response is a decoded API answer.

@@ -137,6 +137,9 @@ func fromPEM(data []byte) ([]*x509.Certificate, crypto.Signer, error) {
 // PBES2 with PBKDF2 and AES (OpenSSL 3's default). Which certificate is the leaf is decided later by
 // the key, not by the order in the file.
 func fromPKCS12(data []byte, password string) ([]*x509.Certificate, crypto.Signer, error) {
+	if err := checkP12Cost(data); err != nil {
+		return nil, nil, err
+	}
 	k, leaf, chain, err := pkcs12.DecodeChain(data, password)
 	if err != nil {
 		switch {
