@@ -39,7 +39,7 @@ func (s Stats) Rows() int { return s.Users*2 + s.Devices + s.Apps + s.GroupMembe
 
 // chunk is how many devices go in one transaction: large enough that a transaction's fixed cost
 // vanishes, small enough that memory and SQLite's WAL stay modest.
-const chunk = 20_000
+const chunk = 10_000
 
 // Run generates the fleet into st.
 func Run(ctx context.Context, st *sqlstore.Store, o Options) (Stats, error) {
@@ -104,6 +104,12 @@ func Run(ctx context.Context, st *sqlstore.Store, o Options) (Stats, error) {
 		stats.DeviceGroups = append(stats.DeviceGroups, gr.Name)
 	}
 
+	// The fleet is at rest: every active device has what the tenant's configurations give it, so the
+	// reconciler finds nothing to do until a configuration changes.
+	generation, err := st.Generations().Get(ctx, tenant)
+	if err != nil {
+		return stats, err
+	}
 	for first := 0; first < o.Devices; first += chunk {
 		devices := g.devices(tenant, accounts, first, min(first+chunk, o.Devices))
 		if err := bulk.Devices(ctx, devices); err != nil {
@@ -111,6 +117,15 @@ func Run(ctx context.Context, st *sqlstore.Store, o Options) (Stats, error) {
 		}
 		apps := g.apps(devices)
 		if err := bulk.DeviceApps(ctx, tenant, apps); err != nil {
+			return stats, err
+		}
+		var active []mdm.DeviceID
+		for _, d := range devices {
+			if d.RegistrationState == mdm.StateActive {
+				active = append(active, d.ID)
+			}
+		}
+		if err := bulk.Converged(ctx, tenant, active, generation, o.Now); err != nil {
 			return stats, err
 		}
 		members := map[mdm.DeviceGroupID][]mdm.DeviceID{}

@@ -183,6 +183,15 @@ func TestSeedIsReadByTheProduct(t *testing.T) {
 			}
 		}
 
+		// The fleet is at rest: the configuration reconciler finds no device behind.
+		gen, err := st.Generations().Get(ctx, tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if behind, err := st.Configurations().DevicesBehind(ctx, tenant, gen, 0, 10); err != nil || len(behind) != 0 {
+			t.Errorf("devices behind on configurations: %v, %v", behind, err)
+		}
+
 		// Seeding adds a whole fleet to a tenant without devices or nothing: a second run is refused.
 		if _, err := Run(ctx, st, Options{TenantID: tenant, Devices: 10}); !mdm.IsCode(err, mdm.Conflict) {
 			t.Errorf("seeding the seeded tenant: %v, want conflict", err)

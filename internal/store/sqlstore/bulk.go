@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -173,6 +174,15 @@ func (b *Bulk) DeviceGroupMembers(ctx context.Context, tenantID mdm.TenantID, me
 	return b.tx(ctx, func(tx bulkTx) error {
 		return conflictOr(tx.insert(ctx, "device_group_members", []string{"tenant_id", "group_id", "device_id"}, len(rows),
 			func(i int) []any { return []any{string(tenantID), rows[i].g, rows[i].d} }), "a device is already in the group")
+	})
+}
+
+// Converged records the devices as converged on the tenant's configuration generation, as the
+// reconciler leaves a device that has everything it should.
+func (b *Bulk) Converged(ctx context.Context, tenantID mdm.TenantID, devices []mdm.DeviceID, generation int64, at time.Time) error {
+	return b.tx(ctx, func(tx bulkTx) error {
+		return dbError(tx.insert(ctx, "config_device_state", []string{"tenant_id", "device_id", "generation", "converged_at"},
+			len(devices), func(i int) []any { return []any{string(tenantID), int64(devices[i]), generation, ms(at)} }))
 	})
 }
 
