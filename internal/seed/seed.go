@@ -112,20 +112,11 @@ func Run(ctx context.Context, st *sqlstore.Store, o Options) (Stats, error) {
 	}
 	for first := 0; first < o.Devices; first += chunk {
 		devices := g.devices(tenant, accounts, first, min(first+chunk, o.Devices))
-		if err := bulk.Devices(ctx, devices); err != nil {
+		if err := bulk.Devices(ctx, devices, generation); err != nil {
 			return stats, err
 		}
 		apps := g.apps(devices)
 		if err := bulk.DeviceApps(ctx, tenant, apps); err != nil {
-			return stats, err
-		}
-		var active []mdm.DeviceID
-		for _, d := range devices {
-			if d.RegistrationState == mdm.StateActive {
-				active = append(active, d.ID)
-			}
-		}
-		if err := bulk.Converged(ctx, tenant, active, generation, o.Now); err != nil {
 			return stats, err
 		}
 		members := map[mdm.DeviceGroupID][]mdm.DeviceID{}

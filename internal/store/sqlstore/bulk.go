@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -105,8 +104,10 @@ func (b *Bulk) Accounts(ctx context.Context, accounts []mdm.Account) error {
 	})
 }
 
-// Devices writes the devices and sets their ids. Devices without an owner have AccountID 0.
-func (b *Bulk) Devices(ctx context.Context, devices []BulkDevice) error {
+// Devices writes the devices and sets their ids. Devices without an owner have AccountID 0. The active
+// ones are recorded as converged on configuration generation at their last modification, in the same
+// transaction, so that the reconciler never sees them behind.
+func (b *Bulk) Devices(ctx context.Context, devices []BulkDevice, generation int64) error {
 	return b.tx(ctx, func(tx bulkTx) error {
 		ids, err := tx.reserveIDs(ctx, "devices", len(devices))
 		if err != nil {
@@ -132,7 +133,19 @@ func (b *Bulk) Devices(ctx context.Context, devices []BulkDevice) error {
 				f.TotalCapacityMB, f.AvailableCapMB, f.ClientVersion, d.ComplianceState, d.Quarantined, int64(d.AppCount),
 				checkin, ms(d.RegisteredAt), ms(d.ModifiedAt)}
 		})
-		return conflictOr(err, "a device with this GUID or credential is already registered")
+		if err != nil {
+			return conflictOr(err, "a device with this GUID or credential is already registered")
+		}
+		var active []*BulkDevice
+		for i := range devices {
+			if devices[i].RegistrationState == mdm.StateActive {
+				active = append(active, &devices[i])
+			}
+		}
+		return dbError(tx.insert(ctx, "config_device_state", []string{"tenant_id", "device_id", "generation", "converged_at"},
+			len(active), func(i int) []any {
+				return []any{string(active[i].TenantID), int64(active[i].ID), generation, ms(active[i].ModifiedAt)}
+			}))
 	})
 }
 
@@ -177,19 +190,16 @@ func (b *Bulk) DeviceGroupMembers(ctx context.Context, tenantID mdm.TenantID, me
 	})
 }
 
-// Converged records the devices as converged on the tenant's configuration generation, as the
-// reconciler leaves a device that has everything it should.
-func (b *Bulk) Converged(ctx context.Context, tenantID mdm.TenantID, devices []mdm.DeviceID, generation int64, at time.Time) error {
-	return b.tx(ctx, func(tx bulkTx) error {
-		return dbError(tx.insert(ctx, "config_device_state", []string{"tenant_id", "device_id", "generation", "converged_at"},
-			len(devices), func(i int) []any { return []any{string(tenantID), int64(devices[i]), generation, ms(at)} }))
-	})
-}
-
 // Analyze refreshes the planner's statistics after a load, as autovacuum (PostgreSQL) or an operator's
-// ANALYZE (SQLite) would; without them the first queries over a freshly loaded table plan blind.
+// ANALYZE (SQLite) would; without them the first queries over a freshly loaded table plan blind. On
+// PostgreSQL it also vacuums the loaded tables, which marks their pages all-visible, so that counts
+// can read indexes alone, as they can once autovacuum has seen the inserts.
 func (b *Bulk) Analyze(ctx context.Context) error {
-	_, err := b.conn.ExecContext(ctx, "ANALYZE")
+	q := "ANALYZE"
+	if b.pg {
+		q = "VACUUM (ANALYZE) accounts, usernames, user_group_members, devices, device_apps, device_group_members, config_device_state"
+	}
+	_, err := b.conn.ExecContext(ctx, q)
 	return dbError(err)
 }
 
