@@ -156,6 +156,7 @@ func (c *createSystemAdminCmd) Run(ctx context.Context, in io.Reader, out io.Wri
 type adminCmd struct {
 	CreateSystemAdmin     createSystemAdminCmd     `cmd:"" name:"create-system-admin" help:"Create a System Admin (platform operator)."`
 	CreateAppRegistration createAppRegistrationCmd `cmd:"" name:"create-app-registration" help:"Register an OAuth client (App Registration) for a tenant and print its credentials once."`
+	Seed                  seedCmd                  `cmd:"" help:"Fill a tenant with a generated fleet (users, devices, apps, groups) for measurements at scale."`
 }
 
 type createAppRegistrationCmd struct {

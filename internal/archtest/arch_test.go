@@ -30,6 +30,7 @@ var rules = map[string][]string{
 	"internal/patch":    {"internal/mdm", "internal/authz", "internal/audit", "internal/fq"},
 	"internal/oauth":    {"internal/mdm", "internal/authz", "internal/appreg", "internal/httpx", "internal/secret"},
 	"internal/loadgen":  {},
+	"internal/seed":     {"internal/mdm", "internal/store/sqlstore"},                                              // a generator: writes through the bulk loader
 	"internal/assign":   {"internal/mdm", "internal/authz", "internal/audit", "internal/fq", "internal/accounts"}, // accounts: user group membership
 	"internal/content":  {"internal/mdm", "internal/authz", "internal/audit", "internal/assign", "internal/blob"},
 	"internal/apps":     {"internal/mdm", "internal/authz", "internal/audit", "internal/assign", "internal/secret", "internal/lease"}, // secret: in-house iOS app URL tokens

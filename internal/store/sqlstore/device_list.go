@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"strings"
 
 	"steward/internal/mdm"
 )
@@ -31,5 +32,32 @@ func (s deviceStore) List(ctx context.Context, tenantID mdm.TenantID, opts mdm.L
 	}
 	l := &listQuery{columns: deviceColumns, search: deviceSearch}
 	l.cond("d.tenant_id=" + l.arg(tenantID))
+	ownerHint(l, tenantID, opts.Filter)
 	return page(ctx, s.q, l, opts, deviceCols, deviceFrom, "d.id", func(r *sql.Rows) (mdm.Device, error) { return scanDevice(r) })
+}
+
+// ownerHint narrows a list filtered on one owner (emailAddress=x or uid=x, alone or ANDed with other
+// terms) to that owner's devices through an indexed look-up of the account, beside the filter itself:
+// the owner's fields come from the joined account, through COALESCE, which no index serves, so the
+// filter alone reads every device of the tenant.
+func ownerHint(l *listQuery, tenantID mdm.TenantID, f mdm.Filter) {
+	terms, ok := f.(mdm.And)
+	if !ok {
+		terms = mdm.And{f}
+	}
+	for _, t := range terms {
+		c, ok := t.(mdm.Compare)
+		v, isText := c.Value.(string)
+		if !ok || !isText || c.Op != mdm.Eq || v == "" || strings.Contains(v, "*") {
+			continue
+		}
+		switch c.Field {
+		case "emailAddress":
+			l.cond("d.account_id IN (SELECT id FROM accounts WHERE tenant_id=" + l.arg(tenantID) +
+				" AND lower(email)=" + l.arg(strings.ToLower(v)) + ")")
+		case "uid":
+			l.cond("d.account_id IN (SELECT account_id FROM usernames WHERE username_key=" + l.arg(strings.ToLower(v)) +
+				" AND tenant_id=" + l.arg(tenantID) + ")")
+		}
+	}
 }

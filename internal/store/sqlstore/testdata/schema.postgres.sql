@@ -17,6 +17,7 @@ CREATE TABLE accounts (
 );
 ALTER TABLE accounts ADD CONSTRAINT accounts_pkey PRIMARY KEY (tenant_id, id);
 ALTER TABLE accounts ADD CONSTRAINT accounts_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(id);
+CREATE INDEX accounts_email ON public.accounts USING btree (tenant_id, lower(email));
 CREATE UNIQUE INDEX accounts_pkey ON public.accounts USING btree (tenant_id, id);
 
 CREATE TABLE app_installs (

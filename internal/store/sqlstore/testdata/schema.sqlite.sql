@@ -15,6 +15,8 @@ CREATE TABLE accounts (
     modified_at   INTEGER NOT NULL
 , api_user INTEGER NOT NULL DEFAULT 0);
 
+CREATE INDEX accounts_email ON accounts (tenant_id, lower(email));
+
 CREATE INDEX accounts_tenant ON accounts (tenant_id, id);
 
 CREATE TABLE app_installs (
