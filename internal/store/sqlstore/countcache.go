@@ -12,7 +12,9 @@ import (
 // countTTL is how long a device list's totalCount is reused for the same tenant and filter. Counting
 // every match of a large fleet costs far more than the page itself, and a console pages and refreshes
 // the same filter; a total up to this old is the price, except that this replica drops a tenant's
-// counts as soon as it registers, deletes or changes the state or owner of one of its devices.
+// counts as soon as it registers or deletes one of its devices or changes a device's state, owner,
+// reported facts or compliance. Check-in times (lastCheckin) and other replicas' changes show in the
+// total within countTTL. Only callers that ask (mdm.ListOptions.RecentTotal) get such a total.
 const countTTL = 5 * time.Second
 
 // countCacheMax bounds the entries kept; a full cache first sheds what has expired, then everything.

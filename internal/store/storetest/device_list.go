@@ -138,11 +138,22 @@ func testDeviceListRecentTotal(t *testing.T, f *fixture) {
 	total(f.B.ID, active, 1)
 	total(f.A.ID, active, 3)
 
+	v15 := mdm.ListOptions{Rows: 2, RecentTotal: true, Filter: mdm.Compare{Field: "platformVersion", Op: mdm.Eq, Value: "15"}}
+	total(f.A.ID, v15, 0)
+	d1, _ := f.device(t, ann, 7) // active, deleted below
+	upgraded := facts(7)
+	upgraded.OSVersion = "15"
+	must(t, "SetFacts", ds.SetFacts(f.ctx, f.A.ID, d1.ID, mdm.KindAndroidPhone, upgraded, nil, f.now))
+	total(f.A.ID, v15, 1)
+	_, err := ds.Delete(f.ctx, f.A.ID, []mdm.DeviceID{d1.ID})
+	must(t, "Delete", err)
+	total(f.A.ID, v15, 0)
+
 	d4, _ := f.device(t, ann, 4)
 	total(f.A.ID, active, 4)
 	total(f.B.ID, active, 1)
 
-	_, err := ds.SetState(f.ctx, f.A.ID, []mdm.DeviceID{d4.ID}, []string{mdm.StateActive}, mdm.StateRetired, f.now)
+	_, err = ds.SetState(f.ctx, f.A.ID, []mdm.DeviceID{d4.ID}, []string{mdm.StateActive}, mdm.StateRetired, f.now)
 	must(t, "SetState", err)
 	total(f.A.ID, active, 3)
 
