@@ -50,12 +50,14 @@ func auditTarget(ids []mdm.DeviceID) string {
 	return fmt.Sprintf("%d devices", len(ids))
 }
 
-// List lists the caller's tenant's devices (DeviceRead).
+// List lists the caller's tenant's devices (DeviceRead). Its total may be a few seconds old
+// (mdm.ListOptions.RecentTotal): counting a large fleet for every page costs more than the page.
 func (s *Service) List(ctx context.Context, opts mdm.ListOptions) (mdm.Page[mdm.Device], error) {
 	tenantID, err := authz.RequireTenant(mdm.PrincipalFrom(ctx), authz.DeviceRead)
 	if err != nil {
 		return mdm.Page[mdm.Device]{}, err
 	}
+	opts.RecentTotal = true
 	page, err := s.store.Devices().List(ctx, tenantID, opts)
 	if err != nil {
 		return page, err

@@ -154,7 +154,8 @@ func (a *API) deviceRoutes() {
 		Summary: "List and search devices",
 		Description: "fq examples: registrationState=ACTIVE and (quarantined=true or jailbroken=true), emailAddress=ann@example.com, " +
 			"serialNumber=R58N12345, wifiMacAddress=aa:bb:cc:dd:ee:ff. Filter and sort fields: " + fieldList(mdm.DeviceFields) +
-			". Capacities are in GB; lastCheckin is null until the device first checks in.",
+			". Capacities are in GB; lastCheckin is null until the device first checks in. totalCount is exact but may be " +
+			"up to 5 s old (a count reused for the same filter; a change made through this server shows at once).",
 		Query: append(append([]Param{}, listParams...), dmPartitionParam), Result: deviceRecordJSON{}, List: true},
 		func(w http.ResponseWriter, r *http.Request) error {
 			space, err := a.checkSpace(r)

@@ -7,6 +7,9 @@ type ListOptions struct {
 	Sort   []SortField
 	Filter Filter // nil: no filter
 	Query  string // free-text search over the entity's text fields; "" for none
+	// RecentTotal lets a store answer TotalCount with an exact count taken a few seconds earlier for
+	// the same filter (device lists; see the store), for callers that show a total rather than act on it.
+	RecentTotal bool
 }
 
 // SortField is one sort key.

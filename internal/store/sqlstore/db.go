@@ -53,6 +53,19 @@ type stores struct {
 	// one holding the lock, needing a connection for a read of its own (a mail template override, say),
 	// waits for them: nothing moves until busy_timeout fails the waiters.
 	writers chan struct{}
+	// counts caches device list totals (shared by the pool and its transactions); changed collects,
+	// inside a transaction, the tenants whose devices it changed, to drop their counts again once the
+	// change is visible (a count taken between the write and the commit would otherwise be kept).
+	counts  *countCache
+	changed *[]mdm.TenantID
+}
+
+// devicesChanged drops tenant's cached device counts now and, in a transaction, again after commit.
+func (s stores) devicesChanged(tenant mdm.TenantID) {
+	s.counts.drop(tenant)
+	if s.changed != nil {
+		*s.changed = append(*s.changed, tenant)
+	}
 }
 
 func (s stores) Tenants() mdm.TenantStore           { return tenantStore(s) }
@@ -134,7 +147,7 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	st := stores{q: db, pg: pg}
+	st := stores{q: db, pg: pg, counts: newCountCache()}
 	if !pg {
 		st.writers = make(chan struct{}, 1)
 	}
@@ -215,10 +228,15 @@ func (s stores) atomic(ctx context.Context, fn func(tx stores) error) error {
 		return mdm.Wrap(mdm.Unavailable, err, "database unavailable")
 	}
 	defer tx.Rollback() // a no-op once committed
-	if err := fn(stores{q: tx, pg: s.pg}); err != nil {
+	changed := []mdm.TenantID{}
+	if err := fn(stores{q: tx, pg: s.pg, counts: s.counts, changed: &changed}); err != nil {
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	err = tx.Commit()
+	for _, t := range changed {
+		s.counts.drop(t)
+	}
+	if err != nil {
 		return mdm.Wrap(mdm.Unavailable, err, "commit failed")
 	}
 	return nil

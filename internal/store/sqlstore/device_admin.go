@@ -30,6 +30,7 @@ func (s deviceStore) SetState(ctx context.Context, tenantID mdm.TenantID, ids []
 	if err != nil {
 		return nil, dbError(err)
 	}
+	defer stores(s).devicesChanged(tenantID)
 	return scanIDs[mdm.DeviceID](rows)
 }
 
@@ -51,6 +52,7 @@ func (s deviceStore) SetAccount(ctx context.Context, tenantID mdm.TenantID, ids 
 		if err != nil {
 			return dbError(err)
 		}
+		tx.devicesChanged(tenantID)
 		n, err = res.RowsAffected()
 		return dbError(err)
 	})
@@ -76,6 +78,7 @@ func (s deviceStore) Delete(ctx context.Context, tenantID mdm.TenantID, ids []md
 		if err != nil {
 			return dbError(err)
 		}
+		tx.devicesChanged(tenantID)
 		n, err = res.RowsAffected()
 		return dbError(err)
 	})
@@ -90,6 +93,7 @@ func (s deviceStore) ClearAccount(ctx context.Context, tenantID mdm.TenantID, ac
 	}
 	_, err = s.q.ExecContext(ctx, `UPDATE devices SET account_id=NULL WHERE tenant_id=$1 AND `+stores(s).inInts("account_id", "$2"),
 		tenantID, list)
+	stores(s).devicesChanged(tenantID)
 	return dbError(err)
 }
 

@@ -23,6 +23,7 @@ func (s deviceStore) SetFacts(ctx context.Context, tenantID mdm.TenantID, id mdm
 	if err != nil {
 		return dbError(err)
 	}
+	stores(s).devicesChanged(tenantID)
 	return affected(res, "device")
 }
 

@@ -2,7 +2,8 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
+	"fmt"
+	"slices"
 	"strings"
 
 	"steward/internal/mdm"
@@ -30,11 +31,126 @@ func (s deviceStore) List(ctx context.Context, tenantID mdm.TenantID, opts mdm.L
 	if tenantID == "" || tenantID == mdm.AllTenants {
 		return mdm.Page[mdm.Device]{}, mdm.Errorf(mdm.Internal, "devices are listed per tenant")
 	}
+	out := mdm.Page[mdm.Device]{Start: opts.Start, Rows: opts.Rows, Items: []mdm.Device{}}
 	l := &listQuery{columns: deviceColumns, search: deviceSearch}
 	l.cond("d.tenant_id=" + l.arg(tenantID))
 	ownerHint(l, tenantID, opts.Filter)
-	return page(ctx, s.q, l, opts, deviceCols, deviceFrom, "d.id", func(r *sql.Rows) (mdm.Device, error) { return scanDevice(r) })
+	if err := l.apply(opts); err != nil {
+		return out, err
+	}
+	where := l.whereSQL()
+	order, err := l.orderSQL(opts, "d.id")
+	if err != nil {
+		return out, err
+	}
+	// The owner's account is joined only when the filter, search or sort reads it: at most one account
+	// matches a device, so the join changes neither the count nor the page, only what they cost.
+	owner := listNeedsOwner(opts)
+	from := deviceFrom
+	if !owner {
+		from = "devices d"
+	}
+	if out.TotalCount, err = s.count(ctx, tenantID, opts.RecentTotal, from, where, l.args); err != nil {
+		return out, err
+	}
+	rows := opts.Rows
+	if rows <= 0 {
+		rows = 50
+	}
+	limit := fmt.Sprintf(" LIMIT %d OFFSET %d", rows, opts.Start)
+	if !s.pg && (len(opts.Sort) == 0 || opts.Sort[0].Field == "id") {
+		walk, err := s.walkIDs(ctx, opts.Start+rows, out.TotalCount)
+		if err != nil {
+			return out, err
+		}
+		if walk {
+			where = " WHERE " + strings.Join(append([]string{"+" + l.where[0]}, l.where[1:]...), " AND ")
+		}
+	}
+	query := "SELECT " + deviceCols + " FROM " + deviceFrom + where + order + limit
+	if !owner {
+		// The page of devices first, then the owners of those rows only.
+		query = "SELECT " + deviceCols + " FROM (SELECT * FROM devices d" + where + order + limit + ") d" +
+			" LEFT JOIN accounts a ON a.tenant_id = d.tenant_id AND a.id = d.account_id" + order
+	}
+	rs, err := s.q.QueryContext(ctx, query, l.args...)
+	if err != nil {
+		return out, dbError(err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		d, err := scanDevice(rs)
+		if err != nil {
+			return out, dbError(err)
+		}
+		out.Items = append(out.Items, d)
+	}
+	return out, dbError(rs.Err())
 }
+
+// walkIDs tells whether SQLite should find a page by walking all devices in id order (the rowid, on
+// which its planner stops at the page) rather than through a tenant index (devices have none in id
+// order there), which reads and sorts every device of the tenant. The walk is expected to read about
+// need×(devices in the table)/matches rows: it wins unless the tenant's matches are a small share of a
+// large table.
+func (s deviceStore) walkIDs(ctx context.Context, need, matches int) (bool, error) {
+	if matches == 0 {
+		return false, nil
+	}
+	var maxID int64
+	if err := s.q.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM devices`).Scan(&maxID); err != nil {
+		return false, dbError(err)
+	}
+	return int64(need)*maxID <= int64(matches)*int64(matches), nil
+}
+
+// count counts the devices that match; when the caller accepts a recent total, it reuses a count of the
+// same tenant and query younger than countTTL (see countCache).
+func (s deviceStore) count(ctx context.Context, tenantID mdm.TenantID, recent bool, from, where string, args []any) (int, error) {
+	run := func() (int, error) {
+		var n int
+		err := s.q.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+from+where, args...).Scan(&n)
+		return n, dbError(err)
+	}
+	// Inside a transaction the count must see the transaction's own writes.
+	if !recent || s.counts == nil || s.changed != nil {
+		return run()
+	}
+	return s.counts.count(ctx, s.counts.key(tenantID, from+where, args), run)
+}
+
+// listNeedsOwner tells whether a device list reads the owner's account: a filter or sort on the owner's
+// fields, or free text (which matches the owner's email).
+func listNeedsOwner(opts mdm.ListOptions) bool {
+	if strings.TrimSpace(opts.Query) != "" {
+		return true
+	}
+	for _, s := range opts.Sort {
+		if isOwnerField(s.Field) {
+			return true
+		}
+	}
+	return filterReadsOwner(opts.Filter)
+}
+
+func filterReadsOwner(f mdm.Filter) bool {
+	switch f := f.(type) {
+	case mdm.And:
+		return slices.ContainsFunc(f, filterReadsOwner)
+	case mdm.Or:
+		return slices.ContainsFunc(f, filterReadsOwner)
+	case mdm.Not:
+		return filterReadsOwner(f.Term)
+	case mdm.Compare:
+		return isOwnerField(f.Field)
+	case nil:
+		return false
+	}
+	return true // an unknown kind of term: join, to be safe
+}
+
+// isOwnerField tells whether a field comes from the joined account (every device column is "d.…").
+func isOwnerField(field string) bool { return !strings.HasPrefix(deviceColumns[field], "d.") }
 
 // ownerHint narrows a list filtered on one owner (emailAddress=x or uid=x, alone or ANDed with other
 // terms) to that owner's devices through an indexed look-up of the account, beside the filter itself:

@@ -113,6 +113,7 @@ func (s deviceStore) Create(ctx context.Context, nd mdm.NewDevice, now time.Time
 		if err != nil {
 			return conflictOr(err, "a device with this GUID or credential is already registered")
 		}
+		tx.devicesChanged(nd.TenantID)
 		d, err := deviceStore(tx).Get(ctx, nd.TenantID, id)
 		out = d
 		return err

@@ -248,6 +248,7 @@ func (s policyStore) SetDeviceCompliance(ctx context.Context, tenantID mdm.Tenan
 	if err != nil {
 		return dbError(err)
 	}
+	stores(s).devicesChanged(tenantID)
 	if n, _ := res.RowsAffected(); n == 0 {
 		var one int
 		err := s.q.QueryRowContext(ctx, `SELECT 1 FROM devices WHERE tenant_id=$1 AND id=$2`, tenantID, deviceID).Scan(&one)

@@ -85,13 +85,18 @@ func testDeviceList(t *testing.T, f *fixture) {
 			[]string{"Phone 4", "Phone 5", "Phone 1"}, 5},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			page, err := ds.List(f.ctx, f.A.ID, c.opts)
-			must(t, "List", err)
-			if d := diff(c.want, deviceNames(page.Items)); d != "" {
-				t.Errorf("items (-want +got):\n%s", d)
-			}
-			if page.TotalCount != c.all {
-				t.Errorf("TotalCount = %d, want %d", page.TotalCount, c.all)
+			// Exact, then twice with a recent total allowed (a count, then the same count again).
+			for i, recent := range []bool{false, true, true} {
+				opts := c.opts
+				opts.RecentTotal = recent
+				page, err := ds.List(f.ctx, f.A.ID, opts)
+				must(t, "List", err)
+				if d := diff(c.want, deviceNames(page.Items)); d != "" {
+					t.Errorf("call %d: items (-want +got):\n%s", i, d)
+				}
+				if page.TotalCount != c.all {
+					t.Errorf("call %d: TotalCount = %d, want %d", i, page.TotalCount, c.all)
+				}
 			}
 		})
 	}
@@ -107,4 +112,75 @@ func testDeviceList(t *testing.T, f *fixture) {
 	if err == nil {
 		t.Error("List without a tenant succeeded")
 	}
+}
+
+// testDeviceListRecentTotal: a list that accepts a recent total still sees at once the devices this
+// store registers, changes the state of or deletes, and never another tenant's total for the same filter.
+func testDeviceListRecentTotal(t *testing.T, f *fixture) {
+	ds := f.s.Devices()
+	ann := f.account(t, f.A.ID, "ann@a.example.com")
+	bob := f.account(t, f.B.ID, "bob@b.example.com")
+	for i := 1; i <= 3; i++ {
+		f.device(t, ann, i)
+	}
+	f.device(t, bob, 10)
+	active := mdm.ListOptions{Rows: 2, RecentTotal: true,
+		Filter: mdm.Compare{Field: "registrationState", Op: mdm.Eq, Value: mdm.StateActive}}
+	total := func(tenant mdm.TenantID, opts mdm.ListOptions, want int) {
+		t.Helper()
+		page, err := ds.List(f.ctx, tenant, opts)
+		must(t, "List", err)
+		if page.TotalCount != want {
+			t.Errorf("TotalCount of %s = %d, want %d", tenant, page.TotalCount, want)
+		}
+	}
+	total(f.A.ID, active, 3)
+	total(f.B.ID, active, 1)
+	total(f.A.ID, active, 3)
+
+	v15 := mdm.ListOptions{Rows: 2, RecentTotal: true, Filter: mdm.Compare{Field: "platformVersion", Op: mdm.Eq, Value: "15"}}
+	total(f.A.ID, v15, 0)
+	d1, _ := f.device(t, ann, 7) // active, deleted below
+	upgraded := facts(7)
+	upgraded.OSVersion = "15"
+	must(t, "SetFacts", ds.SetFacts(f.ctx, f.A.ID, d1.ID, mdm.KindAndroidPhone, upgraded, nil, f.now))
+	total(f.A.ID, v15, 1)
+	_, err := ds.Delete(f.ctx, f.A.ID, []mdm.DeviceID{d1.ID})
+	must(t, "Delete", err)
+	total(f.A.ID, v15, 0)
+
+	d4, _ := f.device(t, ann, 4)
+	total(f.A.ID, active, 4)
+	total(f.B.ID, active, 1)
+
+	_, err = ds.SetState(f.ctx, f.A.ID, []mdm.DeviceID{d4.ID}, []string{mdm.StateActive}, mdm.StateRetired, f.now)
+	must(t, "SetState", err)
+	total(f.A.ID, active, 3)
+
+	d5, _ := f.device(t, ann, 5)
+	total(f.A.ID, active, 4)
+	_, err = ds.Delete(f.ctx, f.A.ID, []mdm.DeviceID{d5.ID})
+	must(t, "Delete", err)
+	total(f.A.ID, active, 3)
+
+	// A registration in a transaction: its own list counts it, and so does the next list after commit.
+	err = f.s.InTx(f.ctx, func(tx mdm.Stores) error {
+		if _, err := tx.Devices().Create(f.ctx, newDevice(t, ann, 6), f.now); err != nil {
+			return err
+		}
+		page, err := tx.Devices().List(f.ctx, f.A.ID, active)
+		if err == nil && page.TotalCount != 4 {
+			t.Errorf("TotalCount inside the transaction = %d, want 4", page.TotalCount)
+		}
+		return err
+	})
+	must(t, "InTx", err)
+	total(f.A.ID, active, 4)
+	total(f.B.ID, active, 1)
+
+	// A filter on the owner counts through the owner's account.
+	byOwner := active
+	byOwner.Filter = mdm.Compare{Field: "emailAddress", Op: mdm.Eq, Value: "ann@a.example.com"}
+	total(f.A.ID, byOwner, 5)
+	total(f.B.ID, byOwner, 0)
 }

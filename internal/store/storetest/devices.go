@@ -18,6 +18,7 @@ var deviceTests = []test{
 	{"Admin", testDeviceAdmin},
 	{"TouchCheckins", testDeviceTouchCheckins},
 	{"List", testDeviceList},
+	{"ListRecentTotal", testDeviceListRecentTotal},
 	{"Usage", testDeviceUsage},
 	{"CreateInTx", testDeviceCreateInTx},
 	{"States", testDeviceStates},
