@@ -20,6 +20,22 @@ type Entry struct {
 
 // Write appends e through store, which should be the transaction that makes the change.
 func Write(ctx context.Context, store mdm.AuditStore, now time.Time, e Entry) error {
+	return store.Append(ctx, record(ctx, now, e))
+}
+
+// WriteAll appends es in their order, as Write would one by one, in as few statements as the store can.
+func WriteAll(ctx context.Context, store mdm.AuditStore, now time.Time, es []Entry) error {
+	if len(es) == 0 {
+		return nil
+	}
+	rs := make([]*mdm.AuditRecord, len(es))
+	for i, e := range es {
+		rs[i] = record(ctx, now, e)
+	}
+	return store.AppendAll(ctx, rs)
+}
+
+func record(ctx context.Context, now time.Time, e Entry) *mdm.AuditRecord {
 	r := &mdm.AuditRecord{
 		TenantID: e.TenantID, At: now, Action: e.Action, TargetType: e.TargetType, TargetID: e.TargetID,
 		Details: e.Details, RequestID: mdm.RequestIDFrom(ctx), ActorKind: "system", ActorName: "steward",
@@ -30,7 +46,7 @@ func Write(ctx context.Context, store mdm.AuditStore, now time.Time, e Entry) er
 	if p := mdm.PrincipalFrom(ctx); p != nil {
 		r.ActorKind, r.ActorID, r.ActorName = p.Kind, p.ID, p.Username
 	}
-	return store.Append(ctx, r)
+	return r
 }
 
 // Service lists the trail: a System Admin sees every tenant's, a tenant principal its own.

@@ -28,7 +28,9 @@ var AuditFields = FieldSet{
 
 // AuditStore appends and lists audit records. List with a tenant id lists that tenant's records only;
 // with AllTenants it lists every record (System Admin view); an empty tenant id is an internal error.
+// AppendAll appends several records in their order, in as few statements as it can (ids not set).
 type AuditStore interface {
 	Append(ctx context.Context, r *AuditRecord) error
+	AppendAll(ctx context.Context, rs []*AuditRecord) error
 	List(ctx context.Context, tenantID TenantID, opts ListOptions) (Page[AuditRecord], error)
 }

@@ -108,4 +108,30 @@ type PolicyStore interface {
 	ViolationCounts(ctx context.Context, tenantID TenantID) (map[PolicyID]int, error)
 	SetDeviceCompliance(ctx context.Context, tenantID TenantID, deviceID DeviceID, c DeviceCompliance, wasQuarantined bool, now time.Time) error
 	DevicesAfter(ctx context.Context, tenantID TenantID, after DeviceID, limit int) ([]Device, error)
+
+	// Batched forms for sweeps, each one statement per call (lists of up to a few thousand).
+	// CreateViolations is CreateViolation for several rows (conflict when any exists). DeleteViolations
+	// deletes the (device, policy) violations of one tenant and returns conflict unless each existed.
+	// SetDevicesCompliance is SetDeviceCompliance for several devices of one tenant: conflict unless
+	// every device's quarantined flag was still WasQuarantined (none is written then, the caller's
+	// transaction being dropped). DevicesByID reads the tenant's devices with these ids (as
+	// DeviceStore.Get reads them), in id order; unknown ids are left out.
+	CreateViolations(ctx context.Context, vs []PolicyViolation) error
+	DeleteViolations(ctx context.Context, tenantID TenantID, keys []ViolationKey) error
+	SetDevicesCompliance(ctx context.Context, tenantID TenantID, cs []ComplianceChange, now time.Time) error
+	DevicesByID(ctx context.Context, tenantID TenantID, ids []DeviceID) ([]Device, error)
+}
+
+// ViolationKey names one device's violation of one policy.
+type ViolationKey struct {
+	DeviceID DeviceID
+	PolicyID PolicyID
+}
+
+// ComplianceChange is the new compliance fields of one device, written if its quarantined flag is
+// still WasQuarantined.
+type ComplianceChange struct {
+	DeviceID       DeviceID
+	Compliance     DeviceCompliance
+	WasQuarantined bool
 }

@@ -11,6 +11,7 @@ import (
 var policyTests = []test{
 	{"CRUD", testPolicies},
 	{"Violations", testPolicyViolations},
+	{"ViolationBatches", testPolicyViolationBatches},
 	{"Lease", testLease},
 }
 
@@ -150,6 +151,74 @@ func testPolicyViolations(t *testing.T, f *fixture) {
 	got, _ = ps.Violations(f.ctx, f.B.ID, []mdm.DeviceID{db.ID})
 	if len(got) != 0 {
 		t.Errorf("violations of a deleted policy: %+v", got)
+	}
+}
+
+// testPolicyViolationBatches: the sweep's batched writes do what the one-row forms do, in the tenant only.
+func testPolicyViolationBatches(t *testing.T, f *fixture) {
+	ps := f.s.Policies()
+	p := f.policy(t, f.A.ID, "Rooted", 1)
+	q := f.policy(t, f.A.ID, "Old", 2)
+	ann := f.account(t, f.A.ID, "ann@a.example.com")
+	bob := f.account(t, f.B.ID, "bob@b.example.com")
+	d1, _ := f.device(t, ann, 1)
+	d2, _ := f.device(t, ann, 2)
+	db, _ := f.device(t, bob, 3)
+
+	vs := []mdm.PolicyViolation{
+		{TenantID: f.A.ID, DeviceID: d1.ID, PolicyID: p.ID, Since: f.now, Done: []int{0}, CheckedAt: f.now},
+		{TenantID: f.A.ID, DeviceID: d1.ID, PolicyID: q.ID, Since: f.now, Done: []int{}, Quarantined: true, CheckedAt: f.now},
+		{TenantID: f.A.ID, DeviceID: d2.ID, PolicyID: p.ID, Since: f.now.Add(time.Minute), Done: []int{}, CheckedAt: f.now},
+	}
+	must(t, "CreateViolations", ps.CreateViolations(f.ctx, vs))
+	wantCode(t, "CreateViolations with one recorded already", ps.CreateViolations(f.ctx, vs[2:]), mdm.Conflict)
+	got, err := ps.Violations(f.ctx, f.A.ID, []mdm.DeviceID{d1.ID, d2.ID})
+	must(t, "Violations", err)
+	if d := diff(vs, got); d != "" {
+		t.Errorf("after CreateViolations (-want +got):\n%s", d)
+	}
+
+	keys := []mdm.ViolationKey{{DeviceID: d1.ID, PolicyID: q.ID}, {DeviceID: d2.ID, PolicyID: p.ID}}
+	wantCode(t, "DeleteViolations through B", ps.DeleteViolations(f.ctx, f.B.ID, keys), mdm.Conflict)
+	must(t, "DeleteViolations", ps.DeleteViolations(f.ctx, f.A.ID, keys))
+	wantCode(t, "DeleteViolations again", ps.DeleteViolations(f.ctx, f.A.ID, keys), mdm.Conflict)
+	got, _ = ps.Violations(f.ctx, f.A.ID, []mdm.DeviceID{d1.ID, d2.ID})
+	if d := diff(vs[:1], got); d != "" {
+		t.Errorf("after DeleteViolations (-want +got):\n%s", d)
+	}
+
+	cs := []mdm.ComplianceChange{
+		{DeviceID: d1.ID, Compliance: mdm.DeviceCompliance{Violated: []string{"Rooted"}}},
+		{DeviceID: d2.ID, Compliance: mdm.DeviceCompliance{Violated: []string{"Rooted", "Old"}, Quarantined: true}},
+	}
+	wantCode(t, "SetDevicesCompliance through B", ps.SetDevicesCompliance(f.ctx, f.B.ID, cs, f.now), mdm.Conflict)
+	must(t, "SetDevicesCompliance", ps.SetDevicesCompliance(f.ctx, f.A.ID, cs, f.now))
+	wantCode(t, "SetDevicesCompliance from a stale quarantine", ps.SetDevicesCompliance(f.ctx, f.A.ID, cs[1:], f.now), mdm.Conflict)
+	devs, err := ps.DevicesByID(f.ctx, f.A.ID, []mdm.DeviceID{d2.ID, d1.ID, db.ID})
+	must(t, "DevicesByID", err)
+	if len(devs) != 2 || devs[0].ID != d1.ID || devs[1].ID != d2.ID || devs[0].OwnerEmail != ann.Email {
+		t.Fatalf("DevicesByID: want d1 and d2 of A, got %+v", devs)
+	}
+	if c := devs[0]; c.ComplianceState || c.Quarantined || c.PolicyViolationCount != 1 || !slices.Equal(c.ViolatedPolicies, []string{"Rooted"}) {
+		t.Errorf("d1 after SetDevicesCompliance: %+v", c)
+	}
+	if c := devs[1]; c.ComplianceState || !c.Quarantined || c.PolicyViolationCount != 2 || !slices.Equal(c.ViolatedPolicies, []string{"Rooted", "Old"}) {
+		t.Errorf("d2 after SetDevicesCompliance: %+v", c)
+	}
+	if other, _ := f.s.Devices().Get(f.ctx, f.B.ID, db.ID); !other.ComplianceState {
+		t.Errorf("B's device changed: %+v", other)
+	}
+
+	recs := []*mdm.AuditRecord{
+		{TenantID: f.A.ID, At: f.now, Action: "storetest.first", TargetType: "device", TargetID: "1", Details: map[string]any{}, ActorKind: "system"},
+		{TenantID: f.A.ID, At: f.now, Action: "storetest.second", TargetType: "device", TargetID: "2", Details: map[string]any{"n": 2.0}, ActorKind: "system"},
+	}
+	must(t, "AppendAll", f.s.Audit().AppendAll(f.ctx, recs))
+	page, err := f.s.Audit().List(f.ctx, f.A.ID, mdm.ListOptions{Rows: 10, Sort: []mdm.SortField{{Field: "id"}},
+		Filter: mdm.Compare{Field: "action", Op: mdm.Contains, Value: "storetest."}})
+	must(t, "List audit", err)
+	if len(page.Items) != 2 || page.Items[0].Action != "storetest.first" || page.Items[1].Details["n"] != 2.0 {
+		t.Errorf("audit after AppendAll: %+v", page.Items)
 	}
 }
 
