@@ -167,14 +167,11 @@ func registrationRoom(ctx context.Context, tx mdm.Stores, a *mdm.Account, set *m
 	if t.LicenseDevices <= 0 {
 		return nil
 	}
-	page, err := tx.Devices().List(ctx, a.TenantID, mdm.ListOptions{Rows: 1, Filter: mdm.And{
-		mdm.Compare{Field: "registrationState", Op: mdm.Ne, Value: mdm.StateRetired},
-		mdm.Compare{Field: "registrationState", Op: mdm.Ne, Value: mdm.StateWiped},
-	}})
+	seats, err := tx.Devices().CountSeats(ctx, a.TenantID)
 	if err != nil {
 		return err
 	}
-	if page.TotalCount >= t.LicenseDevices {
+	if seats >= t.LicenseDevices {
 		return mdm.Errorf(mdm.Conflict, "all %d device licenses of the tenant are in use", t.LicenseDevices)
 	}
 	return nil

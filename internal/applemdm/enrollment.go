@@ -207,14 +207,11 @@ func precheckLimits(ctx context.Context, tx mdm.Stores, t *mdm.Tenant, a *mdm.Ac
 		}
 	}
 	if t.LicenseDevices > 0 {
-		page, err := tx.Devices().List(ctx, t.ID, mdm.ListOptions{Rows: 1, Filter: mdm.Not{Term: mdm.Or{
-			mdm.Compare{Field: "registrationState", Op: mdm.Eq, Value: mdm.StateRetired},
-			mdm.Compare{Field: "registrationState", Op: mdm.Eq, Value: mdm.StateWiped},
-		}}})
+		seats, err := tx.Devices().CountSeats(ctx, t.ID)
 		if err != nil {
 			return err
 		}
-		if page.TotalCount >= t.LicenseDevices {
+		if seats >= t.LicenseDevices {
 			return mdm.Errorf(mdm.Conflict, "tenant %s has used all of its %d licensed device seats", t.Name, t.LicenseDevices)
 		}
 	}

@@ -158,6 +158,7 @@ type DeviceStore interface {
 	List(ctx context.Context, tenantID TenantID, opts ListOptions) (Page[Device], error)
 	ForAccount(ctx context.Context, tenantID TenantID, accountID AccountID) ([]Device, error)
 	CountForAccount(ctx context.Context, tenantID TenantID, accountID AccountID) (active, ever int, err error)
+	CountSeats(ctx context.Context, tenantID TenantID) (int, error)
 	SetFacts(ctx context.Context, tenantID TenantID, id DeviceID, kind string, f DeviceFacts, hash []byte, now time.Time) error
 	SetApps(ctx context.Context, tenantID TenantID, id DeviceID, apps []InstalledApp, hash []byte, now time.Time) error
 	Apps(ctx context.Context, tenantID TenantID, id DeviceID) ([]InstalledApp, error)

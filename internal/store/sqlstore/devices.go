@@ -205,6 +205,14 @@ func (s deviceStore) CountForAccount(ctx context.Context, tenantID mdm.TenantID,
 	return active, ever, nil
 }
 
+// CountSeats counts the tenant's devices that hold a license seat, from the registration-state index
+// alone (the device list's generic filters compare lower-cased text, which reads every row).
+func (s deviceStore) CountSeats(ctx context.Context, tenantID mdm.TenantID) (int, error) {
+	var n int
+	err := s.q.QueryRowContext(ctx, `SELECT COUNT(*) FROM devices WHERE tenant_id=$1 AND `+holdsSeat, tenantID).Scan(&n)
+	return n, dbError(err)
+}
+
 // CountByAccounts counts the devices holding a seat of each of accountIDs, in one query.
 func (s deviceStore) CountByAccounts(ctx context.Context, tenantID mdm.TenantID, accountIDs []mdm.AccountID) (map[mdm.AccountID]int, error) {
 	out := map[mdm.AccountID]int{}

@@ -304,6 +304,11 @@ func testDeviceLimits(t *testing.T, f *fixture) {
 	}
 
 	// Seats: A now holds 3 (ann's 2, amy's 1); B holds 1.
+	for tenant, want := range map[mdm.TenantID]int{f.A.ID: 3, f.B.ID: 1} {
+		if n, err := ds.CountSeats(f.ctx, tenant); err != nil || n != want {
+			t.Errorf("CountSeats(%s) = %d, %v; want %d", tenant, n, err, want)
+		}
+	}
 	_, err = create(amy, 8, 0, 3)
 	wantCode(t, "a fourth seat of 3", err, mdm.Conflict)
 	if err != nil && err.Error() != "license seats used up: 3 of 3" {
