@@ -3,10 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,6 +25,7 @@ import (
 
 	"steward/internal/sim"
 	"steward/internal/sim/ios"
+	"steward/internal/store/pgtest"
 )
 
 const (
@@ -69,28 +68,7 @@ func TestCrashConsistency(t *testing.T) {
 }
 
 // crashPostgres creates an empty database for the test and drops it afterwards.
-func crashPostgres(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("STEWARD_TEST_POSTGRES")
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatalf("STEWARD_TEST_POSTGRES: %v", err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "steward_crash_" + hex.EncodeToString(b)
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("PostgreSQL at STEWARD_TEST_POSTGRES is not usable: %v", err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
+func crashPostgres(t *testing.T) string { return pgtest.Database(t, "steward_crash") }
 
 func runCrashRounds(t *testing.T, bin, databaseURL string, rounds int) {
 	dataDir := t.TempDir()

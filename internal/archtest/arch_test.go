@@ -48,6 +48,7 @@ var rules = map[string][]string{
 		"internal/devices", "internal/apple", "internal/apple/enroll", "internal/apple/identity", "internal/apple/apns", "internal/lease"},
 	"internal/sim/ios":        {"internal/apple", "internal/apple/enroll", "internal/apple/identity"}, // a client: message types and profile reading only
 	"internal/store/sqlstore": {"internal/mdm"},
+	"internal/store/pgtest":   {"internal/store/sqlstore"}, // tests' fresh PostgreSQL databases
 	"internal/httpx":          {"internal/mdm"},
 	"internal/httpapi": {"internal/mdm", "internal/authz", "internal/fq", "internal/odata", "internal/form", "internal/httpx",
 		"internal/audit", "internal/mail", "internal/tenants", "internal/accounts", "internal/devices", "internal/android", "internal/applemdm",

@@ -2,56 +2,17 @@ package assign
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"sync"
 	"testing"
 
 	"steward/internal/mdm"
+	"steward/internal/store/pgtest"
 	"steward/internal/store/sqlstore"
 )
 
 // postgresStore opens a migrated store on a fresh PostgreSQL database, or skips without
 // STEWARD_TEST_POSTGRES.
-func postgresStore(t *testing.T) *sqlstore.Store {
-	t.Helper()
-	base := os.Getenv("STEWARD_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("STEWARD_TEST_POSTGRES not set in CI")
-		}
-		t.Skip("STEWARD_TEST_POSTGRES not set")
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "steward_assign_" + hex.EncodeToString(b)
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("PostgreSQL at STEWARD_TEST_POSTGRES is not usable: %v", err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	s, err := sqlstore.Open(t.Context(), u.String(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+func postgresStore(t *testing.T) *sqlstore.Store { return pgtest.Store(t, "steward_assign") }
 
 // TestConcurrentDistributionChanges: several administrators setting one item's targets at once all
 // succeed, one after the other, and the item ends with exactly one of their lists.

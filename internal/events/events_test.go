@@ -2,13 +2,9 @@ package events_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"io"
 	"log/slog"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +12,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"steward/internal/events"
+	"steward/internal/store/pgtest"
 )
 
 func TestLocal(t *testing.T) {
@@ -33,34 +30,7 @@ func TestLocal(t *testing.T) {
 }
 
 // freshDatabase creates an empty database (notifications stay within one) and drops it afterwards.
-func freshDatabase(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("STEWARD_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("STEWARD_TEST_POSTGRES not set in CI: the PostgreSQL runs must happen")
-		}
-		t.Skip("set STEWARD_TEST_POSTGRES")
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "steward_events_" + hex.EncodeToString(b)
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("PostgreSQL at STEWARD_TEST_POSTGRES is not usable: %v", err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
+func freshDatabase(t *testing.T) string { return pgtest.Database(t, "steward_events") }
 
 // TestPostgres: an event published by one replica reaches both, the publisher's own included; one
 // notified inside a transaction leaves only if it commits; a replica whose listening connection is

@@ -2,16 +2,13 @@ package seed
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"testing"
 	"time"
 
 	"steward/internal/fq"
 	"steward/internal/mdm"
+	"steward/internal/store/pgtest"
 	"steward/internal/store/sqlstore"
 )
 
@@ -31,39 +28,10 @@ func eachDB(t *testing.T, fn func(t *testing.T, st *sqlstore.Store)) {
 	})
 	switch raw := os.Getenv("STEWARD_TEST_POSTGRES"); {
 	case raw != "":
-		t.Run("postgres", func(t *testing.T) { fn(t, freshPostgres(t, raw)) })
+		t.Run("postgres", func(t *testing.T) { fn(t, pgtest.Store(t, "steward_seed")) })
 	case os.Getenv("CI") == "true":
 		t.Fatal("STEWARD_TEST_POSTGRES not set in CI: the PostgreSQL runs must happen")
 	}
-}
-
-func freshPostgres(t *testing.T, raw string) *sqlstore.Store {
-	admin, err := sql.Open("pgx", raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "steward_seed_" + hex.EncodeToString(b)
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("PostgreSQL at STEWARD_TEST_POSTGRES is not usable: %v", err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	st, err := sqlstore.Open(t.Context(), u.String(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	return st
 }
 
 // expected replays the generator's random stream without a database: the fleet Run writes for o
