@@ -6,8 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"database/sql"
-	"encoding/hex"
 	"io"
 	"log/slog"
 	"net/http"
@@ -28,6 +26,7 @@ import (
 	"steward/internal/devices"
 	"steward/internal/mdm"
 	"steward/internal/secret"
+	"steward/internal/store/pgtest"
 	"steward/internal/store/sqlstore"
 )
 
@@ -106,30 +105,8 @@ func eachDB(t *testing.T, fn func(t *testing.T, f *fixture)) {
 	}
 }
 
-func freshPostgres(t *testing.T, raw string) *sqlstore.Store {
-	admin, err := sql.Open("pgx", raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "steward_applemdm_" + hex.EncodeToString(b)
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("PostgreSQL at STEWARD_TEST_POSTGRES is not usable: %v", err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	store, err := sqlstore.Open(t.Context(), u.String(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	return store
+func freshPostgres(t *testing.T, _ string) *sqlstore.Store {
+	return pgtest.Store(t, "steward_applemdm")
 }
 
 func newFixture(t testing.TB, store *sqlstore.Store) *fixture {

@@ -3,12 +3,8 @@ package devices_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"sync"
 	"testing"
@@ -19,6 +15,7 @@ import (
 	"steward/internal/mail"
 	"steward/internal/mdm"
 	"steward/internal/secret"
+	"steward/internal/store/pgtest"
 	"steward/internal/store/sqlstore"
 )
 
@@ -84,31 +81,7 @@ func onPostgres(t *testing.T, fn func(t *testing.T, f *fixture)) {
 	}
 }
 
-func freshPostgres(t *testing.T, raw string) *sqlstore.Store {
-	admin, err := sql.Open("pgx", raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "steward_devices_" + hex.EncodeToString(b)
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("PostgreSQL at STEWARD_TEST_POSTGRES is not usable: %v", err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	store, err := sqlstore.Open(t.Context(), u.String(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	return store
-}
+func freshPostgres(t *testing.T, _ string) *sqlstore.Store { return pgtest.Store(t, "steward_devices") }
 
 func newFixture(t testing.TB, store *sqlstore.Store) *fixture {
 	t.Helper()

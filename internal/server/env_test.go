@@ -2,18 +2,16 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
+
+	"steward/internal/store/pgtest"
 )
 
 // databases lists the databases an end-to-end test runs on: SQLite always, PostgreSQL when
@@ -30,28 +28,7 @@ func databases(t *testing.T) map[string]func(t *testing.T) string {
 }
 
 // freshPostgres creates an empty database for one test and drops it afterwards.
-func freshPostgres(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("STEWARD_TEST_POSTGRES")
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatalf("STEWARD_TEST_POSTGRES: %v", err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "steward_e2e_" + hex.EncodeToString(b)
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("PostgreSQL at STEWARD_TEST_POSTGRES is not usable: %v", err)
-	}
-	t.Cleanup(func() { admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
+func freshPostgres(t *testing.T) string { return pgtest.Database(t, "steward_e2e") }
 
 // apiEnv is a running Steward behind httptest with a System Admin.
 type apiEnv struct {

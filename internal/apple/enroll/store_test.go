@@ -2,15 +2,12 @@ package enroll
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"sync"
 	"testing"
 	"time"
 
+	"steward/internal/store/pgtest"
 	"steward/internal/store/sqlstore"
 )
 
@@ -91,24 +88,4 @@ func openStore(t *testing.T, dsn, dir string) *sqlstore.Store {
 }
 
 // freshPostgres makes an empty database for the test and returns its URL.
-func freshPostgres(t *testing.T, raw string) string {
-	t.Helper()
-	admin, err := sql.Open("pgx", raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "steward_enroll_" + hex.EncodeToString(b)
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatalf("PostgreSQL at STEWARD_TEST_POSTGRES is not usable: %v", err)
-	}
-	t.Cleanup(func() { _, _ = admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)") })
-	u, err := url.Parse(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
+func freshPostgres(t *testing.T, _ string) string { return pgtest.Database(t, "steward_enroll") }
