@@ -272,25 +272,35 @@ func androidDevices(fl *loadgenFleet, client *http.Client) []*sim.Device {
 	return devs
 }
 
+// androidSetup checks the flags of an Android workload and makes its devices, with the accounts they
+// will register as (through Steward's API).
+func androidSetup(ctx context.Context, in io.Reader, l *loadgenLoop, fl *loadgenFleet) (*sim.APIProvisioner, []*sim.Device, error) {
+	if err := l.validate(); err != nil {
+		return nil, nil, err
+	}
+	if err := fl.validate(); err != nil {
+		return nil, nil, err
+	}
+	client := l.httpClient(fl.Setup)
+	_, prov, err := fl.steward(in, client, l.URL)
+	if err != nil {
+		return nil, nil, err
+	}
+	devs := androidDevices(fl, client)
+	if err := prov.Prepare(ctx, len(devs)); err != nil {
+		return nil, nil, err
+	}
+	return prov, devs, nil
+}
+
 type loadgenAndroidRegisterCmd struct {
 	loadgenLoop
 	loadgenFleet
 }
 
 func (c *loadgenAndroidRegisterCmd) Run(ctx context.Context, in io.Reader, out io.Writer) error {
-	if err := c.loadgenLoop.validate(); err != nil {
-		return err
-	}
-	if err := c.loadgenFleet.validate(); err != nil {
-		return err
-	}
-	client := c.httpClient(c.Setup)
-	_, prov, err := c.steward(in, client, c.URL)
+	prov, devs, err := androidSetup(ctx, in, &c.loadgenLoop, &c.loadgenFleet)
 	if err != nil {
-		return err
-	}
-	devs := androidDevices(&c.loadgenFleet, client)
-	if err := prov.Prepare(ctx, len(devs)); err != nil {
 		return err
 	}
 	pins := make([]sim.Enrollment, len(devs))
@@ -318,19 +328,8 @@ type loadgenAndroidCheckinCmd struct {
 }
 
 func (c *loadgenAndroidCheckinCmd) Run(ctx context.Context, in io.Reader, out io.Writer) error {
-	if err := c.loadgenLoop.validate(); err != nil {
-		return err
-	}
-	if err := c.loadgenFleet.validate(); err != nil {
-		return err
-	}
-	client := c.httpClient(c.Setup)
-	_, prov, err := c.steward(in, client, c.URL)
+	prov, devs, err := androidSetup(ctx, in, &c.loadgenLoop, &c.loadgenFleet)
 	if err != nil {
-		return err
-	}
-	devs := androidDevices(&c.loadgenFleet, client)
-	if err := prov.Prepare(ctx, len(devs)); err != nil {
 		return err
 	}
 	err = setupAll(ctx, out, "registration and first check-in of", len(devs), c.Setup, func(i int) error {
